@@ -1,0 +1,163 @@
+"""Reading dataset CSVs fast with DuckDB, and explaining exactly what is wrong when it fails.
+
+Fast path: DuckDB's own reader loads the file with the types we expect into a temporary
+table, whose ``rowid`` keeps file order, so data row ``r`` sits on line ``r + 2``.
+Slow path, only when DuckDB refuses the file: a plain Python scan finds the first bad
+line and says what is wrong with it (field count, unparseable number, encoding), so the
+user gets file, line and problem rather than a database error.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import duckdb
+
+from faceexplorer.core.errors import DatasetFormatError
+
+_NUMERIC = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "DOUBLE", "FLOAT", "REAL"}
+_SNIFF_BYTES = 65536
+
+
+def check_text_file(path: Path, what: str = "CSV file") -> None:
+    """Refuse a missing, empty or binary file with a clear message."""
+    if not path.exists():
+        raise DatasetFormatError(path, f"file not found (expected a {what})")
+    if path.is_dir():
+        raise DatasetFormatError(path, f"is a folder (expected a {what})")
+    with path.open("rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    if not head.strip():
+        raise DatasetFormatError(path, f"file is empty (expected a {what} with a header line)")
+    if b"\x00" in head:
+        raise DatasetFormatError(path, f"binary file, not text (expected a {what})")
+
+
+def read_header(path: Path, delimiter: str = ",") -> list[str]:
+    """The header fields of a CSV, stripped of a BOM and of surrounding spaces."""
+    check_text_file(path)
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
+        first = fh.readline().rstrip("\r\n")
+    return [f.strip() for f in next(csv.reader([first], delimiter=delimiter))]
+
+
+def expect_header(path: Path, expected: Sequence[str], extra_ok: bool = False) -> list[str]:
+    """Check the header is ``expected`` exactly (or begins with it when ``extra_ok``)."""
+    header = read_header(path)
+    head = header[: len(expected)] if extra_ok else header
+    if list(head) != list(expected):
+        missing = [c for c in expected if c not in header]
+        unknown = [c for c in header if c not in expected]
+        detail = []
+        if missing:
+            detail.append("missing " + ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else ""))
+        if unknown and not extra_ok:
+            detail.append("unexpected " + ", ".join(unknown[:8]))
+        if not detail:
+            detail.append("columns out of order")
+        raise DatasetFormatError(
+            path, f"wrong header ({'; '.join(detail)}); expected: {','.join(expected[:12])}"
+            + (",..." if len(expected) > 12 else ""), line=1)
+    return header
+
+
+def load_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    columns: Mapping[str, str],
+    nullstr: Sequence[str] = ("NULL",),
+    delimiter: str = ",",
+) -> int:
+    """Load ``path`` into TEMP table ``table`` with the given column types; return its rows.
+
+    The header must already have been checked. Row ``rowid`` of the table is data row
+    ``rowid`` of the file (line ``rowid + 2``). Cells equal to one of ``nullstr`` or empty
+    become NULL. Any refusal becomes a :class:`DatasetFormatError` naming the line.
+    """
+    con.execute(f'DROP TABLE IF EXISTS "{table}"')
+    try:
+        con.execute(
+            f'CREATE TEMP TABLE "{table}" AS SELECT * FROM read_csv(?, header = true, '
+            "auto_detect = false, columns = ?, delim = ?, quote = '\"', escape = '\"', "
+            "nullstr = ?, strict_mode = true, null_padding = false, parallel = true)",
+            [str(path), dict(columns), delimiter, [*nullstr, ""]])
+    except duckdb.Error as exc:
+        raise diagnose(path, columns, nullstr, delimiter, exc) from None
+    row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+    return int(row[0]) if row else 0
+
+
+def diagnose(
+    path: Path,
+    columns: Mapping[str, str],
+    nullstr: Sequence[str],
+    delimiter: str,
+    exc: BaseException | None = None,
+) -> DatasetFormatError:
+    """Scan the file in Python and describe its first bad line."""
+    names = list(columns)
+    kinds = [columns[n].split("(")[0].upper() for n in names]
+    nulls = set(nullstr) | {""}
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh, delimiter=delimiter, quotechar='"', strict=True)
+            next(reader, None)
+            for row in reader:
+                line = reader.line_num
+                if not row:
+                    continue
+                if len(row) != len(names):
+                    return DatasetFormatError(
+                        path, f"{len(row)} fields, expected {len(names)} "
+                        f"({'truncated row' if len(row) < len(names) else 'extra fields'})",
+                        line)
+                for name, kind, cell in zip(names, kinds, row, strict=True):
+                    cell = cell.strip()
+                    if kind in _NUMERIC and cell not in nulls:
+                        try:
+                            value = float(cell)
+                        except ValueError:
+                            return DatasetFormatError(
+                                path, f"column {name!r}: {cell[:40]!r} is not a number", line)
+                        if kind not in {"DOUBLE", "FLOAT", "REAL"} and not value.is_integer():
+                            return DatasetFormatError(
+                                path, f"column {name!r}: {cell[:40]!r} is not a whole number",
+                                line)
+    except UnicodeDecodeError as err:
+        return DatasetFormatError(path, f"not UTF-8 text ({err.reason})")
+    except csv.Error as err:
+        return DatasetFormatError(path, f"malformed CSV ({err})", getattr(reader, "line_num", None))
+    message = str(exc).strip().splitlines()[0] if exc else "unreadable"
+    match = re.search(r"[Ll]ine:? (\d+)", str(exc or ""))
+    return DatasetFormatError(path, f"cannot be read as CSV: {message}",
+                              int(match.group(1)) if match else None)
+
+
+def first_violation(
+    con: duckdb.DuckDBPyConnection, path: Path, table: str, condition: str, problem: str,
+) -> None:
+    """Raise for the first row of ``table`` where SQL ``condition`` holds.
+
+    ``problem`` is formatted with the row's columns, e.g. ``"expression {expression} ..."``.
+    """
+    row = con.execute(
+        f'SELECT rowid, * FROM "{table}" WHERE {condition} ORDER BY rowid LIMIT 1'
+    ).fetchone()
+    if row is None:
+        return
+    names = ["rowid"] + [d[0] for d in con.execute(f'SELECT * FROM "{table}" LIMIT 0').description]
+    values = dict(zip(names, row, strict=True))
+    raise DatasetFormatError(path, problem.format(**values), line=int(row[0]) + 2)
+
+
+def count_where(
+    con: duckdb.DuckDBPyConnection, table: str, condition: str,
+) -> tuple[int, int | None]:
+    """How many rows of ``table`` satisfy ``condition``, and the line of the first one."""
+    n, first = con.execute(
+        f'SELECT count(*), min(rowid) FROM "{table}" WHERE {condition}').fetchone()  # type: ignore[misc]
+    return int(n), (int(first) + 2 if first is not None else None)

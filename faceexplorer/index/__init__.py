@@ -1,0 +1,1 @@
+"""The DuckDB index: schema of the shared tables, atomic imports, typed queries."""
