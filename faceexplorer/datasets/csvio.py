@@ -53,7 +53,8 @@ def expect_header(path: Path, expected: Sequence[str], extra_ok: bool = False) -
         unknown = [c for c in header if c not in expected]
         detail = []
         if missing:
-            detail.append("missing " + ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else ""))
+            more = " ..." if len(missing) > 8 else ""
+            detail.append("missing " + ", ".join(missing[:8]) + more)
         if unknown and not extra_ok:
             detail.append("unexpected " + ", ".join(unknown[:8]))
         if not detail:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,7 @@ def _record(con: duckdb.DuckDBPyConnection, report: ImportReport) -> None:
     con.execute(
         "INSERT INTO datasets VALUES (?, ?, ?, ?, ?)",
         [report.dataset, str(report.source.resolve()),
-         datetime.now(timezone.utc).replace(tzinfo=None),
+         datetime.now(UTC).replace(tzinfo=None),
          json.dumps(report.counts), json.dumps(report.warnings)])
     if report.skipped:
         con.executemany(

@@ -1,0 +1,158 @@
+"""Command line: every job the window does can be run headless.
+
+``faceexplorer sample``   write synthetic datasets in their real layouts
+``faceexplorer index``    add a dataset to the index, or show what it holds
+``faceexplorer demo``     build the demo index once and open the window
+``faceexplorer gui``      open the window on an index
+
+Errors meant for the user (:class:`FaceExplorerError`) print one line and exit 1; nothing
+prints a traceback unless ``FACEEXPLORER_DEBUG`` is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from faceexplorer import __version__
+from faceexplorer.core.errors import FaceExplorerError
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from faceexplorer.samples.generate import write_samples
+
+    start = time.perf_counter()
+    out = write_samples(Path(args.dir), scale=args.scale, seed=args.seed, images=args.images,
+                        only=args.only, progress=_say)
+    for kind, secs in out.seconds.items():
+        _say(f"  {kind:<14} {secs:7.1f} s  -> {out.path(kind)}")
+    _say(f"Samples written to {out.root} in {time.perf_counter() - start:.1f} s. Import them with:")
+    for kind in out.written:
+        _say(f"  faceexplorer index add {kind} {out.path(kind)}")
+    return 0
+
+
+def cmd_index_add(args: argparse.Namespace) -> int:
+    from faceexplorer.datasets.registry import import_path
+    from faceexplorer.paths import default_db_path
+
+    if len(args.target) > 2:
+        raise FaceExplorerError("index add takes [KIND] PATH")
+    kind, path = (None, args.target[0]) if len(args.target) == 1 else args.target
+    options = {k: v for k, v in (("images", args.images), ("survey_date", args.survey_date))
+               if v is not None}
+    db = default_db_path(args.db)
+    start = time.perf_counter()
+    report = import_path(db, Path(path), kind, **options)
+    secs = time.perf_counter() - start
+    _say(f"Imported {report.dataset} from {report.source} into {db} in {secs:.1f} s")
+    for key, value in report.counts.items():
+        _say(f"  {key.replace('_', ' ')}: {value:,}" if isinstance(value, int)
+             else f"  {key.replace('_', ' ')}: {value}")
+    for s in report.skipped:
+        where = f" (first at line {s.first_line})" if s.first_line else ""
+        _say(f"  skipped/repaired {s.rows:,} rows: {s.reason} [{Path(s.file).name}]{where}")
+    for w in report.warnings:
+        _say(f"  warning: {w}")
+    return 0
+
+
+def cmd_index_info(args: argparse.Namespace) -> int:
+    from faceexplorer.index.info import format_info, index_info
+    from faceexplorer.paths import default_db_path
+
+    info = index_info(default_db_path(args.db))
+    print(json.dumps(info, indent=2, default=str) if args.json else format_info(info))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from faceexplorer.demo import ensure_demo
+
+    db = ensure_demo(Path(args.folder) if args.folder else None, rebuild=args.rebuild,
+                     progress=_say)
+    if args.no_gui:
+        _say(f"Demo index ready: {db}")
+        return 0
+    return _open_gui(db)
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from faceexplorer.paths import default_db_path
+
+    return _open_gui(default_db_path(args.db))
+
+
+def _open_gui(db: Path) -> int:
+    from faceexplorer.gui.app import run
+
+    return run(db)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="faceexplorer", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"faceexplorer {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("sample", help="write synthetic datasets in their real layouts")
+    s.add_argument("dir", help="folder to write into")
+    s.add_argument("--scale", choices=("small", "full"), default="small")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--images", action=argparse.BooleanOptionalAction, default=None,
+                   help="draw images, frames and videos (default: yes at small scale)")
+    s.add_argument("--only", nargs="+", metavar="KIND", help="write only these datasets")
+    s.set_defaults(func=cmd_sample)
+
+    idx = sub.add_parser("index", help="the local index of datasets")
+    isub = idx.add_subparsers(dest="index_command", required=True, metavar="ACTION")
+    a = isub.add_parser("add", help="import a dataset (replaces its earlier import)",
+                        description="KIND: affectnet, affectnet-c25, hrm, affectnet-d, rafd-d, "
+                        "faces, openface; detected from PATH when left out.")
+    a.add_argument("target", nargs="+", metavar="[KIND] PATH")
+    a.add_argument("--db", help="index file (default: $FACEEXPLORER_DB or the data folder)")
+    a.add_argument("--images", help="rafd-d: folder of the RaFD RGB images")
+    a.add_argument("--survey-date", help="faces: date of the survey, for ages (YYYY-MM-DD)")
+    a.set_defaults(func=cmd_index_add)
+    i = isub.add_parser("info", help="what the index holds, with skipped rows")
+    i.add_argument("--db", help="index file (default: $FACEEXPLORER_DB or the data folder)")
+    i.add_argument("--json", action="store_true", help="machine-readable output")
+    i.set_defaults(func=cmd_index_info)
+
+    d = sub.add_parser("demo", help="build the demo index once and open the window")
+    d.add_argument("--rebuild", action="store_true", help="build the demo again")
+    d.add_argument("--no-gui", action="store_true", help="only build the demo index")
+    d.add_argument("--folder", help="demo folder (default: in the data folder)")
+    d.set_defaults(func=cmd_demo)
+
+    g = sub.add_parser("gui", help="open the window on an index")
+    g.add_argument("--db", help="index file (default: $FACEEXPLORER_DB or the data folder)")
+    g.set_defaults(func=cmd_gui)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except FaceExplorerError as exc:
+        if os.environ.get("FACEEXPLORER_DEBUG"):
+            raise
+        print(f"faceexplorer: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("faceexplorer: interrupted; the index is as it was before this command",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

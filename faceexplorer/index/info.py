@@ -1,0 +1,59 @@
+"""``index info``: per dataset, the live counts a user checks and every skipped-row reason.
+
+Counts come from each importer's ``summary(con)`` at the time of asking, so figures that
+depend on two datasets (AffectNetC25 linked to AffectNet, depth maps matched to RGB) stay
+right whatever order they were imported in. The index is opened read-only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.datasets.registry import IMPORTERS, importer
+from faceexplorer.index.store import connect, imported
+
+
+def index_info(db_path: Path) -> dict[str, Any]:
+    """Everything ``faceexplorer index info`` prints, as plain data (JSON-ready)."""
+    con = connect(db_path, read_only=True)
+    try:
+        try:
+            datasets = imported(con)
+        except Exception as exc:  # an index from an unknown schema, or not ours
+            raise FaceExplorerError(f"{db_path}: not a FaceExplorer index ({exc})") from exc
+        order = {kind: i for i, kind in enumerate(IMPORTERS)}
+        datasets.sort(key=lambda d: order.get(d["dataset"], len(order)))
+        for entry in datasets:
+            imp = importer(entry["dataset"])
+            entry["title"] = imp.TITLE
+            entry["counts"] = imp.summary(con)
+        return {"index": str(Path(db_path).resolve()), "datasets": datasets}
+    finally:
+        con.close()
+
+
+def format_info(info: dict[str, Any]) -> str:
+    """Human-readable text of :func:`index_info`."""
+    lines = [f"Index: {info['index']}"]
+    if not info["datasets"]:
+        lines.append("No datasets imported yet: faceexplorer index add KIND PATH")
+    for d in info["datasets"]:
+        lines.append("")
+        lines.append(f"{d['title']} [{d['dataset']}]  imported {d['imported_at']} UTC")
+        lines.append(f"  from {d['source']}")
+        width = max((len(k) for k in d["counts"]), default=0)
+        for key, value in d["counts"].items():
+            shown = f"{value:,}" if isinstance(value, int) else str(value)
+            lines.append(f"  {key.replace('_', ' '):<{width}}  {shown:>12}")
+        if d["skipped"]:
+            total = sum(s["rows"] for s in d["skipped"])
+            lines.append(f"  skipped or repaired rows: {total:,}")
+            for s in d["skipped"]:
+                where = f" (first at line {s['first_line']})" if s["first_line"] else ""
+                name = Path(s["file"]).name
+                lines.append(f"    {s['rows']:>10,}  {s['reason']}  [{name}]{where}")
+        for w in d["warnings"]:
+            lines.append(f"  warning: {w}")
+    return "\n".join(lines)
