@@ -1,0 +1,23 @@
+"""The core stays headless: no module outside ``faceexplorer.gui`` pulls in Qt."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CHECK = """
+import importlib, pkgutil, sys
+import faceexplorer
+names = [m.name for m in pkgutil.walk_packages(faceexplorer.__path__, "faceexplorer.")
+         if not m.name.startswith("faceexplorer.gui") and m.name != "faceexplorer.__main__"]
+for name in names:
+    importlib.import_module(name)
+qt = sorted(m for m in sys.modules if m.split(".")[0] in {"PySide6", "pyqtgraph", "shiboken6"})
+print(len(names), qt)
+sys.exit(1 if qt else 0)
+"""
+
+
+def test_core_imports_no_qt() -> None:
+    result = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
