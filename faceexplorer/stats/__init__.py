@@ -1,0 +1,1 @@
+"""Statistics on the index: crowd agreement, AU metrics, DASS-21 scoring, model metrics."""
