@@ -1,0 +1,47 @@
+"""Entry point of the desktop app: create the QApplication and show the main window.
+
+The index is opened READ-ONLY. DuckDB lets several processes read one file but only one
+write it, and never both at once: while the window is open an import in another
+process (``faceexplorer index add``) is refused with "the index is in use"; while an
+import runs, the window shows that the index is busy and offers Retry. Close the
+window to import, then reopen it (or press F5 after the import).
+
+Startup stays fast: only QtWidgets and the window are imported here; importers (and
+anything heavy they use) load when the dataset list is first read.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def run(db_path: Path, argv: list[str] | None = None) -> int:
+    """Show the main window on the index at ``db_path`` until it is closed.
+
+    Parameters
+    ----------
+    db_path
+        The index file; if it cannot be opened the window explains why.
+    argv
+        Arguments for Qt (``sys.argv`` when None).
+
+    Returns
+    -------
+    int
+        The application's exit code.
+    """
+    from PySide6.QtWidgets import QApplication
+
+    from faceexplorer.gui.main_window import MainWindow
+
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(list(sys.argv if argv is None else argv))
+    app.setApplicationName("FaceExplorer")
+    app.setOrganizationName("FaceExplorer")
+    window = MainWindow(Path(db_path))
+    window.show()
+    code = app.exec()
+    window.close()
+    return int(code)

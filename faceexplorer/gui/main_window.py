@@ -1,0 +1,221 @@
+"""The FaceExplorer main window: datasets on the left, a paged table on the right.
+
+The window owns one read-only DuckDB connection to the index. DuckDB locks the file
+per process: while the window is open, other processes may read the index too, but an
+import (``faceexplorer index add``) cannot write it and reports that the index is in
+use; close the window (or start the import before opening it) and press Reload
+(F5) afterwards. Conversely, while an import runs the window cannot open the index
+and says so, with a Retry button, rather than failing.
+
+Three states share the window, one at a time: browsing, an empty index (with the
+commands that fill it), and an index that cannot be opened (with the reason).
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+import duckdb
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+
+from faceexplorer.core.errors import FaceExplorerError, IndexBusyError
+from faceexplorer.datasets.registry import IMPORTERS
+from faceexplorer.gui.dataset_panel import DatasetPanel
+from faceexplorer.gui.table_panel import TablePanel
+from faceexplorer.index import browse
+from faceexplorer.index.browse import DatasetOverview
+from faceexplorer.index.store import connect
+
+
+class MessagePage(QWidget):
+    """A centred icon, title, explanation and one button: the empty and error states."""
+
+    def __init__(self, object_name: str, icon: QStyle.StandardPixmap, button_text: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(object_name)
+        self.icon = QLabel(self)
+        self.icon.setPixmap(self.style().standardIcon(icon).pixmap(48, 48))
+        self.title = QLabel(self)
+        self.title.setObjectName(f"{object_name}Title")
+        self.title.setStyleSheet("font-size: 16pt; font-weight: bold;")
+        self.body = QLabel(self)
+        self.body.setObjectName(f"{object_name}Body")
+        self.body.setTextFormat(Qt.TextFormat.RichText)
+        self.body.setWordWrap(True)
+        # A fixed width makes the wrapped height exact; a centred word-wrapped label
+        # otherwise guesses its width and clips its last paragraphs.
+        self.body.setFixedWidth(600)
+        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.button = QPushButton(button_text, self)
+        self.button.setMaximumWidth(160)
+        layout = QVBoxLayout(self)
+        layout.addStretch(2)
+        for w in (self.icon, self.title, self.body, self.button):
+            layout.addWidget(w, 0, Qt.AlignmentFlag.AlignHCenter)
+            layout.addSpacing(6)
+        layout.addStretch(3)
+
+    def show_message(self, title: str, body_html: str) -> None:
+        self.title.setText(title)
+        self.body.setText(body_html)
+        # Layouts size an aligned label by its minimum hint; reserve the wrapped height.
+        self.body.setMinimumHeight(self.body.heightForWidth(self.body.width()))
+
+
+class MainWindow(QMainWindow):
+    """Browse the index at ``db_path`` read-only.
+
+    Parameters
+    ----------
+    db_path
+        The index file; it may be missing, locked or invalid: the window then shows why.
+    """
+
+    def __init__(self, db_path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.db_path = Path(db_path)
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self.datasets: list[DatasetOverview] = []
+        self.setWindowTitle(f"FaceExplorer — {self.db_path.name}")
+        self.resize(1200, 760)
+
+        self.dataset_panel = DatasetPanel(self)
+        self.table_panel = TablePanel(self)
+        self.dataset_panel.dataset_selected.connect(self.table_panel.show_dataset)
+        self.table_panel.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.browse_page = QSplitter(Qt.Orientation.Horizontal, self)
+        self.browse_page.setObjectName("browsePage")
+        self.browse_page.addWidget(self.dataset_panel)
+        self.browse_page.addWidget(self.table_panel)
+        self.browse_page.setStretchFactor(0, 0)
+        self.browse_page.setStretchFactor(1, 1)
+        self.browse_page.setSizes([300, 900])
+        self.browse_page.setChildrenCollapsible(False)
+        self.browse_page.setContentsMargins(6, 4, 6, 0)
+
+        self.empty_page = MessagePage(
+            "emptyState", QStyle.StandardPixmap.SP_FileDialogNewFolder, "Reload", self)
+        self.error_page = MessagePage(
+            "errorState", QStyle.StandardPixmap.SP_MessageBoxWarning, "Retry", self)
+        self.empty_page.button.clicked.connect(self.reload)
+        self.error_page.button.clicked.connect(self.reload)
+        self.stack = QStackedWidget(self)
+        for w in (self.browse_page, self.empty_page, self.error_page):
+            self.stack.addWidget(w)
+        self.setCentralWidget(self.stack)
+
+        self.path_label = QLabel(self)
+        self.path_label.setObjectName("indexPath")
+        self.statusBar().addPermanentWidget(self.path_label)
+        self._make_menu()
+        self.reload()
+
+    # --- states -----------------------------------------------------------------------
+    def reload(self) -> None:
+        """(Re)open the index and show the state it is in; keeps the selected dataset."""
+        keep = self.dataset_panel.current()
+        self._close_index()
+        try:
+            self.con = connect(self.db_path, read_only=True)
+            self.datasets = browse.datasets_overview(self.con)
+        except (FaceExplorerError, duckdb.Error) as exc:
+            self._close_index()
+            self._show_error(exc)
+            return
+        self.table_panel.set_connection(self.con)
+        self.path_label.setText(f"Index: {self.db_path}  (read-only)")
+        if not self.datasets:
+            self._show_empty()
+            return
+        self.stack.setCurrentWidget(self.browse_page)
+        self.dataset_panel.set_datasets(self.datasets)
+        if keep is not None:
+            self.dataset_panel.select(keep.kind)
+        n = len(self.datasets)
+        self.statusBar().showMessage(f"{n} dataset{'s' if n != 1 else ''} in the index", 5000)
+
+    @property
+    def state(self) -> str:
+        """Which page is shown: ``"browse"``, ``"empty"`` or ``"error"``."""
+        return {self.browse_page: "browse", self.empty_page: "empty",
+                self.error_page: "error"}[self.stack.currentWidget()]
+
+    def _show_empty(self) -> None:
+        self.empty_page.show_message(
+            "This index has no datasets yet", _how_to_fill(self.db_path, "Reload"))
+        self.stack.setCurrentWidget(self.empty_page)
+        self.path_label.setText(f"Index: {self.db_path}  (read-only)")
+
+    def _show_error(self, exc: BaseException) -> None:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        # The path is shown on its own line below; keep the message to the problem.
+        text = text.removeprefix(f"{self.db_path}: ").removeprefix("cannot open the index: ")
+        text = text[:1].upper() + text[1:]
+        path = escape(str(self.db_path))
+        if isinstance(exc, IndexBusyError):
+            title = "The index is in use"
+            body = (f"<p>{escape(text)}</p><p>Another FaceExplorer process (probably an "
+                    "import) is writing it. Wait for it to finish, then press Retry.</p>"
+                    f"<p style='color:gray'>Index: {path}</p>")
+        elif not self.db_path.exists():
+            title = "No index here yet"
+            body = _how_to_fill(self.db_path, "Retry")
+        else:
+            title = "Cannot open the index"
+            body = (f"<p>{escape(text)}</p><p>This file is not a FaceExplorer index (a DuckDB "
+                    "database), or it is damaged. Choose another file with <code>--db</code>, "
+                    "or rebuild it by importing the datasets again.</p>"
+                    f"<p style='color:gray'>Index: {path}</p>")
+        self.error_page.show_message(title, body)
+        self.stack.setCurrentWidget(self.error_page)
+        self.path_label.setText(f"Index: {self.db_path}  (not open)")
+
+    # --- plumbing ---------------------------------------------------------------------
+    def _make_menu(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        reload_action = QAction("&Reload index", self)
+        reload_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
+        reload_action.triggered.connect(self.reload)
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        quit_action.triggered.connect(self.close)
+        menu.addAction(reload_action)
+        menu.addSeparator()
+        menu.addAction(quit_action)
+
+    def _close_index(self) -> None:
+        self.table_panel.set_connection(None)
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        # Release the file lock at once so an import can start right after closing.
+        self._close_index()
+        super().closeEvent(event)
+
+
+def _how_to_fill(db_path: Path, button: str) -> str:
+    """The commands that put datasets into an index, as the empty states show them."""
+    return (
+        "<p>Import a dataset you have, by kind and folder (or file):</p>"
+        "<pre>    faceexplorer index add KIND PATH</pre>"
+        f"<p>KIND is one of {', '.join(IMPORTERS)}. For example:</p>"
+        "<pre>    faceexplorer index add affectnet ~/data/AffectNet</pre>"
+        "<p>Or explore synthetic sample datasets written in the real formats:</p>"
+        "<pre>    faceexplorer demo</pre>"
+        f"<p style='color:gray'>Index: {escape(str(db_path))}<br>Close this window while "
+        f"importing (the import needs to write the index), then press {button}.</p>")

@@ -1,0 +1,247 @@
+"""The right side of the window: one table of a dataset, read one page at a time.
+
+Only the current page (``PAGE_ROWS`` rows) is ever fetched from DuckDB and held by the
+model, so a 415k-row table costs the same as a small one. The page bar offers first /
+previous / next / last, a page number box to jump, and says which rows are shown
+("Rows 1,201–1,400 of 414,800"). Query failures (e.g. the index file vanished) are
+shown in the bar, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import duckdb
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.gui.table_model import PageTableModel
+from faceexplorer.index import browse
+from faceexplorer.index.browse import DatasetOverview
+
+PAGE_ROWS = 200
+#: Columns sized to their contents after a table is opened; wider tables keep the default
+#: width beyond these (sizing thousands of columns would stall the window).
+FIT_COLUMNS = 60
+MAX_COLUMN_PX = 280
+
+
+class TablePanel(QWidget):
+    """Table chooser, paged table view and page bar; emits ``message`` for the status bar."""
+
+    message = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._table: str | None = None
+        self._total = 0
+        self._offset = 0
+
+        self.table_combo = QComboBox(self)
+        self.table_combo.setObjectName("tableCombo")
+        self.table_combo.setMinimumContentsLength(18)
+        self.table_combo.currentTextChanged.connect(self._on_table_chosen)
+        self.shape_label = QLabel(self)
+        self.shape_label.setStyleSheet("color: gray;")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Table:", self))
+        top.addWidget(self.table_combo)
+        top.addSpacing(8)
+        top.addWidget(self.shape_label)
+        top.addStretch(1)
+
+        self.model = PageTableModel(self)
+        self.view = QTableView(self)
+        self.view.setObjectName("recordTable")
+        self.view.setModel(self.model)
+        self.view.setAlternatingRowColors(True)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setWordWrap(False)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.view.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        header = self.view.horizontalHeader()
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setHighlightSections(False)
+        header.setStretchLastSection(True)
+        rows = self.view.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 6)
+
+        self.first_button = self._button("« First", "Ctrl+Home", self.first_page)
+        self.prev_button = self._button("‹ Previous", "Ctrl+PgUp", self.previous_page)
+        self.next_button = self._button("Next ›", "Ctrl+PgDown", self.next_page)
+        self.last_button = self._button("Last »", "Ctrl+End", self.last_page)
+        self.page_box = QSpinBox(self)
+        self.page_box.setObjectName("pageBox")
+        self.page_box.setKeyboardTracking(False)
+        self.page_box.setMinimum(1)
+        self.page_box.setGroupSeparatorShown(True)
+        self.page_box.valueChanged.connect(lambda n: self.go_to(int(n - 1) * PAGE_ROWS))
+        self.pages_label = QLabel(self)
+        self.rows_label = QLabel(self)
+        self.rows_label.setObjectName("rowsLabel")
+        bar = QHBoxLayout()
+        for w in (self.first_button, self.prev_button):
+            bar.addWidget(w)
+        bar.addSpacing(6)
+        bar.addWidget(QLabel("Page", self))
+        bar.addWidget(self.page_box)
+        bar.addWidget(self.pages_label)
+        bar.addSpacing(6)
+        for w in (self.next_button, self.last_button):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.rows_label)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(bar)
+        self._update_bar()
+
+    # --- public API -----------------------------------------------------------------
+    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        """Use ``con`` from now on (None: show nothing)."""
+        self._con = con
+        if con is None:
+            self.show_dataset(None)
+
+    def show_dataset(self, ds: DatasetOverview | None) -> None:
+        """List ``ds``'s tables in the chooser and show the first page of its main table."""
+        self.table_combo.blockSignals(True)
+        self.table_combo.clear()
+        if ds is not None:
+            self.table_combo.addItems(list(ds.tables))
+        self.table_combo.blockSignals(False)
+        if ds is not None and ds.tables:
+            self.show_table(ds.tables[0])
+        else:
+            self._table, self._total, self._offset = None, 0, 0
+            self.model.set_page(None)
+            self.shape_label.setText("no tables of this dataset in the index" if ds else "")
+            self._update_bar()
+
+    def show_table(self, table: str) -> None:
+        """Open ``table`` at its first page."""
+        if self.table_combo.currentText() != table:
+            self.table_combo.blockSignals(True)
+            self.table_combo.setCurrentText(table)
+            self.table_combo.blockSignals(False)
+        if self._con is None:
+            return
+        try:
+            self._total = browse.row_count(self._con, table)
+        except (duckdb.Error, FaceExplorerError) as exc:
+            self._fail(exc)
+            return
+        self._table = table
+        self._offset = -1
+        self.go_to(0)
+        self._fit_columns()
+
+    def go_to(self, offset: int) -> None:
+        """Show the page that holds 0-based row ``offset`` (clamped to the table)."""
+        if self._con is None or self._table is None:
+            return
+        offset = max(0, min(offset, self._last_offset()))
+        offset -= offset % PAGE_ROWS
+        if offset == self._offset:
+            return
+        try:
+            page = browse.page(self._con, self._table, offset, PAGE_ROWS)
+        except (duckdb.Error, FaceExplorerError) as exc:
+            self._fail(exc)
+            return
+        self._offset = offset
+        self.model.set_page(page)
+        self.view.scrollToTop()
+        self.shape_label.setText(f"{len(page.columns):,} columns · {self._total:,} rows")
+        self._update_bar()
+
+    def first_page(self) -> None:
+        self.go_to(0)
+
+    def previous_page(self) -> None:
+        self.go_to(self._offset - PAGE_ROWS)
+
+    def next_page(self) -> None:
+        self.go_to(self._offset + PAGE_ROWS)
+
+    def last_page(self) -> None:
+        self.go_to(self._last_offset())
+
+    @property
+    def table(self) -> str | None:
+        return self._table
+
+    @property
+    def offset(self) -> int:
+        return max(self._offset, 0)
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    # --- internals ------------------------------------------------------------------
+    def _button(self, text: str, keys: str, slot: object) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setShortcut(QKeySequence(keys))
+        button.setToolTip(f"{text.strip('«»‹› ')} page ({keys})")
+        button.setAutoDefault(False)
+        button.clicked.connect(slot)
+        return button
+
+    def _last_offset(self) -> int:
+        return max(self._total - 1, 0) // PAGE_ROWS * PAGE_ROWS
+
+    def _on_table_chosen(self, table: str) -> None:
+        if table:
+            self.show_table(table)
+
+    def _update_bar(self) -> None:
+        has_rows = self._table is not None and self._total > 0
+        start = self.offset
+        shown = self.model.rowCount()
+        pages = max(1, -(-self._total // PAGE_ROWS))
+        self.first_button.setEnabled(has_rows and start > 0)
+        self.prev_button.setEnabled(has_rows and start > 0)
+        self.next_button.setEnabled(has_rows and start + PAGE_ROWS < self._total)
+        self.last_button.setEnabled(has_rows and start + PAGE_ROWS < self._total)
+        self.page_box.blockSignals(True)
+        self.page_box.setMaximum(pages)
+        self.page_box.setValue(start // PAGE_ROWS + 1)
+        self.page_box.blockSignals(False)
+        self.page_box.setEnabled(has_rows and pages > 1)
+        self.pages_label.setText(f"of {pages:,}")
+        if self._table is None:
+            self.rows_label.setText("")
+        elif not has_rows:
+            self.rows_label.setText("No rows in this table")
+        else:
+            self.rows_label.setText(f"Rows {start + 1:,}–{start + shown:,} of {self._total:,}")
+
+    def _fit_columns(self) -> None:
+        header = self.view.horizontalHeader()
+        for col in range(min(self.model.columnCount(), FIT_COLUMNS)):
+            self.view.resizeColumnToContents(col)
+            # Header text counts too, so a short column keeps its full name visible.
+            width = max(header.sectionSize(col), header.sectionSizeHint(col))
+            header.resizeSection(col, min(width, MAX_COLUMN_PX))
+
+    def _fail(self, exc: BaseException) -> None:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        self.message.emit(f"Could not read the table: {text}")

@@ -1,0 +1,241 @@
+"""The main window driven as a user would: pick a dataset, page, switch tables, bad indexes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication
+
+from faceexplorer.gui.main_window import MainWindow
+from faceexplorer.gui.table_model import NULL_TEXT, format_cell
+
+from .conftest import TOY_ROWS
+
+
+@pytest.fixture
+def open_window(qtbot):
+    """``open_window(db)`` shows a MainWindow on ``db`` and closes it after the test."""
+    windows: list[MainWindow] = []
+
+    def make(db: Path) -> MainWindow:
+        window = MainWindow(db)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield make
+    for w in windows:
+        w.close()
+
+
+def click_dataset(qtbot, window: MainWindow, kind: str) -> None:
+    lst = window.dataset_panel.list
+    for row in range(lst.count()):
+        item = lst.item(row)
+        if item.data(Qt.ItemDataRole.UserRole).kind == kind:
+            rect = lst.visualItemRect(item)
+            qtbot.mouseClick(lst.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+            return
+    raise AssertionError(f"{kind} not in the dataset list")
+
+
+def cell(window: MainWindow, row: int, col: int, role=Qt.ItemDataRole.DisplayRole):
+    model = window.table_panel.model
+    return model.data(model.index(row, col), role)
+
+
+def test_browse_pages_and_tables(qtbot, open_window, toy_index, shoot) -> None:
+    window = open_window(toy_index)
+    panel, table = window.dataset_panel, window.table_panel
+    assert window.state == "browse"
+    assert [panel.list.item(r).text() for r in range(panel.list.count())] == [
+        "tinyset", "toyset"]
+    assert str(toy_index) in window.path_label.text()
+    # The first dataset is open straight away: no empty right side.
+    assert table.table == "tinyset_rows" and table.rows_label.text() == "Rows 1–3 of 3"
+    assert cell(window, 2, 1) == NULL_TEXT
+
+    click_dataset(qtbot, window, "toyset")
+    assert table.table == "toyset_images"
+    assert [table.table_combo.itemText(i) for i in range(table.table_combo.count())] == [
+        "toyset_images", "toyset_votes"]
+    assert table.rows_label.text() == f"Rows 1–200 of {TOY_ROWS}"
+    model = table.model
+    assert model.rowCount() == 200
+    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(5)] == [
+        "id", "file", "expression", "valence", "landmarks"]
+    assert cell(window, 0, 0) == "0" and cell(window, 1, 0) == "1"
+    assert cell(window, 0, 3) == NULL_TEXT and cell(window, 0, 4) == NULL_TEXT
+    assert cell(window, 1, 4) == "[1, 2.5, 4, 5.5, …] (136)"
+    assert "136 values" in cell(window, 1, 4, Qt.ItemDataRole.ToolTipRole)
+    right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    left = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    assert cell(window, 1, 0, Qt.ItemDataRole.TextAlignmentRole) == right
+    assert cell(window, 1, 3, Qt.ItemDataRole.TextAlignmentRole) == right
+    assert cell(window, 1, 1, Qt.ItemDataRole.TextAlignmentRole) == left
+    # Skipped rows are visible, with their reasons, in the details panel.
+    details = panel.details.text()
+    assert "Skipped rows: 15" in details
+    assert "literal NULL in the face box" in details and "line 811" in details
+    assert not table.first_button.isEnabled() and table.next_button.isEnabled()
+    shoot(window, "main_window_first_page")
+
+    qtbot.mouseClick(table.next_button, Qt.MouseButton.LeftButton)
+    assert table.rows_label.text() == f"Rows 201–400 of {TOY_ROWS}"
+    assert cell(window, 0, 0) == "200"
+    assert model.headerData(0, Qt.Orientation.Vertical) == "201"
+    assert table.page_box.value() == 2
+
+    qtbot.mouseClick(table.last_button, Qt.MouseButton.LeftButton)
+    assert table.rows_label.text() == f"Rows 401–{TOY_ROWS} of {TOY_ROWS}"
+    assert model.rowCount() == TOY_ROWS - 400
+    assert not table.next_button.isEnabled() and not table.last_button.isEnabled()
+
+    qtbot.mouseClick(table.prev_button, Qt.MouseButton.LeftButton)
+    assert cell(window, 0, 0) == "200"
+    table.page_box.setValue(1)
+    assert cell(window, 0, 0) == "0"
+    shoot(window, "main_window_toyset")
+
+    table.table_combo.setCurrentText("toyset_votes")
+    assert table.table == "toyset_votes"
+    assert table.rows_label.text() == "Rows 1–30 of 30"
+    assert model.columnCount() == 3 and cell(window, 29, 2) == "happy"
+    assert not table.next_button.isEnabled()
+    shoot(window, "main_window_votes_table")
+
+
+def test_reload_keeps_selected_dataset(qtbot, open_window, toy_index) -> None:
+    window = open_window(toy_index)
+    click_dataset(qtbot, window, "toyset")
+    window.reload()
+    assert window.state == "browse"
+    assert window.dataset_panel.current().kind == "toyset"
+    assert window.table_panel.table == "toyset_images"
+
+
+def test_empty_index_explains_how_to_fill_it(qtbot, open_window, tmp_path, shoot) -> None:
+    from faceexplorer.index.store import connect
+
+    db = tmp_path / "empty.duckdb"
+    connect(db).close()
+    window = open_window(db)
+    assert window.state == "empty"
+    body = window.empty_page.body.text()
+    assert "faceexplorer index add KIND PATH" in body and "faceexplorer demo" in body
+    assert "no datasets" in window.empty_page.title.text()
+    shoot(window, "main_window_empty")
+
+
+@pytest.mark.parametrize("case", ["missing", "garbage", "folder"])
+def test_unopenable_index_shows_why(qtbot, open_window, tmp_path, shoot, case) -> None:
+    db = tmp_path / "index.duckdb"
+    if case == "garbage":
+        db.write_bytes(b"this is not a database\n" * 300)
+    elif case == "folder":
+        db.mkdir()
+    window = open_window(db)
+    assert window.state == "error"
+    title, body = window.error_page.title.text(), window.error_page.body.text()
+    assert str(db) in body and "Traceback" not in body
+    if case == "missing":
+        assert title == "No index here yet" and "faceexplorer demo" in body
+    else:
+        assert title == "Cannot open the index"
+    assert "not open" in window.path_label.text()
+    shoot(window, f"main_window_error_{case}")
+
+
+def test_index_locked_by_another_process(qtbot, open_window, toy_index, shoot) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, duckdb
+            con = duckdb.connect({str(toy_index)!r})
+            print("locked", flush=True)
+            sys.stdin.read()
+        """)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        window = open_window(toy_index)
+        assert window.state == "error"
+        assert window.error_page.title.text() == "The index is in use"
+        assert "Retry" in window.error_page.button.text()
+        shoot(window, "main_window_locked")
+    finally:
+        holder.communicate("", timeout=30)
+    # Once the other process is gone, Retry opens the index.
+    qtbot.mouseClick(window.error_page.button, Qt.MouseButton.LeftButton)
+    assert window.state == "browse" and window.table_panel.total == 3
+
+
+def test_window_releases_the_index_on_close(qtbot, open_window, toy_index) -> None:
+    from faceexplorer.index.store import connect
+
+    window = open_window(toy_index)
+    window.close()
+    connect(toy_index).close()   # a writer can open it again at once
+
+
+def test_run_shows_window_and_returns_exit_code(qtbot, toy_index) -> None:
+    from faceexplorer.gui.app import run
+
+    def close_soon() -> None:
+        for w in QApplication.topLevelWidgets():
+            if isinstance(w, MainWindow):
+                assert w.state == "browse"
+                w.close()
+        QApplication.instance().exit(0)
+
+    QTimer.singleShot(200, close_soon)
+    assert run(toy_index) == 0
+
+
+def test_format_cell() -> None:
+    assert format_cell(None) == NULL_TEXT
+    assert format_cell(True) == "true"
+    assert format_cell(414623) == "414623"
+    assert format_cell(0.123456789) == "0.123457"
+    assert format_cell(float("nan")) == "NaN"
+    assert format_cell([1.0, None, 3.25]) == "[1, NULL, 3.25]"
+    assert format_cell(list(range(10))) == "[0, 1, 2, 3, …] (10)"
+    assert format_cell("a\nb") == "a b"
+    assert len(format_cell("x" * 500)) == 120
+
+
+def test_real_affectnet_sample(qtbot, open_window, tmp_path, shoot) -> None:
+    samples = pytest.importorskip(
+        "faceexplorer.samples.affectnet", reason="AffectNet sample writer not written yet")
+    from faceexplorer.datasets import registry
+
+    try:
+        registry.importer("affectnet")
+    except ImportError:
+        pytest.skip("AffectNet importer not written yet")
+    root = tmp_path / "samples"
+    samples.write_affectnet(root, "small", np.random.default_rng(0), images=False)
+    db = tmp_path / "index.duckdb"
+    report = registry.import_path(db, root / "AffectNet", "affectnet")
+    window = open_window(db)
+    assert window.state == "browse"
+    ds = window.dataset_panel.current()
+    assert ds.kind == "affectnet" and ds.title == "AffectNet" and ds.counts_live
+    table = window.table_panel
+    assert table.table == "affectnet_images"
+    total = table.total
+    assert total > 200 and table.rows_label.text() == f"Rows 1–200 of {total:,}"
+    if report.skipped:
+        assert "Skipped rows" in window.dataset_panel.details.text()
+    first = cell(window, 0, 0)
+    qtbot.mouseClick(table.next_button, Qt.MouseButton.LeftButton)
+    assert table.rows_label.text().startswith("Rows 201–")
+    assert table.model.headerData(0, Qt.Orientation.Vertical) == "201"
+    assert cell(window, 0, 0) is not None and first is not None
+    shoot(window, "main_window_affectnet")
