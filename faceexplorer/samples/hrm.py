@@ -97,6 +97,8 @@ class HRMChild:
     video: Path | None
     video_frames: int
     frames_dir: Path | None
+    #: The 68 landmarks (pixels) of the child's drawn face with no AU; None without media.
+    face_landmarks: np.ndarray | None = None
 
     @property
     def last_frame(self) -> int:
@@ -167,7 +169,7 @@ def plan_frames(scale: str, rng: np.random.Generator) -> tuple[ChildPlan, ...]:
     return tuple(plans)
 
 
-def _exact_runs(n: int, on: int, mean_run: float, rng: np.random.Generator) -> np.ndarray:
+def exact_runs(n: int, on: int, mean_run: float, rng: np.random.Generator) -> np.ndarray:
     """Run index (0..R-1) of each of ``n`` frames, -1 when off; exactly ``on`` frames on."""
     if on <= 0:
         return np.full(n, -1)
@@ -197,7 +199,7 @@ def make_au_labels(n: int, rng: np.random.Generator) -> np.ndarray:
         on = round(FULL_AU_COUNTS[au] * n / vocab.HRM_FRAMES)
         where = (np.flatnonzero(cells[:, cols[_NESTED[au]]]) if au in _NESTED
                  else np.arange(n))
-        run = _exact_runs(len(where), min(on, len(where)), _MEAN_RUN.get(au, 25), rng)
+        run = exact_runs(len(where), min(on, len(where)), _MEAN_RUN.get(au, 25), rng)
         n_runs = int(run.max()) + 1
         if n_runs == 0:
             continue
@@ -209,7 +211,7 @@ def make_au_labels(n: int, rng: np.random.Generator) -> np.ndarray:
     return cells
 
 
-def _smooth_noise(n: int, rng: np.random.Generator, sigma: float = 40.0) -> np.ndarray:
+def smooth_noise(n: int, rng: np.random.Generator, sigma: float = 40.0) -> np.ndarray:
     """Unit-variance noise smoothed over ~``sigma`` frames (atypicality drifts slowly)."""
     half = int(3 * sigma)
     kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
@@ -221,9 +223,9 @@ def _smooth_noise(n: int, rng: np.random.Generator, sigma: float = 40.0) -> np.n
 def make_ratings(n: int, group: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(latent atypicality (n,), five raters' levels (n, 5)) of one child's frames."""
     if group == "ASD":
-        latent = rng.normal(1.3, 0.4) + 0.9 * _smooth_noise(n, rng)
+        latent = rng.normal(1.3, 0.4) + 0.9 * smooth_noise(n, rng)
     else:
-        latent = rng.normal(-0.6, 0.3) + 0.6 * _smooth_noise(n, rng)
+        latent = rng.normal(-0.6, 0.3) + 0.6 * smooth_noise(n, rng)
     latent = np.clip(latent, 0.0, 4.0)
     noise = rng.normal(0.0, 0.4, (n, len(_RATER_BIAS)))
     raters = np.clip(np.rint(latent[:, None] + np.array(_RATER_BIAS) + noise), 0, 4)
@@ -245,7 +247,7 @@ def _write_csv(path: Path, frames: np.ndarray, cells: np.ndarray, asd: np.ndarra
 
 
 def _write_media(video: Path, frames_dir: Path, frames: np.ndarray, cells: np.ndarray,
-                 n_video: int, rng: np.random.Generator) -> int:
+                 n_video: int, rng: np.random.Generator) -> np.ndarray:
     """Draw one child's labelled frames as JPEGs and all frames ``0..n_video-1`` as an mp4.
 
     A child keeps one look throughout; each distinct AU state is drawn once (drawing is
@@ -256,7 +258,7 @@ def _write_media(video: Path, frames_dir: Path, frames: np.ndarray, cells: np.nd
     from faceexplorer.samples import drawing
 
     look = drawing.random_appearance(rng, child=True)
-    drawn: dict[bytes, np.ndarray] = {}
+    drawn: dict[bytes, drawing.DrawnFace] = {}
 
     def image(state: np.ndarray) -> np.ndarray:
         key = state.tobytes()
@@ -264,15 +266,16 @@ def _write_media(video: Path, frames_dir: Path, frames: np.ndarray, cells: np.nd
             aus = {au: int(v) for au, v in zip(vocab.HRM_AU_COLUMNS, state, strict=True)
                    if v and au != "AU0"}
             params = replace(drawing.params_for_aus(aus, rng), **look)
-            drawn[key] = drawing.draw_face(params, rng, size=FRAME_SIZE).image
-        return drawn[key]
+            drawn[key] = drawing.draw_face(params, rng, size=FRAME_SIZE)
+        return drawn[key].image
 
     frames_dir.mkdir(parents=True, exist_ok=True)
     by_frame = {}
     for frame, state in zip(frames.tolist(), cells, strict=True):
         by_frame[frame] = img = image(state)
         cv2.imwrite(str(frames_dir / f"{frame}_0.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    neutral = image(np.zeros(len(vocab.HRM_AU_COLUMNS), dtype=np.int8))
+    no_au = np.zeros(len(vocab.HRM_AU_COLUMNS), dtype=np.int8)
+    neutral, neutral_key = image(no_au), no_au.tobytes()
     video.parent.mkdir(parents=True, exist_ok=True)
     height, width = FRAME_SIZE
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (width, height))
@@ -283,7 +286,7 @@ def _write_media(video: Path, frames_dir: Path, frames: np.ndarray, cells: np.nd
             writer.write(by_frame.get(k, neutral))
     finally:
         writer.release()
-    return n_video
+    return np.asarray(drawn[neutral_key].landmarks, dtype=np.float64)
 
 
 def write_hrm(root: Path, scale: str, rng: np.random.Generator,
@@ -330,20 +333,21 @@ def write_hrm(root: Path, scale: str, rng: np.random.Generator,
         csv = base / plan.group / f"{plan.name}.csv"
         crlf = plan.name == CRLF_CHILD
         _write_csv(csv, frames[order], child_cells[order], asd[order], raters[order], crlf)
-        video, video_frames, frames_dir = None, 0, None
+        video, video_frames, frames_dir, landmarks = None, 0, None, None
         if images and plan.name != NO_MEDIA_CHILD:
             last = plan.segments[-1][1]
             # One video stops short so importers can warn about labels beyond the video.
             n_video = last - 19 if plan.name == SHORT_VIDEO_CHILD else last + 1
             video = base / "videos" / f"{plan.name}.mp4"
             frames_dir = base / "origin" / plan.name
-            video_frames = _write_media(video, frames_dir, frames, child_cells, n_video,
-                                        media_rng)
+            video_frames = n_video
+            landmarks = _write_media(video, frames_dir, frames, child_cells, n_video, media_rng)
         asd_total += int(asd.sum())
         children.append(HRMChild(
             name=plan.name, group=plan.group, csv=csv, n_frames=n, segments=plan.segments,
             asd_frames=int(asd.sum()), rows_sorted=bool((np.diff(frames[order]) > 0).all()),
-            crlf=crlf, video=video, video_frames=video_frames, frames_dir=frames_dir))
+            crlf=crlf, video=video, video_frames=video_frames, frames_dir=frames_dir,
+            face_landmarks=landmarks))
     counts = {au: int(np.count_nonzero(cells[:, i]))
               for i, au in enumerate(vocab.HRM_AU_COLUMNS)}
     return HRMSample(root=base, scale=scale, children=tuple(children), au_counts=counts,
