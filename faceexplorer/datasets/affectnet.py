@@ -20,6 +20,7 @@ over the annotation files; its rows have no ``row_index``/``line`` (nothing to l
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +40,14 @@ HEADER: tuple[str, ...] = (
     "facial_landmarks", "expression", "valence", "arousal",
 )
 #: Types DuckDB reads the CSV with; a cell that does not fit is a format error.
+#: Whole-number columns are read as DOUBLE and checked: DuckDB's reader would silently
+#: round "2.5" into an INTEGER column.
 CSV_TYPES: dict[str, str] = {
-    "subDirectory_filePath": "VARCHAR", "face_x": "INTEGER", "face_y": "INTEGER",
-    "face_width": "INTEGER", "face_height": "INTEGER", "facial_landmarks": "VARCHAR",
-    "expression": "INTEGER", "valence": "DOUBLE", "arousal": "DOUBLE",
+    "subDirectory_filePath": "VARCHAR", "face_x": "DOUBLE", "face_y": "DOUBLE",
+    "face_width": "DOUBLE", "face_height": "DOUBLE", "facial_landmarks": "VARCHAR",
+    "expression": "DOUBLE", "valence": "DOUBLE", "arousal": "DOUBLE",
 }
+_WHOLE_COLUMNS = ("face_x", "face_y", "face_width", "face_height", "expression")
 SPLIT_FILES: dict[str, str] = {"train": "training.csv", "val": "validation.csv"}
 IMAGES_FOLDER = "Manually_Annotated_Images"
 LANDMARK_VALUES = 136
@@ -179,12 +183,13 @@ def _load_csv(con: duckdb.DuckDBPyConnection, split: str, csv_path: Path,
     any_null = " OR ".join(f'"{c}" IS NULL' for c in HEADER)
     zero_box = "(face_width = 0 OR face_height = 0)"
     missing_va = f"(valence = {MISSING_VA} OR arousal = {MISSING_VA})"
-    skip_null = _count_where(con, _RAW, any_null)
-    skip_zero = _count_where(con, _RAW, f"NOT ({any_null}) AND {zero_box}")
-    report.skip(csv_path, "NULL or empty cell", *skip_null)
-    report.skip(csv_path, "face_width/face_height 0", *skip_zero)
-    missing = _count_where(con, _RAW, f"NOT ({any_null}) AND NOT {zero_box} AND {missing_va}")
-    report.skip(csv_path, "valence/arousal missing (-2), stored as NULL", *missing)
+    counts = _count_each(con, _RAW, [
+        any_null, f"NOT ({any_null}) AND {zero_box}",
+        f"NOT ({any_null}) AND NOT {zero_box} AND {missing_va}"])
+    for reason, (rows, first_line) in zip(
+            ("NULL or empty cell", "face_width/face_height 0",
+             "valence/arousal missing (-2), stored as NULL"), counts, strict=True):
+        report.skip(csv_path, reason, rows, first_line)
 
     image_root = str((csv_path.parent / IMAGES_FOLDER).resolve())
     file = str(csv_path.resolve())
@@ -192,9 +197,9 @@ def _load_csv(con: duckdb.DuckDBPyConnection, split: str, csv_path: Path,
         INSERT INTO affectnet_images
         SELECT ?, {_DATA_ROW}, ?, {_DATA_ROW} + 2, subDirectory_filePath,
                regexp_extract(subDirectory_filePath, '[^/\\\\]*$'), ?,
-               face_x, face_y, face_width, face_height,
+               face_x::INTEGER, face_y::INTEGER, face_width::INTEGER, face_height::INTEGER,
                TRY_CAST(string_split(facial_landmarks, ';') AS FLOAT[{LANDMARK_VALUES}]),
-               expression, {_LABELS_SQL}[expression + 1],
+               expression::TINYINT, {_LABELS_SQL}[expression::INTEGER + 1],
                CASE WHEN valence = {MISSING_VA} THEN NULL ELSE valence END,
                CASE WHEN arousal = {MISSING_VA} THEN NULL ELSE arousal END
         FROM {_RAW}
@@ -208,17 +213,17 @@ def _load_csv(con: duckdb.DuckDBPyConnection, split: str, csv_path: Path,
 
 def _check_codes(con: duckdb.DuckDBPyConnection, csv_path: Path) -> None:
     """Raise for the first row whose code, valence, arousal or face size is impossible."""
-    _first_violation(
-        con, csv_path, _RAW, f"expression NOT BETWEEN 0 AND {_MAX_CODE}",
-        "expression {expression} is not an AffectNet code (expected 0.." + f"{_MAX_CODE})")
-    for col in ("valence", "arousal"):
-        _first_violation(
-            con, csv_path, _RAW, f"NOT ({col} BETWEEN -1 AND 1 OR {col} = {MISSING_VA})",
-            col + " {" + col + "} is outside [-1, 1] (and not -2, which marks it missing)")
-    for col in ("face_width", "face_height"):
-        _first_violation(
-            con, csv_path, _RAW, f"{col} < 0",
-            col + " {" + col + "} is negative (expected a size in pixels)")
+    checks = [(f"NOT (isfinite({c}) AND {c} = trunc({c}) AND abs({c}) < 2147483648)",
+               c + " {" + c + ":g} is not a whole number") for c in _WHOLE_COLUMNS]
+    checks.append((f"expression NOT BETWEEN 0 AND {_MAX_CODE}",
+                   "expression {expression:g} is not an AffectNet code (expected 0.."
+                   f"{_MAX_CODE})"))
+    checks += [(f"NOT ({c} BETWEEN -1 AND 1 OR {c} = {MISSING_VA})",
+                c + " {" + c + ":g} is outside [-1, 1] (and not -2, which marks it missing)")
+               for c in ("valence", "arousal")]
+    checks += [(f"{c} < 0", c + " {" + c + ":g} is negative (expected a size in pixels)")
+               for c in ("face_width", "face_height")]
+    first_violation(con, csv_path, _RAW, checks)
 
 
 def _check_landmarks(con: duckdb.DuckDBPyConnection, csv_path: Path, split: str) -> None:
@@ -226,7 +231,8 @@ def _check_landmarks(con: duckdb.DuckDBPyConnection, csv_path: Path, split: str)
     row = con.execute(f"""
         SELECT line FROM affectnet_images
         WHERE split = ? AND (landmarks IS NULL
-              OR list_count(landmarks::FLOAT[]) < {LANDMARK_VALUES})
+              OR list_count(landmarks::FLOAT[]) < {LANDMARK_VALUES}
+              OR NOT isfinite(list_sum(landmarks::FLOAT[])))
         ORDER BY line LIMIT 1
     """, [split]).fetchone()
     if row is None:
@@ -236,43 +242,63 @@ def _check_landmarks(con: duckdb.DuckDBPyConnection, csv_path: Path, split: str)
     ).fetchone()  # type: ignore[misc]
     parts = str(text).split(";")
     bad = next((p for p in parts if not _is_number(p)), None)
-    detail = (f"{bad[:20]!r} is not a number" if bad is not None
-              else f"{len(parts)} values")
+    if bad is not None:
+        detail = f"{bad[:20]!r} is not a number"
+    elif len(parts) != LANDMARK_VALUES:
+        detail = f"{len(parts)} values"
+    else:
+        detail = "a value is not finite or too large"
     raise DatasetFormatError(
         csv_path, f"facial_landmarks: {detail}; expected {LANDMARK_VALUES} numbers "
         "(68 x, y pairs) separated by ';'", line=int(row[0]))
 
 
-def _first_violation(con: duckdb.DuckDBPyConnection, path: Path, table: str, condition: str,
-                     problem: str) -> None:
-    """``csvio.first_violation`` with line numbers that hold inside a transaction."""
-    base = f'(SELECT min(rowid) FROM "{table}")'
-    row = con.execute(
-        f'SELECT rowid - {base} AS data_row, * FROM "{table}" WHERE {condition} '
-        "ORDER BY rowid LIMIT 1").fetchone()
-    if row is None:
+def first_violation(con: duckdb.DuckDBPyConnection, path: Path, table: str,
+                    checks: list[tuple[str, str]]) -> None:
+    """Raise for the earliest row of ``table`` where any check's SQL condition holds.
+
+    Like ``csvio.first_violation``, but all checks in one scan, and with line numbers
+    that hold inside a transaction (where a new table's rowids start at a large offset).
+
+    Parameters
+    ----------
+    checks
+        ``(condition, problem)`` pairs; ``problem`` is formatted with the row's columns.
+        On one line, the first failing check in list order is reported.
+    """
+    firsts = con.execute("SELECT " + ", ".join(
+        f"min(rowid) FILTER (WHERE {cond})" for cond, _ in checks) + f' FROM "{table}"'
+    ).fetchone() or ()
+    found = [(rowid, i) for i, rowid in enumerate(firsts) if rowid is not None]
+    if not found:
         return
-    columns = con.execute(f'SELECT * FROM "{table}" LIMIT 0').description
-    names = ["data_row"] + [d[0] for d in columns]
-    raise DatasetFormatError(path, problem.format(**dict(zip(names, row, strict=True))),
-                             line=int(row[0]) + 2)
+    rowid, i = min(found)
+    cursor = con.execute(
+        f'SELECT rowid - (SELECT min(rowid) FROM "{table}"), * FROM "{table}" '
+        "WHERE rowid = ?", [rowid])
+    row = cursor.fetchone()
+    names = ["data_row"] + [d[0] for d in cursor.description[1:]]
+    values = dict(zip(names, row or (), strict=True))
+    raise DatasetFormatError(path, checks[i][1].format(**values), line=int(values["data_row"]) + 2)
 
 
-def _count_where(con: duckdb.DuckDBPyConnection, table: str,
-                 condition: str) -> tuple[int, int | None]:
-    """``csvio.count_where`` with line numbers that hold inside a transaction."""
-    n, first = con.execute(
-        f'SELECT count(*), min(rowid) - (SELECT min(rowid) FROM "{table}") '
-        f'FROM "{table}" WHERE {condition}').fetchone()  # type: ignore[misc]
-    return int(n), (int(first) + 2 if first is not None else None)
+def _count_each(con: duckdb.DuckDBPyConnection, table: str,
+                conditions: list[str]) -> list[tuple[int, int | None]]:
+    """Rows of ``table`` meeting each condition and the line of the first one; one scan."""
+    row = con.execute("SELECT " + ", ".join(
+        f"count(*) FILTER (WHERE {c}), min(rowid) FILTER (WHERE {c})" for c in conditions)
+        + f', min(rowid) FROM "{table}"').fetchone() or ()
+    base = row[-1]
+    return [(int(row[2 * k]), int(row[2 * k + 1]) - base + 2 if row[2 * k + 1] is not None
+             else None) for k in range(len(conditions))]
 
 
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        value = float(text)
     except ValueError:
         return False
-    return True
+    return math.isfinite(value)
 
 
 # --- newer official layout (.npy annotations) ---------------------------------------
@@ -308,8 +334,6 @@ def _load_npy_split(con: duckdb.DuckDBPyConnection, split: str, folder: Path,
 
     A Python loop is unavoidable here: one image's labels are spread over four tiny files.
     """
-    import math
-
     import pandas as pd
 
     ann = folder / "annotations"

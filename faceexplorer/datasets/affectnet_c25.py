@@ -24,8 +24,8 @@ from faceexplorer.core.vocab import C25_CODES
 from faceexplorer.datasets import csvio
 
 # csvio's row-numbered helpers count from rowid, which inside the import transaction starts
-# at a large offset; these subtract the first rowid (to be folded back into csvio).
-from faceexplorer.datasets.affectnet import _count_where, _first_violation
+# at a large offset; affectnet's version subtracts the first rowid (to move into csvio).
+from faceexplorer.datasets.affectnet import first_violation
 from faceexplorer.index.report import ImportReport
 from faceexplorer.index.store import table_exists
 
@@ -204,7 +204,7 @@ def _load_set(con: duckdb.DuckDBPyConnection, c25_set: int, files: dict[str, Pat
     ref = tables["expression"]
     con.execute(f"""
         INSERT INTO c25_images
-        SELECT ?, "index", filename, ?, rowid - (SELECT min(rowid) FROM "{ref}") + 2
+        SELECT ?, "index"::BIGINT, filename, ?, rowid - (SELECT min(rowid) FROM "{ref}") + 2
         FROM "{ref}" ORDER BY rowid
     """, [c25_set, str(files["expression"].resolve())])
     for task, table in tables.items():
@@ -213,7 +213,7 @@ def _load_set(con: duckdb.DuckDBPyConnection, c25_set: int, files: dict[str, Pat
         participants = ", ".join(PARTICIPANTS)
         con.execute(f"""
             INSERT INTO c25_votes
-            SELECT ?, ?, "index", 'set{c25_set}/' || participant, vote, {label}, {value}
+            SELECT ?, ?, "index"::BIGINT, 'set{c25_set}/' || participant, vote, {label}, {value}
             FROM (UNPIVOT (SELECT "index", {participants} FROM "{table}")
                   ON {participants} INTO NAME participant VALUE vote)
         """, [c25_set, task])
@@ -227,28 +227,26 @@ def _read_task_file(con: duckdb.DuckDBPyConnection, c25_set: int, task: str,
     table = f"c25_raw_{task}_{c25_set}"
     csvio.check_text_file(file)
     csvio.expect_header(file, HEADER)
-    vote_type = "INTEGER" if task == "expression" else "DOUBLE"
-    columns = {"index": "BIGINT", "filename": "VARCHAR",
-               **{p: vote_type for p in PARTICIPANTS}}
+    # Votes are read as DOUBLE even for codes: an INTEGER column would round "2.5" silently.
+    columns = {"index": "DOUBLE", "filename": "VARCHAR",
+               **{p: "DOUBLE" for p in PARTICIPANTS}}
     csvio.load_csv(con, file, table, columns, nullstr=())
     any_null = " OR ".join(f'"{c}" IS NULL' for c in HEADER)
-    _first_violation(con, file, table, any_null,
-                     "empty cell (every image needs its index, filename and 25 votes)")
-    _first_violation(con, file, table, '"index" < 0',
-                     "index {index} is negative (expected a 0-based row of training.csv)")
+    checks = [(any_null, "empty cell (every image needs its index, filename and 25 votes)"),
+              ('NOT ("index" >= 0 AND "index" = trunc("index") AND "index" < 1e15)',
+               "index {index:g} is not a row number (expected a 0-based row of training.csv)")]
     for p in PARTICIPANTS:
         if task == "expression":
-            bad, expected = f"{p} NOT BETWEEN 0 AND {MAX_CODE}", f"a C25 code 0..{MAX_CODE}"
+            bad = f"NOT ({p} BETWEEN 0 AND {MAX_CODE} AND {p} = trunc({p}))"
+            expected = f"a C25 code 0..{MAX_CODE}"
         else:
             bad, expected = f"NOT ({p} BETWEEN -1 AND 1)", "a vote in [-1, 1]"
-        _first_violation(con, file, table, bad,
-                         f"{p} = {{{p}}} is not {expected} (index {{index}})")
-    _first_violation(
-        con, file, table,
+        checks.append((bad, f"{p} = {{{p}:g}} is not {expected} (index {{index:.0f}})"))
+    checks.append((
         f'rowid > (SELECT min(rowid) FROM "{table}" t WHERE t."index" = "{table}"."index")',
-        "index {index} appears twice in this file (each image once per set)")
-    n, _ = _count_where(con, table, "true")
-    if n == 0:
+        "index {index:.0f} appears twice in this file (each image once per set)"))
+    first_violation(con, file, table, checks)
+    if _scalar(con, f'SELECT count(*) FROM "{table}"') == 0:
         raise DatasetFormatError(file, "no data rows after the header", line=2)
     return table
 
@@ -269,6 +267,7 @@ def _check_same_rows(con: duckdb.DuckDBPyConnection, ref_file: Path, ref: str,
     if row is None:
         return
     r, ref_index, ref_name, index, name = row
+    ref_index, index = (None if v is None else f"{v:.0f}" for v in (ref_index, index))
     if index is None:
         problem = f"ends before {ref_file.name} (which has index {ref_index} on this line)"
     elif ref_index is None:
