@@ -130,6 +130,26 @@ def test_unknown_or_hostile_table_names_are_refused(con, bad: str) -> None:
     assert browse.row_count(con, "toyset_images") == ROWS
 
 
+@pytest.mark.parametrize("keep_order", [True, False])
+def test_pages_follow_rowid_order_after_deletes(tmp_path: Path, keep_order: bool) -> None:
+    # An import deletes a dataset's rows and inserts new ones: pages must still be the
+    # table in rowid order, with either query plan.
+    db = tmp_path / "index.duckdb"
+    c = connect(db)
+    c.execute("CREATE TABLE t (id INTEGER, v FLOAT[])")
+    c.execute("INSERT INTO t SELECT i, [i] FROM range(130000) r(i)")
+    c.execute("DELETE FROM t WHERE id % 3 = 0 OR id BETWEEN 5000 AND 70000")
+    c.execute("INSERT INTO t SELECT 1000000 + i, NULL FROM range(4000) r(i)")
+    c.close()
+    c = connect(db, read_only=True)
+    c.execute(f"SET preserve_insertion_order = {str(keep_order).lower()}")
+    expected = [r[0] for r in c.execute("SELECT id FROM t ORDER BY rowid").fetchall()]
+    n = browse.row_count(c, "t")
+    got = [r[0] for off in range(0, n, 20000) for r in browse.page(c, "t", off, 20000).rows]
+    assert got == expected
+    c.close()
+
+
 def test_negative_offsets_are_refused(con) -> None:
     with pytest.raises(ValueError):
         browse.page(con, "toyset_images", -1, 10)

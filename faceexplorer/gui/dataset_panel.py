@@ -9,6 +9,7 @@ first line, and the import's warnings.
 from __future__ import annotations
 
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
@@ -55,7 +56,8 @@ def details_html(ds: DatasetOverview) -> str:
     out = [f"<h3 style='margin:0'>{e(ds.title)}</h3>",
            f"<p style='margin-top:2px'><span style='color:gray'>kind</span> {e(ds.kind)}<br>"
            f"<span style='color:gray'>source</span> {e(ds.source)}<br>"
-           f"<span style='color:gray'>imported</span> {e(ds.imported_at)}</p>"]
+           f"<span style='color:gray'>imported</span> "
+           f"{e(ds.imported_at.replace('T', ' '))} UTC</p>"]
     origin = "live from the index" if ds.counts_live else "as stored at import"
     out.append(f"<p style='margin-bottom:2px'><b>Counts</b> "
                f"<span style='color:gray'>({origin})</span></p>")
@@ -71,7 +73,7 @@ def details_html(ds: DatasetOverview) -> str:
         out.append(f"<p style='margin-bottom:2px;color:{color}'><b>Skipped rows: "
                    f"{ds.skipped_total:,}</b></p>")
         for s in ds.skipped:
-            where = e(s.file) + (f", first at line {s.first_line:,}"
+            where = e(_relative(s.file, ds.source)) + (f", first at line {s.first_line:,}"
                                  if s.first_line is not None else "")
             out.append(f"<p style='margin:0 0 4px 8px'><b>{s.rows:,}</b> {e(s.reason)}<br>"
                        f"<span style='color:gray'>{where}</span></p>")
@@ -81,6 +83,14 @@ def details_html(ds: DatasetOverview) -> str:
         out.append("<p style='margin-bottom:2px'><b>Warnings</b></p><ul style='margin-top:0'>"
                    + "".join(f"<li>{e(w)}</li>" for w in ds.warnings) + "</ul>")
     return "".join(out)
+
+
+def _relative(file: str, source: str) -> str:
+    # Skipped files sit inside the dataset folder shown just above: name them from there.
+    try:
+        return str(Path(file).relative_to(source))
+    except ValueError:
+        return file
 
 
 def tooltip_text(ds: DatasetOverview) -> str:

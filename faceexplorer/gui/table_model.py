@@ -114,6 +114,10 @@ class PageTableModel(QAbstractTableModel):
     def columns(self) -> tuple[Column, ...]:
         return self._columns
 
+    def column_text(self, column: int) -> list[str]:
+        """The display strings of one column of the page (for sizing the column)."""
+        return [row[column] for row in self._text]
+
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._rows)
 

@@ -4,8 +4,8 @@ The window only calls these functions. Each returns small typed values (dataclas
 tuples), never cursors, so a view cannot keep a query open or build SQL itself.
 Table names come from the user's clicks and end up in SQL text (DuckDB cannot bind an
 identifier), so every name is checked against ``duckdb_tables()`` first and quoted.
-Pages are read with ``ORDER BY rowid LIMIT/OFFSET``: the window holds one page, never
-a whole dataset (AffectNet has ~415k rows).
+Pages are read in rowid (stored) order with ``LIMIT/OFFSET``: the window holds one page,
+never a whole dataset (AffectNet has ~415k rows).
 """
 
 from __future__ import annotations
@@ -166,11 +166,27 @@ def page(con: duckdb.DuckDBPyConnection, table: str, offset: int, limit: int) ->
     """
     if offset < 0 or limit < 0:
         raise ValueError(f"offset and limit must be >= 0, got {offset}, {limit}")
-    columns = tuple(table_columns(con, table))
-    rows = con.execute(
-        f"SELECT * FROM {_quote(table)} ORDER BY rowid LIMIT ? OFFSET ?",
-        [int(limit), int(offset)]).fetchall()
+    _check_table(con, table)
+    name = _quote(table)
+    if _insertion_order_kept(con):
+        # A plain scan returns rows in storage (= rowid) order when insertion order is
+        # preserved, DuckDB's default; it streams past the offset instead of sorting
+        # every row before it (20-30 ms instead of ~1 s at the end of a 415k-row table).
+        sql = f"SELECT * FROM {name} LIMIT ? OFFSET ?"
+    else:
+        # Sort only the rowids, then fetch the page's rows.
+        sql = (f"SELECT * FROM {name} WHERE rowid IN (SELECT rowid FROM {name} "
+               "ORDER BY rowid LIMIT ? OFFSET ?) ORDER BY rowid")
+    cursor = con.execute(sql, [int(limit), int(offset)])
+    # Names and types from the result itself: one catalog query fewer per page.
+    columns = tuple(Column(d[0], str(d[1])) for d in cursor.description or ())
+    rows = cursor.fetchall()
     return Page(table=table, columns=columns, rows=tuple(rows), offset=int(offset))
+
+
+def _insertion_order_kept(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    return bool(row and row[0])
 
 
 def _check_table(con: duckdb.DuckDBPyConnection, table: str) -> None:

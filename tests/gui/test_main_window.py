@@ -210,32 +210,44 @@ def test_format_cell() -> None:
     assert len(format_cell("x" * 500)) == 120
 
 
-def test_real_affectnet_sample(qtbot, open_window, tmp_path, shoot) -> None:
-    samples = pytest.importorskip(
-        "faceexplorer.samples.affectnet", reason="AffectNet sample writer not written yet")
+@pytest.mark.slow
+@pytest.mark.parametrize(("kind", "writer", "folder", "main_table"), [
+    ("affectnet", "affectnet:write_affectnet", "AffectNet", "affectnet_images"),
+    ("hrm", "hrm:write_hrm", "HRM", "hrm_frames"),
+])
+def test_real_sample_import(qtbot, open_window, tmp_path, shoot, kind, writer, folder,
+                            main_table) -> None:
+    """The real importer on its small sample, browsed in the window."""
+    module, func = writer.split(":")
+    samples = pytest.importorskip(f"faceexplorer.samples.{module}",
+                                  reason=f"{kind} sample writer not written yet")
     from faceexplorer.datasets import registry
 
     try:
-        registry.importer("affectnet")
+        imp = registry.importer(kind)
     except ImportError:
-        pytest.skip("AffectNet importer not written yet")
+        pytest.skip(f"{kind} importer not written yet")
     root = tmp_path / "samples"
-    samples.write_affectnet(root, "small", np.random.default_rng(0), images=False)
+    getattr(samples, func)(root, "small", np.random.default_rng(0), images=False)
     db = tmp_path / "index.duckdb"
-    report = registry.import_path(db, root / "AffectNet", "affectnet")
+    report = registry.import_path(db, root / folder, kind)
     window = open_window(db)
     assert window.state == "browse"
     ds = window.dataset_panel.current()
-    assert ds.kind == "affectnet" and ds.title == "AffectNet" and ds.counts_live
-    table = window.table_panel
-    assert table.table == "affectnet_images"
-    total = table.total
-    assert total > 200 and table.rows_label.text() == f"Rows 1–200 of {total:,}"
+    assert ds.kind == kind and ds.title == imp.TITLE and ds.counts_live
+    assert ds.skipped_total == report.skipped_total
     if report.skipped:
         assert "Skipped rows" in window.dataset_panel.details.text()
-    first = cell(window, 0, 0)
+    table = window.table_panel
+    assert table.table == main_table == imp.TABLES[0]
+    total = table.total
+    assert total > 200 and table.rows_label.text() == f"Rows 1–200 of {total:,}"
+    first = [cell(window, 0, c) for c in range(table.model.columnCount())]
     qtbot.mouseClick(table.next_button, Qt.MouseButton.LeftButton)
     assert table.rows_label.text().startswith("Rows 201–")
     assert table.model.headerData(0, Qt.Orientation.Vertical) == "201"
-    assert cell(window, 0, 0) is not None and first is not None
-    shoot(window, "main_window_affectnet")
+    assert [cell(window, 0, c) for c in range(table.model.columnCount())] != first
+    shoot(window, f"main_window_sample_{kind}")
+    for other in ds.tables[1:]:
+        table.table_combo.setCurrentText(other)
+        assert table.table == other and table.model.columnCount() > 0
