@@ -152,6 +152,10 @@ class TablePanel(QWidget):
             return
         self._table = table
         self._offset = -1
+        # Row numbers grow to the table's size; fix the header width for the largest one
+        # so numbers are never clipped and the columns do not shift while paging.
+        rows = self.view.verticalHeader()
+        rows.setFixedWidth(rows.fontMetrics().horizontalAdvance(f"{max(self._total, 1):,}") + 14)
         self.go_to(0)
         self._fit_columns()
 

@@ -95,6 +95,8 @@ def test_browse_pages_and_tables(qtbot, open_window, toy_index, shoot) -> None:
     assert table.page_box.value() == 2
 
     qtbot.mouseClick(table.last_button, Qt.MouseButton.LeftButton)
+    rows_header = table.view.verticalHeader()
+    assert rows_header.width() >= rows_header.fontMetrics().horizontalAdvance(f"{TOY_ROWS:,}")
     assert table.rows_label.text() == f"Rows 401–{TOY_ROWS} of {TOY_ROWS}"
     assert model.rowCount() == TOY_ROWS - 400
     assert not table.next_button.isEnabled() and not table.last_button.isEnabled()
