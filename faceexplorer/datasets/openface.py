@@ -1,0 +1,210 @@
+"""OpenFace 2.x importer: per-frame CSVs into openface_frames, one row per file in
+openface_sources.
+
+Design: columns are matched by name, because users switch output groups off; each file's
+header is read in Python (its separator, ``,`` or Windows ``", "``, decided there) and the
+file is loaded by DuckDB with exactly those columns. DuckDB reads ``" 0.5"`` as 0.5 with
+``delim=','``, so both styles use one reader. The frame table always has all 714 columns
+(missing ones are NULL) and the source key (file stem: the video, usually an HRM child):
+a new import replaces the same sources and keeps the others.
+DuckDB identifiers are case-insensitive, so OpenFace's 3D columns (``X_0``, ``eye_lmk_X_0``)
+would clash with the 2D ones (``x_0``); they are stored as ``X3d_0``, ``eye_lmk_X3d_0``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from faceexplorer.core.errors import DatasetFormatError
+from faceexplorer.core.vocab import OPENFACE_AU_R, openface_columns
+from faceexplorer.datasets import csvio
+from faceexplorer.index.report import ImportReport
+from faceexplorer.index.store import table_exists
+
+KIND = "openface"
+TITLE = "OpenFace 2.x per-frame features"
+TABLES = ("openface_frames", "openface_sources")
+
+COLUMNS = openface_columns()
+#: Columns stored as INTEGER; every other OpenFace column is DOUBLE.
+INTEGER_COLUMNS = ("frame", "face_id", "success")
+_3D = re.compile(r"^(eye_lmk_)?([XYZ])_(\d+)$")
+_READ = "openface_read"
+
+
+def index_column(name: str) -> str:
+    """The index's name for OpenFace column ``name`` (3D coordinates get ``3d``)."""
+    match = _3D.match(name)
+    if match is None:
+        return name
+    prefix, axis, i = match.groups()
+    return f"{prefix or ''}{axis}3d_{i}"
+
+
+INDEX_COLUMNS = {name: index_column(name) for name in COLUMNS}
+#: FaceLandmarkImg writes ``face`` where the video tools write ``face_id``.
+_ALIASES = {"face": "face_id"}
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _schema() -> str:
+    cols = ", ".join(
+        f"{_q(INDEX_COLUMNS[c])} {'INTEGER' if c in INTEGER_COLUMNS else 'DOUBLE'}"
+        for c in COLUMNS)
+    return f"""
+CREATE TABLE IF NOT EXISTS openface_frames (
+    source VARCHAR NOT NULL, file VARCHAR NOT NULL, line INTEGER NOT NULL, {cols});
+CREATE TABLE IF NOT EXISTS openface_sources (
+    source VARCHAR NOT NULL, file VARCHAR NOT NULL, separator VARCHAR NOT NULL,
+    n_rows INTEGER NOT NULL, n_columns_present INTEGER NOT NULL,
+    columns_missing VARCHAR[] NOT NULL, columns_unknown VARCHAR[] NOT NULL);
+"""
+
+
+def csv_files(path: Path) -> list[Path]:
+    """``path`` itself, or every ``.csv`` below the folder ``path`` (sorted)."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".csv")
+    if not files:
+        raise DatasetFormatError(path, "no CSV files found (expected OpenFace 2.x per-frame "
+                                 "CSVs such as S1.csv, written by FeatureExtraction)")
+    return files
+
+
+def separator_of(path: Path) -> str:
+    """``", "`` when the header is in the Windows build's style, else ``","``."""
+    csvio.check_text_file(path, "OpenFace CSV")
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
+        first = fh.readline()
+    return ", " if ", " in first else ","
+
+
+def header_columns(path: Path) -> tuple[list[str], list[str]]:
+    """(OpenFace name of each header field or ``""`` if unknown, the unknown names)."""
+    header = csvio.read_header(path)
+    # an alias only stands in when the real name is absent (FaceLandmarkImg's "face")
+    names = [_ALIASES[h] if h in _ALIASES and _ALIASES[h] not in header else h for h in header]
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen and name in INDEX_COLUMNS:
+            raise DatasetFormatError(path, f"column {header[i]!r} appears twice in the header "
+                                     "(expected each OpenFace column once)", line=1)
+        seen.add(name)
+    known = [n if n in INDEX_COLUMNS else "" for n in names]
+    if not any(known):
+        raise DatasetFormatError(
+            path, "none of the OpenFace 2.x columns in the header (expected e.g. frame, "
+            "face_id, timestamp, confidence, success, ..., AU01_r, ..., AU45_c)", line=1)
+    return known, [h for h, k in zip(header, known, strict=True) if not k]
+
+
+def detect(path: Path) -> bool:
+    """A CSV (or a folder whose first CSV) has an OpenFace 2.x header."""
+    try:
+        first = csv_files(Path(path))[0]
+        if first.suffix.lower() != ".csv":
+            return False
+        known, _ = header_columns(first)
+    except (OSError, DatasetFormatError):
+        return False
+    # HRM's AU1.. and other datasets' "confidence" alone are not enough
+    return sum(1 for k in known if k) >= 3
+
+
+def load(con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport,
+         **options: Any) -> None:
+    """Replace the sources found under ``path`` (file stems) with their frames."""
+    files = csv_files(Path(path).resolve())
+    by_source: dict[str, Path] = {}
+    for f in files:
+        if f.stem in by_source:
+            raise DatasetFormatError(
+                f, f"two files give the same source {f.stem!r}: {by_source[f.stem]} and {f} "
+                "(the source is the file stem; import them separately or rename one)")
+        by_source[f.stem] = f
+    con.execute(_schema())
+    sources = list(by_source)
+    con.execute("DELETE FROM openface_frames WHERE list_contains(?, source)", [sources])
+    con.execute("DELETE FROM openface_sources WHERE list_contains(?, source)", [sources])
+    unknown_by_file: dict[str, list[str]] = {}
+    for source, f in by_source.items():
+        unknown = _load_file(con, source, f, report)
+        if unknown:
+            unknown_by_file[f.name] = unknown
+    con.execute(f'DROP TABLE IF EXISTS "{_READ}"')
+    if unknown_by_file:
+        names = sorted({u for us in unknown_by_file.values() for u in us})
+        report.warn(f"{len(unknown_by_file)} files have columns OpenFace 2.x does not write, "
+                    f"not imported: {', '.join(names[:10])}" + (" ..." if len(names) > 10 else "")
+                    + f" (in {', '.join(list(unknown_by_file)[:5])})")
+    report.counts.update(summary(con))
+
+
+def _load_file(con: duckdb.DuckDBPyConnection, source: str, path: Path,
+               report: ImportReport) -> list[str]:
+    """Load one CSV into the index; return its unknown column names."""
+    separator = separator_of(path)
+    known, unknown = header_columns(path)
+    read_cols: dict[str, str] = {}
+    # integers are read as DOUBLE too: DuckDB would round "1.5" into an INTEGER silently
+    for i, name in enumerate(known):
+        if name:
+            read_cols[INDEX_COLUMNS[name]] = "DOUBLE"
+        else:
+            read_cols[f"_unknown{i}"] = "VARCHAR"
+    n_rows = csvio.load_csv(con, path, _READ, read_cols)
+    # Inside the import transaction a new table's rowids start at a large offset, so
+    # csvio's rowid-based line helpers do not apply: lines count from the first rowid.
+    first = con.execute(f'SELECT min(rowid) FROM "{_READ}"').fetchone()
+    line = f"(rowid - {int(first[0]) if first and first[0] is not None else 0} + 2)"
+    present = [n for n in known if n]
+    for name in INTEGER_COLUMNS:
+        if name in present:
+            col = _q(INDEX_COLUMNS[name])
+            bad = con.execute(
+                f'SELECT {line}, {col} FROM "{_READ}" WHERE {col} <> trunc({col}) '
+                f"OR abs({col}) > 2147483647 ORDER BY rowid LIMIT 1").fetchone()
+            if bad:
+                raise DatasetFormatError(
+                    path, f"column {name!r}: {bad[1]:g} is not a whole number (expected an "
+                    "integer)", int(bad[0]))
+    empty = " OR ".join(f"{_q(INDEX_COLUMNS[n])} IS NULL" for n in present)
+    n_empty, first_empty = con.execute(
+        f'SELECT count(*), min({line}) FROM "{_READ}" WHERE {empty}').fetchone()  # type: ignore[misc]
+    report.skip(path, "empty cells stored as NULL", n_empty, first_empty)
+    select = ", ".join(
+        f"{_q(INDEX_COLUMNS[n])}::INTEGER AS {_q(INDEX_COLUMNS[n])}" if n in INTEGER_COLUMNS
+        else _q(INDEX_COLUMNS[n]) for n in present)
+    con.execute(f'INSERT INTO openface_frames BY NAME SELECT ? AS source, ? AS file, '
+                f'{line}::INTEGER AS line, {select} FROM "{_READ}" ORDER BY rowid',
+                [source, str(path)])
+    missing = [c for c in COLUMNS if c not in present]
+    con.execute("INSERT INTO openface_sources VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [source, str(path), separator, n_rows, len(present), missing, unknown])
+    return unknown
+
+
+def summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Live counts: sources, frames, sources named like an HRM child, AU intensity columns."""
+    keys = ("sources", "frames", "sources_matching_hrm_child", "au_intensity_columns")
+    if not table_exists(con, "openface_sources"):
+        return dict.fromkeys(keys, 0)
+    hrm = ("(SELECT count(*) FROM openface_sources WHERE source IN "
+           "(SELECT child FROM hrm_children))" if table_exists(con, "hrm_children") else "0")
+    row = con.execute(f"""
+        SELECT (SELECT count(*) FROM openface_sources),
+               (SELECT count(*) FROM openface_frames), {hrm},
+               (SELECT count(*) FROM unnest(?::VARCHAR[]) AS au(c) WHERE EXISTS (
+                   SELECT 1 FROM openface_sources s
+                   WHERE NOT list_contains(s.columns_missing, au.c)))""",
+                      [[f"{a}_r" for a in OPENFACE_AU_R]]).fetchone()
+    return {k: int(v) for k, v in zip(keys, row or (0,) * len(keys), strict=True)}
