@@ -243,7 +243,8 @@ def _read_task_file(con: duckdb.DuckDBPyConnection, c25_set: int, task: str,
             bad, expected = f"NOT ({p} BETWEEN -1 AND 1)", "a vote in [-1, 1]"
         checks.append((bad, f"{p} = {{{p}:g}} is not {expected} (index {{index:.0f}})"))
     checks.append((
-        f'rowid > (SELECT min(rowid) FROM "{table}" t WHERE t."index" = "{table}"."index")',
+        f'rowid IN (SELECT rowid FROM (SELECT rowid, row_number() OVER (PARTITION BY "index" '
+        f'ORDER BY rowid) AS k FROM "{table}") WHERE k > 1)',
         "index {index:.0f} appears twice in this file (each image once per set)"))
     first_violation(con, file, table, checks)
     if _scalar(con, f'SELECT count(*) FROM "{table}"') == 0:
