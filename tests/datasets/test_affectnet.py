@@ -214,15 +214,23 @@ def test_npy_layout(tmp_path: Path, db_path: Path) -> None:
     assert "not a numpy" in err.problem
 
 
-def test_with_sample_writer(tmp_path: Path, db_path: Path) -> None:
+def test_sample_writer_counts_exact(tmp_path: Path, db_path: Path) -> None:
     samples = pytest.importorskip("faceexplorer.samples.affectnet",
-                                  reason="sample writer not written yet")
-    samples.write_affectnet(tmp_path, "small", np.random.default_rng(3), images=False)
-    train = next(tmp_path.rglob("training.csv"))
-    report = import_path(db_path, train.parent, "affectnet")
-    kept = report.counts["images_train"] + report.counts["images_val"]
-    skipped = sum(s.rows for s in report.skipped if "stored as NULL" not in s.reason)
-    assert kept + skipped == report.counts["rows_train"] + report.counts["rows_val"]
+                                  reason="sample writer faceexplorer.samples.affectnet missing")
+    sample = samples.write_affectnet(tmp_path, "small", np.random.default_rng(3), images=False)
+    report = import_path(db_path, sample.training.csv.parent, "affectnet")
+    assert report.counts["images_train"] == sample.training.valid_rows
+    assert report.counts["images_val"] == sample.validation.valid_rows
+    for split in (sample.training, sample.validation):
+        kept = split.clean
+        missing_va = int((kept & ((split.valence == -2) | (split.arousal == -2))).sum())
+        got = {s.reason: s.rows for s in report.skipped if s.file == str(split.csv)}
+        assert got.get("NULL or empty cell", 0) == split.null_rows
+        assert got.get("face_width/face_height 0", 0) == split.zero_width_rows
+        assert got.get("valence/arousal missing (-2), stored as NULL", 0) == missing_va
+    codes = table(db_path, "SELECT row_index, expression_raw FROM affectnet_images "
+                           "WHERE split = 'train' ORDER BY row_index")
+    assert [c for _, c in codes] == [int(sample.training.codes[i]) for i, _ in codes]
 
 
 # --- randomised broken files ----------------------------------------------------------

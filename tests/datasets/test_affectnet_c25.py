@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -167,6 +168,21 @@ def test_link_counts_and_mismatch_either_import_order(tmp_path: Path) -> None:
             {"c25_set": 1, "image_index": 9, "filename": "img0009.jpg",
              "problem": "missing_in_affectnet", "affectnet_filename": None,
              "affectnet_line": None}]
+
+
+def test_sample_writers_link_fully(tmp_path: Path, db_path: Path) -> None:
+    an = pytest.importorskip("faceexplorer.samples.affectnet", reason="no AffectNet sample writer")
+    c25 = pytest.importorskip("faceexplorer.samples.affectnet_c25", reason="no C25 sample writer")
+    rng = np.random.default_rng(5)
+    sample = an.write_affectnet(tmp_path, "small", rng, images=False)
+    votes = c25.write_c25(tmp_path, sample, rng)
+    import_path(db_path, votes.folder, "affectnet-c25")
+    import_path(db_path, sample.training.csv.parent, "affectnet")
+    counts = summary(db_path)
+    n = sum(votes.rows.values())
+    assert counts["images"] == n and counts["votes_expression"] == 25 * n
+    assert (counts["linked"], counts["missing_in_affectnet"], counts["filename_mismatch"]) \
+        == (n, 0, 0)
 
 
 def test_without_affectnet_nothing_is_linked(tmp_path: Path, db_path: Path) -> None:
