@@ -120,6 +120,15 @@ def test_columns_count_and_pages(con) -> None:
     assert browse.page(con, "toyset_images", 10_000, 200).rows == ()
 
 
+def test_page_of_chosen_columns(con) -> None:
+    part = browse.page(con, "toyset_images", 5, 3, columns=["valence", "id"])
+    assert [c.name for c in part.columns] == ["valence", "id"]
+    assert [r[1] for r in part.rows] == [5, 6, 7]
+    for bad in ['id" FROM datasets --', "nope", 'id"', '"']:
+        with pytest.raises(FaceExplorerError, match="not found"):
+            browse.page(con, "toyset_images", 0, 3, columns=[bad])
+
+
 @pytest.mark.parametrize("bad", [
     "nope", 'toyset_images"; DROP TABLE toyset_images; --', "toyset_images --", "", "DATASETS "])
 def test_unknown_or_hostile_table_names_are_refused(con, bad: str) -> None:

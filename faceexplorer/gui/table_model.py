@@ -97,8 +97,9 @@ class PageTableModel(QAbstractTableModel):
         self._columns: tuple[Column, ...] = ()
         self._rows: tuple[tuple[Any, ...], ...] = ()
         self._offset = 0
-        # Display strings are computed once per page: a view asks for each cell many times.
-        self._text: list[list[str]] = []
+        # Display strings are made on first request and kept for the page: a view asks for
+        # each visible cell many times, and most cells of a page are never visible.
+        self._text: list[list[str | None]] = []
 
     def set_page(self, page: Page | None) -> None:
         """Show ``page`` (or nothing)."""
@@ -107,16 +108,24 @@ class PageTableModel(QAbstractTableModel):
             self._columns, self._rows, self._offset = (), (), 0
         else:
             self._columns, self._rows, self._offset = page.columns, page.rows, page.offset
-        self._text = [[format_cell(v) for v in row] for row in self._rows]
+        self._text = [[None] * len(self._columns) for _ in self._rows]
         self.endResetModel()
 
     @property
     def columns(self) -> tuple[Column, ...]:
         return self._columns
 
-    def column_text(self, column: int) -> list[str]:
-        """The display strings of one column of the page (for sizing the column)."""
-        return [row[column] for row in self._text]
+    def text(self, row: int, column: int) -> str:
+        """The display string of one cell."""
+        text = self._text[row][column]
+        if text is None:
+            text = self._text[row][column] = format_cell(self._rows[row][column])
+        return text
+
+    def column_text(self, column: int, rows: int | None = None) -> list[str]:
+        """The display strings of one column (of its first ``rows`` rows), for sizing it."""
+        n = len(self._rows) if rows is None else min(rows, len(self._rows))
+        return [self.text(r, column) for r in range(n)]
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._rows)
@@ -129,7 +138,7 @@ class PageTableModel(QAbstractTableModel):
             return None
         r, c = index.row(), index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._text[r][c]
+            return self.text(r, c)
         value = self._rows[r][c]
         if role == Qt.ItemDataRole.TextAlignmentRole:
             horizontal = (Qt.AlignmentFlag.AlignRight if self._columns[c].is_numeric
@@ -140,7 +149,7 @@ class PageTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if value is None:
                 return "NULL (missing)"
-            text = self._text[r][c]
+            text = self.text(r, c)
             full = full_text(value)
             return full if full != text else None
         if role == Qt.ItemDataRole.UserRole:

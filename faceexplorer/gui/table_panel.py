@@ -32,10 +32,14 @@ from faceexplorer.index import browse
 from faceexplorer.index.browse import DatasetOverview
 
 PAGE_ROWS = 200
+#: Columns read at a time: DuckDB's cost grows with the columns selected (~0.6 ms each),
+#: so a FACES feature table (~8,500 columns) is shown a block of columns at a time.
+COLUMN_BLOCK = 150
 #: Columns sized to their contents after a table is opened; wider tables keep the default
 #: width beyond these (sizing thousands of columns would stall the window).
-FIT_COLUMNS = 60
+FIT_COLUMNS = 40
 MAX_COLUMN_PX = 280
+MIN_COLUMN_PX = 40
 
 
 class TablePanel(QWidget):
@@ -49,6 +53,8 @@ class TablePanel(QWidget):
         self._table: str | None = None
         self._total = 0
         self._offset = 0
+        self._all_columns: list[str] = []
+        self._col_start = 0
 
         self.table_combo = QComboBox(self)
         self.table_combo.setObjectName("tableCombo")
@@ -56,12 +62,22 @@ class TablePanel(QWidget):
         self.table_combo.currentTextChanged.connect(self._on_table_chosen)
         self.shape_label = QLabel(self)
         self.shape_label.setStyleSheet("color: gray;")
+        self.col_prev_button = QPushButton("‹ Columns", self)
+        self.col_next_button = QPushButton("Columns ›", self)
+        self.columns_label = QLabel(self)
+        self.columns_label.setObjectName("columnsLabel")
+        self.col_prev_button.clicked.connect(lambda: self.show_columns(
+            self._col_start - COLUMN_BLOCK))
+        self.col_next_button.clicked.connect(lambda: self.show_columns(
+            self._col_start + COLUMN_BLOCK))
         top = QHBoxLayout()
         top.addWidget(QLabel("Table:", self))
         top.addWidget(self.table_combo)
         top.addSpacing(8)
         top.addWidget(self.shape_label)
         top.addStretch(1)
+        for w in (self.col_prev_button, self.columns_label, self.col_next_button):
+            top.addWidget(w)
 
         self.model = PageTableModel(self)
         self.view = QTableView(self)
@@ -133,6 +149,7 @@ class TablePanel(QWidget):
             self.show_table(ds.tables[0])
         else:
             self._table, self._total, self._offset = None, 0, 0
+            self._all_columns, self._col_start = [], 0
             self.model.set_page(None)
             self.shape_label.setText("no tables of this dataset in the index" if ds else "")
             self._update_bar()
@@ -147,17 +164,18 @@ class TablePanel(QWidget):
             return
         try:
             self._total = browse.row_count(self._con, table)
+            self._all_columns = [c.name for c in browse.table_columns(self._con, table)]
         except (duckdb.Error, FaceExplorerError) as exc:
             self._fail(exc)
             return
         self._table = table
-        self._offset = -1
         # Row numbers grow to the table's size; fix the header width for the largest one
         # so numbers are never clipped and the columns do not shift while paging.
         rows = self.view.verticalHeader()
         rows.setFixedWidth(rows.fontMetrics().horizontalAdvance(f"{max(self._total, 1):,}") + 14)
-        self.go_to(0)
-        self._fit_columns()
+        if self._load(0, 0):
+            self.view.scrollToTop()
+            self._fit_columns()
 
     def go_to(self, offset: int) -> None:
         """Show the page that holds 0-based row ``offset`` (clamped to the table)."""
@@ -167,16 +185,20 @@ class TablePanel(QWidget):
         offset -= offset % PAGE_ROWS
         if offset == self._offset:
             return
-        try:
-            page = browse.page(self._con, self._table, offset, PAGE_ROWS)
-        except (duckdb.Error, FaceExplorerError) as exc:
-            self._fail(exc)
+        if not self._load(offset, self._col_start):
             return
-        self._offset = offset
-        self.model.set_page(page)
         self.view.scrollToTop()
-        self.shape_label.setText(f"{len(page.columns):,} columns · {self._total:,} rows")
-        self._update_bar()
+        self._fit_columns(grow_only=True)
+
+    def show_columns(self, start: int) -> None:
+        """Show the block of ``COLUMN_BLOCK`` columns that begins at column ``start``."""
+        start = max(0, min(start, len(self._all_columns) - 1))
+        start -= start % COLUMN_BLOCK
+        if self._table is None or start == self._col_start:
+            return
+        if self._load(self.offset, start):
+            self.view.scrollTo(self.model.index(0, 0))
+            self._fit_columns()
 
     def first_page(self) -> None:
         self.go_to(0)
@@ -189,6 +211,25 @@ class TablePanel(QWidget):
 
     def last_page(self) -> None:
         self.go_to(self._last_offset())
+
+    def _load(self, offset: int, col_start: int) -> bool:
+        assert self._con is not None and self._table is not None
+        wide = len(self._all_columns) > COLUMN_BLOCK
+        columns = self._all_columns[col_start:col_start + COLUMN_BLOCK] if wide else None
+        if columns is not None and col_start > 0:
+            # Keep the first column (the record's key, e.g. FACES' ID) in every block.
+            columns = [self._all_columns[0], *columns]
+        try:
+            page = browse.page(self._con, self._table, offset, PAGE_ROWS, columns=columns)
+        except (duckdb.Error, FaceExplorerError) as exc:
+            self._fail(exc)
+            return False
+        self._offset, self._col_start = offset, col_start
+        self.model.set_page(page)
+        self.shape_label.setText(
+            f"{len(self._all_columns):,} columns · {self._total:,} rows")
+        self._update_bar()
+        return True
 
     @property
     def table(self) -> str | None:
@@ -233,6 +274,17 @@ class TablePanel(QWidget):
         self.page_box.blockSignals(False)
         self.page_box.setEnabled(has_rows and pages > 1)
         self.pages_label.setText(f"of {pages:,}")
+        n_cols = len(self._all_columns) if self._table is not None else 0
+        wide = n_cols > COLUMN_BLOCK
+        for w in (self.col_prev_button, self.columns_label, self.col_next_button):
+            w.setVisible(wide)
+        if wide:
+            end = min(self._col_start + COLUMN_BLOCK, n_cols)
+            key = f"{self._all_columns[0]} + " if self._col_start > 0 else ""
+            self.columns_label.setText(
+                f"Columns {key}{self._col_start + 1:,}–{end:,} of {n_cols:,}")
+            self.col_prev_button.setEnabled(self._col_start > 0)
+            self.col_next_button.setEnabled(end < n_cols)
         if self._table is None:
             self.rows_label.setText("")
         elif not has_rows:
@@ -240,18 +292,22 @@ class TablePanel(QWidget):
         else:
             self.rows_label.setText(f"Rows {start + 1:,}–{start + shown:,} of {self._total:,}")
 
-    def _fit_columns(self) -> None:
-        # Measured from the page's display strings: QTableView.resizeColumnToContents asks
-        # the model and style for every cell and took ~75 ms a column on a 200-row page.
+    def _fit_columns(self, grow_only: bool = False) -> None:
+        # Measured from the page's display strings, only the few longest of each column:
+        # QTableView.resizeColumnToContents asks the model and the style for every cell
+        # (~75 ms a column on a 200-row page). After paging, columns only grow, so the
+        # table does not jump about while the user pages through it.
         header = self.view.horizontalHeader()
         fm = self.view.fontMetrics()
         margin = self.view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin)
-        pad = 2 * margin + 10
+        pad = 2 * margin + 14
         for col in range(min(self.model.columnCount(), FIT_COLUMNS)):
-            widest = max((fm.horizontalAdvance(t) for t in self.model.column_text(col)),
-                         default=0)
-            width = max(widest + pad, header.sectionSizeHint(col))
-            header.resizeSection(col, min(width, MAX_COLUMN_PX))
+            longest = sorted(self.model.column_text(col), key=len)[-3:]
+            widest = max((fm.horizontalAdvance(t) for t in longest), default=0)
+            width = min(max(widest + pad, header.sectionSizeHint(col), MIN_COLUMN_PX),
+                        MAX_COLUMN_PX)
+            if not grow_only or width > header.sectionSize(col):
+                header.resizeSection(col, width)
 
     def _fail(self, exc: BaseException) -> None:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

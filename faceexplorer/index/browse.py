@@ -11,6 +11,7 @@ never a whole dataset (AffectNet has ~415k rows).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,10 +135,10 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[Column]:
         ``table`` is not a table of the index.
     """
     _check_table(con, table)
+    # pragma_table_info reads one table's catalog entry: ~3x faster than filtering
+    # duckdb_columns() on a FACES-wide (8,500-column) index.
     return [Column(n, t) for n, t in con.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
-        "AND database_name = current_database() AND schema_name = current_schema() "
-        "ORDER BY column_index", [table]).fetchall()]
+        "SELECT name, type FROM pragma_table_info(?) ORDER BY cid", [table]).fetchall()]
 
 
 def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -147,7 +148,8 @@ def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(row[0]) if row else 0
 
 
-def page(con: duckdb.DuckDBPyConnection, table: str, offset: int, limit: int) -> Page:
+def page(con: duckdb.DuckDBPyConnection, table: str, offset: int, limit: int,
+         columns: Sequence[str] | None = None) -> Page:
     """Rows ``offset .. offset + limit - 1`` of ``table`` in stored (rowid) order.
 
     Parameters
@@ -158,6 +160,10 @@ def page(con: duckdb.DuckDBPyConnection, table: str, offset: int, limit: int) ->
         A table of the index; anything else raises :class:`FaceExplorerError`.
     offset, limit
         0-based first row and the most rows to return; negative values are refused.
+    columns
+        Only these columns, in this order (default: all). DuckDB spends ~0.6 ms per
+        selected column whatever the row count, so a very wide table (FACES: ~8,500
+        feature columns) must be read a block of columns at a time.
 
     Returns
     -------
@@ -168,20 +174,27 @@ def page(con: duckdb.DuckDBPyConnection, table: str, offset: int, limit: int) ->
         raise ValueError(f"offset and limit must be >= 0, got {offset}, {limit}")
     _check_table(con, table)
     name = _quote(table)
+    # Quoted column names cannot leave their quotes, so DuckDB itself can refuse an
+    # unknown one (checking the catalog first costs ~100 ms on a FACES-wide table).
+    select = "*" if not columns else ", ".join(_quote(str(c)) for c in columns)
     if _insertion_order_kept(con):
         # A plain scan returns rows in storage (= rowid) order when insertion order is
         # preserved, DuckDB's default; it streams past the offset instead of sorting
-        # every row before it (20-30 ms instead of ~1 s at the end of a 415k-row table).
-        sql = f"SELECT * FROM {name} LIMIT ? OFFSET ?"
+        # every row before it (15 ms instead of ~1 s at the end of a 415k-row table).
+        sql = f"SELECT {select} FROM {name} LIMIT ? OFFSET ?"
     else:
         # Sort only the rowids, then fetch the page's rows.
-        sql = (f"SELECT * FROM {name} WHERE rowid IN (SELECT rowid FROM {name} "
+        sql = (f"SELECT {select} FROM {name} WHERE rowid IN (SELECT rowid FROM {name} "
                "ORDER BY rowid LIMIT ? OFFSET ?) ORDER BY rowid")
-    cursor = con.execute(sql, [int(limit), int(offset)])
+    try:
+        cursor = con.execute(sql, [int(limit), int(offset)])
+    except duckdb.BinderException as exc:
+        problem = str(exc).strip().splitlines()[0]
+        raise FaceExplorerError(f"table {table!r}: {problem}") from None
     # Names and types from the result itself: one catalog query fewer per page.
-    columns = tuple(Column(d[0], str(d[1])) for d in cursor.description or ())
+    cols = tuple(Column(d[0], str(d[1])) for d in cursor.description or ())
     rows = cursor.fetchall()
-    return Page(table=table, columns=columns, rows=tuple(rows), offset=int(offset))
+    return Page(table=table, columns=cols, rows=tuple(rows), offset=int(offset))
 
 
 def _insertion_order_kept(con: duckdb.DuckDBPyConnection) -> bool:

@@ -115,6 +115,41 @@ def test_browse_pages_and_tables(qtbot, open_window, toy_index, shoot) -> None:
     shoot(window, "main_window_votes_table")
 
 
+def test_wide_table_is_read_a_block_of_columns_at_a_time(qtbot, open_window, tmp_path,
+                                                          shoot) -> None:
+    # FACES feature tables have ~8,500 columns; DuckDB's cost grows with each one read.
+    from faceexplorer.gui import table_panel
+    from faceexplorer.index.store import connect
+
+    db = tmp_path / "wide.duckdb"
+    con = connect(db)
+    cols = ", ".join(f"i * 1000 + {k} AS AU{k:03d}_r__mean" for k in range(400))
+    con.execute(f"CREATE TABLE wideset_features AS SELECT i AS ID, {cols} FROM range(250) t(i)")
+    con.execute("INSERT INTO datasets VALUES ('wideset', '/data/Wide', now()::TIMESTAMP, "
+                "'{\"participants\": 250}', '[]')")
+    con.close()
+    window = open_window(db)
+    table = window.table_panel
+    block = table_panel.COLUMN_BLOCK
+    assert table.table == "wideset_features" and table.shape_label.text().startswith("401 columns")
+    assert table.model.columnCount() == block
+    assert table.columns_label.isVisible() and not table.col_prev_button.isEnabled()
+    assert table.columns_label.text() == f"Columns 1–{block} of 401"
+    qtbot.mouseClick(table.next_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(table.col_next_button, Qt.MouseButton.LeftButton)
+    # The row page is kept when moving across columns.
+    assert table.rows_label.text() == "Rows 201–250 of 250"
+    # The key column stays in front of every block.
+    assert [table.model.headerData(c, Qt.Orientation.Horizontal) for c in (0, 1)] == [
+        "ID", f"AU{block - 1:03d}_r__mean"]
+    assert table.columns_label.text() == f"Columns ID + {block + 1}–{2 * block} of 401"
+    assert cell(window, 0, 0) == "200" and cell(window, 0, 1) == str(200 * 1000 + block - 1)
+    qtbot.mouseClick(table.col_next_button, Qt.MouseButton.LeftButton)
+    assert table.model.columnCount() == 1 + 401 - 2 * block
+    assert not table.col_next_button.isEnabled()
+    shoot(window, "main_window_wide_table")
+
+
 def test_reload_keeps_selected_dataset(qtbot, open_window, toy_index) -> None:
     window = open_window(toy_index)
     click_dataset(qtbot, window, "toyset")
