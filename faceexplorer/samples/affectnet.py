@@ -138,7 +138,7 @@ def _number_tables(top: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _format_rows(paths: list[str], boxes: np.ndarray, landmarks: np.ndarray, codes: np.ndarray,
                  valence: np.ndarray, arousal: np.ndarray, null_rows: np.ndarray,
-                 zero_rows: np.ndarray) -> bytes:
+                 zero_rows: np.ndarray, tables: tuple[np.ndarray, np.ndarray]) -> bytes:
     """The data lines of a chunk, built in bulk.
 
     Every cell becomes a fixed-width byte field padded with NUL; the rows are laid side by
@@ -146,7 +146,7 @@ def _format_rows(paths: list[str], boxes: np.ndarray, landmarks: np.ndarray, cod
     """
     n = len(paths)
     cents = np.round(np.clip(landmarks.reshape(n, 136), 0, None) * 100).astype(np.int64)
-    semi, comma = _number_tables(int(cents.max(initial=0)))
+    semi, comma = tables
     lm = np.empty((n, 136), dtype="S10")
     lm[:, :135] = semi[cents[:, :135]]
     lm[:, 135] = comma[cents[:, 135]]
@@ -245,12 +245,13 @@ def _split(root: Path, split: str, scale: str, rng: np.random.Generator, names: 
         if params is not None:
             faces[names[i]] = (params, size)
     csv_path = root / f"{split}.csv"
+    tables = _number_tables(int(np.ceil(max(float(lms.max(initial=0)), 0) * 100)) + 1)
     with csv_path.open("wb") as fh:
         fh.write(HEADER.encode() + b"\n")
         for a in range(0, n, 25_000):
             b = min(n, a + 25_000)
             fh.write(_format_rows(paths[a:b], boxes[a:b], lms[a:b], codes[a:b], valence[a:b],
-                                  arousal[a:b], null_rows[a:b], zero_rows[a:b]))
+                                  arousal[a:b], null_rows[a:b], zero_rows[a:b], tables))
     return SplitSample(
         csv=csv_path, rows=n, per_code={c: int(counts[c]) for c in range(11)},
         null_rows=n_null, zero_width_rows=n_zero, missing_va_rows=int((codes >= 9).sum()),

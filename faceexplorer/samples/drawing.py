@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -174,6 +175,7 @@ def params_for_aus(aus: Mapping[str, int], rng: np.random.Generator,
     ``aus`` maps ``vocab.HRM_AU_COLUMNS`` names to cell values: 0 absent, 1 present,
     2 left only, 3 right only, 4 top / 5 bottom (drawn as present, a little weaker).
     """
+    look = random_appearance(rng, child)  # first, so the same seed gives the same person
     acts: dict[str, float] = {}
     one_sided: list[tuple[str, str]] = []
     for au, value in aus.items():
@@ -186,8 +188,7 @@ def params_for_aus(aus: Mapping[str, int], rng: np.random.Generator,
             acts[action] = min(1.0, max(acts.get(action, 0.0), weight * gain))
             if value in _SIDES:
                 one_sided.append((action, _SIDES[int(value)]))
-    return FaceParams(**acts, one_sided=tuple(one_sided),
-                      **random_appearance(rng, child))  # type: ignore[arg-type]
+    return FaceParams(**acts, one_sided=tuple(one_sided), **look)  # type: ignore[arg-type]
 
 
 # --- geometry -------------------------------------------------------------------------
@@ -226,6 +227,7 @@ def _curve(a: np.ndarray, b: np.ndarray, mid_y: float, n: int, power: float = 0.
     return np.stack([x, y], 1)
 
 
+@lru_cache(maxsize=256)  # fit_params, draw_face and draw_depth all ask for it
 def _geometry(p: FaceParams, h: int, w: int) -> _Geometry:
     kid = 1.15 if p.child else 1.0
     shift = 0.08 if p.child else 0.0           # children: features sit lower, bigger eyes
@@ -297,7 +299,7 @@ def _geometry(p: FaceParams, h: int, w: int) -> _Geometry:
     lm[60], lm[64] = corners[0] + [0.02, 0], corners[1] - [0.02, 0]
     outline = np.vstack([jaw_pts, forehead])
     # yaw: features slide over the (roughly spherical) head in proportion to their depth
-    yaw = math.radians(max(-60.0, min(60.0, p.yaw)))
+    yaw = math.radians(max(-50.0, min(50.0, p.yaw)))  # beyond, the drawing breaks up
     def turn(pts: np.ndarray) -> np.ndarray:
         z = np.sqrt(np.clip(1 - pts[:, 0] ** 2 - (pts[:, 1] / 1.3) ** 2, 0, 1))
         return np.stack([pts[:, 0] * math.cos(yaw) + z * math.sin(yaw), pts[:, 1]], 1)
@@ -386,7 +388,7 @@ def _surface(p: FaceParams, g: _Geometry, h: int, w: int, grid: int
 
 def _depth_field(p: FaceParams, g: _Geometry, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     """Full-size face height (0 off the face, open mouth sunk in) and the face's AA mask."""
-    z, step = _surface(p, g, h, w, 128)
+    z, step = _surface(p, g, h, w, 96)
     if step > 1:
         z = cv2.resize(z, (w, h), interpolation=cv2.INTER_LINEAR)
     mask = _poly_mask(g, g.outline, h, w)
@@ -647,7 +649,7 @@ def draw_depth(face: DrawnFace | FaceParams, size: tuple[int, int] | None = None
     params = fit_params(params, (h, w))
     z, mask = _depth_field(params, _geometry(params, h, w), h, w)
     # nearer = brighter; the face never goes darker than 20 % so it stands off the background
-    v = (0.2 + 0.8 * np.clip(z / 1.15, 0, 1)) * (mask.astype(np.float32) / 255)
+    v = (0.2 + 0.8 * np.clip(z / 1.15, 0, 1)) * (mask >= 128)  # hard edge: face or not
     top = 255 if bits == 8 else 65535
     return np.round(v * top).astype(np.uint8 if bits == 8 else np.uint16)
 
