@@ -3,8 +3,10 @@
 Only the current page (``PAGE_ROWS`` rows) is ever fetched from DuckDB and held by the
 model, so a 415k-row table costs the same as a small one. The page bar offers first /
 previous / next / last, a page number box to jump, and says which rows are shown
-("Rows 1,201–1,400 of 414,800"). Query failures (e.g. the index file vanished) are
-shown in the bar, never as a traceback.
+("Rows 1,201–1,400 of 414,800"). Very wide tables (FACES: ~8,500 feature columns) are
+read ``COLUMN_BLOCK`` columns at a time, the key column always first, because DuckDB's
+cost grows with every column selected. Query failures (e.g. the index file vanished)
+go to the status bar, never a traceback.
 """
 
 from __future__ import annotations
