@@ -223,9 +223,9 @@ def smooth_noise(n: int, rng: np.random.Generator, sigma: float = 40.0) -> np.nd
 def make_ratings(n: int, group: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(latent atypicality (n,), five raters' levels (n, 5)) of one child's frames."""
     if group == "ASD":
-        latent = rng.normal(1.3, 0.4) + 0.9 * smooth_noise(n, rng)
+        latent = rng.normal(1.6, 0.3) + 0.7 * smooth_noise(n, rng)
     else:
-        latent = rng.normal(-0.6, 0.3) + 0.6 * smooth_noise(n, rng)
+        latent = rng.normal(-1.0, 0.3) + 0.5 * smooth_noise(n, rng)
     latent = np.clip(latent, 0.0, 4.0)
     noise = rng.normal(0.0, 0.4, (n, len(_RATER_BIAS)))
     raters = np.clip(np.rint(latent[:, None] + np.array(_RATER_BIAS) + noise), 0, 4)
