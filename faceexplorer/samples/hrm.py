@@ -252,6 +252,7 @@ def _write_media(video: Path, frames_dir: Path, frames: np.ndarray, cells: np.nd
 
     A child keeps one look throughout; each distinct AU state is drawn once (drawing is
     slow and AUs persist over runs), and frames in the gaps show the face with no AU.
+    Returns the 68 landmarks of that no-AU face, for the OpenFace sample to sit on.
     """
     import cv2
 
