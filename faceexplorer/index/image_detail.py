@@ -1,0 +1,243 @@
+"""One image of the index as the detail panel shows it: a typed query, no Qt.
+
+An image is keyed by ``(split, row_index)`` everywhere. :func:`image_detail` reads its
+AffectNet row (when the index has it) and, for an AffectNetC25 image (``split='train'``,
+``row_index = image_index``), its crowd votes and per-image statistics from
+:func:`faceexplorer.stats.crowd_report.image_votes`: this module only reshapes that dict
+into frozen dataclasses, so the window never sees SQL, cursors or untyped dicts, and no
+statistic is computed twice. Either part may be missing: a C25 image whose AffectNet row
+was never imported still has its votes; a validation image has no crowd part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.core.vocab import EXPRESSIONS
+from faceexplorer.index.store import table_exists
+from faceexplorer.stats import crowd_report
+
+LANDMARK_POINTS = 68
+
+
+@dataclass(frozen=True, eq=False)
+class AffectNetRow:
+    """The official AffectNet label of one image and where it came from."""
+
+    split: str
+    row_index: int | None
+    sub_path: str
+    filename: str
+    #: Where the image file is expected: ``image_root / sub_path`` (it may be missing).
+    image_path: Path
+    #: Face box ``(x, y, width, height)`` in pixels (x = left, y = top); None if absent.
+    face_box: tuple[int, int, int, int] | None
+    #: (68, 2) float array of x, y pixel positions; None if absent.
+    landmarks: np.ndarray | None
+    expression_raw: int
+    expression: str
+    valence: float | None
+    arousal: float | None
+    #: The CSV (or annotation file) and 1-based line the row was read from.
+    source_file: str
+    source_line: int | None
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One annotator's three votes on one image (None where a vote is missing)."""
+
+    annotator: str
+    expression: str | None
+    valence: float | None
+    arousal: float | None
+
+
+@dataclass(frozen=True)
+class SpreadStats:
+    """Valence or arousal votes of one image: centre, spread and the authors' agreement."""
+
+    n_votes: int
+    mean: float | None
+    median: float | None
+    std: float | None
+    iqr: float | None
+    #: Most frequent vote (ties to the smallest value, pandas ``mode``).
+    majority: float | None
+    #: Annotators within 0.25 of ``majority`` (the AffectNetC25 authors' score).
+    agreement: int
+
+
+@dataclass(frozen=True)
+class CrowdVotes:
+    """The AffectNetC25 votes of one image in one set and their statistics."""
+
+    c25_set: int
+    image_index: int
+    #: The file name the C25 CSV gives (compare with the AffectNet row's).
+    filename: str | None
+    votes: tuple[Vote, ...]
+    n_votes: int
+    #: Votes per expression, in canonical order (``vocab.EXPRESSIONS``).
+    counts: dict[str, int]
+    soft_label: dict[str, float]
+    #: The authors' majority: pandas ``mode`` of the raw C25 codes (ties: smallest C25 code).
+    majority: str | None
+    tie: bool
+    #: Expressions sharing the top count in C25 order, winner first (only the majority
+    #: when there is no tie; empty without votes).
+    tied_labels: tuple[str, ...]
+    #: Annotators whose vote equals the majority.
+    agreement: int
+    plurality_share: float | None
+    #: Shannon entropy of the vote shares / log 8: 0 unanimous, 1 uniform.
+    entropy: float | None
+    valence: SpreadStats
+    arousal: SpreadStats
+
+
+@dataclass(frozen=True, eq=False)
+class ImageDetail:
+    """Everything the detail panel shows about the image ``(split, row_index)``."""
+
+    split: str
+    row_index: int
+    affectnet: AffectNetRow | None
+    crowd: CrowdVotes | None
+    #: Every C25 set holding this image (the sets were rated by different people).
+    crowd_sets: tuple[int, ...] = ()
+
+    @property
+    def link_problem(self) -> str | None:
+        """Why the C25 votes may not belong to the AffectNet row shown, or None."""
+        if self.crowd is None or self.affectnet is None or self.crowd.filename is None:
+            return None
+        if self.crowd.filename != self.affectnet.filename:
+            return (f"AffectNetC25 names this image {self.crowd.filename} but AffectNet row "
+                    f"{self.row_index} is {self.affectnet.filename}")
+        return None
+
+    @property
+    def majority_differs(self) -> bool | None:
+        """Whether the crowd majority differs from the AffectNet label (None: no pair)."""
+        if self.crowd is None or self.affectnet is None or self.crowd.majority is None:
+            return None
+        return self.crowd.majority != self.affectnet.expression
+
+
+def image_detail(con: duckdb.DuckDBPyConnection, split: str, row_index: int,
+                 c25_set: int | None = None) -> ImageDetail:
+    """The AffectNet row and the crowd votes of the image ``(split, row_index)``.
+
+    Parameters
+    ----------
+    con
+        Open connection to the index (read-only is enough). Not thread-safe: a worker
+        thread passes its own ``con.cursor()``.
+    split, row_index
+        The image's key (``'train'``/``'val'`` and the 0-based data row of its CSV).
+    c25_set
+        Which AffectNetC25 set's votes to read when the image is in more than one;
+        default: the lowest set holding it.
+
+    Returns
+    -------
+    ImageDetail
+        ``affectnet`` None when the index has no such AffectNet row; ``crowd`` None when
+        the image is not an AffectNetC25 image (or the index has no C25 data).
+
+    Raises
+    ------
+    FaceExplorerError
+        The index has neither an AffectNet row nor C25 votes for this key, or ``c25_set``
+        does not hold the image.
+    """
+    row_index = int(row_index)
+    affectnet = _affectnet_row(con, split, row_index)
+    sets = _c25_sets_of(con, split, row_index)
+    crowd = None
+    if sets:
+        if c25_set is None:
+            c25_set = sets[0]
+        elif c25_set not in sets:
+            raise FaceExplorerError(
+                f"AffectNetC25 set {c25_set} has no image {row_index} "
+                f"(sets holding it: {', '.join(map(str, sets))})")
+        crowd = _crowd_votes(crowd_report.image_votes(con, c25_set, row_index))
+    elif c25_set is not None:
+        raise FaceExplorerError(f"image {split} {row_index} is not an AffectNetC25 image")
+    if affectnet is None and crowd is None:
+        raise FaceExplorerError(
+            f"no image {split} row {row_index} in the index (neither an AffectNet row nor "
+            "AffectNetC25 votes)")
+    return ImageDetail(split=split, row_index=row_index, affectnet=affectnet, crowd=crowd,
+                       crowd_sets=tuple(sets))
+
+
+def _affectnet_row(con: duckdb.DuckDBPyConnection, split: str,
+                   row_index: int) -> AffectNetRow | None:
+    if not table_exists(con, "affectnet_images"):
+        return None
+    row = con.execute(
+        "SELECT split, row_index, sub_path, filename, image_root, face_x, face_y, face_w, "
+        "face_h, landmarks, expression_raw, expression, valence, arousal, file, line "
+        "FROM affectnet_images WHERE split = ? AND row_index = ? LIMIT 1",
+        [split, row_index]).fetchone()
+    if row is None:
+        return None
+    (split_, index, sub_path, filename, image_root, x, y, w, h, landmarks, code, label,
+     valence, arousal, file, line) = row
+    box = None if None in (x, y, w, h) else (int(x), int(y), int(w), int(h))
+    points = None
+    if landmarks is not None:
+        points = np.asarray(landmarks, dtype=np.float32).reshape(LANDMARK_POINTS, 2)
+    return AffectNetRow(
+        split=split_, row_index=None if index is None else int(index), sub_path=sub_path,
+        filename=filename, image_path=Path(image_root) / sub_path, face_box=box,
+        landmarks=points, expression_raw=int(code), expression=label,
+        valence=_float(valence), arousal=_float(arousal), source_file=file,
+        source_line=None if line is None else int(line))
+
+
+def _c25_sets_of(con: duckdb.DuckDBPyConnection, split: str, row_index: int) -> list[int]:
+    # C25 indices are rows of training.csv: only train images can carry crowd votes.
+    if split != "train" or not table_exists(con, "c25_images"):
+        return []
+    return [int(r[0]) for r in con.execute(
+        "SELECT DISTINCT c25_set FROM c25_images WHERE image_index = ? ORDER BY 1",
+        [row_index]).fetchall()]
+
+
+def _crowd_votes(d: dict) -> CrowdVotes:
+    """``crowd_report.image_votes``' JSON-ready dict as a typed value."""
+    votes = tuple(Vote(annotator=v["annotator"], expression=v["expression"],
+                       valence=_float(v["valence"]), arousal=_float(v["arousal"]))
+                  for v in d["votes"])
+    return CrowdVotes(
+        c25_set=int(d["c25_set"]), image_index=int(d["image_index"]),
+        filename=d.get("filename"), votes=votes, n_votes=int(d["n_votes"]),
+        counts={e: int(d["counts"].get(e) or 0) for e in EXPRESSIONS},
+        soft_label={e: float(d["soft_label"].get(e) or 0.0) for e in EXPRESSIONS},
+        majority=d["majority"], tie=bool(d["tie"]), tied_labels=tuple(d["tied_labels"]),
+        agreement=int(d["agreement"]), plurality_share=_float(d["plurality_share"]),
+        entropy=_float(d["entropy"]), valence=_spread(d["valence"]),
+        arousal=_spread(d["arousal"]))
+
+
+def _spread(s: dict) -> SpreadStats:
+    return SpreadStats(n_votes=int(s["n_votes"]), mean=_float(s["mean"]),
+                       median=_float(s["median"]), std=_float(s["std"]),
+                       iqr=_float(s["iqr"]), majority=_float(s["majority"]),
+                       agreement=int(s["agreement"] or 0))
+
+
+def _float(value: object) -> float | None:
+    if value is None:
+        return None
+    f = float(value)  # type: ignore[arg-type]
+    return None if f != f else f  # NaN means missing here
