@@ -205,7 +205,7 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport,
     _insert_frames(con)
     _warn_no_mean(layouts, report)
     _warn_beyond_video(con, report)
-    empty = [f.child for f, in con.execute(
+    empty = [child for (child,) in con.execute(
         "SELECT child FROM hrm_children WHERE n_frames = 0 ORDER BY child").fetchall()]
     if empty:
         report.warn(f"{len(empty)} label files hold a header and no frames: {', '.join(empty)}")
@@ -227,9 +227,12 @@ def _read_group(con: duckdb.DuckDBPyConnection, table: str, layout: Layout,
             "nullstr = ['NULL', ''], strict_mode = true, null_padding = false, "
             "filename = true)", [[str(f.path) for f in group], columns])
     except duckdb.Error as exc:
-        for f in group:  # slow path: each file alone, so the error names file and line
-            csvio.load_csv(con, f.path, "hrm_probe", columns)
-        con.execute('DROP TABLE IF EXISTS "hrm_probe"')
+        # Slow path in plain Python (the failed statement has aborted the transaction):
+        # scan each file alone, so the error names file, line and problem.
+        for f in group:
+            error = csvio.diagnose(f.path, columns, ("NULL",), ",", None)
+            if error.line is not None or not error.problem.endswith("unreadable"):
+                raise error from None
         raise DatasetFormatError(group[0].path.parent, "cannot read the HRM label files: "
                                  + (str(exc).strip().splitlines() or ["?"])[0]) from None
 
@@ -404,7 +407,7 @@ def _warn_beyond_video(con: duckdb.DuckDBPyConnection, report: ImportReport) -> 
     if rows:
         total = sum(r[1] for r in rows)
         report.warn(f"{total} label frames lie at or beyond the end of their video (frame "
-                    ">= the video's frame count) in {len(rows)} children: "
+                    f">= the video's frame count) in {len(rows)} children: "
                     + ", ".join(f"{c} ({n} of video's {v})" for c, n, v in rows[:8])
                     + (" ..." if len(rows) > 8 else ""))
 
@@ -418,7 +421,7 @@ def summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     if not table_exists(con, "hrm_children"):
         return dict.fromkeys(keys, 0)
     row = con.execute("""
-        SELECT count(*), count_if(grp = 'ASD'), count_if(grp = 'TD'),
+        SELECT count(*), count(*) FILTER (WHERE grp = 'ASD'), count(*) FILTER (WHERE grp = 'TD'),
                (SELECT count(*) FROM hrm_frames), (SELECT count(*) FROM hrm_segments),
                count(video_path), count(frames_dir), coalesce(sum(frames_beyond_video), 0)
         FROM hrm_children""").fetchone()
