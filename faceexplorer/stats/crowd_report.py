@@ -1,0 +1,331 @@
+"""AffectNetC25 crowd statistics read from the index: per image, per set, as text.
+
+The index stores votes long (``c25_votes``: one row per set, task, image and annotator);
+this module pivots one set and task into the images x annotators matrix the pure
+statistics modules take (images in file order, annotators by participant number,
+expressions as canonical codes) and assembles what the window and the terminal show:
+``set_image_stats`` (one row per image, for sorting and filtering), ``image_votes`` (the
+detail panel), ``crowd_report`` (JSON-ready set-level figures) and ``format_crowd_report``.
+A C25 image links to AffectNet's ``training.csv`` row ``split='train', row_index =
+image_index`` when that row exists and its file name matches.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from faceexplorer.core.vocab import EXPRESSIONS
+from faceexplorer.index.store import table_exists
+from faceexplorer.stats import agreement, crowd
+from faceexplorer.stats.dawid_skene import dawid_skene
+
+TASKS = ("expression", "valence", "arousal")
+_CODE = {e: k for k, e in enumerate(EXPRESSIONS)}
+
+
+# --- reading the index ------------------------------------------------------------------
+def c25_sets(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """The AffectNetC25 sets in the index (empty when none was imported)."""
+    if not table_exists(con, "c25_images"):
+        return []
+    return [int(r[0]) for r in con.execute(
+        "SELECT DISTINCT c25_set FROM c25_images ORDER BY 1").fetchall()]
+
+
+def _annotator_key(name: str) -> tuple[str, int]:
+    match = re.search(r"(\d+)$", name)
+    return (name[: match.start()], int(match.group(1))) if match else (name, -1)
+
+
+def vote_matrix(con: duckdb.DuckDBPyConnection, c25_set: int, task: str) -> pd.DataFrame:
+    """One set's votes on ``task`` as images (rows, file order) x annotators (columns).
+
+    Expression votes are canonical codes 0..7 (``vocab.EXPRESSIONS``), V/A votes values;
+    NaN where an annotator has no vote. The index is ``image_index``.
+    """
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    if c25_set not in c25_sets(con):
+        raise KeyError(f"AffectNetC25 set {c25_set} is not in the index "
+                       f"(sets present: {c25_sets(con) or 'none'})")
+    long = con.execute(
+        "SELECT image_index, annotator, expression, value FROM c25_votes "
+        "WHERE c25_set = ? AND task = ?", [c25_set, task]).df()
+    vote = long["expression"].map(_CODE) if task == "expression" else long["value"]
+    wide = long.assign(vote=vote.astype(float)).pivot(
+        index="image_index", columns="annotator", values="vote")
+    order = con.execute("SELECT image_index FROM c25_images WHERE c25_set = ? ORDER BY line",
+                        [c25_set]).df()["image_index"]
+    wide = wide.reindex(index=order, columns=sorted(wide.columns, key=_annotator_key))
+    wide.columns.name = "annotator"
+    return wide
+
+
+def _affectnet_rows(con: duckdb.DuckDBPyConnection, c25_set: int,
+                    image_index: int | None = None) -> pd.DataFrame:
+    """AffectNet's label and V/A per C25 image of the set, or of one image (NA: not linked)."""
+    one = "" if image_index is None else f" AND image_index = {int(image_index)}"
+    images = con.execute("SELECT image_index, filename FROM c25_images WHERE c25_set = ?"
+                         f"{one} ORDER BY line", [c25_set]).df()
+    cols = ["affectnet_expression", "affectnet_valence", "affectnet_arousal"]
+    if not table_exists(con, "affectnet_images"):
+        return images.assign(**{c: pd.NA for c in cols})
+    linked = con.execute("""
+        SELECT c.image_index, a.expression AS affectnet_expression,
+               a.valence AS affectnet_valence, a.arousal AS affectnet_arousal
+        FROM c25_images c JOIN affectnet_images a
+          ON a.split = 'train' AND a.row_index = c.image_index AND a.filename = c.filename
+        WHERE c.c25_set = ?""" + one.replace("image_index", "c.image_index"),
+        [c25_set]).df()
+    return images.merge(linked, on="image_index", how="left")
+
+
+# --- per image --------------------------------------------------------------------------
+def set_image_stats(con: duckdb.DuckDBPyConnection, c25_set: int,
+                    with_dawid_skene: bool = True) -> pd.DataFrame:
+    """Every per-image statistic of one set, one row per image (file order).
+
+    Returns
+    -------
+    DataFrame
+        ``c25_set``, ``image_index``, ``filename``; the expression columns of
+        :func:`crowd.expression_stats`; ``valence_*`` and ``arousal_*`` columns of
+        :func:`crowd.va_stats`; ``ds_label`` and ``ds_confidence`` (Dawid-Skene, when
+        asked); ``affectnet_expression``/``_valence``/``_arousal`` (NA when not linked).
+    """
+    expr = vote_matrix(con, c25_set, "expression")
+    table = crowd.expression_stats(expr.to_numpy())
+    for task in ("valence", "arousal"):
+        va = crowd.va_stats(vote_matrix(con, c25_set, task).reindex(expr.index).to_numpy())
+        table = pd.concat([table, va.add_prefix(f"{task}_")], axis=1)
+    if with_dawid_skene:
+        ds = dawid_skene(expr.to_numpy())
+        table["ds_label"] = [EXPRESSIONS[k] for k in ds.labels]
+        table["ds_confidence"] = ds.posterior.max(axis=1)
+    links = _affectnet_rows(con, c25_set)
+    front = pd.DataFrame({"c25_set": c25_set, "image_index": expr.index.to_numpy()})
+    table = pd.concat([front, table], axis=1)
+    return table.merge(links, on="image_index", how="left")[
+        ["c25_set", "image_index", "filename", *table.columns[2:], *links.columns[2:]]]
+
+
+def image_votes(con: duckdb.DuckDBPyConnection, c25_set: int, image_index: int) -> dict:
+    """Everything the detail panel shows about one C25 image (JSON-ready).
+
+    Returns
+    -------
+    dict
+        ``votes`` (one entry per annotator: id, expression, valence, arousal), the
+        expression ``counts`` and ``soft_label`` (canonical order), ``majority``, ``tie``,
+        ``tied_labels``, ``agreement``, ``plurality_share``, ``entropy``; ``valence`` and
+        ``arousal`` statistics; ``affectnet`` (label, valence, arousal) or None.
+    """
+    rows = con.execute(
+        "SELECT annotator, task, expression, value FROM c25_votes "
+        "WHERE c25_set = ? AND image_index = ?", [c25_set, image_index]).df()
+    if rows.empty:
+        raise KeyError(f"no AffectNetC25 image {image_index} in set {c25_set}")
+    wide = rows.assign(vote=rows["expression"].where(rows["task"] == "expression",
+                                                     rows["value"]))
+    wide = wide.pivot(index="annotator", columns="task", values="vote").reindex(
+        columns=list(TASKS))
+    wide = wide.loc[sorted(wide.index, key=_annotator_key)]
+    codes = wide["expression"].map(_CODE).astype(float).to_numpy()[None, :]
+    stats = crowd.expression_stats(codes).iloc[0]
+    out: dict[str, Any] = {
+        "c25_set": c25_set, "image_index": int(image_index),
+        "votes": [{"annotator": a, "expression": r["expression"],
+                   "valence": r["valence"], "arousal": r["arousal"]}
+                  for a, r in wide.iterrows()],
+        "n_votes": stats["n_votes"],
+        "counts": {e: stats[f"count_{e}"] for e in EXPRESSIONS},
+        "soft_label": {e: stats[f"soft_{e}"] for e in EXPRESSIONS},
+        "majority": stats["majority_label"], "tie": stats["tie"],
+        "tied_labels": stats["tied_labels"].split("|") if stats["tied_labels"] else [],
+        "agreement": stats["agreement"], "plurality_share": stats["plurality_share"],
+        "entropy": stats["entropy"],
+    }
+    for task in ("valence", "arousal"):
+        values = wide[task].astype(float).to_numpy()[None, :]
+        out[task] = crowd.va_stats(values).iloc[0].to_dict()
+    link = _affectnet_rows(con, c25_set, image_index)
+    out["filename"] = link["filename"].iloc[0] if len(link) else None
+    if len(link) and not pd.isna(link["affectnet_expression"].iloc[0]):
+        out["affectnet"] = {"expression": link["affectnet_expression"].iloc[0],
+                            "valence": link["affectnet_valence"].iloc[0],
+                            "arousal": link["affectnet_arousal"].iloc[0]}
+    else:
+        out["affectnet"] = None
+    return _json_ready(out)
+
+
+# --- per set ----------------------------------------------------------------------------
+def crowd_report(con: duckdb.DuckDBPyConnection, c25_set: int | None = None) -> dict:
+    """Set-level agreement figures for one AffectNetC25 set, or every set (None).
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``{"sets": {"1": {"expression": ..., "valence": ..., "arousal": ...}}}``.
+        Expression: Fleiss' kappa, Krippendorff's alpha (nominal), agreement histogram,
+        annotator ranking (by leave-one-out agreement), Dawid-Skene summary and, when
+        AffectNet rows are linked, the majority-vs-AffectNet confusion. V/A: alpha
+        (interval and ordinal), ICC(2,1) and ICC(2,k) with 95% CIs, agreement histogram.
+    """
+    sets = c25_sets(con) if c25_set is None else [c25_set]
+    return _json_ready({"sets": {str(s): _set_report(con, s) for s in sets}})
+
+
+def _set_report(con: duckdb.DuckDBPyConnection, c25_set: int) -> dict:
+    expr = vote_matrix(con, c25_set, "expression")
+    codes = expr.to_numpy()
+    counts = crowd.vote_counts(codes)
+    majority = crowd.majority_label(counts)
+    scores = crowd.agreement_score(codes, majority)
+    n_images, n_annotators = codes.shape
+    ds = dawid_skene(codes)
+    ranking = agreement.annotator_agreement(codes, list(expr.columns))
+    ds_accuracy = dict(zip(expr.columns, ds.annotator_accuracy(), strict=True))
+    ranking["ds_accuracy"] = ranking["annotator"].map(ds_accuracy)
+    complete = not np.isnan(codes).any()
+    report: dict[str, Any] = {"expression": {
+        "n_images": n_images, "n_annotators": n_annotators,
+        "fleiss_kappa": agreement.fleiss_kappa(counts) if complete else None,
+        "krippendorff_alpha_nominal": agreement.krippendorff_alpha(codes, "nominal"),
+        "majority_counts": dict(zip(EXPRESSIONS, np.bincount(
+            majority[majority >= 0], minlength=len(EXPRESSIONS)), strict=True)),
+        "ties": int(crowd.tie_flag(counts).sum()),
+        "mean_agreement": float(scores.mean()),
+        "agreement_histogram": agreement.agreement_histogram(scores, n_annotators).to_dict(),
+        "annotator_ranking_by": "loo_agreement (share of votes equal to the others' majority)",
+        "annotators": ranking.to_dict(orient="records"),
+        "dawid_skene": {
+            "iterations": ds.iterations, "converged": ds.converged,
+            "log_likelihood": ds.log_likelihood,
+            "agreement_with_majority": float(np.mean(ds.labels == majority)),
+            "priors": dict(zip(EXPRESSIONS, ds.priors, strict=True)),
+        },
+        "affectnet": _affectnet_expression(con, c25_set, majority),
+    }}
+    for task in ("valence", "arousal"):
+        values = vote_matrix(con, c25_set, task).reindex(expr.index).to_numpy()
+        va = crowd.va_stats(values)
+        iccs = agreement.icc(values)
+        report[task] = {
+            "n_images": values.shape[0], "n_annotators": values.shape[1],
+            "krippendorff_alpha_interval": agreement.krippendorff_alpha(values, "interval"),
+            "krippendorff_alpha_ordinal": agreement.krippendorff_alpha(values, "ordinal"),
+            "icc": {form: vars(iccs[form]) for form in ("ICC(2,1)", "ICC(2,k)")},
+            "mean_agreement": float(va["agreement"].mean()),
+            "agreement_histogram": agreement.agreement_histogram(
+                va["agreement"].to_numpy(), values.shape[1]).to_dict(),
+            "affectnet": _affectnet_va(con, c25_set, task, va["mean"].to_numpy()),
+        }
+    return report
+
+
+def _affectnet_expression(con: duckdb.DuckDBPyConnection, c25_set: int,
+                          majority: np.ndarray) -> dict | None:
+    links = _affectnet_rows(con, c25_set)
+    linked = links["affectnet_expression"].notna().to_numpy()
+    if not linked.any():
+        return None
+    ref = links["affectnet_expression"].to_numpy(dtype=object)
+    confusion = agreement.majority_confusion(majority, ref)
+    in_vocab = np.isin(ref, EXPRESSIONS) & linked
+    same = [m >= 0 and EXPRESSIONS[m] == r for m, r in zip(majority, ref, strict=True)]
+    return {"linked": int(linked.sum()), "outside_expressions": int((linked & ~in_vocab).sum()),
+            "majority_equals_affectnet": float(np.mean(np.asarray(same)[in_vocab])),
+            "confusion_rows": "affectnet", "confusion_columns": "crowd_majority",
+            "confusion": confusion.to_dict(orient="index")}
+
+
+def _affectnet_va(con: duckdb.DuckDBPyConnection, c25_set: int, task: str,
+                  crowd_mean: np.ndarray) -> dict | None:
+    ref = pd.to_numeric(_affectnet_rows(con, c25_set)[f"affectnet_{task}"],
+                        errors="coerce").to_numpy(dtype=float)
+    ok = ~np.isnan(ref) & ~np.isnan(crowd_mean)
+    if ok.sum() < 2:
+        return None
+    return {"linked": int(ok.sum()),
+            "pearson_r_with_crowd_mean": float(np.corrcoef(ref[ok], crowd_mean[ok])[0, 1]),
+            "mean_abs_difference": float(np.abs(ref[ok] - crowd_mean[ok]).mean())}
+
+
+def _json_ready(value: Any) -> Any:
+    """numpy scalars to Python, NaN/NA to None, keys to str, recursively."""
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is pd.NA or value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+# --- terminal ---------------------------------------------------------------------------
+def _num(x: Any, digits: int = 3) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def format_crowd_report(report: dict, top: int = 5) -> str:
+    """A readable plain-text rendering of :func:`crowd_report` for the terminal."""
+    lines: list[str] = []
+    for name, s in report["sets"].items():
+        e = s["expression"]
+        lines += [f"AffectNetC25 set {name}: {e['n_images']} images x "
+                  f"{e['n_annotators']} annotators", ""]
+        lines.append(f"  {'task':<11}{'Fleiss k':>9}{'alpha nom':>10}{'alpha int':>10}"
+                     f"{'alpha ord':>10}{'ICC(2,1) [95% CI]':>26}{'ICC(2,k) [95% CI]':>26}"
+                     f"{'mean agree':>11}")
+        lines.append(f"  {'expression':<11}{_num(e['fleiss_kappa']):>9}"
+                     f"{_num(e['krippendorff_alpha_nominal']):>10}{'':>10}{'':>10}"
+                     f"{'':>26}{'':>26}{e['mean_agreement']:>11.2f}")
+        for task in ("valence", "arousal"):
+            t = s[task]
+            cis = [f"{i['value']:.3f} [{i['ci_low']:.3f}, {i['ci_high']:.3f}]"
+                   for i in (t["icc"]["ICC(2,1)"], t["icc"]["ICC(2,k)"])]
+            lines.append(f"  {task:<11}{'':>9}{'':>10}"
+                         f"{_num(t['krippendorff_alpha_interval']):>10}"
+                         f"{_num(t['krippendorff_alpha_ordinal']):>10}"
+                         f"{cis[0]:>26}{cis[1]:>26}{t['mean_agreement']:>11.2f}")
+        ds = e["dawid_skene"]
+        state = "converged" if ds["converged"] else "NOT converged"
+        lines += ["", f"  Expression majority ties: {e['ties']}; Dawid-Skene: "
+                  f"{ds['iterations']} iterations ({state}), "
+                  f"label = majority on {ds['agreement_with_majority']:.1%} of images", ""]
+        lines.append(f"  Annotators ranked by {e['annotator_ranking_by']}:")
+        lines.append(f"  {'rank':>4}  {'annotator':<22}{'LOO agree':>10}{'all agree':>10}"
+                     f"{'mean kappa':>11}{'DS accuracy':>12}")
+        ranked = e["annotators"]
+        shown = ranked if len(ranked) <= 2 * top else ranked[:top] + [None] + ranked[-top:]
+        for a in shown:
+            if a is None:
+                lines.append(f"  {'...':>4}")
+                continue
+            lines.append(f"  {a['rank']:>4}  {a['annotator']:<22}{a['loo_agreement']:>10.3f}"
+                         f"{a['majority_agreement']:>10.3f}{_num(a['mean_cohens_kappa']):>11}"
+                         f"{_num(a['ds_accuracy']):>12}")
+        link = e["affectnet"]
+        if link is None:
+            lines += ["", "  AffectNet: not linked (import AffectNet's training.csv to compare)"]
+        else:
+            lines += ["", f"  Crowd majority vs AffectNet label ({link['linked']} linked images, "
+                      f"equal on {link['majority_equals_affectnet']:.1%}); rows AffectNet, "
+                      "columns crowd majority:"]
+            short = [x[:5] for x in EXPRESSIONS]
+            lines.append(f"  {'':<10}" + "".join(f"{c:>7}" for c in short))
+            for ref, row in link["confusion"].items():
+                lines.append(f"  {ref:<10}" + "".join(f"{row[c]:>7}" for c in EXPRESSIONS))
+        lines.append("")
+    return "\n".join(lines) if lines else "No AffectNetC25 set in the index."
