@@ -193,6 +193,15 @@ def test_rating_mean_mismatch_is_warned(tmp_path: Path, db_path: Path) -> None:
     assert query(db_path, "SELECT rating_mean FROM hrm_frames ORDER BY frame") == [(4.0,), (1.5,)]
 
 
+def test_blank_lines_are_reported(tmp_path: Path, db_path: Path) -> None:
+    path = write_labels(tmp_path / "ASD" / "S1.csv", [0, 1, 2])
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[:2], "", *lines[2:], "", ""]))
+    report = import_path(db_path, tmp_path, "hrm")
+    assert report.counts["frames"] == 3
+    assert [(s.rows, s.first_line) for s in report.skipped] == [(1, 3)]
+
+
 def test_reimport_replaces_the_dataset(tmp_path: Path, db_path: Path) -> None:
     write_labels(tmp_path / "ASD" / "S1.csv", [0, 1, 2])
     import_path(db_path, tmp_path, "hrm")
