@@ -1,0 +1,522 @@
+"""Typed, parameterised queries of the image browser: filter, sort, count, page, export.
+
+One browser row is one image, keyed by ``(split, row_index)``: every AffectNet row, plus
+every AffectNetC25 image whose AffectNet row is not in the index (key ``('train',
+image_index)``, no label, no image path). The rows come from one SQL relation built for
+whatever the index holds (AffectNet only, C25 only, or both joined on the key) with the
+crowd statistics of ``c25_image_stats`` as plain columns, so DuckDB filters and sorts them
+in one scan. A filter is an :class:`ImageFilter`, a sort an :class:`ImageSort`; values
+travel as bound parameters, column names only from the fixed :data:`COLUMNS` list.
+
+Paging is ``ORDER BY ... LIMIT/OFFSET``: DuckDB answers it with a top-N heap (one scan,
+no full sort) for the pages a user reaches by clicking; only a jump to the far end of a
+sort over every row costs a full sort (measured in the module's tests and bench).
+
+Export writes the filtered selection in the browser's sort order with DuckDB ``COPY``
+(CSV or Parquet, no pyarrow): the browser columns, every per-image crowd statistic, the
+face box and image path, then the votes WIDE, one column per participant and task
+(``expression_p0`` .. ``arousal_p24``). The participant columns are numbered within the
+image's set: ``expression_p3`` of a ``c25_set = 2`` row is annotator ``set2/participant3``
+(the sets were rated by different people). Wide keeps one row per image, which is what a
+spreadsheet or ``pandas.read_csv`` user expects next to per-image statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+
+from faceexplorer.core.vocab import EXPRESSION_LABELS, EXPRESSIONS
+from faceexplorer.index.store import table_exists
+
+# (name, title, numeric) of every column the browser shows and sorts by, in table order.
+COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("key", "Key", False),
+    ("filename", "Filename", False),
+    ("split", "Split", False),
+    ("expression", "Expression", False),
+    ("valence", "Valence", True),
+    ("arousal", "Arousal", True),
+    ("c25_set", "C25 set", True),
+    ("majority", "Majority", False),
+    ("tie", "Tie", False),
+    ("agreement", "Agreement", True),
+    ("plurality_share", "Plurality", True),
+    ("entropy", "Entropy", True),
+    ("valence_mean", "V mean", True),
+    ("valence_sd", "V sd", True),
+    ("arousal_mean", "A mean", True),
+    ("arousal_sd", "A sd", True),
+    ("ds_label", "Dawid-Skene", False),
+    ("majority_differs", "Differs", False),
+)
+COLUMN_NAMES: tuple[str, ...] = tuple(c[0] for c in COLUMNS)
+#: Columns that only mean something with C25 data (the browser hides them otherwise).
+CROWD_COLUMNS: frozenset[str] = frozenset({
+    "c25_set", "majority", "tie", "agreement", "plurality_share", "entropy", "valence_mean",
+    "valence_sd", "arousal_mean", "arousal_sd", "ds_label", "majority_differs"})
+_STATS_TABLE = "c25_image_stats"
+# Crowd columns beyond the browser's, exported with the selection.
+_EXPORT_STATS = ("n_votes", "majority_raw", "tied_labels", *(f"p_{e}" for e in EXPRESSIONS),
+                 "valence_median", "valence_iqr", "valence_agreement", "arousal_median",
+                 "arousal_iqr", "arousal_agreement", "ds_confidence")
+
+
+@dataclass(frozen=True)
+class ImageFilter:
+    """What the browser shows; every set field narrows the rows (they combine with AND).
+
+    ``None`` (or an empty tuple) means "no condition". Ranges are inclusive; a V/A range
+    drops rows without a value. ``agreement`` counts annotators equal to the majority.
+    ``search`` matches a filename substring (case-insensitive), or, when it is a whole
+    number, also the row index.
+    """
+
+    expressions: tuple[str, ...] = ()
+    valence: tuple[float, float] | None = None
+    arousal: tuple[float, float] | None = None
+    splits: tuple[str, ...] = ()
+    c25_set: int | None = None
+    has_votes: bool | None = None
+    agreement: tuple[int, int] | None = None
+    majority_differs: bool | None = None
+    search: str = ""
+
+    def __post_init__(self) -> None:
+        unknown = set(self.expressions) - set(EXPRESSION_LABELS)
+        if unknown:
+            raise ValueError(f"unknown expression(s) {sorted(unknown)}; expected labels from "
+                             f"{', '.join(EXPRESSION_LABELS)}")
+
+    @property
+    def uses_crowd(self) -> bool:
+        """Whether a condition needs C25 data."""
+        return (self.c25_set is not None or self.has_votes is not None
+                or self.agreement is not None or self.majority_differs is not None)
+
+
+@dataclass(frozen=True)
+class ImageSort:
+    """Sort by one of :data:`COLUMN_NAMES`; ties (and NULLs, always last) by key."""
+
+    column: str = "key"
+    descending: bool = False
+
+    def __post_init__(self) -> None:
+        if self.column not in COLUMN_NAMES:
+            raise ValueError(f"cannot sort by {self.column!r}; expected one of "
+                             f"{', '.join(COLUMN_NAMES)}")
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    """One browser row: the columns of :data:`COLUMNS` plus where the image is."""
+
+    split: str
+    row_index: int | None
+    filename: str
+    expression: str | None
+    valence: float | None
+    arousal: float | None
+    c25_set: int | None
+    majority: str | None
+    tie: bool | None
+    agreement: int | None
+    plurality_share: float | None
+    entropy: float | None
+    valence_mean: float | None
+    valence_sd: float | None
+    arousal_mean: float | None
+    arousal_sd: float | None
+    ds_label: str | None
+    majority_differs: bool | None
+    image_path: str | None = None
+    face_box: tuple[int, int, int, int] | None = None
+    in_affectnet: bool = True
+
+    @property
+    def key(self) -> str:
+        return f"{self.split}/{self.row_index}"
+
+    def value(self, column: str) -> Any:
+        """The value shown in ``column`` (one of :data:`COLUMN_NAMES`)."""
+        return self.key if column == "key" else getattr(self, column)
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(ImageRow))[:18]
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Which tables the index has; decides the relation and which filters make sense."""
+
+    affectnet: bool
+    c25: bool
+    c25_stats: bool
+
+    @property
+    def any(self) -> bool:
+        return self.affectnet or self.c25
+
+
+def sources(con: duckdb.DuckDBPyConnection) -> Sources:
+    """What the index holds for the browser."""
+    return Sources(table_exists(con, "affectnet_images"), table_exists(con, "c25_images"),
+                   table_exists(con, _STATS_TABLE))
+
+
+@dataclass(frozen=True)
+class ImagePage:
+    """Rows ``offset ..`` of the filtered, sorted selection."""
+
+    offset: int
+    rows: tuple[ImageRow, ...] = field(default=())
+
+
+# --- the browse table -------------------------------------------------------------------
+#: TEMP table (per connection) the browser queries: narrow, numeric where it can be.
+BROWSE_TABLE = "faces_browse"
+_LABEL_ENUM = "ENUM(" + ", ".join(f"'{e}'" for e in EXPRESSION_LABELS) + ")"
+_STATS = ("majority", "tie", "agreement", "plurality_share", "entropy", "valence_mean",
+          "valence_sd", "arousal_mean", "arousal_sd", "ds_label")
+_STATS_TYPES = ("VARCHAR", "BOOLEAN", "INTEGER", "DOUBLE", "DOUBLE", "DOUBLE", "DOUBLE",
+                "DOUBLE", "DOUBLE", "VARCHAR")
+
+
+def _crowd_sql(src: Sources) -> str:
+    """One row per C25 image (an image in several sets shows its lowest set)."""
+    if src.c25_stats:
+        body = f"SELECT c25_set, image_index, filename, {', '.join(_STATS)} FROM {_STATS_TABLE}"
+    else:
+        nulls = ", ".join(f"NULL::{t} AS {c}" for c, t in zip(_STATS, _STATS_TYPES, strict=True))
+        body = f"SELECT c25_set, image_index, filename, {nulls} FROM c25_images"
+    return (f"SELECT * FROM ({body}) "
+            "QUALIFY row_number() OVER (PARTITION BY image_index ORDER BY c25_set) = 1")
+
+
+# The image's folder: sub_path without its file name (short; the name is a column already).
+_PATH_COLS = ("a.image_root, left(a.sub_path, length(a.sub_path) - length(a.filename)) "
+              "AS subdir, a.face_x, a.face_y, a.face_w, a.face_h")
+#: Columns of a page query, after the ImageRow fields.
+_PAGE_EXTRA = ("arow", "image_root", "subdir", "face_x", "face_y", "face_w", "face_h")
+
+
+def _source_sql(src: Sources) -> str:
+    """Every browser row of what the index holds, with AffectNet's rowid as ``arow``."""
+    crowd = ", ".join(f"c.{c}" for c in _STATS)
+    no_crowd = ", ".join(f"NULL::{t} AS {c}" for c, t in zip(_STATS, _STATS_TYPES, strict=True))
+    if src.affectnet and src.c25:
+        return f"""
+        SELECT coalesce(a.split, 'train') AS split,
+               coalesce(a.row_index, c.image_index) AS row_index,
+               coalesce(a.filename, c.filename) AS filename,
+               a.expression, a.valence, a.arousal, c.c25_set, {crowd},
+               (a.expression IS NOT NULL AND c.majority IS NOT NULL
+                AND a.filename = c.filename AND a.expression <> c.majority)
+                   AS majority_differs,
+               a.rowid AS arow, {_PATH_COLS}
+        FROM affectnet_images a
+        FULL JOIN ({_crowd_sql(src)}) c ON a.split = 'train' AND a.row_index = c.image_index"""
+    if src.affectnet:
+        return f"""
+        SELECT split, row_index, filename, expression, valence, arousal,
+               NULL::INTEGER AS c25_set, {no_crowd}, NULL::BOOLEAN AS majority_differs,
+               rowid AS arow, {_PATH_COLS}
+        FROM affectnet_images a"""
+    return f"""
+        SELECT 'train' AS split, c.image_index AS row_index, c.filename,
+               NULL::VARCHAR AS expression, NULL::DOUBLE AS valence, NULL::DOUBLE AS arousal,
+               c.c25_set, {crowd}, NULL::BOOLEAN AS majority_differs, NULL::BIGINT AS arow,
+               NULL::VARCHAR AS image_root, NULL::VARCHAR AS subdir, NULL::INTEGER AS face_x,
+               NULL::INTEGER AS face_y, NULL::INTEGER AS face_w, NULL::INTEGER AS face_h
+        FROM ({_crowd_sql(src)}) c"""
+
+
+def prepare_browse(con: duckdb.DuckDBPyConnection, rebuild: bool = False) -> Sources:
+    """Build the connection's browse table once (or again with ``rebuild``).
+
+    Every browser query reads this TEMP table instead of joining AffectNet and C25 each
+    time: rows numbered ``pos`` in key order (so the default order is a stored-order
+    scan), labels as ENUMs (integer compares, canonical sort order), no wide columns.
+    Measured on 420k rows (2 loaded cores): ~1 s to build; then a filtered count ~3 ms
+    and a sorted first page ~20 ms instead of ~50 ms and ~500 ms on the joined tables.
+    A read-only connection may create it (TEMP objects live in memory).
+
+    Returns
+    -------
+    Sources
+        What the index holds (all false: nothing to browse, no table).
+    """
+    src = sources(con)
+    exists = table_exists_temp(con, BROWSE_TABLE)
+    if exists and not rebuild:
+        return src
+    con.execute(f"DROP TABLE IF EXISTS temp.{BROWSE_TABLE}")
+    if not src.any:
+        return src
+    enums = {c: _LABEL_ENUM for c in ("expression", "majority", "ds_label")}
+    enums["split"] = "ENUM('train', 'val')"
+    if src.affectnet:
+        # A few distinct folders: an ENUM stores each row's as a byte, not a long string.
+        roots = [r[0] for r in con.execute(
+            "SELECT DISTINCT image_root FROM affectnet_images").fetchall()]
+        enums["image_root"] = "ENUM(" + ", ".join(_sql_text(r) for r in roots) + ")"
+    splits = con.execute(f"SELECT DISTINCT split FROM ({_source_sql(src)})").fetchall()
+    if {r[0] for r in splits} - {"train", "val"}:
+        enums.pop("split")
+    cols = ", ".join(f"{c}::{enums[c]} AS {c}" if c in enums else c for c in
+                     (*_ROW_FIELDS, *_PAGE_EXTRA))
+    con.execute(f"""
+        CREATE TEMP TABLE {BROWSE_TABLE} AS
+        SELECT row_number() OVER (ORDER BY split, row_index NULLS LAST, arow) - 1 AS pos,
+               {cols}
+        FROM ({_source_sql(src)}) ORDER BY pos""")
+    return src
+
+
+def _sql_text(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def table_exists_temp(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                      "AND temporary", [name]).fetchone()
+    return bool(row and row[0])
+
+
+def where_sql(flt: ImageFilter) -> tuple[str, list[Any]]:
+    """``WHERE`` text and its parameters for ``flt`` (``"true"`` when it is empty)."""
+    conds: list[str] = []
+    params: list[Any] = []
+    if flt.expressions:
+        conds.append(f"expression IN ({', '.join('?' * len(flt.expressions))})")
+        params += list(flt.expressions)
+    for name in ("valence", "arousal"):
+        rng = getattr(flt, name)
+        if rng is not None:
+            conds.append(f"{name} BETWEEN ? AND ?")
+            params += [float(rng[0]), float(rng[1])]
+    if flt.splits:
+        conds.append(f"split::VARCHAR IN ({', '.join('?' * len(flt.splits))})")
+        params += list(flt.splits)
+    if flt.c25_set is not None:
+        conds.append("c25_set = ?")
+        params.append(int(flt.c25_set))
+    if flt.has_votes is not None:
+        conds.append("c25_set IS NOT NULL" if flt.has_votes else "c25_set IS NULL")
+    if flt.agreement is not None:
+        conds.append("agreement BETWEEN ? AND ?")
+        params += [int(flt.agreement[0]), int(flt.agreement[1])]
+    if flt.majority_differs is not None:
+        conds.append("majority_differs" if flt.majority_differs
+                     else "majority_differs IS NOT DISTINCT FROM false")
+    text = flt.search.strip()
+    if text:
+        # contains() on lower case: no LIKE wildcards for the user to escape.
+        if text.isdigit():
+            conds.append("(row_index = ? OR contains(lower(filename), ?))")
+            params += [int(text), text.lower()]
+        else:
+            conds.append("contains(lower(filename), ?)")
+            params.append(text.lower())
+    return (" AND ".join(conds) or "true"), params
+
+
+def order_sql(sort: ImageSort, reverse: bool = False) -> str:
+    """``ORDER BY`` text: the column, NULLs last, then the key (a total order).
+
+    ``reverse`` gives the exact reverse order (for reaching the last pages cheaply).
+    """
+    desc = sort.descending != reverse
+    way = "DESC" if desc else "ASC"
+    if sort.column == "key":
+        return f"pos {way}"
+    nulls = "NULLS FIRST" if reverse else "NULLS LAST"
+    return f"{sort.column} {way} {nulls}, pos {'DESC' if reverse else 'ASC'}"
+
+
+# --- queries ----------------------------------------------------------------------------
+def count_images(con: duckdb.DuckDBPyConnection, flt: ImageFilter = ImageFilter()) -> int:
+    """Images matching ``flt``.
+
+    Parameters
+    ----------
+    con
+        Open (read-only is fine) connection to the index.
+    flt
+        The filter; crowd conditions on an index without C25 match nothing
+        (``has_votes=False`` matches everything).
+    """
+    if not prepare_browse(con).any:
+        return 0
+    where, params = where_sql(flt)
+    row = con.execute(f"SELECT count(*) FROM {BROWSE_TABLE} WHERE {where}", params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def image_page(con: duckdb.DuckDBPyConnection, flt: ImageFilter = ImageFilter(),
+               sort: ImageSort = ImageSort(), offset: int = 0, limit: int = 200,
+               total: int | None = None) -> ImagePage:
+    """Rows ``offset .. offset + limit - 1`` of the selection in ``sort`` order.
+
+    Parameters
+    ----------
+    total
+        :func:`count_images` of ``flt`` when the caller has it: pages in the second half
+        are then read in reverse order (a top-N heap of the rows after the page instead
+        of all rows before it).
+
+    Returns
+    -------
+    ImagePage
+        Fewer than ``limit`` rows at the end; none past it.
+    """
+    if offset < 0 or limit < 0:
+        raise ValueError(f"offset and limit must be >= 0, got {offset}, {limit}")
+    if not prepare_browse(con).any or limit == 0:
+        return ImagePage(offset=offset)
+    where, params = where_sql(flt)
+    reverse = total is not None and offset > total // 2 and offset < total
+    if reverse:
+        limit = min(limit, total - offset)
+        first = total - offset - limit
+        order = order_sql(sort, reverse=True)
+    else:
+        first, order = offset, order_sql(sort)
+    if sort == ImageSort() and not reverse:
+        # The table is stored in key order: a plain scan streams to the page, no sort.
+        keys_sql = f"SELECT pos FROM {BROWSE_TABLE} WHERE {where} LIMIT ? OFFSET ?"
+    else:
+        keys_sql = (f"SELECT pos FROM {BROWSE_TABLE} WHERE {where} ORDER BY {order} "
+                    "LIMIT ? OFFSET ?")
+    if first + limit <= _DIRECT_DEPTH:
+        # Near the top of the order a top-N heap carrying the page's columns is cheapest.
+        rows = con.execute(keys_sql.replace("SELECT pos", f"SELECT {_PAGE_SELECT}", 1),
+                           [*params, int(limit), int(first)]).fetchall()
+    else:
+        # Deep: sort only the positions, then fetch those rows (a heap of wide rows that
+        # deep costs several times more).
+        positions = [r[0] for r in con.execute(keys_sql, [*params, int(limit), int(first)])
+                     .fetchall()]
+        found = {r[0]: r for r in con.execute(
+            f"SELECT pos, {_PAGE_SELECT} FROM {BROWSE_TABLE} WHERE pos = ANY(?)",
+            [positions]).fetchall()}
+        rows = [found[p][1:] for p in positions]
+    if reverse:
+        rows = rows[::-1]
+    return ImagePage(offset=offset, rows=tuple(_image_row(r) for r in rows))
+
+
+#: Pages ending within this many rows of the top are read with one top-N query.
+_DIRECT_DEPTH = 5000
+_PAGE_SELECT = ", ".join(
+    f"{n}::VARCHAR" if n in ("split", "expression", "majority", "ds_label", "image_root")
+    else n for n in (*_ROW_FIELDS, *_PAGE_EXTRA))
+
+
+def _image_row(r: tuple[Any, ...]) -> ImageRow:
+    n = len(_ROW_FIELDS)
+    arow, root, subdir, x, y, w, h = r[n:]
+    path = str(Path(root) / f"{subdir}{r[2]}") if root is not None else None
+    box = (int(x), int(y), int(w), int(h)) if None not in (x, y, w, h) else None
+    return ImageRow(*r[:n], image_path=path, face_box=box, in_affectnet=arow is not None)
+
+
+def find_position(con: duckdb.DuckDBPyConnection, flt: ImageFilter, sort: ImageSort,
+                  split: str, row_index: int) -> int | None:
+    """0-based position of image ``(split, row_index)`` in the selection, or None."""
+    if not prepare_browse(con).any:
+        return None
+    where, params = where_sql(flt)
+    row = con.execute(
+        f"SELECT k FROM (SELECT split, row_index, row_number() OVER "
+        f"(ORDER BY {order_sql(sort)}) - 1 AS k FROM {BROWSE_TABLE} WHERE {where}) "
+        "WHERE split::VARCHAR = ? AND row_index = ?", [*params, split, int(row_index)]
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+
+# --- export -----------------------------------------------------------------------------
+def export_selection(con: duckdb.DuckDBPyConnection, flt: ImageFilter, sort: ImageSort,
+                     path: Path, fmt: Literal["csv", "parquet"] = "csv") -> int:
+    """Write the selection with its crowd statistics and votes to ``path``.
+
+    Parameters
+    ----------
+    con
+        Connection to the index (read-only is fine: COPY writes only ``path``).
+    flt, sort
+        The browser's filter and order (rows are written in that order).
+    path
+        Output file (replaced).
+    fmt
+        ``"csv"`` (header, comma, NULL as empty) or ``"parquet"``.
+
+    Returns
+    -------
+    int
+        Rows written.
+    """
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"export format must be 'csv' or 'parquet', not {fmt!r}")
+    src = prepare_browse(con)
+    if not src.any:
+        raise LookupError("nothing to export: the index holds neither AffectNet nor C25")
+    where, params = where_sql(flt)
+    labels = ("split", "expression", "majority", "ds_label")
+    select = [f"b.{c}::VARCHAR AS {c}" if c in labels else f"b.{c}" for c in _ROW_FIELDS]
+    joins = []
+    if src.c25_stats:
+        select += [f"s.{c}" for c in _EXPORT_STATS]
+        joins.append(f"LEFT JOIN {_STATS_TABLE} s ON s.c25_set = b.c25_set "
+                     "AND s.image_index = b.row_index AND b.split = 'train'")
+    if src.affectnet:
+        select += ["a.image_root", "a.sub_path", "a.face_x", "a.face_y", "a.face_w",
+                   "a.face_h"]
+        joins.append("LEFT JOIN affectnet_images a ON a.rowid = b.arow")
+    votes_join, vote_cols = _votes_sql(con, src)
+    select += vote_cols
+    if votes_join:
+        joins.append(votes_join)
+    order = order_sql(sort).replace("pos", "b.pos")
+    if sort.column != "key":
+        order = "b." + order
+    sql = (f"SELECT {', '.join(select)} FROM {BROWSE_TABLE} b {' '.join(joins)} "
+           f"WHERE {_qualified(where)} ORDER BY {order}")
+    target = str(Path(path)).replace("'", "''")
+    options = "FORMAT csv, HEADER true" if fmt == "csv" else "FORMAT parquet"
+    con.execute(f"COPY ({sql}) TO '{target}' ({options})", params)
+    return count_images(con, flt)
+
+
+def _qualified(where: str) -> str:
+    """The filter's column names prefixed with the browse table's alias ``b``."""
+    import re
+    names = ("expression", "valence", "arousal", "split", "c25_set", "agreement",
+             "majority_differs", "row_index", "filename")
+    return re.sub(r"\b(" + "|".join(names) + r")\b", r"b.\1", where)
+
+
+def _votes_sql(con: duckdb.DuckDBPyConnection, src: Sources) -> tuple[str, list[str]]:
+    """LEFT JOIN of the wide votes and its columns (nothing without C25)."""
+    if not (src.c25 and table_exists(con, "c25_votes")):
+        return "", []
+    participant = "CAST(regexp_extract(annotator, '(\\d+)$', 1) AS INTEGER)"
+    numbers = [int(r[0]) for r in con.execute(
+        f"SELECT DISTINCT {participant} FROM c25_votes ORDER BY 1").fetchall()
+        if r[0] is not None]
+    aggs, cols = [], []
+    for task in ("expression", "valence", "arousal"):
+        value = "expression" if task == "expression" else "value"
+        for k in numbers:
+            aggs.append(f"any_value({value}) FILTER (WHERE task = '{task}' AND p = {k}) "
+                        f"AS {task}_p{k}")
+            cols.append(f"v.{task}_p{k}")
+    join = (f"LEFT JOIN (SELECT c25_set, image_index, {', '.join(aggs)} FROM "
+            f"(SELECT *, {participant} AS p FROM c25_votes) GROUP BY c25_set, image_index) v "
+            "ON v.c25_set = b.c25_set AND v.image_index = b.row_index AND b.split = 'train'")
+    return join, cols
