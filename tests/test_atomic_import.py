@@ -88,3 +88,23 @@ def test_killed_import_leaves_previous_index(tmp_path: Path) -> None:
     # and the index still takes a new import afterwards
     run_import(db, "third", tmp_path, _load_numbers(10))
     assert ("third", 10, 45) in _content(db)
+
+
+def test_csv_line_numbers_hold_inside_the_import_transaction(tmp_path: Path) -> None:
+    """New tables number rows from a large offset inside a transaction: lines must not."""
+    from faceexplorer.core.errors import DatasetFormatError
+    from faceexplorer.datasets import csvio
+
+    csv_file = tmp_path / "t.csv"
+    csv_file.write_text("a,b\n1,2\n3,4\n5,99\n")
+    seen: dict[str, object] = {}
+
+    def load(con, path, report):
+        csvio.load_csv(con, csv_file, "raw", {"a": "INTEGER", "b": "INTEGER"})
+        seen["count"] = csvio.count_where(con, "raw", "b > 3")
+        csvio.first_violation(con, csv_file, "raw", "b > 50", "b is {b}")
+
+    with pytest.raises(DatasetFormatError) as err:
+        run_import(tmp_path / "i.duckdb", "x", tmp_path, load)
+    assert err.value.line == 4 and "b is 99" in str(err.value)
+    assert seen["count"] == (2, 3)

@@ -1,7 +1,9 @@
 """Reading dataset CSVs fast with DuckDB, and explaining exactly what is wrong when it fails.
 
 Fast path: DuckDB's own reader loads the file with the types we expect into a temporary
-table, whose ``rowid`` keeps file order, so data row ``r`` sits on line ``r + 2``.
+table, whose ``rowid`` keeps file order. Inside the import transaction a new table's
+row ids start at a large offset, so data row ``r`` is ``rowid - min(rowid)`` and sits on
+line ``r + 2`` (:func:`data_row_sql`).
 Slow path, only when DuckDB refuses the file: a plain Python scan finds the first bad
 line and says what is wrong with it (field count, unparseable number, encoding), so the
 user gets file, line and problem rather than a database error.
@@ -75,9 +77,10 @@ def load_csv(
 ) -> int:
     """Load ``path`` into TEMP table ``table`` with the given column types; return its rows.
 
-    The header must already have been checked. Row ``rowid`` of the table is data row
-    ``rowid`` of the file (line ``rowid + 2``). Cells equal to one of ``nullstr`` or empty
-    become NULL. Any refusal becomes a :class:`DatasetFormatError` naming the line.
+    The header must already have been checked. The table keeps file order: see
+    :func:`data_row_sql` for the data row of each ``rowid``. Cells equal to one of
+    ``nullstr`` or empty become NULL. Any refusal becomes a :class:`DatasetFormatError`
+    naming the line.
     """
     con.execute(f'DROP TABLE IF EXISTS "{table}"')
     try:
@@ -138,6 +141,11 @@ def diagnose(
                               int(match.group(1)) if match else None)
 
 
+def data_row_sql(table: str) -> str:
+    """SQL for the 0-based data row of each row of ``table`` (its line is this + 2)."""
+    return f'(rowid - (SELECT min(rowid) FROM "{table}"))'
+
+
 def first_violation(
     con: duckdb.DuckDBPyConnection, path: Path, table: str, condition: str, problem: str,
 ) -> None:
@@ -146,8 +154,8 @@ def first_violation(
     ``problem`` is formatted with the row's columns, e.g. ``"expression {expression} ..."``.
     """
     row = con.execute(
-        f'SELECT rowid, * FROM "{table}" WHERE {condition} ORDER BY rowid LIMIT 1'
-    ).fetchone()
+        f'SELECT {data_row_sql(table)}, * FROM "{table}" WHERE {condition} '
+        "ORDER BY rowid LIMIT 1").fetchone()
     if row is None:
         return
     names = ["rowid"] + [d[0] for d in con.execute(f'SELECT * FROM "{table}" LIMIT 0').description]
@@ -160,5 +168,6 @@ def count_where(
 ) -> tuple[int, int | None]:
     """How many rows of ``table`` satisfy ``condition``, and the line of the first one."""
     n, first = con.execute(
-        f'SELECT count(*), min(rowid) FROM "{table}" WHERE {condition}').fetchone()  # type: ignore[misc]
+        f'SELECT count(*), min({data_row_sql(table)}) FROM "{table}" WHERE {condition}'
+    ).fetchone()  # type: ignore[misc]
     return int(n), (int(first) + 2 if first is not None else None)

@@ -65,6 +65,8 @@ def connect(db_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection
         raise FaceExplorerError(f"{db_path}: cannot open the index: {_first_line(exc)}") from exc
     except duckdb.Error as exc:
         raise FaceExplorerError(f"{db_path}: not a FaceExplorer index: {_first_line(exc)}") from exc
+    # DuckDB draws a progress bar on the terminal for long queries; ours print their own.
+    con.execute("SET enable_progress_bar = false")
     if not read_only:
         con.execute(COMMON_SCHEMA)
     return con
