@@ -182,6 +182,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, split: str, csv_path: Path,
     csvio.check_text_file(csv_path)
     csvio.expect_header(csv_path, HEADER)
     n_rows = csvio.load_csv(con, csv_path, _RAW, CSV_TYPES, nullstr=("NULL",))
+    report.skip(csv_path, BLANK_LINES_REASON, *blank_lines(csv_path))
     _check_codes(con, csv_path)
 
     any_null = " OR ".join(f'"{c}" IS NULL' for c in HEADER)
@@ -256,6 +257,31 @@ def _check_landmarks(con: duckdb.DuckDBPyConnection, csv_path: Path, split: str)
     raise DatasetFormatError(
         csv_path, f"facial_landmarks: {detail}; expected {LANDMARK_VALUES} numbers "
         "(68 x, y pairs) separated by ';'", line=int(row[0]))
+
+
+BLANK_LINES_REASON = ("blank lines ignored (stored line numbers after them are one less "
+                      "per blank line)")
+
+
+def blank_lines(path: Path) -> tuple[int, int | None]:
+    """Blank lines before the last data line of ``path`` and the first one's number.
+
+    DuckDB's reader skips them (so ``row_index`` still counts data rows, as pandas does),
+    but lines after one sit further down than ``rowid + 2``: the import reports it. A
+    chunked search finds none in a big clean file quickly; only then are lines split.
+    """
+    with path.open("rb") as fh:
+        tail = b""
+        while chunk := fh.read(1 << 24):
+            buf = tail + chunk
+            if b"\n\n" in buf or b"\n\r\n" in buf:
+                break
+            tail = buf[-2:]
+        else:
+            return 0, None
+    lines = path.read_bytes().rstrip(b"\r\n \t").split(b"\n")[1:]
+    blank = [i + 2 for i, text in enumerate(lines) if not text.strip(b"\r \t")]
+    return len(blank), (blank[0] if blank else None)
 
 
 def first_violation(con: duckdb.DuckDBPyConnection, path: Path, table: str,

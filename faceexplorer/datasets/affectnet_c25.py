@@ -25,7 +25,11 @@ from faceexplorer.datasets import csvio
 
 # csvio's row-numbered helpers count from rowid, which inside the import transaction starts
 # at a large offset; affectnet's version subtracts the first rowid (to move into csvio).
-from faceexplorer.datasets.affectnet import first_violation
+from faceexplorer.datasets.affectnet import (
+    BLANK_LINES_REASON,
+    blank_lines,
+    first_violation,
+)
 from faceexplorer.index.report import ImportReport
 from faceexplorer.index.store import table_exists
 
@@ -101,7 +105,7 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport,
     con.execute("DELETE FROM c25_votes")
     con.execute("DELETE FROM c25_images")
     for c25_set, files in sorted(sets.items()):
-        _load_set(con, c25_set, files)
+        _load_set(con, c25_set, files, report)
     report.counts.update(summary(con))
 
 
@@ -187,7 +191,8 @@ def _set_files(folder: Path) -> dict[int, dict[str, Path]]:
     return sets
 
 
-def _load_set(con: duckdb.DuckDBPyConnection, c25_set: int, files: dict[str, Path]) -> None:
+def _load_set(con: duckdb.DuckDBPyConnection, c25_set: int, files: dict[str, Path],
+              report: ImportReport) -> None:
     """Check and store one set's three files."""
     for task in TASKS:
         if task not in files:
@@ -197,7 +202,7 @@ def _load_set(con: duckdb.DuckDBPyConnection, c25_set: int, files: dict[str, Pat
                 folder / f"{task}_set{c25_set}_C25.csv",
                 f"missing: set {c25_set} needs its expression, valence and arousal files "
                 f"(found only {present})")
-    tables = {task: _read_task_file(con, c25_set, task, files[task]) for task in TASKS}
+    tables = {task: _read_task_file(con, c25_set, task, files[task], report) for task in TASKS}
     for task in ("valence", "arousal"):
         _check_same_rows(con, files["expression"], tables["expression"], files[task], tables[task])
 
@@ -222,7 +227,7 @@ def _load_set(con: duckdb.DuckDBPyConnection, c25_set: int, files: dict[str, Pat
 
 
 def _read_task_file(con: duckdb.DuckDBPyConnection, c25_set: int, task: str,
-                    file: Path) -> str:
+                    file: Path, report: ImportReport) -> str:
     """Load one C25 CSV into a TEMP table, check its cells; return the table name."""
     table = f"c25_raw_{task}_{c25_set}"
     csvio.check_text_file(file)
@@ -231,6 +236,7 @@ def _read_task_file(con: duckdb.DuckDBPyConnection, c25_set: int, task: str,
     columns = {"index": "DOUBLE", "filename": "VARCHAR",
                **{p: "DOUBLE" for p in PARTICIPANTS}}
     csvio.load_csv(con, file, table, columns, nullstr=())
+    report.skip(file, BLANK_LINES_REASON, *blank_lines(file))
     any_null = " OR ".join(f'"{c}" IS NULL' for c in HEADER)
     checks = [(any_null, "empty cell (every image needs its index, filename and 25 votes)"),
               ('NOT ("index" >= 0 AND "index" = trunc("index") AND "index" < 1e15)',

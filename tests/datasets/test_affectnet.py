@@ -116,6 +116,21 @@ def test_reimport_replaces_rows(tmp_path: Path, db_path: Path) -> None:
                              "with_valence_arousal": 3}
 
 
+def test_blank_lines_reported_and_rows_counted_like_pandas(tmp_path: Path,
+                                                          db_path: Path) -> None:
+    root = write_affectnet(tmp_path / "a", val=None)
+    csv = root / "Manually_Annotated" / "training.csv"
+    lines = csv.read_bytes().split(b"\n")
+    csv.write_bytes(b"\n".join([*lines[:4], b"", *lines[4:]]) + b"\n\n")  # blank line 5
+    report = import_path(db_path, root, "affectnet")
+    blank = [s for s in report.skipped if s.reason.startswith("blank lines")]
+    assert [(b.rows, b.first_line) for b in blank] == [(1, 5)]
+    import pandas as pd
+    expected = pd.read_csv(csv, na_values=["NULL"])["subDirectory_filePath"]
+    got = table(db_path, "SELECT row_index, sub_path FROM affectnet_images ORDER BY row_index")
+    assert all(expected[i] == sub for i, sub in got) and len(got) == 11
+
+
 def _mutate(rows: list[list[object]], line: int, column: str, value: object):
     rows = [list(r) for r in rows]
     rows[line - 2][HEADER.index(column)] = value
