@@ -182,7 +182,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, split: str, csv_path: Path,
     csvio.check_text_file(csv_path)
     csvio.expect_header(csv_path, HEADER)
     n_rows = csvio.load_csv(con, csv_path, _RAW, CSV_TYPES, nullstr=("NULL",))
-    report.skip(csv_path, BLANK_LINES_REASON, *blank_lines(csv_path))
+    report.skip(csv_path, BLANK_LINES_REASON, *blank_lines(csv_path, n_rows))
     _check_codes(con, csv_path)
 
     any_null = " OR ".join(f'"{c}" IS NULL' for c in HEADER)
@@ -263,22 +263,24 @@ BLANK_LINES_REASON = ("blank lines ignored (stored line numbers after them are o
                       "per blank line)")
 
 
-def blank_lines(path: Path) -> tuple[int, int | None]:
+def blank_lines(path: Path, data_rows: int) -> tuple[int, int | None]:
     """Blank lines before the last data line of ``path`` and the first one's number.
 
     DuckDB's reader skips them (so ``row_index`` still counts data rows, as pandas does),
-    but lines after one sit further down than ``rowid + 2``: the import reports it. A
-    chunked search finds none in a big clean file quickly; only then are lines split.
+    but lines after one sit further down than ``rowid + 2``: the import reports it.
+    Counting newlines (a fast byte count) against the header plus ``data_rows`` clears a
+    big clean file quickly; only a file that does not add up is split into lines.
     """
+    newlines = 0
     with path.open("rb") as fh:
-        tail = b""
         while chunk := fh.read(1 << 24):
-            buf = tail + chunk
-            if b"\n\n" in buf or b"\n\r\n" in buf:
-                break
-            tail = buf[-2:]
-        else:
-            return 0, None
+            newlines += chunk.count(b"\n")
+        fh.seek(max(0, fh.tell() - 4096))
+        tail = fh.read()
+    # blank lines at the end shift nothing: only those before a data line count
+    trailing = tail[len(tail.rstrip(b"\r\n \t")):].count(b"\n")
+    if newlines - trailing + 1 <= 1 + data_rows:
+        return 0, None
     lines = path.read_bytes().rstrip(b"\r\n \t").split(b"\n")[1:]
     blank = [i + 2 for i, text in enumerate(lines) if not text.strip(b"\r \t")]
     return len(blank), (blank[0] if blank else None)

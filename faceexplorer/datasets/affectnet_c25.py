@@ -235,8 +235,8 @@ def _read_task_file(con: duckdb.DuckDBPyConnection, c25_set: int, task: str,
     # Votes are read as DOUBLE even for codes: an INTEGER column would round "2.5" silently.
     columns = {"index": "DOUBLE", "filename": "VARCHAR",
                **{p: "DOUBLE" for p in PARTICIPANTS}}
-    csvio.load_csv(con, file, table, columns, nullstr=())
-    report.skip(file, BLANK_LINES_REASON, *blank_lines(file))
+    n_rows = csvio.load_csv(con, file, table, columns, nullstr=())
+    report.skip(file, BLANK_LINES_REASON, *blank_lines(file, n_rows))
     any_null = " OR ".join(f'"{c}" IS NULL' for c in HEADER)
     checks = [(any_null, "empty cell (every image needs its index, filename and 25 votes)"),
               ('NOT ("index" >= 0 AND "index" = trunc("index") AND "index" < 1e15)',
@@ -253,7 +253,7 @@ def _read_task_file(con: duckdb.DuckDBPyConnection, c25_set: int, task: str,
         f'ORDER BY rowid) AS k FROM "{table}") WHERE k > 1)',
         "index {index:.0f} appears twice in this file (each image once per set)"))
     first_violation(con, file, table, checks)
-    if _scalar(con, f'SELECT count(*) FROM "{table}"') == 0:
+    if n_rows == 0:
         raise DatasetFormatError(file, "no data rows after the header", line=2)
     return table
 
