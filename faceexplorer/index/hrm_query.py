@@ -282,12 +282,16 @@ def child_timeline(con: duckdb.DuckDBPyConnection, child: str,
     FaceExplorerError
         No HRM data, an unknown child or an unknown AU name.
     """
-    _require_hrm(con)
     unknown = [a for a in aus if a not in HRM_AU_COLUMNS]
     if unknown:
         raise FaceExplorerError(f"unknown AU {', '.join(unknown)}")
-    info = con.execute("SELECT coalesce(grp, ''), video_frames, video_path, frames_dir "
-                       "FROM hrm_children WHERE child = ?", [child]).fetchone()
+    # Asking the catalogue first (table_exists) costs more than this whole query.
+    try:
+        info = con.execute("SELECT coalesce(grp, ''), video_frames, video_path, frames_dir "
+                           "FROM hrm_children WHERE child = ?", [child]).fetchone()
+    except duckdb.CatalogException:
+        _require_hrm(con)
+        raise
     if info is None:
         raise FaceExplorerError(f"child {child!r} is not in the index's HRM data")
     cols = ", ".join(_q(a) for a in (*aus, *HRM_RATERS))
@@ -322,10 +326,11 @@ def openface_curves(con: duckdb.DuckDBPyConnection, child: str) -> OpenFaceCurve
     Several faces in one frame (FaceLandmarkVidMulti): the tracked, most confident one.
     Returns None when no OpenFace source has the child's id.
     """
-    if not (table_exists(con, "openface_sources") and table_exists(con, "openface_frames")):
+    try:
+        found = con.execute("SELECT columns_missing FROM openface_sources WHERE source = ?",
+                            [child]).fetchone()
+    except duckdb.CatalogException:  # OpenFace never imported
         return None
-    found = con.execute("SELECT columns_missing FROM openface_sources WHERE source = ?",
-                        [child]).fetchone()
     if found is None:
         return None
     missing = set(found[0] or ())
