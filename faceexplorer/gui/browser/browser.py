@@ -1,0 +1,407 @@
+"""The image browser: filter bar, grid or table of one page, paging, keys, export.
+
+It holds one page of rows (``faces_query.image_page``) and the selection's count, never
+a dataset. Queries run on the GUI thread: each is a few milliseconds to tens of
+milliseconds on the connection's browse table (built once in ``set_connection``), less
+than the time to hand work to a thread and back. Thumbnails load on their own thread.
+
+Keys: arrows move within the page (and across page ends), PgUp/PgDn change page,
+Home/End go to the first/last image of the whole selection.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListView,
+    QMenu,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from faceexplorer.gui.browser.filter_bar import FilterBar
+from faceexplorer.gui.browser.models import TILE, BrowserGridModel, BrowserTableModel
+from faceexplorer.gui.thumbnails import ThumbnailLoader
+from faceexplorer.index import faces_query as fq
+from faceexplorer.index.faces_query import COLUMNS, CROWD_COLUMNS, ImageFilter, ImageSort
+
+PAGE_SIZE = 200
+_TITLES = {name: title for name, title, _ in COLUMNS}
+
+
+class ImageBrowser(QWidget):
+    """Browse AffectNet / AffectNetC25 images of the index.
+
+    Signals
+    -------
+    image_selected(split, row_index)
+        The current image changed (click, keys, paging).
+    view_painted()
+        The visible view finished a paint (for benchmarks: action to painted view).
+    message(str)
+        A status line for the main window (export done, errors).
+    """
+
+    image_selected = Signal(str, int)
+    view_painted = Signal()
+    message = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self.src = fq.Sources(False, False, False)
+        self.filter = ImageFilter()
+        self.sort = ImageSort()
+        self.total = 0
+        self.offset = 0
+        self.columns: list[str] = [c[0] for c in COLUMNS]
+
+        self.filters = FilterBar(self)
+        self.filters.changed.connect(self._filters_changed)
+        self.filters.search.returnPressed.connect(self.filters.flush)
+
+        self.table_model = BrowserTableModel(self)
+        self.grid_model = BrowserGridModel(self)
+        self.grid = QListView(self)
+        self.grid.setObjectName("grid")
+        self.grid.setViewMode(QListView.ViewMode.IconMode)
+        self.grid.setResizeMode(QListView.ResizeMode.Adjust)
+        self.grid.setMovement(QListView.Movement.Static)
+        self.grid.setUniformItemSizes(True)
+        self.grid.setIconSize(QSize(TILE, TILE))
+        self.grid.setGridSize(QSize(TILE + 16, TILE + 26))
+        self.grid.setSpacing(4)
+        self.grid.setModel(self.grid_model)
+        self.table = QTableView(self)
+        self.table.setObjectName("table")
+        self.table.setModel(self.table_model)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        header = self.table.horizontalHeader()
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.sortIndicatorChanged.connect(self._header_sorted)
+        for view in (self.grid, self.table):
+            view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+            view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+            view.installEventFilter(self)
+            view.viewport().installEventFilter(self)
+        self.grid.selectionModel().currentChanged.connect(
+            lambda cur, _prev: self._current_changed(self.grid, cur))
+        self.table.selectionModel().currentChanged.connect(
+            lambda cur, _prev: self._current_changed(self.table, cur))
+        self._emitted: tuple[str, int] | None = None
+
+        self.empty = QLabel("No AffectNet or AffectNetC25 data in this index.\n"
+                            "Import them with: faceexplorer index add affectnet PATH", self)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack = QStackedWidget(self)
+        for w in (self.grid, self.table, self.empty):
+            self.stack.addWidget(w)
+
+        self.grid_button = QToolButton(self)
+        self.grid_button.setText("Grid")
+        self.table_button = QToolButton(self)
+        self.table_button.setText("Table")
+        modes = QButtonGroup(self)
+        for b in (self.grid_button, self.table_button):
+            b.setCheckable(True)
+            modes.addButton(b)
+        self.grid_button.setChecked(True)
+        self.grid_button.clicked.connect(lambda: self.set_mode("grid"))
+        self.table_button.clicked.connect(lambda: self.set_mode("table"))
+        self.sort_combo = QComboBox(self)
+        self.sort_combo.setObjectName("sortCombo")
+        self.sort_order = QToolButton(self)
+        self.sort_order.setCheckable(True)
+        self.sort_order.setText("↑")
+        self.sort_order.setToolTip("Descending")
+        self.sort_combo.currentIndexChanged.connect(self._sort_controls_changed)
+        self.sort_order.toggled.connect(self._sort_controls_changed)
+        self.export_button = QPushButton("Export…", self)
+        menu = QMenu(self)
+        menu.addAction("CSV…", lambda: self._ask_export("csv"))
+        menu.addAction("Parquet…", lambda: self._ask_export("parquet"))
+        self.export_button.setMenu(menu)
+
+        self.first_button, self.prev_button = QToolButton(self), QToolButton(self)
+        self.next_button, self.last_button = QToolButton(self), QToolButton(self)
+        for b, text, slot in ((self.first_button, "«", self.first_page),
+                              (self.prev_button, "◀", self.previous_page),
+                              (self.next_button, "▶", self.next_page),
+                              (self.last_button, "»", self.last_page)):
+            b.setText(text)
+            b.clicked.connect(slot)
+        self.page_label = QLabel(self)
+        self.page_label.setObjectName("pageLabel")
+
+        bar = QHBoxLayout()
+        for w in (self.grid_button, self.table_button, QLabel("Sort", self), self.sort_combo,
+                  self.sort_order):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        for w in (self.first_button, self.prev_button, self.page_label, self.next_button,
+                  self.last_button, self.export_button):
+            bar.addWidget(w)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.filters)
+        layout.addLayout(bar)
+        layout.addWidget(self.stack, 1)
+
+        self.thumbs = ThumbnailLoader(TILE, parent=self)
+        self.thumbs.ready.connect(self._thumbnail_ready)
+        self._fill_sort_combo()
+        self._show_state()
+
+    # --- connection ---------------------------------------------------------------------
+    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        """Browse ``con`` (builds its browse table once), or nothing (None)."""
+        self.con = con
+        self.src = fq.prepare_browse(con) if con is not None else fq.Sources(False, False,
+                                                                            False)
+        crowd = self.src.c25
+        sets = []
+        if crowd and con is not None:
+            sets = [r[0] for r in con.execute(
+                "SELECT DISTINCT c25_set FROM c25_images ORDER BY 1").fetchall()]
+        self.filters.set_crowd_available(crowd, sets)
+        self.filters.set_affectnet_available(self.src.affectnet)
+        self.columns = [c[0] for c in COLUMNS if crowd or c[0] not in CROWD_COLUMNS]
+        if not self.src.affectnet:
+            self.columns = [c for c in self.columns if c not in ("expression", "valence",
+                                                                 "arousal", "majority_differs")]
+        self._fill_sort_combo()
+        self.sort = ImageSort()
+        self.apply(self.filters.current_filter(), self.sort)
+
+    # --- actions (synchronous: the view is updated when they return) -----------------
+    def apply(self, flt: ImageFilter | None = None, sort: ImageSort | None = None) -> None:
+        """Show the first page of ``flt`` in ``sort`` order (defaults: the current ones)."""
+        self.filter = flt if flt is not None else self.filter
+        self.sort = sort if sort is not None else self.sort
+        self.total = fq.count_images(self.con, self.filter) if self.src.any else 0
+        self.show_page(0)
+
+    def show_page(self, offset: int, select: str = "first") -> None:
+        """Show the page starting at ``offset`` and select its first (or last) image."""
+        self.thumbs.cancel_pending()
+        offset = max(0, min(offset, max(0, self.total - 1)))
+        offset -= offset % PAGE_SIZE
+        self.offset = offset
+        page = (fq.image_page(self.con, self.filter, self.sort, offset, PAGE_SIZE,
+                              total=self.total) if self.src.any and self.total else None)
+        rows = page.rows if page else ()
+        self._emitted = None
+        self.table_model.set_page(rows, self.columns)
+        if "filename" in self.columns:
+            self.table.setColumnWidth(self.columns.index("filename"), 220)
+        self.grid_model.set_page(rows)
+        for row in reversed(rows):  # the loader serves the newest first: top tiles first
+            if row.image_path is not None:
+                cached = self.thumbs.request(row.key, row.image_path, row.face_box)
+                if cached is not None:
+                    self.grid_model.set_thumbnail(row.key, cached)
+        self._show_state()
+        if rows:
+            self.select_row(0 if select == "first" else len(rows) - 1)
+
+    def next_page(self) -> None:
+        if self.offset + PAGE_SIZE < self.total:
+            self.show_page(self.offset + PAGE_SIZE)
+
+    def previous_page(self, select: str = "first") -> None:
+        if self.offset > 0:
+            self.show_page(self.offset - PAGE_SIZE, select)
+
+    def first_page(self) -> None:
+        self.show_page(0)
+
+    def last_page(self) -> None:
+        self.show_page(max(0, self.total - 1), select="last")
+
+    def set_mode(self, mode: str) -> None:
+        """``"grid"`` or ``"table"``; the current image stays selected."""
+        row = self.current_row()
+        view = self.grid if mode == "grid" else self.table
+        (self.grid_button if mode == "grid" else self.table_button).setChecked(True)
+        if self.src.any:
+            self.stack.setCurrentWidget(view)
+        if row is not None:
+            self.select_row(row)
+        view.setFocus()
+
+    @property
+    def mode(self) -> str:
+        return "table" if self.table_button.isChecked() else "grid"
+
+    def current_view(self) -> QAbstractItemView:
+        return self.table if self.mode == "table" else self.grid
+
+    def current_row(self) -> int | None:
+        index = self.current_view().currentIndex()
+        return index.row() if index.isValid() else None
+
+    def select_row(self, row: int) -> None:
+        for view, model in ((self.grid, self.grid_model), (self.table, self.table_model)):
+            index = model.index(row, 0)
+            view.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)
+            view.scrollTo(index)
+
+    def paint_now(self) -> None:
+        """Paint the visible view synchronously (bench: action -> painted)."""
+        self.current_view().viewport().repaint()
+
+    def export(self, path: Path, fmt: str) -> int:
+        """Write the current selection (filter and order) to ``path``; rows written."""
+        if self.con is None:
+            raise RuntimeError("no index open")
+        n = fq.export_selection(self.con, self.filter, self.sort, Path(path), fmt)
+        self.message.emit(f"Exported {n:,} images to {path}")
+        return n
+
+    def close_loader(self) -> None:
+        self.thumbs.stop()
+
+    # --- reactions ----------------------------------------------------------------------
+    def _filters_changed(self) -> None:
+        try:
+            flt = self.filters.current_filter()
+        except ValueError as exc:
+            self.message.emit(str(exc))
+            return
+        self.apply(flt)
+
+    def _fill_sort_combo(self) -> None:
+        self.sort_combo.blockSignals(True)
+        self.sort_combo.clear()
+        for name in self.columns:
+            self.sort_combo.addItem(_TITLES[name], name)
+        self.sort_combo.setCurrentIndex(0)
+        self.sort_combo.blockSignals(False)
+
+    def _sort_controls_changed(self) -> None:
+        name = self.sort_combo.currentData()
+        if name is None:
+            return
+        descending = self.sort_order.isChecked()
+        self.sort_order.setText("↓" if descending else "↑")
+        self._sync_header(name, descending)
+        self.apply(sort=ImageSort(name, descending))
+
+    def _header_sorted(self, section: int, order: Qt.SortOrder) -> None:
+        if section < 0 or section >= len(self.columns):
+            return
+        name = self.columns[section]
+        descending = order == Qt.SortOrder.DescendingOrder
+        for w, value in ((self.sort_combo, self.sort_combo.findData(name)),):
+            w.blockSignals(True)
+            w.setCurrentIndex(value)
+            w.blockSignals(False)
+        self.sort_order.blockSignals(True)
+        self.sort_order.setChecked(descending)
+        self.sort_order.setText("↓" if descending else "↑")
+        self.sort_order.blockSignals(False)
+        self.apply(sort=ImageSort(name, descending))
+
+    def _sync_header(self, name: str, descending: bool) -> None:
+        header = self.table.horizontalHeader()
+        header.blockSignals(True)
+        header.setSortIndicator(self.columns.index(name), Qt.SortOrder.DescendingOrder
+                                if descending else Qt.SortOrder.AscendingOrder)
+        header.blockSignals(False)
+
+    def _current_changed(self, view: QAbstractItemView, current: QModelIndex) -> None:
+        if not current.isValid():
+            return
+        other = self.table if view is self.grid else self.grid
+        if other.currentIndex().row() != current.row():
+            other.selectionModel().setCurrentIndex(
+                other.model().index(current.row(), 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)
+        rows = self.table_model.rows
+        if current.row() < len(rows):
+            row = rows[current.row()]
+            key = (row.split, int(row.row_index)) if row.row_index is not None else None
+            # Both views follow one selection; announce each image once.
+            if key is not None and key != self._emitted:
+                self._emitted = key
+                self.image_selected.emit(*key)
+
+    def _thumbnail_ready(self, key: object, thumb: object) -> None:
+        self.grid_model.set_thumbnail(str(key), thumb)
+
+    def _show_state(self) -> None:
+        if not self.src.any:
+            self.stack.setCurrentWidget(self.empty)
+        elif self.stack.currentWidget() is self.empty:
+            self.stack.setCurrentWidget(self.grid if self.grid_button.isChecked()
+                                        else self.table)
+        for w in (self.filters, self.sort_combo, self.sort_order, self.export_button):
+            w.setEnabled(self.src.any)
+        if self.total:
+            last = min(self.offset + PAGE_SIZE, self.total)
+            self.page_label.setText(f"{self.offset + 1:,}–{last:,} of {self.total:,}")
+        else:
+            self.page_label.setText("no images" if self.src.any else "")
+        self.prev_button.setEnabled(self.offset > 0)
+        self.first_button.setEnabled(self.offset > 0)
+        more = self.offset + PAGE_SIZE < self.total
+        self.next_button.setEnabled(more)
+        self.last_button.setEnabled(more)
+
+    def _ask_export(self, fmt: str) -> None:
+        suffix = "csv" if fmt == "csv" else "parquet"
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the selection", f"selection.{suffix}", f"*.{suffix}")
+        if path:
+            self.export(Path(path), fmt)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Paint and watched is self.current_view().viewport():
+            self.view_painted.emit()
+            return False
+        if event.type() == QEvent.Type.KeyPress and watched in (self.grid, self.table):
+            return self._key(watched, event)  # type: ignore[arg-type]
+        return False
+
+    def _key(self, view: QAbstractItemView, event: QKeyEvent) -> bool:
+        key = event.key()
+        row = view.currentIndex().row() if view.currentIndex().isValid() else -1
+        n = view.model().rowCount()
+        if key == Qt.Key.Key_PageDown:
+            self.next_page()
+        elif key == Qt.Key.Key_PageUp:
+            self.previous_page()
+        elif key == Qt.Key.Key_Home:
+            self.first_page()
+        elif key == Qt.Key.Key_End:
+            self.last_page()
+        elif key in (Qt.Key.Key_Right, Qt.Key.Key_Down) and row == n - 1:
+            self.next_page()
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Up) and row == 0:
+            self.previous_page(select="last")
+        else:
+            return False
+        return True

@@ -1,0 +1,206 @@
+"""Qt models of one browser page: a table model and a grid (icon) model over the same rows.
+
+Both hold only the page on screen (``ImageRow`` tuples from ``faces_query``); the grid
+tiles are QPixmaps composed once per image (thumbnail or placeholder, plus badges) and
+kept while the image stays on the page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, QRect, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
+
+from faceexplorer.index.faces_query import COLUMNS, ImageRow
+from faceexplorer.media.images import MissingImage
+
+TILE = 128
+NULL_TEXT = "—"
+_NUMERIC = {name for name, _, numeric in COLUMNS if numeric}
+_ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_ALIGN_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+_ROOT = QModelIndex()
+
+
+def format_value(column: str, value: Any) -> str:
+    """How a browser cell shows ``value``."""
+    if value is None:
+        return NULL_TEXT
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def row_tooltip(row: ImageRow, thumb: object | None = None) -> str:
+    """Filename, key and where the image is (or why it is not shown)."""
+    lines = [row.filename, f"key {row.key}"]
+    if isinstance(thumb, MissingImage):
+        lines.append(f"image {thumb.describe()}")
+    elif row.image_path:
+        lines.append(row.image_path)
+    if not row.in_affectnet:
+        lines.append("AffectNet row not in the index: import AffectNet to see the image")
+    if row.c25_set is not None:
+        lines.append(f"AffectNetC25 set {row.c25_set}: majority {row.majority or NULL_TEXT}"
+                     + (" (tie)" if row.tie else ""))
+    return "\n".join(lines)
+
+
+class BrowserTableModel(QAbstractTableModel):
+    """The page as a table; ``columns`` are names from ``faces_query.COLUMNS``."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.rows: tuple[ImageRow, ...] = ()
+        self.columns: list[str] = [c[0] for c in COLUMNS]
+        self._titles = {name: title for name, title, _ in COLUMNS}
+
+    def set_page(self, rows: tuple[ImageRow, ...], columns: list[str]) -> None:
+        self.beginResetModel()
+        self.rows, self.columns = rows, list(columns)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = _ROOT) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex = _ROOT) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row, column = self.rows[index.row()], self.columns[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return format_value(column, row.value(column))
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _ALIGN_RIGHT if column in _NUMERIC else _ALIGN_LEFT
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row_tooltip(row)
+        if role == Qt.ItemDataRole.ForegroundRole and row.value(column) is None:
+            return QColor("gray")
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return self._titles[self.columns[section]]
+        return None
+
+
+class BrowserGridModel(QAbstractListModel):
+    """The page as tiles: face thumbnail with badges, and a label line (the expression)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.rows: tuple[ImageRow, ...] = ()
+        self._tiles: dict[str, QPixmap] = {}
+        self._thumbs: dict[str, object] = {}
+        self._waiting: QPixmap | None = None
+
+    def set_page(self, rows: tuple[ImageRow, ...]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        keep = {r.key for r in rows}
+        self._tiles = {k: v for k, v in self._tiles.items() if k in keep}
+        self._thumbs = {k: v for k, v in self._thumbs.items() if k in keep}
+        self.endResetModel()
+
+    def set_thumbnail(self, key: str, thumb: object) -> None:
+        """Show the loaded thumbnail (QImage) or the missing placeholder of ``key``."""
+        for i, row in enumerate(self.rows):
+            if row.key == key:
+                self._thumbs[key] = thumb
+                self._tiles[key] = compose_tile(row, thumb)
+                index = self.index(i)
+                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole,
+                                                     Qt.ItemDataRole.ToolTipRole])
+                return
+
+    def thumbnail_of(self, key: str) -> object | None:
+        return self._thumbs.get(key)
+
+    def rowCount(self, parent: QModelIndex = _ROOT) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return tile_label(row)
+        if role == Qt.ItemDataRole.DecorationRole:
+            tile = self._tiles.get(row.key)
+            if tile is None:
+                if not row.in_affectnet or row.image_path is None:
+                    tile = self._tiles[row.key] = compose_tile(
+                        row, MissingImage(None, "no image file known"))
+                else:
+                    if self._waiting is None:
+                        self._waiting = compose_tile(None, None)
+                    return self._waiting
+            return tile
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row_tooltip(row, self._thumbs.get(row.key))
+        return None
+
+
+def tile_label(row: ImageRow) -> str:
+    """The line under a tile: the AffectNet label, else the crowd majority."""
+    if row.expression is not None:
+        return row.expression
+    if row.majority is not None:
+        return f"crowd: {row.majority}"
+    return NULL_TEXT
+
+
+def compose_tile(row: ImageRow | None, thumb: object | None) -> QPixmap:
+    """A TILE x TILE pixmap: the thumbnail centred (or a placeholder), plus badges."""
+    pix = QPixmap(TILE, TILE)
+    pix.fill(QColor(48, 48, 52))
+    painter = QPainter(pix)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    if isinstance(thumb, QImage):
+        x, y = (TILE - thumb.width()) // 2, (TILE - thumb.height()) // 2
+        painter.drawImage(x, y, thumb)
+    elif isinstance(thumb, MissingImage):
+        painter.setPen(QColor(230, 120, 110))
+        font = QFont()
+        font.setPointSize(10)
+        font.setBold(True)
+        painter.setFont(font)
+        word = "missing" if thumb.reason == "missing" else (
+            "no image" if thumb.path is None else "unreadable")
+        painter.drawText(QRect(0, 0, TILE, TILE), Qt.AlignmentFlag.AlignCenter, word)
+    else:
+        painter.setPen(QColor(140, 140, 140))
+        painter.drawText(QRect(0, 0, TILE, TILE), Qt.AlignmentFlag.AlignCenter, "…")
+    if row is not None:
+        _badges(painter, row)
+    painter.end()
+    return pix
+
+
+def _badges(painter: QPainter, row: ImageRow) -> None:
+    font = QFont()
+    font.setPointSize(7)
+    font.setBold(True)
+    painter.setFont(font)
+    if row.c25_set is not None:
+        rect = QRect(3, 3, 34, 15)
+        painter.setBrush(QColor(40, 110, 200))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.drawRoundedRect(rect, 4, 4)
+        painter.setPen(QColor("white"))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, f"C25·{row.c25_set}")
+    if row.majority_differs:
+        rect = QRect(TILE - 19, 3, 16, 15)
+        painter.setBrush(QColor(210, 60, 50))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.drawRoundedRect(rect, 4, 4)
+        painter.setPen(QColor("white"))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "≠")

@@ -1,0 +1,97 @@
+"""Face thumbnails loaded on a worker thread, newest requests first, with an LRU cache.
+
+The browser asks for the thumbnails of the page it shows; paging fast must never queue
+stale work, so pending requests form a stack (the newest page is served first) that the
+browser can clear, and a request already pending just moves to the top. The worker owns
+its state (a lock-protected stack, the cache) and talks to the GUI only through the
+``ready`` signal, queued to the GUI thread by Qt. QImage (not QPixmap) is built on the
+worker: QImage is safe off the GUI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from faceexplorer.media.images import MissingImage, face_thumbnail
+
+
+def to_qimage(rgb) -> QImage:
+    """A deep-copied QImage of an RGB uint8 array (H, W, 3)."""
+    height, width = rgb.shape[:2]
+    image = QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888)
+    return image.copy()  # own the pixels: the numpy buffer goes away
+
+
+class ThumbnailLoader(QObject):
+    """Loads face thumbnails off the GUI thread.
+
+    ``request(key, path, box)`` returns the cached result at once (QImage or
+    MissingImage) or None after queueing the work; ``ready(key, result)`` follows.
+    """
+
+    ready = Signal(object, object)
+
+    def __init__(self, size: int = 128, capacity: int = 2000,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.size = size
+        self.capacity = capacity
+        self._cache: OrderedDict[Hashable, object] = OrderedDict()
+        self._pending: OrderedDict[Hashable, tuple] = OrderedDict()  # newest last
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="thumbnails", daemon=True)
+        self._thread.start()
+
+    def request(self, key: Hashable, path: str | None,
+                box: tuple[int, int, int, int] | None) -> object | None:
+        """The thumbnail of ``key`` if cached, else None (it will come by ``ready``)."""
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+            self._pending.pop(key, None)
+            self._pending[key] = (path, box)
+            self._wake.notify()
+        return None
+
+    def cancel_pending(self) -> None:
+        """Forget queued requests (the page they were for is gone)."""
+        with self._lock:
+            self._pending.clear()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def stop(self) -> None:
+        """End the worker thread (waits for the thumbnail in progress)."""
+        with self._lock:
+            self._stopping = True
+            self._pending.clear()
+            self._wake.notify()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._pending and not self._stopping:
+                    self._wake.wait()
+                if self._stopping:
+                    return
+                key, (path, box) = self._pending.popitem(last=True)  # newest first
+            result = face_thumbnail(path, box, self.size)
+            out = result if isinstance(result, MissingImage) else to_qimage(result)
+            with self._lock:
+                if self._stopping:
+                    return
+                self._cache[key] = out
+                while len(self._cache) > self.capacity:
+                    self._cache.popitem(last=False)
+            self.ready.emit(key, out)
