@@ -2,6 +2,7 @@
 
 ``faceexplorer sample``   write synthetic datasets in their real layouts
 ``faceexplorer index``    add a dataset to the index, or show what it holds
+``faceexplorer stats``    crowd agreement (AffectNetC25), HRM prevalence and raters
 ``faceexplorer demo``     build the demo index once and open the window
 ``faceexplorer gui``      open the window on an index
 
@@ -75,6 +76,55 @@ def cmd_index_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats_crowd(args: argparse.Namespace) -> int:
+    from faceexplorer.index.store import connect
+    from faceexplorer.paths import default_db_path
+    from faceexplorer.stats.crowd_report import c25_sets, crowd_report, format_crowd_report
+
+    con = connect(default_db_path(args.db), read_only=True)
+    try:
+        sets = c25_sets(con)
+        if not sets:
+            raise FaceExplorerError(
+                "no AffectNetC25 votes in this index; import them with "
+                "faceexplorer index add affectnet-c25 PATH")
+        if args.set is not None and args.set not in sets:
+            raise FaceExplorerError(f"AffectNetC25 set {args.set} is not in this index "
+                                    f"(sets present: {', '.join(map(str, sets))})")
+        report = crowd_report(con, args.set)
+    finally:
+        con.close()
+    print(json.dumps(report, indent=2) if args.json else format_crowd_report(report))
+    return 0
+
+
+def cmd_stats_hrm(args: argparse.Namespace) -> int:
+    from faceexplorer.core.vocab import HRM_AU22, HRM_AU_COLUMNS
+    from faceexplorer.index.store import connect, table_exists
+    from faceexplorer.paths import default_db_path
+    from faceexplorer.stats.hrm_report import format_hrm_report, hrm_report
+
+    con = connect(default_db_path(args.db), read_only=True)
+    try:
+        if not table_exists(con, "hrm_frames"):
+            raise FaceExplorerError(
+                "no Hugging Rain Man labels in this index; import them with "
+                "faceexplorer index add hrm PATH")
+        if args.child is not None:
+            known = [r[0] for r in con.execute(
+                "SELECT child FROM hrm_children ORDER BY child").fetchall()]
+            if args.child not in known:
+                raise FaceExplorerError(
+                    f"no HRM child {args.child!r} in this index (children: "
+                    f"{', '.join(known[:12])}{' ...' if len(known) > 12 else ''})")
+        aus = HRM_AU_COLUMNS if args.all_aus else HRM_AU22
+        report = hrm_report(con, args.child, aus=aus)
+    finally:
+        con.close()
+    print(json.dumps(report, indent=2) if args.json else format_hrm_report(report))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from faceexplorer.demo import ensure_demo
 
@@ -126,6 +176,20 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--db", help="index file (default: $FACEEXPLORER_DB or the data folder)")
     i.add_argument("--json", action="store_true", help="machine-readable output")
     i.set_defaults(func=cmd_index_info)
+
+    st = sub.add_parser("stats", help="statistics of the imported datasets")
+    ssub = st.add_subparsers(dest="stats_command", required=True, metavar="DATASET")
+    c = ssub.add_parser("crowd", help="AffectNetC25 agreement: kappa, alphas, ICC, annotators")
+    c.add_argument("--set", type=int, choices=(1, 2), help="one set (default: every set)")
+    c.add_argument("--json", action="store_true", help="machine-readable output")
+    c.add_argument("--db", help="index file (default: $FACEEXPLORER_DB or the data folder)")
+    c.set_defaults(func=cmd_stats_crowd)
+    h = ssub.add_parser("hrm", help="HRM AU prevalence per group and rater agreement")
+    h.add_argument("--child", help="one child (e.g. S6); default: the whole dataset")
+    h.add_argument("--all-aus", action="store_true", help="all 36 AU/AD columns, not the 22")
+    h.add_argument("--json", action="store_true", help="machine-readable output")
+    h.add_argument("--db", help="index file (default: $FACEEXPLORER_DB or the data folder)")
+    h.set_defaults(func=cmd_stats_hrm)
 
     d = sub.add_parser("demo", help="build the demo index once and open the window")
     d.add_argument("--rebuild", action="store_true", help="build the demo again")

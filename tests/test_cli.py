@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from faceexplorer.cli import main
-
 from tests.conftest import shared_data_dir
 
 C25 = shared_data_dir() / "affectnetc25"
@@ -37,7 +36,8 @@ def test_info_without_index_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_unknown_kind_lists_known_kinds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["index", "add", "nonsense", str(tmp_path), "--db", str(tmp_path / "i.duckdb")]) == 1
+    db = str(tmp_path / "i.duckdb")
+    assert main(["index", "add", "nonsense", str(tmp_path), "--db", db]) == 1
     err = capsys.readouterr().err
     assert "unknown dataset kind 'nonsense'" in err and "affectnet-c25" in err
 
@@ -91,3 +91,49 @@ def test_bad_file_names_file_and_line_and_keeps_index(tmp_path: Path) -> None:
     assert "expression_set1_C25.csv, line 6" in result.stderr
     after = run_cli("index", "info", "--db", db, "--json").stdout
     assert json.loads(after)["datasets"][0]["counts"] == json.loads(before)["datasets"][0]["counts"]
+
+
+@pytest.mark.skipif(not C25.is_dir(), reason=f"real AffectNetC25 files not found at {C25}")
+def test_stats_crowd_prints_real_set_figures(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "index.duckdb")
+    assert main(["index", "add", "affectnet-c25", str(C25), "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["stats", "crowd", "--set", "2", "--json", "--db", db]) == 0
+    report = json.loads(capsys.readouterr().out)
+    # Fleiss' kappa of set 2's expression votes, checked against statsmodels in
+    # tests/stats; here: the CLI prints the same figure the library computes.
+    import pandas as pd
+    from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
+    raw = pd.read_csv(C25 / "expression_set2_C25.csv").iloc[:, 2:].to_numpy()
+    expected = fleiss_kappa(aggregate_raters(raw)[0])
+    assert report["sets"]["2"]["expression"]["fleiss_kappa"] == pytest.approx(expected, abs=1e-9)
+    assert main(["stats", "crowd", "--db", db]) == 0
+    text = capsys.readouterr().out
+    assert "Fleiss" in text
+
+
+def test_stats_without_data_is_a_clear_error(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from faceexplorer.index.store import connect
+    db = tmp_path / "index.duckdb"
+    connect(db).close()
+    assert main(["stats", "crowd", "--db", str(db)]) == 1
+    assert "no AffectNetC25 votes" in capsys.readouterr().err
+    assert main(["stats", "hrm", "--db", str(db)]) == 1
+    assert "no Hugging Rain Man labels" in capsys.readouterr().err
+
+
+def test_stats_hrm_on_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from faceexplorer.samples.generate import write_samples
+    out = write_samples(tmp_path / "s", "small", seed=1, images=False, only=["hrm"])
+    db = str(tmp_path / "index.duckdb")
+    assert main(["index", "add", "hrm", str(out.path("hrm")), "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["stats", "hrm", "--json", "--db", db]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["dataset"]["children"] == 6
+    assert main(["stats", "hrm", "--child", "S999", "--db", db]) == 1
+    assert "no HRM child 'S999'" in capsys.readouterr().err
+    assert main(["stats", "hrm", "--child", "S1", "--db", db]) == 0
+    assert "S1" in capsys.readouterr().out
