@@ -101,8 +101,8 @@ def test_csv_line_numbers_hold_inside_the_import_transaction(tmp_path: Path) -> 
 
     def load(con, path, report):
         csvio.load_csv(con, csv_file, "raw", {"a": "INTEGER", "b": "INTEGER"})
-        seen["count"] = csvio.count_where(con, "raw", "b > 3")
-        csvio.first_violation(con, csv_file, "raw", "b > 50", "b is {b}")
+        seen["count"] = csvio.count_each(con, "raw", ["b > 3"])[0]
+        csvio.first_violation(con, csv_file, "raw", [("b > 50", "b is {b}")])
 
     with pytest.raises(DatasetFormatError) as err:
         run_import(tmp_path / "i.duckdb", "x", tmp_path, load)

@@ -182,13 +182,13 @@ def _load_csv(con: duckdb.DuckDBPyConnection, split: str, csv_path: Path,
     csvio.check_text_file(csv_path)
     csvio.expect_header(csv_path, HEADER)
     n_rows = csvio.load_csv(con, csv_path, _RAW, CSV_TYPES, nullstr=("NULL",))
-    report.skip(csv_path, BLANK_LINES_REASON, *blank_lines(csv_path, n_rows))
+    report.skip(csv_path, csvio.BLANK_LINES_REASON, *csvio.blank_lines(csv_path, n_rows))
     _check_codes(con, csv_path)
 
     any_null = " OR ".join(f'"{c}" IS NULL' for c in HEADER)
     zero_box = "(face_width = 0 OR face_height = 0)"
     missing_va = f"(valence = {MISSING_VA} OR arousal = {MISSING_VA})"
-    counts = _count_each(con, _RAW, [
+    counts = csvio.count_each(con, _RAW, [
         any_null, f"NOT ({any_null}) AND {zero_box}",
         f"NOT ({any_null}) AND NOT {zero_box} AND {missing_va}"])
     for reason, (rows, first_line) in zip(
@@ -229,7 +229,7 @@ def _check_codes(con: duckdb.DuckDBPyConnection, csv_path: Path) -> None:
                for c in ("valence", "arousal")]
     checks += [(f"{c} < 0", c + " {" + c + ":g} is negative (expected a size in pixels)")
                for c in ("face_width", "face_height")]
-    first_violation(con, csv_path, _RAW, checks)
+    csvio.first_violation(con, csv_path, _RAW, checks)
 
 
 def _check_landmarks(con: duckdb.DuckDBPyConnection, csv_path: Path, split: str) -> None:
@@ -257,75 +257,6 @@ def _check_landmarks(con: duckdb.DuckDBPyConnection, csv_path: Path, split: str)
     raise DatasetFormatError(
         csv_path, f"facial_landmarks: {detail}; expected {LANDMARK_VALUES} numbers "
         "(68 x, y pairs) separated by ';'", line=int(row[0]))
-
-
-BLANK_LINES_REASON = ("blank lines ignored (stored line numbers after them are one less "
-                      "per blank line)")
-
-
-def blank_lines(path: Path, data_rows: int) -> tuple[int, int | None]:
-    """Blank lines before the last data line of ``path`` and the first one's number.
-
-    DuckDB's reader skips them (so ``row_index`` still counts data rows, as pandas does),
-    but lines after one sit further down than ``rowid + 2``: the import reports it.
-    Counting newlines (a fast byte count) against the header plus ``data_rows`` clears a
-    big clean file quickly; only a file that does not add up is split into lines.
-    """
-    newlines = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 24):
-            newlines += chunk.count(b"\n")
-        fh.seek(max(0, fh.tell() - 4096))
-        tail = fh.read()
-    # blank lines at the end shift nothing: only those before a data line count
-    trailing = tail[len(tail.rstrip(b"\r\n \t")):].count(b"\n")
-    if newlines - trailing + 1 <= 1 + data_rows:
-        return 0, None
-    lines = path.read_bytes().rstrip(b"\r\n \t").split(b"\n")[1:]
-    blank = [i + 2 for i, text in enumerate(lines) if not text.strip(b"\r \t")]
-    return len(blank), (blank[0] if blank else None)
-
-
-def first_violation(con: duckdb.DuckDBPyConnection, path: Path, table: str,
-                    checks: list[tuple[str, str]]) -> None:
-    """Raise for the earliest row of ``table`` where any check's SQL condition holds.
-
-    Like ``csvio.first_violation``, but all checks in one scan, and with line numbers
-    that hold inside a transaction (where a new table's rowids start at a large offset).
-
-    Parameters
-    ----------
-    checks
-        ``(condition, problem)`` pairs; ``problem`` is formatted with the row's columns.
-        On one line, the first failing check in list order is reported.
-    """
-    # One scan for the earliest bad row (an OR of the checks), then that row alone tells
-    # which check failed: cheaper than one filtered aggregate per check.
-    either = " OR ".join(f"({cond})" for cond, _ in checks)
-    first = con.execute(f'SELECT min(rowid) FROM "{table}" WHERE {either}').fetchone()
-    if not first or first[0] is None:
-        return
-    flags = ", ".join(f"coalesce(({cond}), false)" for cond, _ in checks)
-    cursor = con.execute(
-        f'SELECT {flags}, rowid - (SELECT min(rowid) FROM "{table}"), * FROM "{table}" '
-        "WHERE rowid = ?", [first[0]])
-    row = cursor.fetchone() or ()
-    names = [d[0] for d in cursor.description]
-    n = len(checks)
-    values = dict(zip(["data_row", *names[n + 1:]], row[n:], strict=True))
-    problem = next(p for (_, p), hit in zip(checks, row[:n], strict=True) if hit)
-    raise DatasetFormatError(path, problem.format(**values), line=int(values["data_row"]) + 2)
-
-
-def _count_each(con: duckdb.DuckDBPyConnection, table: str,
-                conditions: list[str]) -> list[tuple[int, int | None]]:
-    """Rows of ``table`` meeting each condition and the line of the first one; one scan."""
-    row = con.execute("SELECT " + ", ".join(
-        f"count(*) FILTER (WHERE {c}), min(rowid) FILTER (WHERE {c})" for c in conditions)
-        + f', min(rowid) FROM "{table}"').fetchone() or ()
-    base = row[-1]
-    return [(int(row[2 * k]), int(row[2 * k + 1]) - base + 2 if row[2 * k + 1] is not None
-             else None) for k in range(len(conditions))]
 
 
 def _is_number(text: str) -> bool:

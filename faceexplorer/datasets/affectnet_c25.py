@@ -22,14 +22,6 @@ import duckdb
 from faceexplorer.core.errors import DatasetFormatError
 from faceexplorer.core.vocab import C25_CODES
 from faceexplorer.datasets import csvio
-
-# csvio's row-numbered helpers count from rowid, which inside the import transaction starts
-# at a large offset; affectnet's version subtracts the first rowid (to move into csvio).
-from faceexplorer.datasets.affectnet import (
-    BLANK_LINES_REASON,
-    blank_lines,
-    first_violation,
-)
 from faceexplorer.index.report import ImportReport
 from faceexplorer.index.store import table_exists
 
@@ -236,7 +228,7 @@ def _read_task_file(con: duckdb.DuckDBPyConnection, c25_set: int, task: str,
     columns = {"index": "DOUBLE", "filename": "VARCHAR",
                **{p: "DOUBLE" for p in PARTICIPANTS}}
     n_rows = csvio.load_csv(con, file, table, columns, nullstr=())
-    report.skip(file, BLANK_LINES_REASON, *blank_lines(file, n_rows))
+    report.skip(file, csvio.BLANK_LINES_REASON, *csvio.blank_lines(file, n_rows))
     any_null = " OR ".join(f'"{c}" IS NULL' for c in HEADER)
     checks = [(any_null, "empty cell (every image needs its index, filename and 25 votes)"),
               ('NOT ("index" >= 0 AND "index" = trunc("index") AND "index" < 1e15)',
@@ -252,7 +244,7 @@ def _read_task_file(con: duckdb.DuckDBPyConnection, c25_set: int, task: str,
         f'rowid IN (SELECT rowid FROM (SELECT rowid, row_number() OVER (PARTITION BY "index" '
         f'ORDER BY rowid) AS k FROM "{table}") WHERE k > 1)',
         "index {index:.0f} appears twice in this file (each image once per set)"))
-    first_violation(con, file, table, checks)
+    csvio.first_violation(con, file, table, checks)
     if n_rows == 0:
         raise DatasetFormatError(file, "no data rows after the header", line=2)
     return table

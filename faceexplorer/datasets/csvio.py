@@ -80,7 +80,8 @@ def load_csv(
     The header must already have been checked. The table keeps file order: see
     :func:`data_row_sql` for the data row of each ``rowid``. Cells equal to one of
     ``nullstr`` or empty become NULL. Any refusal becomes a :class:`DatasetFormatError`
-    naming the line.
+    naming the line. Beware: DuckDB rounds ``2.5`` into an INTEGER column without
+    complaint, so read whole-number columns as DOUBLE and check them in SQL.
     """
     con.execute(f'DROP TABLE IF EXISTS "{table}"')
     try:
@@ -146,28 +147,68 @@ def data_row_sql(table: str) -> str:
     return f'(rowid - (SELECT min(rowid) FROM "{table}"))'
 
 
-def first_violation(
-    con: duckdb.DuckDBPyConnection, path: Path, table: str, condition: str, problem: str,
-) -> None:
-    """Raise for the first row of ``table`` where SQL ``condition`` holds.
+def first_violation(con: duckdb.DuckDBPyConnection, path: Path, table: str,
+                    checks: Sequence[tuple[str, str]]) -> None:
+    """Raise for the earliest row of ``table`` where any check's SQL condition holds.
 
-    ``problem`` is formatted with the row's columns, e.g. ``"expression {expression} ..."``.
+    Parameters
+    ----------
+    checks
+        ``(condition, problem)`` pairs; ``problem`` is formatted with the row's columns
+        (and ``data_row``). On one line, the first failing check in list order is reported.
     """
-    row = con.execute(
-        f'SELECT {data_row_sql(table)}, * FROM "{table}" WHERE {condition} '
-        "ORDER BY rowid LIMIT 1").fetchone()
-    if row is None:
+    # One scan for the earliest bad row (an OR of the checks), then that row alone tells
+    # which check failed: cheaper than one filtered aggregate per check.
+    either = " OR ".join(f"({cond})" for cond, _ in checks)
+    first = con.execute(f'SELECT min(rowid) FROM "{table}" WHERE {either}').fetchone()
+    if not first or first[0] is None:
         return
-    names = ["rowid"] + [d[0] for d in con.execute(f'SELECT * FROM "{table}" LIMIT 0').description]
-    values = dict(zip(names, row, strict=True))
-    raise DatasetFormatError(path, problem.format(**values), line=int(row[0]) + 2)
+    flags = ", ".join(f"coalesce(({cond}), false)" for cond, _ in checks)
+    cursor = con.execute(
+        f'SELECT {flags}, {data_row_sql(table)}, * FROM "{table}" WHERE rowid = ?', [first[0]])
+    row = cursor.fetchone() or ()
+    names = [d[0] for d in cursor.description]
+    n = len(checks)
+    values = dict(zip(["data_row", *names[n + 1:]], row[n:], strict=True))
+    problem = next(p for (_, p), hit in zip(checks, row[:n], strict=True) if hit)
+    raise DatasetFormatError(path, problem.format(**values), line=int(values["data_row"]) + 2)
 
 
-def count_where(
-    con: duckdb.DuckDBPyConnection, table: str, condition: str,
-) -> tuple[int, int | None]:
-    """How many rows of ``table`` satisfy ``condition``, and the line of the first one."""
-    n, first = con.execute(
-        f'SELECT count(*), min({data_row_sql(table)}) FROM "{table}" WHERE {condition}'
-    ).fetchone()  # type: ignore[misc]
-    return int(n), (int(first) + 2 if first is not None else None)
+def count_each(con: duckdb.DuckDBPyConnection, table: str,
+               conditions: Sequence[str]) -> list[tuple[int, int | None]]:
+    """Rows of ``table`` meeting each condition and the line of the first one; one scan."""
+    row = con.execute("SELECT " + ", ".join(
+        f"count(*) FILTER (WHERE {c}), min(rowid) FILTER (WHERE {c})" for c in conditions)
+        + f', min(rowid) FROM "{table}"').fetchone() or ()
+    base = row[-1]
+    return [(int(row[2 * k]), int(row[2 * k + 1]) - base + 2 if row[2 * k + 1] is not None
+             else None) for k in range(len(conditions))]
+
+
+BLANK_LINES_REASON = ("blank lines ignored (stored line numbers after them are one less "
+                      "per blank line)")
+
+
+def blank_lines(path: Path, data_rows: int | None = None) -> tuple[int, int | None]:
+    """Blank lines before the last data line of ``path`` and the first one's number.
+
+    DuckDB's reader skips them (so data rows still count as pandas counts them), but
+    lines after one sit further down than the stored line says: importers report it.
+    Given ``data_rows``, counting newlines (a fast byte count) against the header plus
+    the data rows clears a big clean file quickly; only a file that does not add up is
+    split into lines.
+    """
+    if data_rows is not None:
+        newlines = 0
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 24):
+                newlines += chunk.count(b"\n")
+            fh.seek(max(0, fh.tell() - 4096))
+            tail = fh.read()
+        # blank lines at the end shift nothing: only those before a data line count
+        trailing = tail[len(tail.rstrip(b"\r\n \t")):].count(b"\n")
+        if newlines - trailing + 1 <= 1 + data_rows:
+            return 0, None
+    lines = path.read_bytes().rstrip(b"\r\n \t").split(b"\n")[1:]
+    blank = [i + 2 for i, text in enumerate(lines) if not text.strip(b"\r \t")]
+    return len(blank), (blank[0] if blank else None)

@@ -143,18 +143,6 @@ def label_files(path: Path, report: ImportReport) -> tuple[Path, list[LabelFile]
     return root, sorted(found, key=lambda f: f.child)
 
 
-def blank_lines(path: Path) -> tuple[int, int | None]:
-    """Blank lines inside ``path`` (DuckDB skips them) and the first one's number.
-
-    Lines after a blank one sit one further down than the stored ``line`` says, so the
-    import reports them rather than letting the numbers drift silently.
-    """
-    # blank lines at the end shift nothing: only those before a data line count
-    lines = path.read_bytes().rstrip(b"\r\n \t").split(b"\n")[1:]
-    blank = [i + 2 for i, text in enumerate(lines) if not text.strip(b"\r \t")]
-    return len(blank), (blank[0] if blank else None)
-
-
 def read_layout(path: Path) -> Layout:
     """Check the 38 fixed columns and classify what follows them."""
     header = csvio.expect_header(path, HRM_LABEL_HEADER, extra_ok=True)
@@ -191,7 +179,7 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport,
     for f in files:
         layouts.setdefault(read_layout(f.path), []).append(f)
         report.skip(f.path, "blank lines ignored (stored line numbers after them are one "
-                    "less per blank line)", *blank_lines(f.path))
+                    "less per blank line)", *csvio.blank_lines(f.path))
     media = child_media(root, [f.child for f in files], report)
 
     con.execute(SCHEMA)

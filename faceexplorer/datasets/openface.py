@@ -22,7 +22,6 @@ import duckdb
 from faceexplorer.core.errors import DatasetFormatError
 from faceexplorer.core.vocab import OPENFACE_AU_R, openface_columns
 from faceexplorer.datasets import csvio
-from faceexplorer.datasets.hrm import blank_lines
 from faceexplorer.index.report import ImportReport
 from faceexplorer.index.store import table_exists
 
@@ -164,7 +163,7 @@ def _load_file(con: duckdb.DuckDBPyConnection, source: str, path: Path,
             read_cols[f"_unknown{i}"] = "VARCHAR"
     n_rows = csvio.load_csv(con, path, _READ, read_cols)
     report.skip(path, "blank lines ignored (stored line numbers after them are one less per "
-                "blank line)", *blank_lines(path))
+                "blank line)", *csvio.blank_lines(path))
     # Inside the import transaction a new table's rowids start at a large offset, so
     # csvio's rowid-based line helpers do not apply: lines count from the first rowid.
     first = con.execute(f'SELECT min(rowid) FROM "{_READ}"').fetchone()
