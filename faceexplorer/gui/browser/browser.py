@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from faceexplorer.gui.browser.filter_bar import FilterBar
 from faceexplorer.gui.browser.models import TILE, BrowserGridModel, BrowserTableModel
-from faceexplorer.gui.thumbnails import ThumbnailLoader
+from faceexplorer.gui.thumbnails import ThumbnailLoader, pin_bool_refcounts
 from faceexplorer.index import faces_query as fq
 from faceexplorer.index.faces_query import COLUMNS, CROWD_COLUMNS, ImageFilter, ImageSort
 
@@ -63,6 +63,7 @@ class ImageBrowser(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        pin_bool_refcounts()  # before the first emit: see its docstring
         self.con: duckdb.DuckDBPyConnection | None = None
         self.src = fq.Sources(False, False, False)
         self.filter = ImageFilter()
@@ -198,7 +199,7 @@ class ImageBrowser(QWidget):
         """Show the first page of ``flt`` in ``sort`` order (defaults: the current ones)."""
         self.filter = flt if flt is not None else self.filter
         self.sort = sort if sort is not None else self.sort
-        self.total = fq.count_images(self.con, self.filter) if self.src.any else 0
+        self.total = fq.count_images(self.con, self.filter, self.src) if self.src.any else 0
         self.show_page(0)
 
     def show_page(self, offset: int, select: str = "first") -> None:
@@ -208,18 +209,20 @@ class ImageBrowser(QWidget):
         offset -= offset % PAGE_SIZE
         self.offset = offset
         page = (fq.image_page(self.con, self.filter, self.sort, offset, PAGE_SIZE,
-                              total=self.total) if self.src.any and self.total else None)
+                              total=self.total, src=self.src)
+                if self.src.any and self.total else None)
         rows = page.rows if page else ()
         self._emitted = None
         self.table_model.set_page(rows, self.columns)
         if "filename" in self.columns:
             self.table.setColumnWidth(self.columns.index("filename"), 220)
-        self.grid_model.set_page(rows)
+        cached = {}
         for row in reversed(rows):  # the loader serves the newest first: top tiles first
             if row.image_path is not None:
-                cached = self.thumbs.request(row.key, row.image_path, row.face_box)
-                if cached is not None:
-                    self.grid_model.set_thumbnail(row.key, cached)
+                thumb = self.thumbs.request(row.key, row.image_path, row.face_box)
+                if thumb is not None:
+                    cached[row.key] = thumb
+        self.grid_model.set_page(rows, cached)
         self._show_state()
         if rows:
             self.select_row(0 if select == "first" else len(rows) - 1)
@@ -247,6 +250,7 @@ class ImageBrowser(QWidget):
             self.stack.setCurrentWidget(view)
         if row is not None:
             self.select_row(row)
+            view.scrollTo(view.currentIndex())
         view.setFocus()
 
     @property
@@ -266,7 +270,8 @@ class ImageBrowser(QWidget):
             view.selectionModel().setCurrentIndex(
                 index, QItemSelectionModel.SelectionFlag.ClearAndSelect
                 | QItemSelectionModel.SelectionFlag.Rows)
-            view.scrollTo(index)
+            if view is self.current_view():  # the hidden view scrolls when shown
+                view.scrollTo(index)
 
     def paint_now(self) -> None:
         """Paint the visible view synchronously (bench: action -> painted)."""

@@ -21,6 +21,9 @@ _NUMERIC = {name for name, _, numeric in COLUMNS if numeric}
 _ALIGN_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _ALIGN_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 _ROOT = QModelIndex()
+_DISPLAY, _ALIGN = Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole
+_FOREGROUND, _TOOLTIP = Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole
+_GRAY = QColor("gray")
 
 
 def format_value(column: str, value: Any) -> str:
@@ -56,11 +59,17 @@ class BrowserTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: tuple[ImageRow, ...] = ()
         self.columns: list[str] = [c[0] for c in COLUMNS]
+        self._text: list[list[str] | None] = []
+        self._align: list[int] = []
         self._titles = {name: title for name, title, _ in COLUMNS}
 
     def set_page(self, rows: tuple[ImageRow, ...], columns: list[str]) -> None:
         self.beginResetModel()
         self.rows, self.columns = rows, list(columns)
+        # A row's cells are formatted once, when first shown: a paint asks data() for
+        # ~10 roles per cell, and most of a page's rows are never scrolled to.
+        self._text = [None] * len(rows)
+        self._align = [_ALIGN_RIGHT if c in _NUMERIC else _ALIGN_LEFT for c in self.columns]
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex = _ROOT) -> int:  # noqa: N802
@@ -70,18 +79,22 @@ class BrowserTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.columns)
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row, column = self.rows[index.row()], self.columns[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return format_value(column, row.value(column))
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _ALIGN_RIGHT if column in _NUMERIC else _ALIGN_LEFT
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return row_tooltip(row)
-        if role == Qt.ItemDataRole.ForegroundRole and row.value(column) is None:
-            return QColor("gray")
+        if role == _DISPLAY:
+            return self._cells(index.row())[index.column()]
+        if role == _ALIGN:
+            return self._align[index.column()]
+        if role == _FOREGROUND:
+            return _GRAY if self._cells(index.row())[index.column()] == NULL_TEXT else None
+        if role == _TOOLTIP:
+            return row_tooltip(self.rows[index.row()])
         return None
+
+    def _cells(self, row: int) -> list[str]:
+        cells = self._text[row]
+        if cells is None:
+            r = self.rows[row]
+            cells = self._text[row] = [format_value(c, r.value(c)) for c in self.columns]
+        return cells
 
     def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -102,12 +115,17 @@ class BrowserGridModel(QAbstractListModel):
         self._thumbs: dict[str, object] = {}
         self._waiting: QPixmap | None = None
 
-    def set_page(self, rows: tuple[ImageRow, ...]) -> None:
+    def set_page(self, rows: tuple[ImageRow, ...], cached: dict[str, object]) -> None:
+        """Show ``rows``; ``cached`` holds the thumbnails already loaded (by key)."""
         self.beginResetModel()
         self.rows = rows
         keep = {r.key for r in rows}
         self._tiles = {k: v for k, v in self._tiles.items() if k in keep}
         self._thumbs = {k: v for k, v in self._thumbs.items() if k in keep}
+        for row in rows:
+            if row.key in cached and row.key not in self._tiles:
+                self._thumbs[row.key] = cached[row.key]
+                self._tiles[row.key] = compose_tile(row, cached[row.key])
         self.endResetModel()
 
     def set_thumbnail(self, key: str, thumb: object) -> None:
