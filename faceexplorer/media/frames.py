@@ -351,7 +351,7 @@ class ChildFrames:
             if miss.reason == "beyond_video":
                 return miss
         return misses[0] if len(misses) == 1 else Missing(
-            n, misses[0].reason, "; ".join(m.message for m in misses), misses[0].path)
+            n, misses[0].reason, "\n".join(m.message for m in misses), misses[0].path)
 
     def close(self) -> None:
         for source in (self.folder, self.video):
