@@ -1,0 +1,264 @@
+"""The plots of the AU timeline: AU raster, OpenFace rows, raters, ASD flag, cursor.
+
+Four pyqtgraph plots stacked in one GraphicsLayoutWidget share the x axis (frame number):
+the AU raster (ONE ImageItem built by :mod:`.raster`), OpenFace ``_r`` curves in one row
+per mapped AU (ONE curve item, rows separated by NaN), the five raters' step curves with
+their mean in bold, and the per-frame ASD flag strip. Zoom and pan act on x only and are
+linked; y never moves. Rows keep a fixed height in pixels so labels never overlap.
+Segment edges are thin vertical lines in every plot, gaps are hatched (raster) or grey
+(tracks), labels past the end of the video are shaded red. This module draws what it is
+given; :mod:`.timeline` decides what and handles the user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
+
+from faceexplorer.core.vocab import HRM_RATERS
+from faceexplorer.gui.hrm import raster
+from faceexplorer.index.hrm_query import Timeline
+
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+
+LEFT_AXIS_WIDTH = 74
+RATER_NAMES = tuple(r.split("-", 1)[1] for r in HRM_RATERS)
+RATER_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#8c564b", "#9467bd")
+#: Raters are drawn slightly apart so equal levels do not hide each other.
+RATER_OFFSETS = (-0.12, -0.06, 0.0, 0.06, 0.12)
+CURSOR_COLOUR = "#e0001b"
+OPENFACE_COLOUR = "#0b6e79"
+#: An OpenFace curve fills this share of its row at intensity 5.
+OPENFACE_ROW_FILL = 0.85
+BEYOND_BRUSH = (230, 40, 40, 45)
+#: Screen pixels per AU row and per OpenFace row, and the fixed tracks' heights.
+AU_ROW_PX = 17
+OPENFACE_ROW_PX = 13
+ATYPICALITY_PX = 118
+ASD_PX = 48
+
+
+def _swatch(colour: str, text: str) -> str:
+    return (f'<span style="background-color:{colour};">&nbsp;&nbsp;&nbsp;&nbsp;</span>'
+            f"&nbsp;{escape(text)}")
+
+
+def _hex(rgba: tuple[int, ...]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgba[:3])
+
+
+def legend_html() -> str:
+    """The legend line: AU cell colours, gaps, edges, flag, raters, cursor."""
+    parts = [_swatch(_hex(raster.CODE_COLOURS[c]), raster.CODE_NAMES[c]) for c in range(1, 6)]
+    parts += [_swatch(_hex(raster.GAP_DARK), "not labelled (gap)"),
+              _swatch("#505050", "segment edge"), _swatch(_hex(raster.ASD_ON), "ASD flag"),
+              _swatch("#f8d4d4", "beyond video"),
+              _swatch(CURSOR_COLOUR, "cursor")]
+    raters = [f'<span style="color:{c}; font-weight:bold;">&#9472;&#9472;</span>&nbsp;{n}'
+              for c, n in zip(RATER_COLOURS, RATER_NAMES, strict=True)]
+    raters.append('<span style="font-weight:bold;">&#9473;&#9473;</span>&nbsp;mean')
+    return ("&nbsp;&nbsp; ".join(parts) + "<br>Raters: " + "&nbsp;&nbsp; ".join(raters)
+            + "&nbsp;&nbsp;&nbsp; OpenFace curves: intensity 0&ndash;5 per row "
+            "(AU2X &larr; OpenFace AU26)")
+
+
+def openface_row_y(intensity: np.ndarray, base: float) -> np.ndarray:
+    """y of an OpenFace intensity (0..5) drawn in the row whose bottom is at ``base``."""
+    return base + 0.05 + OPENFACE_ROW_FILL * np.asarray(intensity) / 5.0
+
+
+class TimelinePlots(pg.GraphicsLayoutWidget):
+    """The stacked, x-linked plots of one child's timeline (no user logic)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: tuple[str, ...] = ()
+        self.setBackground("w")
+        self.ci.setSpacing(2)
+        self.au_plot = self._plot(0, "AU / AD")
+        self.au_plot.invertY(True)
+        self.au_plot.showAxis("top")
+        self.au_plot.getAxis("top").setStyle(showValues=True)
+        self.au_image = pg.ImageItem(axisOrder="row-major")
+        self.au_plot.addItem(self.au_image)
+        self.of_plot = self._plot(1, "OpenFace _r")
+        self.atyp_plot = self._plot(2, "atypicality")
+        self.atyp_plot.getAxis("left").setTicks([[(v, str(v)) for v in range(5)]])
+        self.atyp_plot.setYRange(-0.3, 4.3, padding=0)
+        self.asd_plot = self._plot(3, "ASD")
+        self.asd_plot.getAxis("left").setTicks([[(0.5, "ASD flag")]])
+        self.asd_plot.showAxis("bottom")
+        self.asd_plot.setLabel("bottom", "frame")
+        self.asd_plot.setYRange(0, 1, padding=0)
+        self.asd_image = pg.ImageItem(axisOrder="row-major")
+        self.asd_plot.addItem(self.asd_image)
+        self.atyp_gap = pg.ImageItem(axisOrder="row-major")
+        self.atyp_plot.addItem(self.atyp_gap)
+        # Axis-parallel step curves gain nothing from antialiasing, which costs the most
+        # paint time in Qt's raster engine; thin cosmetic pens are the fast path.
+        self.rater_curves = [self.atyp_plot.plot(pen=pg.mkPen(c, width=1), connect="finite",
+                                                 antialias=False)
+                             for c in RATER_COLOURS]
+        self.mean_curve = self.atyp_plot.plot(pen=pg.mkPen("k", width=2), connect="finite",
+                                              antialias=False)
+        for item in (*self.rater_curves, self.mean_curve):
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+        self.of_rows: tuple[str, ...] = ()
+        self.of_curve = self.of_plot.plot(pen=pg.mkPen(OPENFACE_COLOUR, width=1),
+                                          connect="finite", antialias=False)
+        self.of_curve.setClipToView(True)
+        self.of_curve.setDownsampling(auto=True, method="peak")
+        self.of_rules = self.of_plot.plot(pen=pg.mkPen((215, 218, 224), width=1),
+                                          connect="pairs")
+        for plot in (self.of_plot, self.atyp_plot, self.asd_plot):
+            plot.setXLink(self.au_plot)
+        self.atyp_plot.setFixedHeight(ATYPICALITY_PX)
+        self.asd_plot.setFixedHeight(ASD_PX)
+        self.plots = (self.au_plot, self.of_plot, self.atyp_plot, self.asd_plot)
+        self.edges = [p.plot(pen=pg.mkPen("#505050", width=1), connect="pairs")
+                      for p in self.plots]
+        self.cursors = [pg.InfiniteLine(angle=90, movable=p is self.au_plot,
+                                        pen=pg.mkPen(CURSOR_COLOUR, width=2),
+                                        hoverPen=pg.mkPen(CURSOR_COLOUR, width=4))
+                        for p in self.plots]
+        for plot, line in zip(self.plots, self.cursors, strict=True):
+            line.setZValue(20)
+            line.hide()
+            plot.addItem(line, ignoreBounds=True)
+        # the frame number in a red tag right of the line, at the top of the AU rows
+        self.cursor_label = pg.TextItem("", color="w", fill=CURSOR_COLOUR, anchor=(0, 0))
+        self.cursor_label.setZValue(21)
+        self.cursor_label.hide()
+        self.au_plot.addItem(self.cursor_label, ignoreBounds=True)
+        self.beyond = [pg.LinearRegionItem(movable=False, brush=BEYOND_BRUSH,
+                                           pen=pg.mkPen(None)) for _ in self.plots]
+        for plot, region in zip(self.plots, self.beyond, strict=True):
+            region.setZValue(5)
+            region.hide()
+            plot.addItem(region, ignoreBounds=True)
+        self.beyond_text = pg.TextItem("beyond video", color=(170, 0, 0), anchor=(0, 0))
+        self.beyond_text.hide()
+        self.au_plot.addItem(self.beyond_text, ignoreBounds=True)
+
+    def _plot(self, row: int, name: str) -> pg.PlotItem:
+        plot = self.addPlot(row=row, col=0)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.setMouseEnabled(x=True, y=False)
+        plot.hideAxis("bottom")
+        plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
+        for side in ("left", "top", "bottom"):
+            plot.getAxis(side).setTextPen("k")
+        plot.getViewBox().setDefaultPadding(0)
+        plot.setObjectName(name)
+        return plot
+
+    def draw_child(self, tl: Timeline) -> None:
+        """What does not depend on the toggles: raters, ASD strip, beyond-video shading."""
+        first, width, _ = raster.frame_columns(tl.frames)
+        left = first - 0.5
+        for curve, offset, values in zip(self.rater_curves, RATER_OFFSETS, tl.raters,
+                                         strict=True):
+            x, y = raster.step_curve(values + offset, tl.frames)
+            curve.setData(x, y)
+        self.mean_curve.setData(*raster.step_curve(tl.rating_mean, tl.frames))
+        self.atyp_gap.setImage(raster.gap_strip(tl.frames), levels=(0, 255))
+        self.atyp_gap.setRect(left, -0.3, width, 4.6)
+        self.asd_image.setImage(raster.flag_strip(tl.asd, tl.frames), levels=(0, 255))
+        self.asd_image.setRect(left, 0, width, 1)
+        lo, hi = (tl.video_frames - 0.5, tl.last_frame + 0.5) if tl.beyond_video else (0, 0)
+        for region in self.beyond:
+            region.setRegion((lo, hi))
+            region.setVisible(bool(tl.beyond_video))
+        self.beyond_text.setVisible(bool(tl.beyond_video))
+        self.beyond_text.setPos(lo, 0)
+        for plot in self.plots:
+            plot.setLimits(xMin=left - 0.05 * width, xMax=left + 1.05 * width,
+                           minXRange=min(10, max(width, 1)))
+        self._draw_edges(tl, self.edges[2], -0.3, 4.3)
+        self._draw_edges(tl, self.edges[3], 0, 1)
+
+    def _draw_edges(self, tl: Timeline, item: pg.PlotDataItem, low: float, high: float) -> None:
+        item.setData(*raster.boundary_lines(tl.segments, low, high))
+
+
+    def draw_rows(self, tl: Timeline, rows: Sequence[str], openface: bool) -> None:
+        """The AU rows (in ``rows`` order) and, when ``openface``, the OpenFace rows."""
+        self.rows = tuple(rows)
+        first, width, _ = raster.frame_columns(tl.frames)
+        self.au_image.setImage(raster.au_raster(tl.rows(self.rows), tl.frames), levels=(0, 255))
+        self.au_image.setRect(first - 0.5, 0, width, len(self.rows))
+        self.au_plot.getAxis("left").setTicks(
+            [[(i + 0.5, name) for i, name in enumerate(self.rows)], []])
+        self.au_plot.setYRange(0, len(self.rows), padding=0)
+        self.au_plot.setLimits(yMin=0, yMax=len(self.rows))
+        self._draw_edges(tl, self.edges[0], 0, len(self.rows))
+        self._draw_openface(tl, openface)
+        self._fit_heights()
+
+    def _fit_heights(self) -> None:
+        """Fixed pixels per row, so labels never overlap; the scroll area takes the rest."""
+        top_axis = self.au_plot.getAxis("top").height()
+        au = len(self.rows) * AU_ROW_PX + int(top_axis)
+        self.au_plot.setFixedHeight(au)
+        of = len(self.of_rows) * OPENFACE_ROW_PX + 6 if self.of_plot.isVisible() else 0
+        self.of_plot.setFixedHeight(of)
+        spacing = 4 * self.ci.layout.verticalSpacing() + 12
+        self.setMinimumHeight(au + of + ATYPICALITY_PX + ASD_PX + spacing)
+
+    def _draw_openface(self, tl: Timeline, show: bool) -> None:
+        """One curve item for all rows: row ``r`` from the top sits on ``n - 1 - r``, rows
+        separated by a NaN so one path draws them all (one item is far cheaper to add,
+        clip and paint than a dozen)."""
+        curves = tl.openface
+        shown = curves is not None and show
+        self.of_plot.setVisible(shown)
+        self.of_rows = ()
+        if not shown or curves is None:
+            self.of_curve.setData([], [])
+            return
+        names = [a for a in self.rows if a in curves.hrm_aus]
+        n = len(names)
+        self.of_rows = tuple(names)
+        index = {a: i for i, a in enumerate(curves.hrm_aus)}
+        m = len(curves.frames)
+        x = np.empty((n, m + 1))
+        x[:, :m], x[:, m] = curves.frames, np.nan
+        y = np.full((n, m + 1), np.nan)
+        for row, au in enumerate(names):
+            y[row, :m] = openface_row_y(curves.intensity[index[au]], n - 1 - row)
+        self.of_curve.setData(x.ravel(), y.ravel())
+        self.of_plot.getAxis("left").setTicks(
+            [[(n - 1 - r + 0.5, au) for r, au in enumerate(names)], []])
+        self.of_plot.setYRange(0, max(n, 1), padding=0)
+        self.of_plot.setLimits(yMin=0, yMax=max(n, 1))
+        first, width, _ = raster.frame_columns(tl.frames)
+        self.of_rules.setData(np.tile([first - 0.5, first + width - 0.5], n + 1),
+                              np.repeat(np.arange(n + 1, dtype=np.float64), 2))
+        self._draw_edges(tl, self.edges[1], 0, n)
+
+    # --- view ----------------------------------------------------------------------------
+    def zoom_to(self, start: float, end: float) -> None:
+        """Show frames ``start``..``end`` across the whole width."""
+        self.au_plot.setXRange(start - 0.5, end + 0.5, padding=0.01)
+
+    def visible_frames(self) -> tuple[float, float]:
+        """The x range on screen (frame numbers)."""
+        lo, hi = self.au_plot.viewRange()[0]
+        return float(lo), float(hi)
+
+    def show_cursor(self, frame: int, lines: bool = True) -> None:
+        """Cursor lines (``lines``: all, else the tracks') and the frame tag at ``frame``."""
+        for line in self.cursors if lines else self.cursors[1:]:
+            line.blockSignals(True)
+            line.setValue(frame)
+            line.blockSignals(False)
+            line.show()
+        self.cursor_label.setText(str(frame))
+        self.cursor_label.setPos(frame + 0.5, 0)
+        self.cursor_label.show()
