@@ -1,0 +1,10 @@
+"""Set statistics view of the AffectNetC25 crowd votes (agreement, annotators, plots).
+
+``CrowdStatsPanel`` is the widget: give it a connection with ``set_connection``. Its
+parts: ``worker`` (background computation and per-set cache), ``tables`` (summary and
+annotator ranking), ``plots`` (heatmaps and histogram with PNG export), ``panel``.
+"""
+
+from faceexplorer.gui.crowd_stats.panel import CrowdStatsPanel
+
+__all__ = ["CrowdStatsPanel"]

@@ -1,0 +1,205 @@
+"""Plot cards of the set statistics view: confusion heatmaps and the agreement histogram.
+
+A card is a pyqtgraph plot (its title inside the plot, so a saved PNG explains itself),
+a note that replaces the plot when there is nothing to draw (and says why), and a
+"Save plot as PNG..." button. Cards get finished numbers: the heatmap colours each cell
+by a share in [0, 1] with fixed levels and prints the given text in it; the histogram
+draws given bar heights. The graphics items are made once and updated in place, so
+switching set or task costs a few milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+
+# White to dark blue (ColorBrewer "Blues" ends): light cells take dark text, dark white.
+_CMAP = pg.ColorMap([0.0, 0.5, 1.0], [(255, 255, 255), (107, 174, 214), (8, 48, 107)])
+_DARK_FROM = 0.5
+
+
+class PlotCard(QWidget):
+    """A plot, or a note in its place, with a "Save plot as PNG..." button.
+
+    Signals
+    -------
+    saved(str)
+        The path a PNG was written to.
+    """
+
+    saved = Signal(str)
+
+    def __init__(self, file_stem: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.file_stem = file_stem
+        self.view = pg.GraphicsLayoutWidget(self)
+        self.view.setBackground("w")
+        self.plot: pg.PlotItem = self.view.addPlot()
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.note = QLabel(self)
+        self.note.setObjectName("plotNote")
+        self.note.setWordWrap(True)
+        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.note.setStyleSheet("color: #555; font-size: 11pt; padding: 24px;")
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.view)
+        self.stack.addWidget(self.note)
+        self.save_button = QPushButton("Save plot as PNG…", self)
+        self.save_button.clicked.connect(self.ask_save_png)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.save_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.stack, 1)
+        layout.addLayout(buttons)
+
+    def set_title(self, html: str) -> None:
+        # Short lines (<br>): a title wider than the view would widen the plot past it.
+        self.plot.setTitle(html, size="10pt", color="#222")
+
+    def show_plot(self) -> None:
+        self.stack.setCurrentWidget(self.view)
+        self.save_button.setEnabled(True)
+
+    def show_note(self, text: str) -> None:
+        """Replace the plot by ``text`` (why there is nothing to draw)."""
+        self.note.setText(text)
+        self.stack.setCurrentWidget(self.note)
+        self.save_button.setEnabled(False)
+
+    @property
+    def showing_plot(self) -> bool:
+        return self.stack.currentWidget() is self.view
+
+    def ask_save_png(self) -> None:
+        """Ask where to save the plot, then save it (the "ask" half of the command)."""
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save plot as PNG", f"{self.file_stem}.png", "PNG image (*.png)")
+        if path:
+            self.save_png(Path(path))
+
+    def save_png(self, path: Path) -> Path:
+        """Write the plot as it is shown to ``path`` (``.png`` added when missing).
+
+        Raises
+        ------
+        OSError
+            The file could not be written.
+        """
+        path = Path(path)
+        if path.suffix.lower() != ".png":
+            path = path.with_name(path.name + ".png")
+        if not self.view.grab().save(str(path), "PNG"):
+            raise OSError(f"{path}: could not write the PNG (is the folder writable?)")
+        self.saved.emit(str(path))
+        return path
+
+
+class HeatmapCard(PlotCard):
+    """An n x n confusion heatmap with labels on both axes and a number in every cell."""
+
+    def __init__(self, file_stem: str, labels: Sequence[str], row_title: str,
+                 column_title: str, parent: QWidget | None = None) -> None:
+        super().__init__(file_stem, parent)
+        self.labels = list(labels)
+        n = len(self.labels)
+        self.image = pg.ImageItem()
+        self.plot.addItem(self.image)
+        self.plot.invertY(True)  # row 0 (first label) at the top, as a table reads
+        self.plot.setRange(xRange=(0, n), yRange=(0, n), padding=0)
+        self.plot.disableAutoRange()
+        ticks = [[(k + 0.5, name) for k, name in enumerate(self.labels)]]
+        font = QFont()
+        font.setPointSize(9)
+        for side, title in (("left", row_title), ("bottom", column_title)):
+            axis = self.plot.getAxis(side)
+            axis.setTicks(ticks)
+            axis.setStyle(tickFont=font, tickLength=0)
+            axis.setTextPen("k")
+            axis.setPen("k")
+            self.plot.setLabel(side, title, color="#222")
+        # A fixed width: sized from the first labels drawn, the axis dropped the widest.
+        self.plot.getAxis("left").setWidth(90)
+        self.cells: list[list[pg.TextItem]] = []
+        for r in range(n):
+            row = []
+            for c in range(n):
+                text = pg.TextItem("", anchor=(0.5, 0.5))
+                text.setFont(font)
+                text.setPos(c + 0.5, r + 0.5)
+                self.plot.addItem(text)
+                row.append(text)
+            self.cells.append(row)
+        self.setMinimumSize(520, 460)
+
+    def set_matrix(self, shares: np.ndarray, texts: Sequence[Sequence[str]],
+                   title: str) -> None:
+        """Colour cells by ``shares`` (0..1, NaN = empty) and print ``texts`` in them."""
+        shares = np.asarray(shares, dtype=float)
+        clean = np.nan_to_num(np.clip(shares, 0.0, 1.0))
+        rgba = _CMAP.map(clean, mode=pg.ColorMap.BYTE)
+        rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
+        self.image.setImage(rgba, autoLevels=False, levels=(0, 255))
+        self.image.setRect(0, 0, len(self.labels), len(self.labels))
+        for r, row in enumerate(self.cells):
+            for c, item in enumerate(row):
+                item.setText(texts[r][c])
+                item.setColor("w" if clean[r, c] >= _DARK_FROM else "k")
+        self.set_title(title)
+        self.show_plot()
+
+    def cell_texts(self) -> list[list[str]]:
+        """The numbers printed in the cells, row by row (what the user reads)."""
+        return [[item.toPlainText() for item in row] for row in self.cells]
+
+
+class HistogramCard(PlotCard):
+    """Bars of how many images have each agreement score, with the mean marked."""
+
+    def __init__(self, file_stem: str, parent: QWidget | None = None) -> None:
+        super().__init__(file_stem, parent)
+        self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.8,
+                                    brush=pg.mkBrush(70, 110, 170), pen=pg.mkPen(None))
+        self.plot.addItem(self.bars)
+        self.mean_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#c0392b", width=2,
+                                                                style=Qt.PenStyle.DashLine))
+        self.plot.addItem(self.mean_line)
+        self.plot.setLabel("left", "images", color="#222")
+        self.plot.showGrid(y=True, alpha=0.25)
+        for side in ("left", "bottom"):
+            self.plot.getAxis(side).setTextPen("k")
+            self.plot.getAxis(side).setPen("k")
+        self.heights = np.zeros(0)
+
+    def set_histogram(self, scores: Sequence[int], counts: Sequence[int], mean: float,
+                      x_title: str, title: str) -> None:
+        """Draw ``counts[i]`` images at agreement ``scores[i]``; a dashed line at ``mean``."""
+        x = np.asarray(scores, dtype=float)
+        self.heights = np.asarray(counts, dtype=float)
+        self.bars.setOpts(x=x, height=self.heights, width=0.8)
+        self.mean_line.setValue(mean)
+        self.plot.setLabel("bottom", x_title, color="#222")
+        top = float(self.heights.max()) if self.heights.size else 1.0
+        self.plot.setRange(xRange=(x.min() - 0.6, x.max() + 0.6), yRange=(0, top * 1.08),
+                           padding=0)
+        self.set_title(title)
+        self.show_plot()

@@ -1,0 +1,274 @@
+"""The two tables of the set statistics view: the agreement summary and annotator ranking.
+
+``summary_rows`` turns one task of a ``crowd_report`` set into (statistic, value, note)
+rows; numbers are printed to three decimals with the full value in the tooltip. The
+ranking is a small table model over the report's records behind a sort proxy: a cell
+shows text and sorts by the number under ``SORT_ROLE`` (numeric, not alphabetic order).
+Low-agreement annotators are tinted and explain why in their tooltip.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QTableWidget, QWidget
+
+from faceexplorer.stats.crowd_views import LOW_AGREEMENT_ROBUST_SD
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+ANNOTATOR_ROLE = Qt.ItemDataRole.UserRole + 2
+LOW_AGREEMENT_BRUSH = QBrush(QColor(248, 215, 218))
+LOW_AGREEMENT_TIP = (f"Low agreement: agreement with the others' majority more than "
+                     f"{LOW_AGREEMENT_ROBUST_SD:g} robust SDs (1.4826 × MAD) below the "
+                     "median annotator of this set")
+DASH = "—"
+
+
+def fmt(x: Any, digits: int = 3) -> str:
+    """A statistic as the view prints it (``—`` when missing)."""
+    if x is None or (isinstance(x, float) and x != x):
+        return DASH
+    return f"{x:.{digits}f}"
+
+
+def _icc(i: dict) -> tuple[str, str]:
+    return (f"{fmt(i['value'])} [{fmt(i['ci_low'])}, {fmt(i['ci_high'])}]",
+            f"{i['form']} = {i['value']!r}, 95% CI [{i['ci_low']!r}, {i['ci_high']!r}], "
+            f"F({i['df1']:g}, {i['df2']:g}) = {i['f']:.3f}, p = {i['p_value']:.3g}")
+
+
+def summary_rows(report: dict, task: str) -> list[tuple[str, str, str]]:
+    """(statistic, shown value, tooltip) rows for one task of a set's report."""
+    t = report[task]
+    rows = [("Images", str(t["n_images"]), ""),
+            ("Annotators", str(t["n_annotators"]), "")]
+    if task == "expression":
+        fk = t["fleiss_kappa"]
+        rows += [
+            ("Fleiss' kappa", fmt(fk), repr(fk) if fk is not None
+             else "needs every image rated by every annotator"),
+            ("Krippendorff's alpha (nominal)", fmt(t["krippendorff_alpha_nominal"]),
+             repr(t["krippendorff_alpha_nominal"])),
+            ("Mean agreement with the majority",
+             f"{t['mean_agreement']:.2f} of {t['n_annotators']}",
+             "annotators voting the image's majority expression, averaged over images"),
+            ("Majority ties", f"{t['ties']} images",
+             "images where several expressions share the top count"),
+        ]
+        ds = t["dawid_skene"]
+        state = "converged" if ds["converged"] else "NOT converged"
+        rows.append(("Dawid-Skene label = majority", f"{ds['agreement_with_majority']:.1%}",
+                     f"{ds['iterations']} EM iterations, {state}"))
+        link = t["affectnet"]
+        rows.append(("Majority = AffectNet label",
+                     f"{link['majority_equals_affectnet']:.1%} of {link['linked']}"
+                     if link else "not linked",
+                     "" if link else "import AffectNet's training.csv to compare"))
+        return rows
+    icc = t["icc"]
+    rows += [
+        ("Krippendorff's alpha (interval)", fmt(t["krippendorff_alpha_interval"]),
+         repr(t["krippendorff_alpha_interval"])),
+        ("Krippendorff's alpha (ordinal)", fmt(t["krippendorff_alpha_ordinal"]),
+         repr(t["krippendorff_alpha_ordinal"])),
+        ("ICC(2,1) [95% CI]", *_icc(icc["ICC(2,1)"])),
+        ("ICC(2,k) [95% CI]", *_icc(icc["ICC(2,k)"])),
+        ("Mean agreement (±0.25 of the majority)",
+         f"{t['mean_agreement']:.2f} of {t['n_annotators']}",
+         "annotators within 0.25 of the image's most voted value, averaged over images"),
+    ]
+    link = t["affectnet"]
+    rows.append((f"AffectNet {task} vs crowd mean",
+                 f"r = {link['pearson_r_with_crowd_mean']:.3f}, "
+                 f"mean |diff| = {link['mean_abs_difference']:.3f}" if link else "not linked",
+                 f"{link['linked']} linked images" if link
+                 else "import AffectNet's training.csv to compare"))
+    return rows
+
+
+def compact_rows(table: QTableView) -> None:
+    """Rows as tall as the text needs (the style's default fits half as many rows)."""
+    header = table.verticalHeader()
+    header.setMinimumSectionSize(1)
+    header.setDefaultSectionSize(table.fontMetrics().height() + 8)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+
+
+def fill_summary(table: QTableWidget, rows: list[tuple[str, str, str]]) -> None:
+    """Show ``summary_rows`` in a two-column read-only table."""
+    from PySide6.QtWidgets import QTableWidgetItem
+
+    table.setRowCount(len(rows))
+    for r, (name, value, tip) in enumerate(rows):
+        for c, text in enumerate((name, value)):
+            item = QTableWidgetItem(text)
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+            if tip:
+                item.setToolTip(tip)
+            if c == 1:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            table.setItem(r, c, item)
+    table.resizeColumnToContents(0)
+
+
+#: (header, column of the ranking table, digits) per task; None digits = text.
+_COLUMNS = {
+    "expression": [("Rank", "rank", 0), ("Annotator", "annotator", None),
+                   ("Agree with\nothers' maj.", "loo_agreement", 3),
+                   ("Agree with\nmajority", "majority_agreement", 3),
+                   ("Mean\nCohen's κ", "mean_cohens_kappa", 3),
+                   ("DS\naccuracy", "ds_accuracy", 3), ("Votes", "n_votes", 0)],
+    "va": [("Rank", "rank", 0), ("Annotator", "annotator", None),
+           ("Agree with\nothers' maj.", "loo_agreement", 3),
+           ("Agree with\nmajority", "majority_agreement", 3),
+           ("Mean\nPearson r", "mean_pearson_r", 3), ("Votes", "n_votes", 0)],
+}
+_TIPS = {
+    "loo_agreement": "share of this annotator's votes equal to (valence/arousal: within "
+                     "0.25 of) the majority of the OTHER annotators: the ranking key",
+    "majority_agreement": "share of votes equal to (valence/arousal: within 0.25 of) the "
+                          "majority of all annotators, this one included",
+    "mean_cohens_kappa": "mean Cohen's kappa with each other annotator",
+    "mean_pearson_r": "mean Pearson correlation with each other annotator",
+    "ds_accuracy": "Dawid-Skene estimated accuracy: the confusion diagonal weighted by "
+                   "the class priors",
+}
+
+
+_SAME = {"mean_cohens_kappa": "mean_pearson_r", "mean_pearson_r": "mean_cohens_kappa"}
+
+
+class RankingModel(QAbstractTableModel):
+    """One task's annotator table: text to show, numbers to sort by, low rows tinted."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.columns: list[tuple[str, str, int | None]] = []
+        self.records: list[dict] = []
+
+    def reset(self, table: pd.DataFrame, columns: list[tuple[str, str, int | None]]) -> None:
+        # A model reset, not item by item: Qt drops every index of the old table at once.
+        self.beginResetModel()
+        self.columns = columns
+        self.records = table.to_dict(orient="records")
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.records)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.columns):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.columns[section][0]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _TIPS.get(self.columns[section][1])
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        rec = self.records[index.row()]
+        _, key, digits = self.columns[index.column()]
+        value = rec.get(key)
+        missing = value is None or (isinstance(value, float) and value != value)
+        if role == Qt.ItemDataRole.DisplayRole:
+            if digits is None:
+                # "set1/participant3" shows as "participant3": the set is in the bar.
+                return str(value).rsplit("/", 1)[-1]
+            return DASH if missing else f"{value:.{digits}f}"
+        if role == SORT_ROLE:
+            if digits is None:
+                return str(value)
+            # Missing values sort last in ascending order.
+            return float("inf") if missing else float(value)
+        if role == ANNOTATOR_ROLE:
+            return rec["annotator"]
+        if role == Qt.ItemDataRole.TextAlignmentRole and digits is not None:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.BackgroundRole and rec.get("low_agreement"):
+            return LOW_AGREEMENT_BRUSH
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return LOW_AGREEMENT_TIP if rec.get("low_agreement") else rec["annotator"]
+        return None
+
+
+class RankingTable(QTableView):
+    """The annotator ranking: sortable by any column, low-agreement rows tinted."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.source = RankingModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.source)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.setModel(self.proxy)
+        self._keys: list[str] = []
+        self.setSortingEnabled(True)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setAlternatingRowColors(False)  # the tint must stay the only row colour
+        self.verticalHeader().hide()
+        compact_rows(self)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+
+    def set_table(self, table: pd.DataFrame, task: str) -> None:
+        """Show one task's ranking (rows best first, as the report ranks them)."""
+        columns = _COLUMNS["expression" if task == "expression" else "va"]
+        # Keep the user's sort across tasks when the sorted statistic exists in both
+        # (the mean kappa of expressions and the mean r of V/A play the same part).
+        keys = [key for _, key, _ in columns]
+        sort_key = self._sort_key()
+        sort_key = sort_key if sort_key in keys else _SAME.get(sort_key)
+        sort_column = keys.index(sort_key) if sort_key in keys else 0
+        order = (self.horizontalHeader().sortIndicatorOrder() if sort_column
+                 else Qt.SortOrder.AscendingOrder)
+        self._keys = keys
+        self.source.reset(table, columns)
+        self.sortByColumn(sort_column, order)
+
+    def _sort_key(self) -> str | None:
+        section = self.horizontalHeader().sortIndicatorSection()
+        return self._keys[section] if 0 <= section < len(self._keys) else None
+
+    def select_row(self, row: int) -> None:
+        """Make view row ``row`` current and selected, scrolled into sight."""
+        index = self.proxy.index(row, 0)
+        self.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+        self.scrollTo(index)
+
+    def annotator_at(self, row: int) -> str | None:
+        """The annotator shown on view row ``row`` (None when out of range)."""
+        if not 0 <= row < self.proxy.rowCount():
+            return None
+        return self.proxy.index(row, 0).data(ANNOTATOR_ROLE)
+
+    def row_of(self, annotator: str) -> int:
+        """The view row showing ``annotator`` (-1 when not shown)."""
+        for r in range(self.proxy.rowCount()):
+            if self.proxy.index(r, 0).data(ANNOTATOR_ROLE) == annotator:
+                return r
+        return -1
+
+    def texts(self) -> list[list[str]]:
+        """The table as shown, row by row (header excluded)."""
+        return [[self.proxy.index(r, c).data() for c in range(self.proxy.columnCount())]
+                for r in range(self.proxy.rowCount())]
