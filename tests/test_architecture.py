@@ -8,8 +8,17 @@ import sys
 CHECK = """
 import importlib, pkgutil, sys
 import faceexplorer
-names = [m.name for m in pkgutil.walk_packages(faceexplorer.__path__, "faceexplorer.")
-         if not m.name.startswith("faceexplorer.gui") and m.name != "faceexplorer.__main__"]
+
+def walk(path, prefix):
+    # walk_packages would import every package it enters, faceexplorer.gui included
+    for m in pkgutil.iter_modules(path, prefix):
+        if m.name in ("faceexplorer.gui", "faceexplorer.__main__"):
+            continue
+        yield m.name
+        if m.ispkg:
+            yield from walk(importlib.import_module(m.name).__path__, m.name + ".")
+
+names = list(walk(faceexplorer.__path__, "faceexplorer."))
 for name in names:
     importlib.import_module(name)
 qt = sorted(m for m in sys.modules if m.split(".")[0] in {"PySide6", "pyqtgraph", "shiboken6"})

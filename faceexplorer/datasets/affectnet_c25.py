@@ -22,12 +22,13 @@ import duckdb
 from faceexplorer.core.errors import DatasetFormatError
 from faceexplorer.core.vocab import C25_CODES
 from faceexplorer.datasets import csvio
+from faceexplorer.index.c25_image_stats import materialize_image_stats
 from faceexplorer.index.report import ImportReport
 from faceexplorer.index.store import table_exists
 
 KIND = "affectnet-c25"
 TITLE = "AffectNetC25"
-TABLES: tuple[str, ...] = ("c25_votes", "c25_images")
+TABLES: tuple[str, ...] = ("c25_votes", "c25_images", "c25_image_stats")
 
 TASKS: tuple[str, ...] = ("expression", "valence", "arousal")
 ANNOTATORS_PER_SET = 25
@@ -98,6 +99,8 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport,
     con.execute("DELETE FROM c25_images")
     for c25_set, files in sorted(sets.items()):
         _load_set(con, c25_set, files, report)
+    # Per-image crowd statistics as plain columns, so the browser filters and sorts by them.
+    materialize_image_stats(con)
     report.counts.update(summary(con))
 
 
