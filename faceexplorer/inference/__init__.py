@@ -1,0 +1,9 @@
+"""On-device inference: users' ONNX models on faces from a camera, a video or images.
+
+``cards`` (what a model expects and means), ``session`` (one onnxruntime session per
+model), ``detect`` (Haar or YuNet faces), ``preprocess`` (box or 5-point aligned crops to
+tensors), ``postprocess`` (activations, canonical labels, NaN-safe predictions),
+``sources`` (camera / video / image folder frames), ``pipeline`` (all of it, timed) and
+``check`` (``faceexplorer models check``). Nothing here imports Qt; onnxruntime is
+imported only when a model is opened.
+"""

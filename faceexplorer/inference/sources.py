@@ -1,0 +1,262 @@
+"""Frame sources: a webcam by index, a video file, an image folder - one iterator shape.
+
+Every source yields ``Frame(index, timestamp_s, image BGR, name)`` and, once iteration
+ends, says why in ``end_reason`` (end of file, camera stopped delivering, video truncated
+after N of M frames, stopped by the user). Problems found before the first frame raise
+(``CameraUnavailable``, ``SourceError``); problems after it end the stream with a reason,
+so whatever was read is kept. Timestamps: camera = seconds since the first frame
+(monotonic clock), video = index / fps, images = index / ``fps`` (default 1).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from faceexplorer.core.errors import FaceExplorerError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+class SourceError(FaceExplorerError):
+    """A video or image source cannot be read."""
+
+
+class CameraUnavailable(SourceError):
+    """No camera at that index, or it opens but delivers no frame."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame: position, time in seconds, BGR uint8 image, and its file name if any."""
+
+    index: int
+    timestamp_s: float
+    image: np.ndarray
+    name: str = ""
+
+
+class FrameSource:
+    """Base of the sources: iteration, ``end_reason``, ``frames_read``, ``stop()``, ``close()``."""
+
+    description = "frame source"
+
+    def __init__(self) -> None:
+        self.end_reason: str | None = None
+        self.frames_read = 0
+        self._stop = False
+
+    def stop(self) -> None:
+        """Ask the iteration to end after the current frame (safe from another thread)."""
+        self._stop = True
+
+    def close(self) -> None:
+        """Release the device or file."""
+
+    def frames(self) -> Iterator[Frame]:  # pragma: no cover - overridden
+        """The frames; subclasses implement it."""
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Frame]:
+        try:
+            for frame in self.frames():
+                self.frames_read += 1
+                yield frame
+                if self._stop:
+                    self.end_reason = f"stopped by the user after {self.frames_read} frames"
+                    return
+        finally:
+            self.close()
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _quiet_capture(opener: Callable[..., cv2.VideoCapture], *args: object) -> cv2.VideoCapture:
+    """Open a capture without OpenCV printing backend warnings for a missing device."""
+    log = getattr(getattr(cv2, "utils", None), "logging", None)
+    level = log.getLogLevel() if log is not None else None
+    if log is not None:
+        # A missing camera is reported as WARN by every backend tried; we raise our own.
+        log.setLogLevel(log.LOG_LEVEL_ERROR)
+    try:
+        return opener(*args)
+    finally:
+        if log is not None:
+            log.setLogLevel(level)
+
+
+class CameraSource(FrameSource):
+    """A webcam by index, read until it stops delivering or ``stop()`` is called.
+
+    Parameters
+    ----------
+    index : int
+        OpenCV camera index.
+    max_failures : int
+        Consecutive failed reads (``retry_s`` apart) that mean the camera is gone.
+    opener : callable
+        ``cv2.VideoCapture`` by default; tests pass one that opens a video file instead.
+    """
+
+    def __init__(self, index: int, max_failures: int = 10, retry_s: float = 0.05,
+                 opener: Callable[..., cv2.VideoCapture] = cv2.VideoCapture) -> None:
+        super().__init__()
+        self.index = index
+        self.description = f"camera {index}"
+        self.max_failures, self.retry_s = max_failures, retry_s
+        self._cap = _quiet_capture(opener, index)
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise CameraUnavailable(
+                f"No camera at index {index}: OpenCV could not open it. Is a camera "
+                "connected, not used by another program, and allowed by the system's "
+                "privacy settings? Try another index, or open a video file instead.")
+        ok, first = self._cap.read()
+        if not ok or first is None:
+            self._cap.release()
+            raise CameraUnavailable(f"Camera {index} opened but delivered no frame; another "
+                                    "program may be using it.")
+        self._first: np.ndarray | None = first
+
+    def frames(self) -> Iterator[Frame]:
+        """Frames until the camera stops delivering."""
+        t0 = time.monotonic()
+        if self._first is not None:
+            first, self._first = self._first, None
+            yield Frame(0, 0.0, first)
+        index, failures = 1, 0
+        while not self._stop:
+            ok, image = self._cap.read()
+            if not ok or image is None:
+                failures += 1
+                if failures >= self.max_failures:
+                    self.end_reason = (f"camera {self.index} stopped delivering frames after "
+                                       f"{index} frames (unplugged or taken by another "
+                                       "program?); the frames read so far are kept")
+                    return
+                time.sleep(self.retry_s)
+                continue
+            failures = 0
+            yield Frame(index, time.monotonic() - t0, image)
+            index += 1
+
+    def close(self) -> None:
+        """Release the camera."""
+        self._cap.release()
+
+
+class VideoFileSource(FrameSource):
+    """A video file read in order; a short or corrupt file ends with a reason, not a crash."""
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.description = f"video {self.path.name}"
+        if not self.path.is_file():
+            raise SourceError(f"{self.path}: no such video file")
+        self._cap = _quiet_capture(cv2.VideoCapture, str(self.path))
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise SourceError(f"{self.path}: OpenCV cannot open this file as a video (corrupt, "
+                              "or a codec this OpenCV build lacks; expected e.g. MP4/H.264, "
+                              "AVI/MJPEG)")
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if fps and 0 < fps < 1000 else 25.0
+        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.frame_count: int | None = count if count > 0 else None
+
+    def frames(self) -> Iterator[Frame]:
+        """Frames in file order until the end or the first undecodable frame."""
+        index = 0
+        while not self._stop:
+            try:
+                ok, image = self._cap.read()
+            except cv2.error as exc:
+                ok, image = False, None
+                self.end_reason = f"{self.path}: decoding failed at frame {index} ({exc})"
+            if not ok or image is None:
+                break
+            yield Frame(index, index / self.fps, image)
+            index += 1
+        if self._stop:
+            return
+        announced = self.frame_count
+        if index == 0:
+            self.end_reason = (f"{self.path}: no frame could be decoded (corrupt or truncated "
+                               "video)")
+        elif announced and index < announced - 1:  # containers may over-count by one
+            self.end_reason = (f"{self.path}: video ended after {index} of {announced} "
+                               "frames (truncated or corrupt file); the frames read are kept")
+        elif self.end_reason is None:
+            self.end_reason = f"end of video ({index} frames)"
+
+    def close(self) -> None:
+        """Release the file."""
+        self._cap.release()
+
+
+def _natural_key(path: Path) -> list[object]:
+    # "10_0.jpg" after "9_0.jpg", as HRM frame files need.
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+
+
+class ImageFolderSource(FrameSource):
+    """Images of a folder (natural name order), or an explicit list of image files.
+
+    Unreadable images are skipped and listed in ``skipped`` (file, reason): never silently.
+    """
+
+    def __init__(self, folder_or_files: Path | str | list[Path], fps: float = 1.0) -> None:
+        super().__init__()
+        if isinstance(folder_or_files, list):
+            self.paths = [Path(p) for p in folder_or_files]
+            self.description = f"{len(self.paths)} images"
+        else:
+            folder = Path(folder_or_files)
+            if not folder.is_dir():
+                raise SourceError(f"{folder}: no such image folder")
+            self.paths = sorted((p for p in folder.iterdir()
+                                 if p.suffix.lower() in IMAGE_EXTENSIONS), key=_natural_key)
+            self.description = f"image folder {folder.name}"
+            if not self.paths:
+                raise SourceError(f"{folder}: no images (expected files ending in "
+                                  f"{', '.join(IMAGE_EXTENSIONS)})")
+        self.fps = fps
+        self.skipped: list[tuple[Path, str]] = []
+
+    def frames(self) -> Iterator[Frame]:
+        """One frame per readable image."""
+        for index, path in enumerate(self.paths):
+            if self._stop:
+                return
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                self.skipped.append((path, "not a readable image (corrupt or unknown format)"))
+                continue
+            yield Frame(index, index / self.fps, image, path.name)
+        skipped = f", {len(self.skipped)} unreadable skipped" if self.skipped else ""
+        self.end_reason = f"end of images ({len(self.paths) - len(self.skipped)} read{skipped})"
+
+
+def open_source(spec: int | str | Path) -> FrameSource:
+    """A source from what a user typed: a camera index, a video file, a folder or an image."""
+    if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
+        return CameraSource(int(spec))
+    path = Path(spec)
+    if path.is_dir():
+        return ImageFolderSource(path)
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        if not path.is_file():
+            raise SourceError(f"{path}: no such image file")
+        return ImageFolderSource([path])
+    return VideoFileSource(path)
