@@ -256,6 +256,11 @@ def test_real_votes_shown_equal_references(qtbot, open_panel, real_index, shoot)
     assert panel.shown == (2, "expression")
     assert summary(panel)["Fleiss' kappa"] == f"{fleiss_kappa(aggregate_raters(codes2)[0]):.3f}"
     assert panel.ranking.annotator_at(0).startswith("set2/")
+    header = panel.ranking.horizontalHeader()
+    shown_columns = [panel.ranking.proxy.headerData(c, Qt.Orientation.Horizontal)
+                     for c in range(header.count()) if not header.isSectionHidden(c)]
+    assert shown_columns == ["Rank", "Annotator", "Agree with\nothers' maj.",
+                             "Agree with\nmajority", "Mean\nCohen's κ", "DS\naccuracy"]
     shoot(panel.window(), "crowd_stats_set2_expression")
 
 

@@ -241,6 +241,11 @@ class RankingTable(QTableView):
                  else Qt.SortOrder.AscendingOrder)
         self._keys = keys
         self.source.reset(table, columns)
+        # Every annotator voting on every image (the real C25 sets): the column says nothing.
+        # Hidden state belongs to the column position: set every column's, not just one.
+        constant = table["n_votes"].nunique() <= 1
+        for c, key in enumerate(keys):
+            self.setColumnHidden(c, key == "n_votes" and constant)
         self.sortByColumn(sort_column, order)
 
     def _sort_key(self) -> str | None:
