@@ -57,6 +57,13 @@ def screen_pixel(widget: TimelineWidget, plot, x: float, y: float) -> tuple[int,
     return colour.red(), colour.green(), colour.blue()
 
 
+def step_value(curve, frames):
+    """The level a step curve (two points per run, from its given data) holds at frames."""
+    x, y = curve.xData, curve.yData
+    run = np.searchsorted(x[0::2], np.asarray(frames, dtype=float), side="right") - 1
+    return y[0::2][run]
+
+
 def click_frame(qtbot, widget: TimelineWidget, frame: float, plot=None) -> None:
     plot = plot or widget.view.au_plot
     settle()
@@ -118,14 +125,11 @@ def test_gaps_edges_raters_and_flag(timeline, hrm) -> None:
     # rater step curves hold each rater's level over its frame (drawn a little apart)
     mid = t.iloc[len(t) // 3]
     for j, (curve, rater) in enumerate(zip(timeline.view.rater_curves, HRM_RATERS, strict=True)):
-        x, y = curve.xData, curve.yData
-        # x[2k] opens frame k's step (x[2k - 1], equal, closes the one before)
-        at = 2 * np.flatnonzero(np.isclose(x[0::2], mid["frame"] - 0.5))[0]
-        assert y[at] == pytest.approx(mid[rater] + RATER_OFFSETS[j])
-    x, y = timeline.view.mean_curve.xData, timeline.view.mean_curve.yData
-    dense = pd.Series(y[0::2], index=(x[0::2] + 0.5).astype(int))
-    np.testing.assert_allclose(dense.loc[t["frame"]], t["atypicality"])
-    assert dense.isna().sum() == (t["frame"].max() - t["frame"].min() + 1) - len(t)
+        assert step_value(curve, mid["frame"]) == pytest.approx(mid[rater] + RATER_OFFSETS[j])
+    mean = step_value(timeline.view.mean_curve, t["frame"].to_numpy())
+    np.testing.assert_allclose(mean, t["atypicality"])
+    gaps = np.setdiff1d(np.arange(t["frame"].min(), t["frame"].max() + 1), t["frame"])
+    assert len(gaps) and np.isnan(step_value(timeline.view.mean_curve, gaps)).all()
     # ASD flag strip: dark where the file's ASD column is 1
     flag = timeline.view.asd_image.image[2]
     cols = t["frame"] - t["frame"].min()

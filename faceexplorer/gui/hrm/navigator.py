@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import HRM_AU22, HRM_AU_COLUMNS
+from faceexplorer.gui.thumbnails import pin_bool_refcounts
 from faceexplorer.index import hrm_query
 from faceexplorer.index.hrm_query import ChildRow, SegmentFilter, SegmentRow
 
@@ -129,6 +130,8 @@ def _table(model: SegmentModel, parent: QWidget) -> QTableView:
     view.verticalHeader().hide()
     view.verticalHeader().setDefaultSectionSize(22)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    # fit columns to the first rows only: measuring all 1,535 would call data() 10,000 times
+    view.horizontalHeader().setResizeContentsPrecision(40)
     view.horizontalHeader().setStretchLastSection(True)
     view.setAlternatingRowColors(True)
     return view
@@ -149,6 +152,7 @@ class HRMNavigator(QWidget):
     segment_selected = Signal(str, int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
+        pin_bool_refcounts()  # PySide6 6.12 on Python 3.11: model resets drop None refs
         super().__init__(parent)
         self.con: duckdb.DuckDBPyConnection | None = None
         self.children_rows: list[ChildRow] = []

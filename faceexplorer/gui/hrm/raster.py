@@ -7,7 +7,7 @@ image with one fancy index, so a 36 x 5,000 raster costs about a millisecond. Co
 (present, both sides) fills the cell in blue; left and right fill it in their own hues;
 top and bottom fill only the upper or lower half. Frames between segments (not labelled)
 are grey with a diagonal hatch. The ASD flag track is a one-row strip made the same way.
-Step curves (rater levels) are x/y arrays with NaN breaks at the gaps.
+Step curves (rater levels) are x/y arrays, two points per run, with NaN at the gaps.
 """
 
 from __future__ import annotations
@@ -129,15 +129,21 @@ def gap_strip(frames: np.ndarray) -> np.ndarray:
 def step_curve(values: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """x, y of a step curve holding ``values[k]`` over frame ``frames[k]`` +- 0.5.
 
-    Frames in gaps hold NaN, so a curve drawn with ``connect="finite"`` breaks there.
+    Two points per run of equal values (not per frame): ratings persist, so the path is
+    several times shorter. Runs over gap frames hold NaN, so a curve drawn with
+    ``connect="finite"`` breaks there; consecutive runs meet in a vertical step.
     """
     first, width, cols = frame_columns(frames)
+    if width == 0:
+        return np.empty(0), np.empty(0)
     dense = np.full(width, np.nan)
     dense[cols] = values
-    x = np.repeat(np.arange(first, first + width, dtype=np.float64), 2)
-    x[0::2] -= 0.5
-    x[1::2] += 0.5
-    return x, np.repeat(dense, 2)
+    same = (dense[1:] == dense[:-1]) | (np.isnan(dense[1:]) & np.isnan(dense[:-1]))
+    starts = np.flatnonzero(np.r_[True, ~same])
+    ends = np.r_[starts[1:], width]
+    x = np.empty(2 * len(starts))
+    x[0::2], x[1::2] = first + starts - 0.5, first + ends - 0.5
+    return x, np.repeat(dense[starts], 2)
 
 
 def boundary_lines(segments: tuple[tuple[int, int], ...], low: float, high: float

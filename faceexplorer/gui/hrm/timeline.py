@@ -216,11 +216,11 @@ class TimelineWidget(QWidget):
         if self.timeline is None or frame == self.cursor:
             return
         self.cursor = frame
-        self.view.show_cursor(frame)
         lo, hi = self.visible_frames()
         if not lo <= frame <= hi:
             span = hi - lo
             self.view.au_plot.setXRange(frame - 0.1 * span, frame + 0.9 * span, padding=0)
+        self.view.show_cursor(frame)
         self._update_readout()
 
     def _move_cursor(self, frame: int) -> None:

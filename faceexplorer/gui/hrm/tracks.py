@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QWidget
 
 from faceexplorer.core.vocab import HRM_RATERS
 from faceexplorer.gui.hrm import raster
+from faceexplorer.gui.thumbnails import pin_bool_refcounts
 from faceexplorer.index.hrm_query import Timeline
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
@@ -75,6 +76,9 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
     """The stacked, x-linked plots of one child's timeline (no user logic)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
+        # every void Qt call (drawPath, setRenderHint...) drops a reference to None under
+        # PySide6 6.12 on Python 3.11: a few hundred repaints would abort the interpreter
+        pin_bool_refcounts()
         super().__init__(parent)
         self.rows: tuple[str, ...] = ()
         self.setBackground("w")
@@ -155,6 +159,8 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         for side in ("left", "top", "bottom"):
             plot.getAxis(side).setTextPen("k")
         plot.getViewBox().setDefaultPadding(0)
+        # every range is set explicitly: auto-range would rescan each curve on each change
+        plot.disableAutoRange()
         plot.setObjectName(name)
         return plot
 
@@ -259,6 +265,10 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
             line.setValue(frame)
             line.blockSignals(False)
             line.show()
+        lo, hi = self.visible_frames()
+        # the tag sits right of the line, or left of it near the right edge (not clipped)
+        right = frame < lo + 0.9 * (hi - lo)
+        self.cursor_label.setAnchor((0, 0) if right else (1, 0))
         self.cursor_label.setText(str(frame))
-        self.cursor_label.setPos(frame + 0.5, 0)
+        self.cursor_label.setPos(frame + (0.5 if right else -0.5), 0)
         self.cursor_label.show()
