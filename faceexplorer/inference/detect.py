@@ -131,6 +131,7 @@ class YuNetFaceDetector:
             raise DetectorUnavailable(f"{path}: OpenCV cannot load this file as a YuNet face "
                                       f"detector ({str(exc).strip().splitlines()[-1]})") from None
         self._size: tuple[int, int] | None = None
+        self.path = path
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         """Faces in a BGR frame, best score first, with their 5 landmarks."""
@@ -139,7 +140,13 @@ class YuNetFaceDetector:
             self._net.setInputSize((w, h))
             self._size = (w, h)
         image = frame if frame.ndim == 3 else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
-        _, faces = self._net.detect(image)
+        try:
+            _, faces = self._net.detect(image)
+        except cv2.error as exc:  # OpenCV loads any ONNX here; a wrong one fails only now
+            raise DetectorUnavailable(
+                f"{self.path}: this ONNX file does not work as a YuNet face detector "
+                f"({str(exc).strip().splitlines()[-1]}); expected "
+                "face_detection_yunet_*.onnx from the OpenCV model zoo") from None
         if faces is None:
             return []
         # Row: x, y, w, h, then eye, eye, nose, mouth, mouth (image left to right), score.
