@@ -182,6 +182,10 @@ def test_toggles_and_zoom(timeline, hrm, shoot) -> None:
     assert timeline.view.au_image.image.shape[0] == len(HRM_AU_COLUMNS) * raster.SUB
     labels = [text for _, text in timeline.view.au_plot.getAxis("left")._tickLevels[0]]
     assert labels == list(HRM_AU_COLUMNS)
+    settle()
+    assert timeline.view.au_plot.viewRange()[1] == [0, len(HRM_AU_COLUMNS)]  # every row
+    n_of = len(timeline.view.of_rows)
+    assert "AU5" in timeline.view.of_rows and timeline.view.of_plot.viewRange()[1] == [0, n_of]
     shoot(timeline, "hrm_timeline_36")
     timeline.all_aus.click()
     assert timeline.rows == HRM_AU22
@@ -201,16 +205,16 @@ def test_openface_curves_under_the_rows(timeline, hrm) -> None:
     assert rows == tuple(a for a in HRM_AU22 if a in {"AU1", "AU2", "AU4", "AU6", "AU7", "AU9",
                                                       "AU10", "AU12", "AU14", "AU15", "AU17",
                                                       "AU20", "AU23", "AU25", "AU2X"})
-    x, y = timeline.view.of_curve.xData, timeline.view.of_curve.yData
-    n, m = len(rows), len(raw)
-    y = y.reshape(n, m + 1)[:, :m]
+    n = len(rows)
     ok = raw["success"].to_numpy() == 1
-    for r, au, of_name in ((rows.index("AU12"), "AU12", "AU12"), (rows.index("AU2X"), "AU2X",
-                                                                  "AU26")):
-        expect = openface_row_y(raw[f"{of_name}_r"].to_numpy(), n - 1 - r)
-        np.testing.assert_allclose(y[r][ok], expect[ok], err_msg=au)
-        assert np.isnan(y[r][~ok]).all()
-    np.testing.assert_array_equal(x.reshape(n, m + 1)[0, :m], raw["frame"] - 1)
+    for au, of_name in (("AU12", "AU12"), ("AU2X", "AU26")):
+        item = timeline.view.of_curves[au]
+        assert item.isVisible()
+        expect = openface_row_y(raw[f"{of_name}_r"].to_numpy(), n - 1 - rows.index(au))
+        np.testing.assert_allclose(item.yData[ok], expect[ok], err_msg=au)
+        assert np.isnan(item.yData[~ok]).all()
+        np.testing.assert_array_equal(item.xData, raw["frame"] - 1)
+    assert not timeline.view.of_curves["AU5"].isVisible()  # AU5 is not among the 22
     timeline.openface_box.click()
     assert not timeline.view.of_plot.isVisible()
     no_of = next(c.name for c in hrm.sample.children

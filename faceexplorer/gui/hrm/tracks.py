@@ -2,7 +2,7 @@
 
 Four pyqtgraph plots stacked in one GraphicsLayoutWidget share the x axis (frame number):
 the AU raster (ONE ImageItem built by :mod:`.raster`), OpenFace ``_r`` curves in one row
-per mapped AU (ONE curve item, rows separated by NaN), the five raters' step curves with
+per mapped AU (one reused curve item each), the five raters' step curves with
 their mean in bold, and the per-frame ASD flag strip. Zoom and pan act on x only and are
 linked; y never moves. Rows keep a fixed height in pixels so labels never overlap.
 Segment edges are thin vertical lines in every plot, gaps are hatched (raster) or grey
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QWidget
 from faceexplorer.core.vocab import HRM_RATERS
 from faceexplorer.gui.hrm import raster
 from faceexplorer.gui.thumbnails import pin_bool_refcounts
-from faceexplorer.index.hrm_query import Timeline
+from faceexplorer.index.hrm_query import OPENFACE_CURVES, Timeline
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -113,10 +113,17 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
         self.of_rows: tuple[str, ...] = ()
-        self.of_curve = self.of_plot.plot(pen=pg.mkPen(OPENFACE_COLOUR, width=1),
-                                          connect="finite", antialias=False)
-        self.of_curve.setClipToView(True)
-        self.of_curve.setDownsampling(auto=True, method="peak")
+        # One item per OpenFace AU, made once and reused: adding and removing items per
+        # child costs more than drawing them. Separate items keep x sorted, which
+        # clip-to-view and downsampling rely on.
+        self.of_curves: dict[str, pg.PlotDataItem] = {}
+        for _, hrm_au in OPENFACE_CURVES:
+            item = self.of_plot.plot(pen=pg.mkPen(OPENFACE_COLOUR, width=1),
+                                     connect="finite", antialias=False)
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+            item.hide()
+            self.of_curves[hrm_au] = item
         self.of_rules = self.of_plot.plot(pen=pg.mkPen((215, 218, 224), width=1),
                                           connect="pairs")
         for plot in (self.of_plot, self.atyp_plot, self.asd_plot):
@@ -201,8 +208,9 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self.au_image.setRect(first - 0.5, 0, width, len(self.rows))
         self.au_plot.getAxis("left").setTicks(
             [[(i + 0.5, name) for i, name in enumerate(self.rows)], []])
-        self.au_plot.setYRange(0, len(self.rows), padding=0)
+        # limits first: a range beyond the old limits would be clamped to them
         self.au_plot.setLimits(yMin=0, yMax=len(self.rows))
+        self.au_plot.setYRange(0, len(self.rows), padding=0)
         self._draw_edges(tl, self.edges[0], 0, len(self.rows))
         self._draw_openface(tl, openface)
         self._fit_heights()
@@ -218,31 +226,30 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self.setMinimumHeight(au + of + ATYPICALITY_PX + ASD_PX + spacing)
 
     def _draw_openface(self, tl: Timeline, show: bool) -> None:
-        """One curve item for all rows: row ``r`` from the top sits on ``n - 1 - r``, rows
-        separated by a NaN so one path draws them all (one item is far cheaper to add,
-        clip and paint than a dozen)."""
+        """OpenFace rows for the shown AUs that OpenFace has; row ``r`` from the top sits
+        on ``n - 1 - r``."""
         curves = tl.openface
         shown = curves is not None and show
         self.of_plot.setVisible(shown)
-        self.of_rows = ()
+        names = [a for a in self.rows if curves is not None and a in curves.hrm_aus]
+        self.of_rows = tuple(names) if shown else ()
+        for au, item in self.of_curves.items():
+            if au not in self.of_rows:
+                item.setData([], [])
+                item.hide()
         if not shown or curves is None:
-            self.of_curve.setData([], [])
             return
-        names = [a for a in self.rows if a in curves.hrm_aus]
         n = len(names)
-        self.of_rows = tuple(names)
         index = {a: i for i, a in enumerate(curves.hrm_aus)}
-        m = len(curves.frames)
-        x = np.empty((n, m + 1))
-        x[:, :m], x[:, m] = curves.frames, np.nan
-        y = np.full((n, m + 1), np.nan)
+        x = curves.frames.astype(np.float64)
         for row, au in enumerate(names):
-            y[row, :m] = openface_row_y(curves.intensity[index[au]], n - 1 - row)
-        self.of_curve.setData(x.ravel(), y.ravel())
+            item = self.of_curves[au]
+            item.setData(x, openface_row_y(curves.intensity[index[au]], n - 1 - row))
+            item.show()
         self.of_plot.getAxis("left").setTicks(
             [[(n - 1 - r + 0.5, au) for r, au in enumerate(names)], []])
-        self.of_plot.setYRange(0, max(n, 1), padding=0)
         self.of_plot.setLimits(yMin=0, yMax=max(n, 1))
+        self.of_plot.setYRange(0, max(n, 1), padding=0)
         first, width, _ = raster.frame_columns(tl.frames)
         self.of_rules.setData(np.tile([first - 0.5, first + width - 0.5], n + 1),
                               np.repeat(np.arange(n + 1, dtype=np.float64), 2))
