@@ -9,6 +9,7 @@ building it stays fast; the real C25 votes (ties included) come from ``shared/da
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from faceexplorer.index.image_detail import image_detail
 from faceexplorer.index.store import connect
 
 #: Rows of each sample split that get a drawn image file (the others have none).
-IMAGE_ROWS = 60
+IMAGE_ROWS = 24
 
 
 def shared_data() -> Path:
@@ -57,9 +58,29 @@ def build_sample_indexes(root: Path) -> dict[str, Path]:
     return out
 
 
+def sample_indexes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """:func:`build_sample_indexes` once per test run, shared by this module and the GUI's.
+
+    The indexes are opened read-only by the tests, so one build serves every module; the
+    ``done`` marker is written last, so an interrupted build is never reused.
+    """
+    root = tmp_path_factory.getbasetemp() / "image-detail-samples"
+    done = root / "done"
+    if not done.exists():
+        if root.exists():
+            shutil.rmtree(root)
+        root.mkdir(parents=True)
+        build_sample_indexes(root)
+        done.touch()
+    out = {"root": root, "sample": root / "sample.duckdb", "no_c25": root / "no_c25.duckdb"}
+    if (root / "real_c25.duckdb").exists():
+        out["real_c25"] = root / "real_c25.duckdb"
+    return out
+
+
 @pytest.fixture(scope="module")
 def indexes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return build_sample_indexes(tmp_path_factory.mktemp("detail-samples"))
+    return sample_indexes(tmp_path_factory)
 
 
 @pytest.fixture

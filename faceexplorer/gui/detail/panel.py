@@ -1,0 +1,231 @@
+"""The detail panel: one image, its official label and, for C25 images, the crowd.
+
+Layout, left to right: the face (with its box and landmarks); the vote histogram above
+the valence-arousal plane; the statistics block above the "who voted what" table. The
+crowd columns are hidden, not left empty, for an image without C25 votes and for an
+index without C25 data. :meth:`DetailPanel.show_image` hands the query and the image
+decoding to a worker (``loader``) and paints when the newest answer arrives; the
+``shown`` signal says when the panel has been painted (the bench times that).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from html import escape
+
+import duckdb
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
+
+from faceexplorer.gui.detail import plotting
+from faceexplorer.gui.detail.crowd_stats import CrowdStats, VotesModel, votes_table
+from faceexplorer.gui.detail.face_view import FaceView
+from faceexplorer.gui.detail.loader import DetailLoader, Loaded
+from faceexplorer.gui.detail.va_plane import VAPlane
+from faceexplorer.gui.detail.vote_histogram import VoteHistogram
+from faceexplorer.index.image_detail import AffectNetRow, ImageDetail, image_detail
+
+
+def _signed(x: float | None) -> str:
+    return "missing" if x is None else f"{x:+.2f}".replace("-", "−")
+
+
+def affectnet_html(a: AffectNetRow | None) -> str:
+    """The official-label line under the title."""
+    if a is None:
+        return "<span style='color:gray'>AffectNet row not in the index</span>"
+    where = a.source_file.replace("\\", "/").rsplit("/", 1)[-1]
+    line = f", line {a.source_line:,}" if a.source_line is not None else ""
+    return (f"AffectNet label <b>{escape(a.expression)}</b> (code {a.expression_raw}) · "
+            f"valence {_signed(a.valence)} · arousal {_signed(a.arousal)} "
+            f"<span style='color:gray'>· {escape(where)}{line}</span>")
+
+
+class DetailPanel(QWidget):
+    """Everything about one image. Standalone: ``set_connection`` then ``show_image``."""
+
+    #: Emitted after the panel shows a new image (its ImageDetail, or None on failure).
+    shown = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._cursor: duckdb.DuckDBPyConnection | None = None
+        self._request = 0
+        self.current: ImageDetail | None = None
+        self.loader = DetailLoader(self)
+        self.loader.loaded.connect(self._on_loaded)
+
+        self.title = QLabel(self)
+        self.title.setObjectName("detailTitle")
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title.setStyleSheet("font-size: 12pt;")
+        self.subtitle = QLabel(self)
+        self.subtitle.setObjectName("detailAffectNet")
+        self.subtitle.setTextFormat(Qt.TextFormat.RichText)
+        self.subtitle.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice = QLabel(self)
+        self.notice.setObjectName("detailNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet(f"color: {plotting.WARNING.name()};")
+        self.notice.hide()
+
+        self.face = FaceView(self)
+        self.face_card = plotting.PlotCard("Face · box and 68 landmarks", self.face, "face",
+                                           self, export=self.face.graphics)
+
+        self.histogram = VoteHistogram(self)
+        self.histogram_card = plotting.PlotCard("Expression votes", self.histogram,
+                                                "expression_votes", self)
+        self.histogram_card.setMinimumHeight(250)
+        self.va = VAPlane(self)
+        self.va_card = plotting.PlotCard("Valence · arousal votes", self.va, "va_votes", self)
+        self.va_card.setMinimumSize(260, 280)
+        self.stats = CrowdStats(self)
+        # Word-wrapped lines can outgrow a short card: scroll rather than clip them.
+        self.stats_scroll = QScrollArea(self)
+        self.stats_scroll.setWidgetResizable(True)
+        self.stats_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.stats_scroll.setWidget(self.stats)
+        self.stats_card = plotting.PlotCard("Per-image statistics", self.stats_scroll,
+                                            "image_stats", self, export=self.stats)
+        self.votes_model = VotesModel(self)
+        self.votes_view = votes_table(self.votes_model, self)
+        self.votes_card = plotting.PlotCard("Who voted what", self.votes_view, "votes", self)
+
+        self.crowd = QSplitter(Qt.Orientation.Horizontal, self)
+        self.crowd.setObjectName("crowdPanels")
+        plots = QSplitter(Qt.Orientation.Vertical, self.crowd)
+        plots.addWidget(self.histogram_card)
+        plots.addWidget(self.va_card)
+        plots.setStretchFactor(0, 2)
+        plots.setStretchFactor(1, 3)
+        tables = QSplitter(Qt.Orientation.Vertical, self.crowd)
+        tables.addWidget(self.stats_card)
+        tables.addWidget(self.votes_card)
+        tables.setStretchFactor(1, 1)
+        tables.setSizes([300, 470])
+        self.crowd.addWidget(plots)
+        self.crowd.addWidget(tables)
+        self.crowd.setStretchFactor(0, 1)
+        self.crowd.setStretchFactor(1, 1)
+
+        self.body = QSplitter(Qt.Orientation.Horizontal, self)
+        self.body.addWidget(self.face_card)
+        self.body.addWidget(self.crowd)
+        self.body.setStretchFactor(0, 2)
+        self.body.setStretchFactor(1, 3)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.subtitle)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.body, 1)
+        self._show_message("No image selected")
+
+    # --- public API ---------------------------------------------------------------------
+    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        """Use ``con`` (read-only is enough), or none. Call with None BEFORE closing it."""
+        self._request += 1  # whatever is in flight belongs to the old connection
+        self.loader.wait_idle()
+        if self._cursor is not None:
+            self._cursor.close()
+        # The worker thread needs its own cursor: DuckDB connections are not thread-safe.
+        self._cursor = con.cursor() if con is not None else None
+        self._show_message("No image selected" if con is not None else "No index open")
+
+    def show_image(self, split: str, row_index: int, c25_set: int | None = None) -> None:
+        """Show the image ``(split, row_index)`` as soon as it is read (``shown`` follows)."""
+        self._request += 1
+        if self._cursor is None:
+            self._show_message("No index open")
+            self.shown.emit(None)
+            return
+        self.loader.request(self._request, partial(
+            image_detail, self._cursor, split, int(row_index), c25_set))
+
+    def clear(self) -> None:
+        """Show nothing (e.g. the browser's selection became empty)."""
+        self._request += 1
+        self._show_message("No image selected")
+
+    # --- painting -----------------------------------------------------------------------
+    def _on_loaded(self, result: Loaded) -> None:
+        if result.request != self._request:
+            return  # an older request answered after a newer one was made
+        if result.detail is None:
+            self._show_message("Cannot show this image", result.error)
+            self.shown.emit(None)
+            return
+        self.paint(result)
+        # Announce after the posted layout and paint events have run, so "shown" means
+        # painted (the bench times select -> shown) and the widgets have their sizes.
+        detail = result.detail
+        QTimer.singleShot(0, self, lambda: self._announce(result.request, detail))
+
+    def _announce(self, request: int, detail: ImageDetail) -> None:
+        if request == self._request:
+            self.shown.emit(detail)
+
+    def paint(self, result: Loaded) -> None:
+        """Update every part for ``result`` (items are reused, never rebuilt)."""
+        d = result.detail
+        assert d is not None
+        self.current = d
+        a, c = d.affectnet, d.crowd
+        name = a.filename if a is not None else (c.filename if c is not None else "")
+        badge = ""
+        if c is not None:
+            badge = (f" <span style='background:#e3edf9;color:#0d3a6e'>&nbsp;AffectNetC25 "
+                     f"set {c.c25_set}&nbsp;</span>")
+        self.title.setText(f"<b>{escape(d.split)} · row {d.row_index:,}</b> "
+                           f"<span style='color:gray'>{escape(name or '')}</span>{badge}")
+        self.subtitle.setText(affectnet_html(a))
+        self.subtitle.show()
+        problem = d.link_problem
+        self.notice.setText(f"⚠ {problem}" if problem else "")
+        self.notice.setVisible(bool(problem))
+        self.face.set_face(result.image, a.face_box if a else None,
+                           a.landmarks if a else None, result.image_problem)
+        self._set_parts_visible(True, c is not None)
+        if c is None:
+            return
+        label = a.expression if a is not None and not problem else None
+        self.histogram.set_votes(c.counts, c.majority, c.tied_labels, label)
+        top = max(c.counts.values()) if c.counts else 0
+        if c.tie:
+            tied = " = ".join(escape(t) for t in c.tied_labels)
+            state = (f"<span style='color:{plotting.WARNING.name()}'>tie</span> {tied} "
+                     f"({top} each) → {escape(c.majority or '')}")
+        else:
+            state = f"majority <b>{escape(c.majority or '–')}</b> ({top} of {c.n_votes})"
+        self.histogram_card.set_title(f"Expression votes · {state}")
+        va = (a.valence, a.arousal) if a is not None and not problem else None
+        self.va.set_votes([v.valence for v in c.votes], [v.arousal for v in c.votes],
+                          (c.valence.mean, c.arousal.mean), va)
+        self.stats.set_crowd(c, label)
+        self.votes_model.set_votes(c.votes, c.majority)
+        self.votes_card.set_title(f"Who voted what · {len(c.votes)} annotators")
+
+    def _show_message(self, title: str, detail: str | None = None) -> None:
+        self.current = None
+        self.title.setText(f"<b>{escape(title)}</b>")
+        self.subtitle.setText(escape(detail or ""))
+        self.subtitle.setVisible(bool(detail))
+        self.notice.hide()
+        self.face.set_face(None, None, None, None)
+        self._set_parts_visible(False, False)
+
+    def _set_parts_visible(self, face: bool, crowd: bool) -> None:
+        changed = (face, crowd) != (self.face_card.isVisibleTo(self),
+                                    self.crowd.isVisibleTo(self))
+        self.face_card.setVisible(face)
+        self.crowd.setVisible(crowd)
+        if changed and face and crowd:
+            # A splitter re-shares its width when a part reappears; restore 2 : 3 rather
+            # than let the face banner's text decide (the user's own drag is kept while
+            # the parts stay visible).
+            width = max(self.body.width(), 600)
+            self.body.setSizes([width * 2 // 5, width - width * 2 // 5])

@@ -1,0 +1,241 @@
+"""The detail panel driven as a user would, checked against the raw files.
+
+What the widgets SHOW (bar heights, marked bars, VA points and marker sizes, statistics
+text, the votes table, the face overlays) is compared with references computed here
+from the CSVs with pandas (vote counts, ``mode`` for the majority, V/A means) and scipy
+(entropy). Screenshots go to /tmp/shots.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+
+from faceexplorer.core.vocab import C25_CODES, EXPRESSIONS
+from faceexplorer.gui.detail import DetailPanel, plotting
+from faceexplorer.gui.detail.crowd_stats import TIE_RULE
+from faceexplorer.gui.detail.plotting import save_png
+from faceexplorer.gui.detail.va_plane import marker_size
+from faceexplorer.index.store import connect
+from tests.test_image_detail import IMAGE_ROWS, REAL_C25, raw_c25, sample_indexes
+
+
+@pytest.fixture(scope="module")
+def indexes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return sample_indexes(tmp_path_factory)
+
+
+@pytest.fixture
+def panel(qtbot):
+    """``panel(index_path)``: a shown DetailPanel on that index, closed after the test."""
+    made = []
+
+    def make(db: Path | None) -> DetailPanel:
+        p = DetailPanel()
+        qtbot.addWidget(p)
+        p.resize(1400, 820)
+        con = connect(db, read_only=True) if db is not None else None
+        p.set_connection(con)
+        p.show()
+        qtbot.waitExposed(p)
+        made.append((p, con))
+        return p
+
+    yield make
+    for p, con in made:
+        p.set_connection(None)
+        if con is not None:
+            con.close()
+
+
+def show(qtbot, p: DetailPanel, split: str, row: int):
+    with qtbot.waitSignal(p.shown, timeout=20_000):
+        p.show_image(split, row)
+    return p.current
+
+
+def sample_votes(indexes, c25_set: int, image_index: int) -> dict:
+    folder = indexes["root"] / "AffectNetC25"
+    return {t: raw_c25(folder, t, c25_set).loc[image_index].drop("filename")
+            for t in ("expression", "valence", "arousal")}
+
+
+def first_c25_image(indexes, with_file: bool) -> tuple[int, int]:
+    """(set, image_index) of a sample C25 image with (or without) a drawn image file."""
+    for c25_set in (1, 2):
+        expr = raw_c25(indexes["root"] / "AffectNetC25", "expression", c25_set)
+        for image_index in expr.index:
+            if (image_index < IMAGE_ROWS) == with_file:
+                return c25_set, int(image_index)
+    raise AssertionError("no such sample C25 image")
+
+
+def test_c25_image_shows_votes_as_counted_from_the_csv(qtbot, panel, indexes, shoot) -> None:
+    c25_set, image_index = first_c25_image(indexes, with_file=True)
+    p = panel(indexes["sample"])
+    d = show(qtbot, p, "train", image_index)
+    raw = sample_votes(indexes, c25_set, image_index)
+    labels = raw["expression"].astype(int).map(C25_CODES)
+    training = pd.read_csv(indexes["root"] / "AffectNet" / "Manually_Annotated"
+                           / "training.csv").iloc[image_index]
+
+    # Histogram: bar heights, majority (pandas mode on the raw C25 codes), AffectNet label.
+    expected = tuple(int((labels == e).sum()) for e in EXPRESSIONS)
+    assert p.histogram.heights == expected
+    assert tuple(p.histogram.bars.opts["width"]) == expected  # horizontal bars
+    majority = C25_CODES[int(raw["expression"].astype(int).mode().iloc[0])]
+    assert p.histogram.majority_index == EXPRESSIONS.index(majority)
+    code = int(training["expression"])
+    assert p.histogram.affectnet_index == (code if code < 8 else None)
+    assert [lab.textItem.toPlainText() for lab in p.histogram.count_labels] == [
+        str(n) if n else "" for n in expected]
+
+    # VA plane: one point per distinct (valence, arousal) vote, sized and labelled by count.
+    pairs = Counter(zip(raw["valence"].astype(float), raw["arousal"].astype(float),
+                        strict=True))
+    assert {(v, a): n for v, a, n in p.va.points} == dict(pairs)
+    counts = np.array([n for _, _, n in p.va.points])
+    np.testing.assert_allclose(p.va.sizes, marker_size(counts))
+    assert p.va.count_texts == [str(n) if n > 1 else "" for n in counts]
+    assert p.va.mean_point == pytest.approx((raw["valence"].astype(float).mean(),
+                                            raw["arousal"].astype(float).mean()))
+    assert p.va.affectnet_point == pytest.approx((training["valence"], training["arousal"]))
+
+    # Statistics text, from the counts computed here.
+    n = len(labels)
+    top = max(expected)
+    assert p.stats.text("plurality") == f"{top / n:.0%}"
+    h = scipy.stats.entropy(np.array(expected) / n) / np.log(8)
+    assert p.stats.text("entropy").startswith(f"{h:.3f}")
+    assert p.stats.text("majority") == f"{majority} ({top} of {n} votes)"
+    assert p.stats.text("agreement").startswith(f"{top} of {n} annotators")
+    assert not p.stats.labels["tie"].isVisibleTo(p) or d.crowd.tie
+
+    # Who voted what: one row per annotator, the votes of the CSV row.
+    model = p.votes_model
+    assert model.rowCount() == 25
+    assert [model.data(model.index(r, 0)) for r in range(25)] == [
+        f"set{c25_set}/participant{k}" for k in range(25)]
+    assert [model.data(model.index(r, 1)) for r in range(25)] == labels.tolist()
+    assert p.votes_view.model().rowCount() == 25
+
+    # The face: image, box and landmarks from the AffectNet row; toggles and zoom.
+    f = p.face
+    assert f.has_image and not f.placeholder.isVisibleTo(p)
+    box = tuple(int(training[c]) for c in ("face_x", "face_y", "face_width", "face_height"))
+    assert f.face_box == box and f.box_item.rect().getRect() == pytest.approx(box)
+    assert f.landmarks_visible and f.box_visible
+    assert len(f.landmark_item.data) == 68
+    assert p.crowd.isVisibleTo(p)
+    shoot(p, "detail_c25")
+
+    qtbot.mouseClick(f.landmarks_check, Qt.MouseButton.LeftButton)
+    assert not f.landmarks_visible and not f.contours.isVisible() and f.box_visible
+    qtbot.mouseClick(f.zoom_button, Qt.MouseButton.LeftButton)
+    (x0, x1), (y0, y1) = f.view.viewRange()
+    assert x0 <= box[0] and x1 >= box[0] + box[2] and y0 <= box[1] and y1 >= box[1] + box[3]
+    assert (x1 - x0) < 2 * box[2] + 1 or (y1 - y0) < 2 * box[3] + 1  # zoomed, not whole image
+    shoot(p, "detail_c25_zoom_no_landmarks")
+    qtbot.mouseClick(f.landmarks_check, Qt.MouseButton.LeftButton)
+    assert f.landmarks_visible
+
+
+def test_save_plot_png(qtbot, panel, indexes, tmp_path, monkeypatch) -> None:
+    _, image_index = first_c25_image(indexes, with_file=True)
+    p = panel(indexes["sample"])
+    show(qtbot, p, "train", image_index)
+    out = save_png(p.va_card.export, tmp_path / "va")
+    assert out.suffix == ".png" and not QImage(str(out)).isNull()
+    # The button asks for a name (dialog stubbed), then saves there.
+    target = tmp_path / "hist.png"
+    class Dialog:  # what the user would answer
+        @staticmethod
+        def getSaveFileName(*args, **kwargs):  # noqa: N802
+            return str(target), "PNG image (*.png)"
+
+    monkeypatch.setattr(plotting, "QFileDialog", Dialog)
+    qtbot.mouseClick(p.histogram_card.save_button, Qt.MouseButton.LeftButton)
+    img = QImage(str(target))
+    assert not img.isNull() and img.width() > 200
+
+
+@pytest.mark.skipif(not (REAL_C25 / "expression_set1_C25.csv").is_file(),
+                    reason=f"real AffectNetC25 files not found in {REAL_C25}")
+def test_real_tie_image_shows_the_tie(qtbot, panel, indexes, shoot) -> None:
+    expr = raw_c25(REAL_C25, "expression", 1).drop(columns="filename")
+    modes = expr.mode(axis=1)
+    tie_index = int(modes.index[modes.notna().sum(axis=1) > 1][0])
+    tied = {C25_CODES[int(c)] for c in modes.loc[tie_index].dropna()}
+    p = panel(indexes["real_c25"])
+    d = show(qtbot, p, "train", tie_index)
+    assert d.crowd.tie and d.affectnet is None
+    h = p.histogram
+    shown_tied = {EXPRESSIONS[k] for k in h.tied_indices}
+    assert shown_tied == tied
+    assert EXPRESSIONS[h.majority_index] == C25_CODES[int(modes.loc[tie_index, 0])]
+    for k in h.tied_indices:
+        assert h.count_labels[k].textItem.toPlainText().endswith("tie")
+    assert "tie" in p.histogram_card.title.text()
+    assert p.stats.labels["tie"].isVisibleTo(p)
+    assert TIE_RULE in p.stats.text("tie")
+    # No AffectNet row in this index: the face part says so, the crowd part still shows.
+    assert p.face.placeholder.isVisibleTo(p)
+    assert "not in the index" in p.face.placeholder.text()
+    assert not p.face.graphics.isVisibleTo(p) and p.crowd.isVisibleTo(p)
+    assert h.affectnet_index is None and p.va.affectnet_point is None
+    shoot(p, "detail_tie")
+
+
+def test_non_c25_image_hides_the_crowd(qtbot, panel, indexes, shoot) -> None:
+    p = panel(indexes["sample"])
+    d = show(qtbot, p, "val", 3)
+    assert d.crowd is None and not p.crowd.isVisibleTo(p)
+    assert p.face_card.isVisibleTo(p) and p.face.has_image
+    assert "AffectNet label" in p.subtitle.text()
+    shoot(p, "detail_val")
+    # An index without C25 data: a C25 image shows its AffectNet part only, no failure.
+    _, image_index = first_c25_image(indexes, with_file=True)
+    q = panel(indexes["no_c25"])
+    d = show(qtbot, q, "train", image_index)
+    assert d.crowd is None and not q.crowd.isVisibleTo(q) and q.face.has_image
+
+
+def test_missing_image_file_names_the_path(qtbot, panel, indexes, shoot) -> None:
+    _, image_index = first_c25_image(indexes, with_file=False)
+    p = panel(indexes["sample"])
+    d = show(qtbot, p, "train", image_index)
+    assert not d.affectnet.image_path.exists()
+    f = p.face
+    assert f.placeholder.isVisibleTo(p) and not f.has_image
+    assert str(d.affectnet.image_path) in f.placeholder.text()
+    # The rest still shows: overlays on an empty canvas, the crowd panels.
+    assert f.graphics.isVisibleTo(p) and f.box_visible and f.landmarks_visible
+    assert p.crowd.isVisibleTo(p) and sum(p.histogram.heights) == 25
+    shoot(p, "detail_missing_image")
+    # Browsing goes on: the next image shows normally.
+    _, with_file = first_c25_image(indexes, with_file=True)
+    show(qtbot, p, "train", with_file)
+    assert f.has_image and not f.placeholder.isVisibleTo(p)
+
+
+def test_unknown_image_no_index_and_newest_request_wins(qtbot, panel, indexes) -> None:
+    p = panel(indexes["sample"])
+    assert show(qtbot, p, "train", 9_999_999) is None
+    assert "Cannot show" in p.title.text() and "9999999" in p.subtitle.text()
+    # Many quick requests (a held arrow key): the last one is what ends up shown.
+    rows = [r for r in range(IMAGE_ROWS) if r % 7 == 0]
+    with qtbot.waitSignal(p.shown, timeout=20_000, check_params_cb=lambda d: (
+            d is not None and d.row_index == rows[-1])):
+        for r in rows:
+            p.show_image("train", r)
+    assert p.current.row_index == rows[-1]
+    p.set_connection(None)
+    assert show(qtbot, p, "train", 0) is None
+    assert "No index open" in p.title.text()
