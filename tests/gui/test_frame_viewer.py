@@ -65,13 +65,15 @@ def test_opens_a_child_on_its_first_labelled_frame(qtbot, viewer, hrm, shoot) ->
     wait_displayed(qtbot, viewer, first)
     assert viewer.frame == first and viewer.slider.value() == first
     assert viewer.slider.minimum() == 0 and viewer.slider.maximum() == child.video_frames - 1
-    assert np.array_equal(viewer.image.image, jpeg(child.frames_dir / f"{first}_0.jpg"))
-    assert viewer.stack.currentWidget() is viewer.view
+    assert np.array_equal(viewer.canvas.rgb, jpeg(child.frames_dir / f"{first}_0.jpg"))
+    assert viewer.stack.currentWidget() is viewer.canvas
     assert viewer.title.text() == "S1 (ASD)"
     text = viewer.position.text()
     assert f"frame {first}" in text and "0:00.48" in text and "segment 1 of 6" in text
     assert viewer.origin.text() == "from the frames folder"
     assert not viewer.notice.isVisible()
+    # The worker scaled the frame for the canvas as it is now (after the first layout).
+    qtbot.waitUntil(viewer.canvas.is_sharp, timeout=5000)
     shoot(viewer, "frame_viewer_S1")
 
 
@@ -145,12 +147,13 @@ def test_scrubbing_decodes_only_the_newest_request(qtbot, viewer, hrm) -> None:
     last = wanted[-1]
     wait_displayed(qtbot, viewer, last)
     made = viewer.loader.decodes - decodes
-    assert viewer.loader.requests - requests == 300
+    # (a resize may add one request of its own: the frame again, at the new size)
+    assert 300 <= viewer.loader.requests - requests <= 302
     assert made < 60, f"{made} decodes for 300 requests"
     assert viewer.frame == last
     # What is on screen is frame 304 itself.
     expected = viewer.source.frame(last)
-    assert np.array_equal(viewer.image.image, expected.rgb)
+    assert np.array_equal(viewer.canvas.rgb, expected.rgb)
     qtbot.wait(100)
     assert viewer.displayed[-1] == last
 
@@ -198,7 +201,7 @@ def test_moved_frames_folder_and_video_are_named(qtbot, viewer, con, tmp_path, s
     viewer.displayed.clear()
     viewer.set_timeline(dataclasses.replace(tl, video_path=str(video)))
     wait_displayed(qtbot, viewer, tl.first_frame)
-    assert viewer.stack.currentWidget() is viewer.view
+    assert viewer.stack.currentWidget() is viewer.canvas
     gap = tl.segments[0][1] + 1
     viewer.set_frame(gap)
     wait_displayed(qtbot, viewer, gap)
@@ -221,7 +224,7 @@ def test_labels_beyond_the_video_are_flagged(qtbot, viewer, con, hrm, shoot) -> 
     assert viewer.notice.text().startswith(
         f"Frame {child.last_frame} is beyond the end of the video ({end} frames)")
     # The coders' JPEG still shows; the flag says the video has no such frame.
-    assert viewer.stack.currentWidget() is viewer.view
+    assert viewer.stack.currentWidget() is viewer.canvas
     shoot(viewer, "frame_viewer_S4_beyond_video")
     tl = hrm_query.child_timeline(con, "S4", aus=(), openface=False)
     viewer.displayed.clear()

@@ -6,6 +6,12 @@ time for and always ends on the last frame asked for. The worker owns the frame 
 (``faceexplorer.media.frames`` sources are not thread-safe: it closes a source it no
 longer serves) and hands each result back by a signal, which Qt queues onto the GUI
 thread. Requests are numbered so the receiver can drop answers it has overtaken.
+
+The worker also does the pixel work of display: it scales the frame to the size the
+canvas asked for (``cv2.INTER_AREA`` down, linear up) and lays it out as Qt's native
+32-bit ``RGB32`` (BGRA bytes), which the raster engine paints without conversion
+(measured 640x480 at 1.3x: RGB888 7 ms, RGB32 2 ms a paint; 1:1 is cheaper still).
+The GUI thread only wraps the bytes in a QImage and draws them.
 """
 
 from __future__ import annotations
@@ -13,9 +19,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+import cv2
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from faceexplorer.media.frames import FrameResult, FrameSource, Missing
+from faceexplorer.media.frames import Frame, FrameResult, FrameSource, Missing
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,6 +34,34 @@ class Loaded:
     source: FrameSource
     frame: int
     result: FrameResult
+    #: The frame scaled to fit the requested size, as (H, W, 4) BGRA uint8 (QImage RGB32);
+    #: None for a Missing result.
+    display: np.ndarray | None = None
+
+
+def fit_for_display(rgb: np.ndarray, fit: tuple[int, int] | None) -> np.ndarray:
+    """``rgb`` scaled to fit in ``fit`` = (width, height) keeping its aspect, as BGRA.
+
+    Parameters
+    ----------
+    rgb
+        (H, W, 3) uint8 frame.
+    fit
+        Device pixels available; None keeps the frame's own size.
+
+    Returns
+    -------
+    ndarray
+        (h, w, 4) uint8, C-contiguous, bytes in QImage ``Format_RGB32`` order.
+    """
+    height, width = rgb.shape[:2]
+    if fit is not None and fit[0] > 0 and fit[1] > 0:
+        scale = min(fit[0] / width, fit[1] / height)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        if size != (width, height):
+            method = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+            rgb = cv2.resize(rgb, size, interpolation=method)
+    return np.ascontiguousarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA))
 
 
 class FrameLoader(QObject):
@@ -36,7 +72,7 @@ class FrameLoader(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._cond = threading.Condition()
-        self._pending: tuple[int, FrameSource, int] | None = None
+        self._pending: tuple[int, FrameSource, int, tuple[int, int] | None] | None = None
         self._stop = False
         self._serial = 0
         #: Requests made and frames actually decoded, for tests and benchmarks.
@@ -45,12 +81,14 @@ class FrameLoader(QObject):
         self._thread = threading.Thread(target=self._run, name="hrm-frame-loader", daemon=True)
         self._thread.start()
 
-    def request(self, source: FrameSource, frame: int) -> int:
-        """Ask for ``frame`` of ``source``, replacing any request still waiting."""
+    def request(self, source: FrameSource, frame: int,
+                fit: tuple[int, int] | None = None) -> int:
+        """Ask for ``frame`` of ``source`` scaled to ``fit`` (width, height), replacing any
+        request still waiting; returns the request's number."""
         with self._cond:
             self._serial += 1
             self.requests += 1
-            self._pending = (self._serial, source, frame)
+            self._pending = (self._serial, source, frame, fit)
             self._cond.notify()
             return self._serial
 
@@ -70,19 +108,22 @@ class FrameLoader(QObject):
                     self._cond.wait()
                 if self._stop:
                     break
-                serial, source, frame = self._pending
+                serial, source, frame, fit = self._pending
                 self._pending = None
             if source is not current:
                 if current is not None:
                     current.close()     # a video capture belongs to this thread
                 current = source
+            display = None
             try:
                 result = source.frame(frame)
+                if isinstance(result, Frame):
+                    display = fit_for_display(result.rgb, fit)
             except Exception as exc:  # noqa: BLE001 (a broken file must not kill the worker)
                 result = Missing(frame, "unreadable", f"frame {frame} could not be read: {exc}")
             self.decodes += 1
             try:
-                self.loaded.emit(Loaded(serial, source, frame, result))
+                self.loaded.emit(Loaded(serial, source, frame, result, display))
             except RuntimeError:    # the receiving widget is gone: nothing left to serve
                 break
         if current is not None:

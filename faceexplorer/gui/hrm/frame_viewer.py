@@ -21,7 +21,6 @@ from typing import Final
 
 import duckdb
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
@@ -37,12 +36,11 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.gui.hrm.frame_canvas import FrameCanvas
 from faceexplorer.gui.hrm.frame_loader import FrameLoader, Loaded
 from faceexplorer.index import hrm_query
 from faceexplorer.index.hrm_query import Timeline
 from faceexplorer.media.frames import ChildFrames, Frame
-
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
 #: Frames moved by Shift+Left/Right and the -N/+N buttons unless the user changes it.
 BIG_STEP: Final[int] = 10
@@ -104,20 +102,20 @@ class FrameViewer(QWidget):
         self.notice.setWordWrap(True)
         self.notice.hide()
 
-        self.view = pg.GraphicsLayoutWidget(self)
-        self.view.setBackground("#202020")
+        self.canvas = FrameCanvas(self)
         # A click on the image gives the keys to the viewer (the nearest focusable parent).
-        self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.box = self.view.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.box.addItem(self.image)
+        self.canvas.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # After a resize, ask again for the frame on show at the new size (once settled).
+        self._refit = QTimer(self, singleShot=True, interval=80)
+        self._refit.timeout.connect(self._request)
+        self.canvas.resized.connect(self._refit.start)
         self.placeholder = QLabel(self)
         self.placeholder.setObjectName("framePlaceholder")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
         self.placeholder.setStyleSheet("background: #303030; color: #f0f0f0; padding: 12px;")
         self.stack = QStackedWidget(self)
-        self.stack.addWidget(self.view)
+        self.stack.addWidget(self.canvas)
         self.stack.addWidget(self.placeholder)
 
         def button(text: str, tip: str, slot) -> QPushButton:
@@ -257,7 +255,11 @@ class FrameViewer(QWidget):
         self.slider.setValue(frame)
         self.slider.blockSignals(False)
         self._describe(frame)
-        self.loader.request(self.source, frame)
+        self._request()
+
+    def _request(self) -> None:
+        if self.source is not None and self.frame is not None:
+            self.loader.request(self.source, self.frame, self.canvas.fit_size())
 
     def _go(self, frame: int) -> None:
         """Move by the viewer's own controls, and tell the timeline."""
@@ -364,17 +366,15 @@ class FrameViewer(QWidget):
         return f"between segments {k} and {k + 1} (not labelled)"
 
     def _on_loaded(self, loaded: Loaded) -> None:
-        if loaded.source is not self.source or loaded.request < self._shown_request:
+        if loaded.source is not self.source or loaded.request <= self._shown_request:
             return      # a child no longer open, or overtaken by a newer answer
         self._shown_request = loaded.request
         result = loaded.result
-        if isinstance(result, Frame):
-            rgb = result.rgb
-            resized = self.image.image is None or self.image.image.shape != rgb.shape
-            self.image.setImage(rgb, autoLevels=False, levels=(0, 255))
-            if resized:
-                self.box.autoRange(padding=0)
-            self.stack.setCurrentWidget(self.view)
+        if isinstance(result, Frame) and loaded.display is not None:
+            self.canvas.show_frame(result.rgb, loaded.display)
+            self.stack.setCurrentWidget(self.canvas)
+            if not self.canvas.is_sharp():
+                self._refit.start(0)      # asked for at another size: ask again at this one
             self.origin.setText("from the frames folder" if result.origin == "frames"
                                 else "from the video")
         else:

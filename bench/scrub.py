@@ -1,0 +1,285 @@
+"""Benchmark: scrubbing the HRM frame viewer against raw OpenCV decoding of the same frames.
+
+    python bench/scrub.py [--root DIR] [--size 640x480] [--frames 300] [--json]
+
+Writes once under ``--root`` a full-scale-like child: the labelled segments of a typical
+child of the full-scale plan (``samples.hrm.plan_frames("full")``: ~1,300 labelled frames
+in ~16 segments over a ~3,000-frame video), as an mp4v video at ``--size`` plus the
+labelled frames as JPEGs in ``origin/<child>/`` (drawn sample faces, upscaled, with the
+frame number burnt in so every frame differs). Then, in this one process:
+
+- ``sequential``: 300 consecutive frames (a slow drag, or playback); raw = one seek then
+  ``read()`` + BGR->RGB per frame; viewer = ``set_frame(f)``, wait until it is on screen;
+- ``random``: 300 random frames; raw = ``CAP_PROP_POS_FRAMES`` seek + read per frame (not
+  verified); viewer = the same frames through its verified seeks;
+- ``frames folder``: the sequential frames of a segment from the JPEGs (raw = imdecode);
+- ``drag``: 300 requests fired at mouse-move rate (100 per second) without waiting:
+  frames actually drawn per second, decodes made, and the lag from the last request to
+  its frame on screen;
+- ``flood``: 300 requests with no event loop between them: decodes made, ms to the last.
+
+Each figure is printed with its ratio to the raw decode (goal: viewer at 30 fps or
+better while scrubbing). ``run`` returns the figures for ``bench/timeline.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+CHILD = "S1"
+
+
+def keep_singletons_alive() -> None:
+    """Work around PySide6 6.12 on Python 3.11: every call of a void Qt method drops a
+    reference to ``None`` it never took, and every ``Signal.emit`` one to ``True``
+    (harmless on 3.12+, where they are immortal), so after ~30,000 calls Python aborts
+    with "deallocating None" (or True). Give them 2**40 references they will never lose;
+    they are never freed anyway.
+    """
+    if sys.version_info < (3, 12):
+        for obj in (None, True, False):
+            ctypes.c_ssize_t.from_address(id(obj)).value += 1 << 40
+
+
+def write_child(root: Path, size: tuple[int, int], rng: np.random.Generator) -> dict:
+    """Video and JPEGs of a typical full-scale child under ``root`` (kept between runs)."""
+    import cv2
+
+    from faceexplorer.samples import drawing, hrm
+
+    meta = root / "child.json"
+    if meta.is_file():
+        return json.loads(meta.read_text())
+    plans = hrm.plan_frames("full", rng)
+    # The child whose labelled frame count is the median: "typical".
+    plan = sorted(plans, key=lambda p: p.n_frames)[len(plans) // 2]
+    width, height = size
+    faces = []
+    for _ in range(6):
+        params = drawing.params_for_aus({}, rng)
+        face = drawing.draw_face(params, rng, size=hrm.FRAME_SIZE).image
+        faces.append(cv2.resize(face, (width, height), interpolation=cv2.INTER_CUBIC))
+    labelled = set(plan.frames.tolist())
+    n_video = plan.segments[-1][1] + 1
+    video = root / "videos" / f"{CHILD}.mp4"
+    folder = root / "origin" / CHILD
+    video.parent.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), hrm.FPS,
+                             (width, height))
+    for k in range(n_video):
+        img = faces[(k // 40) % len(faces)].copy()
+        # A moving bar and the frame number: every frame differs, as video frames do.
+        x = (k * 7) % width
+        img[:, max(0, x - 6):x] = (255, 255, 255)
+        cv2.putText(img, str(k), (10, height - 20), cv2.FONT_HERSHEY_SIMPLEX, 1.5,
+                    (0, 0, 0), 3)
+        writer.write(img)
+        if k in labelled:
+            cv2.imwrite(str(folder / f"{k}_0.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    writer.release()
+    info = {"video": str(video), "frames_dir": str(folder), "video_frames": n_video,
+            "segments": [list(s) for s in plan.segments], "labelled": plan.n_frames,
+            "size": [width, height]}
+    meta.write_text(json.dumps(info))
+    return info
+
+
+def timeline_of(info: dict):
+    """A minimal ``hrm_query.Timeline`` for the viewer (no labels are needed to scrub)."""
+    from faceexplorer.index.hrm_query import Timeline
+
+    frames = np.concatenate([np.arange(a, b + 1) for a, b in info["segments"]]).astype(np.int32)
+    segment = np.concatenate([np.full(b - a + 1, i + 1) for i, (a, b)
+                              in enumerate(info["segments"])]).astype(np.int32)
+    n = len(frames)
+    return Timeline(child=CHILD, grp="ASD", aus=(), frames=frames,
+                    au=np.zeros((0, n), np.uint8), segment=segment,
+                    raters=np.full((5, n), np.nan), rating_mean=np.full(n, np.nan),
+                    asd=np.zeros(n, np.uint8), segments=tuple(map(tuple, info["segments"])),
+                    video_frames=info["video_frames"], video_path=info["video"],
+                    frames_dir=info["frames_dir"], openface=None)
+
+
+def raw_video(video: str, frames: list[int], sequential: bool) -> float:
+    """Seconds for plain OpenCV to decode ``frames`` to RGB."""
+    import cv2
+
+    cap = cv2.VideoCapture(video)
+    start = time.perf_counter()
+    if sequential:
+        cap.set(cv2.CAP_PROP_POS_FRAMES, frames[0])
+    for f in frames:
+        if not sequential:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, f)
+        ok, bgr = cap.read()
+        assert ok, f
+        cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    secs = time.perf_counter() - start
+    cap.release()
+    return secs
+
+
+def raw_folder(folder: str, frames: list[int]) -> float:
+    import cv2
+
+    start = time.perf_counter()
+    for f in frames:
+        data = np.fromfile(os.path.join(folder, f"{f}_0.jpg"), dtype=np.uint8)
+        cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    return time.perf_counter() - start
+
+
+class Driver:
+    """A shown FrameViewer and helpers to wait for what it draws."""
+
+    def __init__(self, info: dict) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        from faceexplorer.gui.hrm.frame_viewer import FrameViewer
+
+        self.app = QApplication.instance() or QApplication([])
+        keep_singletons_alive()
+        self.viewer = FrameViewer()
+        self.viewer.resize(900, 760)
+        self.viewer.show()
+        self.drawn: list[tuple[float, int]] = []
+        self.viewer.frame_displayed.connect(
+            lambda f: self.drawn.append((time.perf_counter(), f)))
+        self.tl = timeline_of(info)
+
+    def open(self, prefer: int) -> None:
+        self.viewer.prefer.setCurrentIndex(prefer)
+        self.viewer.set_timeline(self.tl)
+        self.wait(self.viewer.frame)
+
+    def wait(self, frame: int) -> None:
+        from PySide6.QtCore import QEventLoop
+
+        # Block until events arrive (the worker's answer is one): with a maxtime argument
+        # processEvents would ignore WaitForMoreEvents and spin, stealing the worker's GIL.
+        while not (self.drawn and self.drawn[-1][1] == frame):
+            self.app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+        self.app.processEvents()        # the paint that puts it on screen
+
+    def paced(self, frames: list[int]) -> float:
+        """Seconds to show each frame in turn, waiting until each is on screen."""
+        self.viewer.set_frame(frames[0] - 1)
+        self.wait(frames[0] - 1)
+        start = time.perf_counter()
+        for f in frames:
+            self.viewer.set_frame(f)
+            self.wait(f)
+        return time.perf_counter() - start
+
+    def drag(self, frames: list[int], rate: float = 100.0) -> dict:
+        """Requests at ``rate`` per second without waiting, as a mouse drag sends them."""
+        self.viewer.set_frame(frames[0] - 1)
+        self.wait(frames[0] - 1)
+        self.drawn.clear()
+        decodes = self.viewer.loader.decodes
+        start = time.perf_counter()
+        for i, f in enumerate(frames):
+            self.viewer.set_frame(f)
+            due = start + (i + 1) / rate
+            while time.perf_counter() < due:
+                self.app.processEvents()
+        asked = time.perf_counter()
+        self.wait(frames[-1])
+        done = time.perf_counter()
+        return {"drawn_per_s": len(self.drawn) / (done - start),
+                "decodes": self.viewer.loader.decodes - decodes,
+                "lag_ms": 1000 * (done - asked)}
+
+    def flood(self, frames: list[int]) -> dict:
+        self.viewer.set_frame(frames[0] - 1)
+        self.wait(frames[0] - 1)
+        decodes = self.viewer.loader.decodes
+        start = time.perf_counter()
+        for f in frames:
+            self.viewer.set_frame(f)
+        self.wait(frames[-1])
+        return {"ms": 1000 * (time.perf_counter() - start),
+                "decodes": self.viewer.loader.decodes - decodes}
+
+    def close(self) -> None:
+        self.viewer.close()
+
+
+def run(root: Path, size: tuple[int, int] = (640, 480), n: int = 300, seed: int = 7) -> dict:
+    """Every figure of the module docstring, for one full-scale-like child."""
+    rng = np.random.default_rng(seed)
+    info = write_child(root, size, rng)
+    total = info["video_frames"]
+    start = int(rng.integers(1, total - n))
+    sequential = list(range(start, start + n))
+    random_frames = [int(f) for f in rng.integers(1, total, n)]
+    # The longest segment's frames, for the folder (JPEGs exist only for labelled frames).
+    a, b = max(info["segments"], key=lambda s: s[1] - s[0])
+    folder_frames = list(range(a + 1, min(b, a + n) + 1))
+    driver = Driver(info)
+    try:
+        out: dict = {"video_frames": total, "labelled": info["labelled"], "size": info["size"]}
+        driver.open(prefer=1)           # video first
+        for name, frames, seq in (("sequential", sequential, True),
+                                  ("random", random_frames, False)):
+            raw = raw_video(info["video"], frames, seq)
+            viewer = driver.paced(frames)
+            out[name] = {"raw_fps": len(frames) / raw, "viewer_fps": len(frames) / viewer,
+                         "ratio": raw / viewer}
+        out["drag"] = driver.drag(sequential)
+        out["flood"] = driver.flood(random_frames)
+        driver.open(prefer=0)           # frames folder first
+        raw = raw_folder(info["frames_dir"], folder_frames)
+        viewer = driver.paced(folder_frames)
+        out["frames folder"] = {"raw_fps": len(folder_frames) / raw,
+                                "viewer_fps": len(folder_frames) / viewer,
+                                "ratio": raw / viewer}
+    finally:
+        driver.close()
+    return out
+
+
+def report(out: dict, n: int) -> str:
+    w, h = out["size"]
+    lines = [f"HRM frame viewer scrubbing ({n} frames; video {out['video_frames']} frames "
+             f"{w}x{h} mp4v, {out['labelled']} labelled JPEGs)"]
+    for name in ("sequential", "random", "frames folder"):
+        r = out[name]
+        lines.append(f"  {name:<14} viewer {r['viewer_fps']:7.1f} fps   raw OpenCV "
+                     f"{r['raw_fps']:7.1f} fps   viewer/raw {r['ratio']:.2f}x"
+                     f"   {'OK' if r['viewer_fps'] >= 30 else 'BELOW 30 fps'}")
+    d, f = out["drag"], out["flood"]
+    lines.append(f"  drag at 100 requests/s: {d['drawn_per_s']:.1f} frames drawn per s, "
+                 f"{d['decodes']} decodes for {n} requests, last frame {d['lag_ms']:.0f} ms "
+                 "after the last request")
+    lines.append(f"  flood of {n} requests: {f['decodes']} decodes, last frame on screen "
+                 f"after {f['ms']:.0f} ms")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path("/tmp/faceexplorer-bench/scrub"))
+    parser.add_argument("--size", default="640x480", help="video frame size WxH")
+    parser.add_argument("--frames", type=int, default=300, help="frames per scrub")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    root = args.root / f"{width}x{height}"
+    out = run(root, (width, height), args.frames)
+    print(json.dumps(out, indent=2) if args.json else report(out, args.frames))
+
+
+if __name__ == "__main__":
+    main()
