@@ -10,8 +10,6 @@ worker: QImage is safe off the GUI thread.
 
 from __future__ import annotations
 
-import ctypes
-import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -20,29 +18,6 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from faceexplorer.media.images import MissingImage, face_thumbnail
-
-_BOOLS_PINNED = False
-
-
-def pin_bool_refcounts() -> None:
-    """Work around PySide6 6.12.0's refcount bugs on None/True/False (idempotent).
-
-    On Python 3.11 (these singletons are immortal only from 3.12) PySide6 6.12.0 drops a
-    reference it does not own in several calls: ``SignalInstance.emit()`` returns
-    ``True`` without a new reference (measured: 100 emits lower
-    ``sys.getrefcount(True)`` by 100), ``beginResetModel``/``endResetModel`` do the same
-    with ``None`` (200 calls: -199), and so does a Python ``data()`` returning None to
-    C++. After ~2,000 such calls the interpreter aborts ("bool_dealloc",
-    "none_dealloc"). Giving the three singletons a huge reference count makes that
-    unreachable and changes nothing else: they are never freed anyway.
-    """
-    global _BOOLS_PINNED
-    if _BOOLS_PINNED or sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
-        return
-    for obj in (None, True, False):
-        # ob_refcnt is the first field of every CPython object.
-        ctypes.c_ssize_t.from_address(id(obj)).value += 1 << 40
-    _BOOLS_PINNED = True
 
 
 def to_qimage(rgb) -> QImage:
@@ -64,7 +39,6 @@ class ThumbnailLoader(QObject):
     def __init__(self, size: int = 128, capacity: int = 2000,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
-        pin_bool_refcounts()
         self.size = size
         self.capacity = capacity
         self._cache: OrderedDict[Hashable, object] = OrderedDict()

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from faceexplorer.gui.browser.filter_bar import FilterBar
 from faceexplorer.gui.browser.models import TILE, BrowserGridModel, BrowserTableModel
-from faceexplorer.gui.thumbnails import ThumbnailLoader, pin_bool_refcounts
+from faceexplorer.gui.thumbnails import ThumbnailLoader
 from faceexplorer.index import faces_query as fq
 from faceexplorer.index.faces_query import COLUMNS, CROWD_COLUMNS, ImageFilter, ImageSort
 
@@ -63,7 +63,6 @@ class ImageBrowser(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        pin_bool_refcounts()  # before the first emit: see its docstring
         self.con: duckdb.DuckDBPyConnection | None = None
         self.src = fq.Sources(False, False, False)
         self.filter = ImageFilter()

@@ -47,7 +47,6 @@ from PySide6.QtWidgets import (
 
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import HRM_AU22, HRM_AU_COLUMNS
-from faceexplorer.gui.thumbnails import pin_bool_refcounts
 from faceexplorer.index import hrm_query
 from faceexplorer.index.hrm_query import ChildRow, SegmentFilter, SegmentRow
 
@@ -152,7 +151,6 @@ class HRMNavigator(QWidget):
     segment_selected = Signal(str, int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        pin_bool_refcounts()  # PySide6 6.12 on Python 3.11: model resets drop None refs
         super().__init__(parent)
         self.con: duckdb.DuckDBPyConnection | None = None
         self.children_rows: list[ChildRow] = []

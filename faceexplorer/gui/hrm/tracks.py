@@ -21,7 +21,6 @@ from PySide6.QtWidgets import QWidget
 
 from faceexplorer.core.vocab import HRM_RATERS
 from faceexplorer.gui.hrm import raster
-from faceexplorer.gui.thumbnails import pin_bool_refcounts
 from faceexplorer.index.hrm_query import OPENFACE_CURVES, Timeline
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
@@ -78,7 +77,6 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         # every void Qt call (drawPath, setRenderHint...) drops a reference to None under
         # PySide6 6.12 on Python 3.11: a few hundred repaints would abort the interpreter
-        pin_bool_refcounts()
         super().__init__(parent)
         self.rows: tuple[str, ...] = ()
         self.setBackground("w")
