@@ -25,10 +25,8 @@ better while scrubbing). ``run`` returns the figures for ``bench/timeline.py``.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -37,18 +35,6 @@ import numpy as np
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 CHILD = "S1"
-
-
-def keep_singletons_alive() -> None:
-    """Work around PySide6 6.12 on Python 3.11: every call of a void Qt method drops a
-    reference to ``None`` it never took, and every ``Signal.emit`` one to ``True``
-    (harmless on 3.12+, where they are immortal), so after ~30,000 calls Python aborts
-    with "deallocating None" (or True). Give them 2**40 references they will never lose;
-    they are never freed anyway.
-    """
-    if sys.version_info < (3, 12):
-        for obj in (None, True, False):
-            ctypes.c_ssize_t.from_address(id(obj)).value += 1 << 40
 
 
 def write_child(root: Path, size: tuple[int, int], rng: np.random.Generator) -> dict:
@@ -149,7 +135,6 @@ class Driver:
         from faceexplorer.gui.hrm.frame_viewer import FrameViewer
 
         self.app = QApplication.instance() or QApplication([])
-        keep_singletons_alive()
         self.viewer = FrameViewer()
         self.viewer.resize(900, 760)
         self.viewer.show()
