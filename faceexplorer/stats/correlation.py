@@ -1,0 +1,379 @@
+"""Spearman rank correlation, its p-value and interval, and Benjamini-Hochberg q-values.
+
+Pure numpy (scipy is a test dependency only). Spearman's rho is Pearson's r of the
+average-tie ranks. :func:`spearman_matrix` correlates thousands of features with one or
+more scores at once: every feature row is ranked by one ``argsort`` per block of rows
+(ties averaged with a vectorised run-length pass), then all rhos come from one matrix
+product of centred ranks. Centred average ranks are multiples of 1/2, so in float64 the
+sums are exact and rho matches a textbook computation to rounding.
+
+Missing values (NaN, +-inf) are handled pairwise: a feature/score pair uses the subjects
+where both are finite, and both are re-ranked on exactly those subjects (as
+``scipy.stats.spearmanr(..., nan_policy='omit')`` does for one pair). Rows that are
+complete share the fast path; incomplete rows are grouped by their missing-value pattern
+and each pattern is ranked once, so a few thousand columns with the same gaps cost one pass.
+
+p-values use the t approximation with n - 2 degrees of freedom (scipy's default): the
+Student t survival function is evaluated through the regularised incomplete beta
+function by its continued fraction (modified Lentz). The 95% interval is Fisher's z with
+the Bonett & Wright (2000) standard error sqrt((1 + rho^2 / 2) / (n - 3)): for Spearman's
+rho the plain 1/sqrt(n - 3) is too narrow once |rho| is not small, and their correction
+keeps near-nominal coverage for |rho| up to ~0.9 with n >= 10.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Normal quantile of 0.975: the 95% interval's half-width in standard errors.
+Z_975 = 1.959963984540054
+#: Rows ranked per block: a few arrays of block x n x 8 bytes, reused, near the caches.
+_BLOCK_ROWS = 64
+_CF_EPS = 1e-16
+_CF_TINY = 1e-300
+_CF_MAX_ITER = 20_000
+
+
+@dataclass(frozen=True)
+class SpearmanResult:
+    """Spearman's rho of one pair, its two-sided p-value, 95% interval and pairs used."""
+
+    rho: float
+    p: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+
+# --- ranks ----------------------------------------------------------------------------
+_SIGN_BIT = np.uint64(1 << 63)
+_SHIFT_63 = np.uint64(63)
+
+
+class _RankWorkspace:
+    """Buffers reused block after block: fresh ~6 MB arrays per block cost page faults
+    that, on a busy machine, took longer than the sorting itself."""
+
+    def __init__(self, rows: int, n: int) -> None:
+        self.block = np.empty((rows, n))
+        self.key = np.empty((rows, n), dtype=np.uint64)
+        self.ordered = np.empty((rows, n))
+        self.new_run = np.ones((rows, n), dtype=bool)
+        self.first = np.empty(rows * n, dtype=np.int64)
+        self.length = np.empty(rows * n, dtype=np.int64)
+        self.mean = np.empty(rows * n)
+        self.ranks = np.empty((rows, n))
+        self.offsets = (np.arange(rows, dtype=np.int64) * n)[:, None]
+        self.index = np.arange(n, dtype=np.uint64)
+        self.low = np.uint64((1 << max(int(n - 1).bit_length(), 1)) - 1)
+
+
+def rank_rows(values: np.ndarray) -> np.ndarray:
+    """Average-tie ranks (1..n) of every row of a 2-D array without NaN.
+
+    Each value is mapped to an order-preserving unsigned key whose lowest bits are
+    replaced by the value's column index, so one plain ``sort`` of the keys (several
+    times faster than ``argsort``) yields the order. Ties are found on the true values
+    in that order. Distinct values that share the kept key bits (closer than
+    2^-(52 - log2 n) relative, ~4e-12 for n ~ 10^4) could come out misordered; that is
+    checked, and such a row is ranked again by a stable ``argsort``. Results are exact.
+
+    Parameters
+    ----------
+    values : array (k, n), finite.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ranks (k, n); tied values share the mean of the ranks they span.
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    k, n = values.shape
+    out = np.empty((k, n))
+    if k and n:
+        work = _RankWorkspace(min(_BLOCK_ROWS, k), n)
+        for lo in range(0, k, _BLOCK_ROWS):
+            part = values[lo:lo + _BLOCK_ROWS]
+            block = work.block[:len(part)]
+            np.add(part, 0.0, out=block)  # -0.0 becomes 0.0: equal values, equal keys
+            _rank_block(block, out[lo:lo + len(part)], work)
+    return out
+
+
+def _rank_block(x: np.ndarray, out: np.ndarray, w: _RankWorkspace) -> None:
+    b, n = x.shape
+    u = x.view(np.uint64)
+    key = w.key[:b]
+    # Order-preserving map of IEEE doubles: flip every bit of negatives, only the sign
+    # bit of positives.
+    np.right_shift(u, _SHIFT_63, out=key)
+    np.negative(key, out=key)
+    key |= _SIGN_BIT
+    key ^= u
+    key &= ~w.low
+    key |= w.index
+    key.sort(axis=1)
+    key &= w.low
+    flat = key.view(np.int64)       # the order, as flat indices into x
+    flat += w.offsets[:b]
+    ordered = w.ordered[:b]
+    np.take(x.reshape(-1), flat, out=ordered)
+    misordered = (ordered[:, 1:] < ordered[:, :-1]).any(axis=1)
+    new_run = w.new_run[:b]
+    np.not_equal(ordered[:, 1:], ordered[:, :-1], out=new_run[:, 1:])
+    runs = int(np.count_nonzero(new_run))
+    first, length, mean = w.first[:runs], w.length[:runs], w.mean[:runs]
+    first[:] = np.flatnonzero(new_run)
+    np.subtract(first[1:], first[:-1], out=length[:-1])
+    length[-1] = b * n - first[-1]
+    # Mean rank of a run starting at (flat) position f with t members: f + (t + 1) / 2.
+    np.add(length, 1, out=mean)
+    mean *= 0.5
+    mean += first
+    ranks = w.ranks[:b]
+    ranks.reshape(-1)[:] = np.repeat(mean, length)
+    ranks -= w.offsets[:b]
+    np.put(out, flat, ranks)
+    for r in np.flatnonzero(misordered):
+        out[r] = _rank_stable(x[r])
+
+
+def _rank_stable(row: np.ndarray) -> np.ndarray:
+    order = np.argsort(row, kind="stable")
+    ordered = row[order]
+    new_run = np.ones(row.size, dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=new_run[1:])
+    first = np.flatnonzero(new_run)
+    length = np.diff(first, append=row.size)
+    out = np.empty(row.size)
+    out[order] = np.repeat(first + (length + 1) * 0.5, length)
+    return out
+
+
+def rankdata(values: np.ndarray) -> np.ndarray:
+    """Average-tie ranks of a 1-D array; non-finite entries get NaN and are not ranked."""
+    values = np.asarray(values, dtype=np.float64)
+    out = np.full(values.shape, np.nan)
+    ok = np.isfinite(values)
+    out[ok] = rank_rows(values[ok][None, :])[0]
+    return out
+
+
+# --- Student t through the incomplete beta ----------------------------------------------
+def _beta_cf(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Continued fraction of I_x(a, b) (modified Lentz), vectorised; converges for
+    x < (a + 1) / (a + b + 2), which the caller ensures."""
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c = np.ones_like(x)
+    d = 1.0 - qab * x / qap
+    d = np.where(np.abs(d) < _CF_TINY, _CF_TINY, d)
+    d = 1.0 / d
+    h = d.copy()
+    active = np.ones(x.shape, dtype=bool)
+    for m in range(1, _CF_MAX_ITER + 1):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        aa_, bb, xx = a[idx], b[idx], x[idx]
+        cc, dd, hh = c[idx], d[idx], h[idx]
+        m2 = 2.0 * m
+        for coef in (m * (bb - m) * xx / ((qam[idx] + m2) * (aa_ + m2)),
+                     -(aa_ + m) * (qab[idx] + m) * xx / ((aa_ + m2) * (qap[idx] + m2))):
+            dd = 1.0 + coef * dd
+            dd = np.where(np.abs(dd) < _CF_TINY, _CF_TINY, dd)
+            cc = 1.0 + coef / cc
+            cc = np.where(np.abs(cc) < _CF_TINY, _CF_TINY, cc)
+            dd = 1.0 / dd
+            delta = dd * cc
+            hh = hh * delta
+        c[idx], d[idx], h[idx] = cc, dd, hh
+        active[idx] = np.abs(delta - 1.0) > _CF_EPS
+    return h
+
+
+def _lbeta(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    # Few distinct degrees of freedom occur, so the scalar lgamma runs once per value.
+    pairs, inverse = np.unique(np.c_[a, b], axis=0, return_inverse=True)
+    lb = np.array([math.lgamma(p) + math.lgamma(q) - math.lgamma(p + q) for p, q in pairs])
+    return lb[inverse.ravel()]
+
+
+def t_sf(t: np.ndarray | float, df: np.ndarray | float) -> np.ndarray:
+    """Survival function P(T > t) of Student's t with ``df`` degrees of freedom.
+
+    For t >= 0, P(T > t) = I_x(df/2, 1/2) / 2 with x = df / (df + t^2); the regularised
+    incomplete beta I comes from its continued fraction, on the side of the symmetry
+    I_x(a, b) = 1 - I_{1-x}(b, a) where the fraction converges fast. x and 1 - x are
+    formed separately from t^2 and df so neither loses digits by cancellation.
+
+    Parameters
+    ----------
+    t, df : broadcastable arrays; df > 0. NaN in either gives NaN.
+    """
+    t, df = np.broadcast_arrays(np.asarray(t, dtype=np.float64),
+                                np.asarray(df, dtype=np.float64))
+    out = np.full(t.shape, np.nan)
+    ok = np.isfinite(df) & (df > 0) & ~np.isnan(t)
+    inf = ok & np.isinf(t)
+    out[inf] = np.where(t[inf] > 0, 0.0, 1.0)
+    ok &= ~inf
+    if ok.any():
+        tt, nu = np.abs(t[ok]), df[ok]
+        t2 = tt * tt
+        a, b = nu / 2.0, np.full(nu.shape, 0.5)
+        log_x = -np.log1p(t2 / nu)                      # x = nu / (nu + t^2)
+        with np.errstate(divide="ignore"):
+            log_1mx = np.log(t2) - np.log(nu + t2)      # 1 - x = t^2 / (nu + t^2)
+        x, one_minus_x = np.exp(log_x), np.exp(log_1mx)
+        front = np.exp(a * log_x + b * log_1mx - _lbeta(a, b))
+        direct = x < (a + 1.0) / (a + b + 2.0)
+        ibeta = np.empty(nu.shape)
+        if direct.any():
+            i = direct
+            ibeta[i] = front[i] * _beta_cf(a[i], b[i], x[i]) / a[i]
+        if (~direct).any():
+            i = ~direct
+            ibeta[i] = 1.0 - front[i] * _beta_cf(b[i], a[i], one_minus_x[i]) / b[i]
+        half = 0.5 * ibeta
+        out[ok] = np.where(t[ok] >= 0, half, 1.0 - half)
+    return out
+
+
+# --- correlation ----------------------------------------------------------------------
+def spearman_p(rho: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Two-sided p-value of rho with n pairs: t = rho sqrt((n-2)/(1-rho^2)), n - 2 df."""
+    rho, n = np.broadcast_arrays(np.asarray(rho, float), np.asarray(n, float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = rho * np.sqrt((n - 2.0) / ((1.0 - rho) * (1.0 + rho)))
+    t = np.where(np.abs(rho) >= 1.0, np.copysign(np.inf, rho), t)
+    df = np.where(n > 2, n - 2.0, np.nan)
+    return np.minimum(2.0 * t_sf(np.abs(t), df), 1.0)
+
+
+def spearman_ci(rho: np.ndarray, n: np.ndarray,
+                z_crit: float = Z_975) -> tuple[np.ndarray, np.ndarray]:
+    """Interval for rho: Fisher z with the Bonett & Wright (2000) standard error.
+
+    se = sqrt((1 + rho^2 / 2) / (n - 3)); the interval is tanh(atanh(rho) +- z_crit se).
+    NaN when n <= 3 or rho is NaN; (+-1, +-1) when |rho| = 1.
+    """
+    rho, n = np.broadcast_arrays(np.asarray(rho, float), np.asarray(n, float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt((1.0 + rho * rho / 2.0) / (n - 3.0))
+        z = np.arctanh(np.clip(rho, -1.0, 1.0))
+        low, high = np.tanh(z - z_crit * se), np.tanh(z + z_crit * se)
+    bad = ~(n > 3)
+    low[bad], high[bad] = np.nan, np.nan
+    return low, high
+
+
+def _rho_ranked(ranks: np.ndarray, score_ranks: np.ndarray) -> np.ndarray:
+    """Pearson r of complete rank rows (k, n) with rank columns (n, s): (k, s).
+
+    Average ties keep every rank sum at n(n+1)/2, so centring the scores alone centres
+    the products, and sum((r - c)^2) = sum(r^2) - n c^2. Ranks are multiples of 1/2, so
+    in float64 every one of these sums is exact for n up to ~10^5.
+    """
+    n = ranks.shape[1]
+    centre = (n + 1) / 2.0
+    sc = score_ranks - centre
+    num = ranks @ sc
+    ss = np.einsum("ij,ij->i", ranks, ranks) - n * centre * centre
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = num / np.sqrt(np.outer(ss, np.einsum("ij,ij->j", sc, sc)))
+    # A constant row (or score) has no spread: rho is undefined (NaN), not 0.
+    return np.clip(rho, -1.0, 1.0)
+
+
+def spearman_matrix(features: np.ndarray, scores: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Spearman's rho of every feature row with every score column, pairwise complete.
+
+    Parameters
+    ----------
+    features : array (k, n): k features (rows) observed on n subjects.
+    scores : array (n,) or (n, s): one or s scores of the same n subjects.
+
+    Returns
+    -------
+    rho, n_pairs : arrays (k, s) (or (k,) for a 1-D ``scores``): rho (NaN when a side
+        is constant or fewer than 2 pairs remain) and the pairs each used.
+
+    Notes
+    -----
+    Scores with the same missing subjects (usually all DASS subscales) share one ranking
+    of the features. Within that, complete feature rows are ranked together; the others
+    are grouped by their missing pattern and each group is ranked once on its subjects.
+    """
+    features = np.atleast_2d(np.asarray(features, dtype=np.float64))
+    scores = np.asarray(scores, dtype=np.float64)
+    flat = scores.ndim == 1
+    scores = scores[:, None] if flat else scores
+    if scores.shape[0] != features.shape[1]:
+        raise ValueError(f"features have {features.shape[1]} subjects, scores "
+                         f"{scores.shape[0]}")
+    k, s = features.shape[0], scores.shape[1]
+    rho, n_pairs = np.full((k, s), np.nan), np.zeros((k, s), dtype=np.int64)
+    feat_ok = np.isfinite(features)
+    all_ok = feat_ok.all()
+    score_sets, which = np.unique(np.isfinite(scores).T, axis=0, return_inverse=True)
+    for g, score_ok in enumerate(score_sets):
+        cols = np.flatnonzero(which.ravel() == g)
+        x = features if score_ok.all() else features[:, score_ok]
+        ok = feat_ok if score_ok.all() else feat_ok[:, score_ok]
+        y = scores[np.ix_(score_ok, cols)]
+        complete = np.ones(k, dtype=bool) if all_ok else ok.all(axis=1)
+        _fill(rho, n_pairs, np.flatnonzero(complete), cols,
+              x if complete.all() else x[complete], y)
+        gappy = np.flatnonzero(~complete)
+        if gappy.size:
+            patterns, inverse = np.unique(ok[gappy], axis=0, return_inverse=True)
+            for p, mask in enumerate(patterns):
+                rows = gappy[inverse.ravel() == p]
+                _fill(rho, n_pairs, rows, cols, x[np.ix_(rows, mask)], y[mask])
+    return (rho[:, 0], n_pairs[:, 0]) if flat else (rho, n_pairs)
+
+
+def _fill(rho: np.ndarray, n_pairs: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+          x: np.ndarray, y: np.ndarray) -> None:
+    """rho and n of feature ``rows`` (values ``x``, complete) vs score ``cols`` (``y``)."""
+    n = x.shape[1]
+    n_pairs[np.ix_(rows, cols)] = n
+    if rows.size and n >= 2:
+        rho[np.ix_(rows, cols)] = _rho_ranked(rank_rows(x), rank_rows(y.T).T)
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> SpearmanResult:
+    """Spearman's rho of one pair of samples, pairwise complete, with p and 95% CI."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D of equal length, not {x.shape} and {y.shape}")
+    rho, n = spearman_matrix(x[None, :], y)
+    p = spearman_p(rho, n)
+    low, high = spearman_ci(rho, n)
+    return SpearmanResult(float(rho[0]), float(p[0]), float(low[0]), float(high[0]), int(n[0]))
+
+
+def bh_adjust(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values), monotone and capped at 1.
+
+    q_(i) = min over j >= i of p_(j) m / j for the ascending p_(1..m). NaN p-values stay
+    NaN and do not count in m (they are tests that could not be run).
+    """
+    p = np.asarray(p, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    values = p[ok]
+    m = values.size
+    if m == 0:
+        return out
+    order = np.argsort(values, kind="stable")
+    scaled = values[order] * m / np.arange(1, m + 1)
+    q = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    back = np.empty(m)
+    back[order] = q
+    out[ok] = back
+    return out
