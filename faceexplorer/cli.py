@@ -3,6 +3,7 @@
 ``faceexplorer sample``   write synthetic datasets in their real layouts
 ``faceexplorer index``    add a dataset to the index, or show what it holds
 ``faceexplorer stats``    crowd agreement (AffectNetC25), HRM prevalence and raters
+``faceexplorer models``   check an ONNX model: its card, the input it expects, a timed run
 ``faceexplorer demo``     build the demo index once and open the window
 ``faceexplorer gui``      open the window on an index
 
@@ -125,6 +126,14 @@ def cmd_stats_hrm(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models_check(args: argparse.Namespace) -> int:
+    from faceexplorer.inference.check import check_model, format_check
+
+    result = check_model(Path(args.model), threads=args.threads, runs=args.runs)
+    print(json.dumps(result, indent=2, default=str) if args.json else format_check(result))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from faceexplorer.demo import ensure_demo
 
@@ -190,6 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--json", action="store_true", help="machine-readable output")
     h.add_argument("--db", help="index file (default: $FACEEXPLORER_DB or the data folder)")
     h.set_defaults(func=cmd_stats_hrm)
+
+    m = sub.add_parser("models", help="ONNX models you bring")
+    msub = m.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    mc = msub.add_parser("check", help="print a model's card, the input it expects and "
+                         "one timed run")
+    mc.add_argument("model", help="the .onnx file")
+    mc.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
+    mc.add_argument("--runs", type=int, default=5, help="timed runs (median reported)")
+    mc.add_argument("--json", action="store_true", help="machine-readable output")
+    mc.set_defaults(func=cmd_models_check)
 
     d = sub.add_parser("demo", help="build the demo index once and open the window")
     d.add_argument("--rebuild", action="store_true", help="build the demo again")
