@@ -113,16 +113,16 @@ def summary(panel: CrowdStatsPanel) -> dict[str, str]:
 
 
 def ranking(panel: CrowdStatsPanel) -> pd.DataFrame:
-    proxy = panel.ranking.proxy
-    headers = [proxy.headerData(c, Qt.Orientation.Horizontal).replace("\n", " ")
-               for c in range(proxy.columnCount())]
+    model = panel.ranking.model()
+    headers = [model.headerData(c, Qt.Orientation.Horizontal).replace("\n", " ")
+               for c in range(model.columnCount())]
     return pd.DataFrame(panel.ranking.texts(), columns=headers)
 
 
 def click_row(qtbot, panel: CrowdStatsPanel, row: int) -> None:
     view = panel.ranking
-    view.scrollTo(view.proxy.index(row, 1))  # as the user scrolls to the row first
-    rect = view.visualRect(view.proxy.index(row, 1))
+    view.scrollTo(view.model().index(row, 1))  # as the user scrolls to the row first
+    rect = view.visualRect(view.model().index(row, 1))
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
 
 
@@ -186,7 +186,7 @@ def test_real_votes_shown_equal_references(qtbot, open_panel, real_index, shoot)
     loo = table["Agree with others' maj."].astype(float).to_numpy()
     assert (np.diff(loo) <= 0).all(), "ranked best first"
     # The clear outlier of set 1 is highlighted (and only rows of low agreement are).
-    tinted = [panel.ranking.proxy.index(r, 0).data(Qt.ItemDataRole.BackgroundRole)
+    tinted = [panel.ranking.model().index(r, 0).data(Qt.ItemDataRole.BackgroundRole)
               for r in range(25)]
     assert tinted[-1] is not None and tinted[0] is None
 
@@ -257,7 +257,7 @@ def test_real_votes_shown_equal_references(qtbot, open_panel, real_index, shoot)
     assert summary(panel)["Fleiss' kappa"] == f"{fleiss_kappa(aggregate_raters(codes2)[0]):.3f}"
     assert panel.ranking.annotator_at(0).startswith("set2/")
     header = panel.ranking.horizontalHeader()
-    shown_columns = [panel.ranking.proxy.headerData(c, Qt.Orientation.Horizontal)
+    shown_columns = [panel.ranking.model().headerData(c, Qt.Orientation.Horizontal)
                      for c in range(header.count()) if not header.isSectionHidden(c)]
     assert shown_columns == ["Rank", "Annotator", "Agree with\nothers' maj.",
                              "Agree with\nmajority", "Mean\nCohen's κ", "DS\naccuracy"]
@@ -278,7 +278,7 @@ def test_sorting_keeps_the_picked_annotator(qtbot, open_panel, sample_indexes, s
     # The sample's near-random annotators, and only they, are flagged as low agreement.
     table = ranking(panel)
     tinted = {table.loc[r, "Annotator"] for r in range(len(table))
-              if panel.ranking.proxy.index(r, 0).data(Qt.ItemDataRole.BackgroundRole)}
+              if panel.ranking.model().index(r, 0).data(Qt.ItemDataRole.BackgroundRole)}
     assert tinted == {f"participant{j}" for j in sample_indexes[2]}
     # Switching task keeps the annotator picked and the sort (mean kappa -> mean r).
     panel.task_combo.setCurrentText("arousal")

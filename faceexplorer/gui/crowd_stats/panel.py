@@ -183,6 +183,8 @@ class CrowdStatsPanel(QWidget):
 
         A new connection drops the cached statistics; the same one again keeps them.
         """
+        if con is not self.cache.con:
+            self.ranking.ranking.forget()
         self.cache.set_connection(con)
         self.shown = None
         sets = c25_sets(con) if con is not None else []
@@ -288,12 +290,13 @@ class CrowdStatsPanel(QWidget):
                 "annotator's estimated confusion matrix.")
             return
         matrix = view.ds_confusions[annotator]
-        rank = view.annotators["expression"].set_index("annotator").loc[annotator]
+        accuracy = next(a["ds_accuracy"] for a in view.report["expression"]["annotators"]
+                        if a["annotator"] == annotator)
         texts = [[f"{p:.2f}" for p in row] for row in matrix]
         self.ds_card.set_matrix(
             matrix, texts,
             f"Dawid-Skene confusion of <b>{annotator}</b><br>estimated accuracy "
-            f"{rank['ds_accuracy']:.3f}; each row (true class) sums to 1")
+            f"{accuracy:.3f}; each row (true class) sums to 1")
 
     def _show_affectnet(self, link: dict | None, task: str) -> None:
         if task != "expression":

@@ -2,8 +2,8 @@
 
 ``summary_rows`` turns one task of a ``crowd_report`` set into (statistic, value, note)
 rows; numbers are printed to three decimals with the full value in the tooltip. The
-ranking is a small table model over the report's records behind a sort proxy: a cell
-shows text and sorts by the number under ``SORT_ROLE`` (numeric, not alphabetic order).
+ranking is a small table model that formats the report's records once and sorts itself
+by the numbers (not the text): ``SORT_ROLE`` holds each cell's sort key.
 Low-agreement annotators are tinted and explain why in their tooltip.
 """
 
@@ -17,7 +17,6 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QObject,
-    QSortFilterProxyModel,
     Qt,
 )
 from PySide6.QtGui import QBrush, QColor
@@ -149,22 +148,40 @@ _SAME = {"mean_cohens_kappa": "mean_pearson_r", "mean_pearson_r": "mean_cohens_k
 
 
 class RankingModel(QAbstractTableModel):
-    """One task's annotator table: text to show, numbers to sort by, low rows tinted."""
+    """One task's annotator table: text to show, numbers to sort by, low rows tinted.
+
+    Cells are formatted once per table (``reset``) and the model sorts itself: a view
+    asks ``data`` for every visible cell and role on each paint, so lookups must be cheap.
+    """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.columns: list[tuple[str, str, int | None]] = []
-        self.records: list[dict] = []
+        self.annotators: list[str] = []
+        self.text: list[list[str]] = []
+        self.keys: list[list[Any]] = []
+        self.low: list[bool] = []
+        # (id of the ranking table, columns) -> (the table, kept so its id stays unique;
+        # its formatted rows).
+        self._formatted: dict[tuple, tuple[pd.DataFrame, tuple]] = {}
 
     def reset(self, table: pd.DataFrame, columns: list[tuple[str, str, int | None]]) -> None:
-        # A model reset, not item by item: Qt drops every index of the old table at once.
+        """Show ``table`` (a ranking) in ``columns``; formatted once, then kept for reuse."""
+        key = (id(table), tuple(columns))
+        if key not in self._formatted:
+            self._formatted[key] = (table, _format(table, columns))
         self.beginResetModel()
         self.columns = columns
-        self.records = table.to_dict(orient="records")
+        self.annotators, self.text, self.keys, self.low = (
+            list(part) for part in self._formatted[key][1])
         self.endResetModel()
 
+    def forget(self) -> None:
+        """Drop the formatted tables (their data is gone: a new connection)."""
+        self._formatted.clear()
+
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.records)
+        return 0 if parent.isValid() else len(self.text)
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.columns)
@@ -180,31 +197,62 @@ class RankingModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        rec = self.records[index.row()]
-        _, key, digits = self.columns[index.column()]
-        value = rec.get(key)
-        missing = value is None or (isinstance(value, float) and value != value)
+        r, c = index.row(), index.column()
         if role == Qt.ItemDataRole.DisplayRole:
+            return self.text[r][c]
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return LOW_AGREEMENT_BRUSH if self.low[r] else None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if self.columns[c][2] is not None else None
+        if role == ANNOTATOR_ROLE:
+            return self.annotators[r]
+        if role == SORT_ROLE:
+            return self.keys[r][c]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return LOW_AGREEMENT_TIP if self.low[r] else self.annotators[r]
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self.columns):
+            return
+        self.layoutAboutToBeChanged.emit()
+        rows = sorted(range(len(self.text)), key=lambda r: self.keys[r][column],
+                      reverse=order == Qt.SortOrder.DescendingOrder)
+        for name in ("annotators", "text", "keys", "low"):
+            values = getattr(self, name)
+            setattr(self, name, [values[r] for r in rows])
+        # Keep the selection on the same annotator: move persistent indexes with the rows.
+        new_row = {old: new for new, old in enumerate(rows)}
+        old = self.persistentIndexList()
+        self.changePersistentIndexList(
+            old, [self.index(new_row[i.row()], i.column()) for i in old])
+        self.layoutChanged.emit()
+
+
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+
+def _format(table: pd.DataFrame, columns: list[tuple[str, str, int | None]]) -> tuple:
+    """(annotator ids, cell texts, cell sort keys, low-agreement flags) per row."""
+    texts, keys = [], []
+    for rec in table.to_dict(orient="records"):
+        row_texts, row_keys = [], []
+        for _, key, digits in columns:
+            value = rec.get(key)
             if digits is None:
                 # "set1/participant3" shows as "participant3": the set is in the bar.
-                return str(value).rsplit("/", 1)[-1]
-            return DASH if missing else f"{value:.{digits}f}"
-        if role == SORT_ROLE:
-            if digits is None:
-                return str(value)
+                row_texts.append(str(value).rsplit("/", 1)[-1])
+                row_keys.append(str(value))
+                continue
+            missing = value is None or value != value
+            row_texts.append(DASH if missing else f"{value:.{digits}f}")
             # Missing values sort last in ascending order.
-            return float("inf") if missing else float(value)
-        if role == ANNOTATOR_ROLE:
-            return rec["annotator"]
-        if role == Qt.ItemDataRole.TextAlignmentRole and digits is not None:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.BackgroundRole and rec.get("low_agreement"):
-            return LOW_AGREEMENT_BRUSH
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return LOW_AGREEMENT_TIP if rec.get("low_agreement") else rec["annotator"]
-        return None
+            row_keys.append(float("inf") if missing else float(value))
+        texts.append(row_texts)
+        keys.append(row_keys)
+    low = [bool(x) for x in table["low_agreement"]] if "low_agreement" in table else (
+        [False] * len(table))
+    return [str(a) for a in table["annotator"]], texts, keys, low
 
 
 class RankingTable(QTableView):
@@ -212,11 +260,8 @@ class RankingTable(QTableView):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.source = RankingModel(self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.source)
-        self.proxy.setSortRole(SORT_ROLE)
-        self.setModel(self.proxy)
+        self.ranking = RankingModel(self)
+        self.setModel(self.ranking)
         self._keys: list[str] = []
         self.setSortingEnabled(True)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -225,8 +270,15 @@ class RankingTable(QTableView):
         self.setAlternatingRowColors(False)  # the tint must stay the only row colour
         self.verticalHeader().hide()
         compact_rows(self)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.horizontalHeader().setStretchLastSection(True)
+        # Fixed widths from the font: sizing to contents would ask every cell on every
+        # layout change, which costs more than the whole table switch otherwise.
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        metrics = self.fontMetrics()
+        self._widths = {"rank": metrics.horizontalAdvance("Rank") + 34,
+                        "annotator": metrics.horizontalAdvance("participant24") + 16}
+        self._number_width = metrics.horizontalAdvance("others' majority") + 14
 
     def set_table(self, table: pd.DataFrame, task: str) -> None:
         """Show one task's ranking (rows best first, as the report ranks them)."""
@@ -239,13 +291,18 @@ class RankingTable(QTableView):
         sort_column = keys.index(sort_key) if sort_key in keys else 0
         order = (self.horizontalHeader().sortIndicatorOrder() if sort_column
                  else Qt.SortOrder.AscendingOrder)
+        changed_layout = keys != self._keys
         self._keys = keys
-        self.source.reset(table, columns)
+        self.ranking.reset(table, columns)
         # Every annotator voting on every image (the real C25 sets): the column says nothing.
         # Hidden state belongs to the column position: set every column's, not just one.
         constant = table["n_votes"].nunique() <= 1
         for c, key in enumerate(keys):
-            self.setColumnHidden(c, key == "n_votes" and constant)
+            hide = key == "n_votes" and constant
+            if self.isColumnHidden(c) != hide:
+                self.setColumnHidden(c, hide)
+            if changed_layout:
+                self.setColumnWidth(c, self._widths.get(key, self._number_width))
         self.sortByColumn(sort_column, order)
 
     def _sort_key(self) -> str | None:
@@ -254,7 +311,7 @@ class RankingTable(QTableView):
 
     def select_row(self, row: int) -> None:
         """Make view row ``row`` current and selected, scrolled into sight."""
-        index = self.proxy.index(row, 0)
+        index = self.ranking.index(row, 0)
         self.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect
             | QItemSelectionModel.SelectionFlag.Rows)
@@ -262,18 +319,17 @@ class RankingTable(QTableView):
 
     def annotator_at(self, row: int) -> str | None:
         """The annotator shown on view row ``row`` (None when out of range)."""
-        if not 0 <= row < self.proxy.rowCount():
+        if not 0 <= row < self.ranking.rowCount():
             return None
-        return self.proxy.index(row, 0).data(ANNOTATOR_ROLE)
+        return self.ranking.annotators[row]
 
     def row_of(self, annotator: str) -> int:
         """The view row showing ``annotator`` (-1 when not shown)."""
-        for r in range(self.proxy.rowCount()):
-            if self.proxy.index(r, 0).data(ANNOTATOR_ROLE) == annotator:
-                return r
-        return -1
+        try:
+            return self.ranking.annotators.index(annotator)
+        except ValueError:
+            return -1
 
     def texts(self) -> list[list[str]]:
         """The table as shown, row by row (header excluded)."""
-        return [[self.proxy.index(r, c).data() for c in range(self.proxy.columnCount())]
-                for r in range(self.proxy.rowCount())]
+        return [list(row) for row in self.ranking.text]
