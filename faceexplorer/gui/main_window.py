@@ -1,4 +1,9 @@
-"""The FaceExplorer main window: datasets on the left, a paged table on the right.
+"""The FaceExplorer main window: datasets on the left, the views of the index on the right.
+
+The views are tabs, each shown only when its data is in the index: Faces (browse
+AffectNet/AffectNetC25 images with their crowd votes), Crowd statistics (per C25 set),
+HRM (children's AU timelines with their frames), and Records (a paged table of any
+dataset's tables). Selecting a dataset opens the view made for it.
 
 The window owns one read-only DuckDB connection to the index. DuckDB locks the file
 per process: while the window is open, other processes may read the index too, but an
@@ -26,13 +31,17 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QStyle,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from faceexplorer.core.errors import FaceExplorerError, IndexBusyError
 from faceexplorer.datasets.registry import IMPORTERS
+from faceexplorer.gui.crowd_stats.panel import CrowdStatsPanel
 from faceexplorer.gui.dataset_panel import DatasetPanel
+from faceexplorer.gui.faces_view import FacesView
+from faceexplorer.gui.hrm.view import HRMView
 from faceexplorer.gui.table_panel import TablePanel
 from faceexplorer.index import browse
 from faceexplorer.index.browse import DatasetOverview
@@ -94,12 +103,29 @@ class MainWindow(QMainWindow):
 
         self.dataset_panel = DatasetPanel(self)
         self.table_panel = TablePanel(self)
+        self.faces_view = FacesView(self)
+        self.crowd_panel = CrowdStatsPanel(self)
+        self.hrm_view = HRMView(self)
+        self.views = QTabWidget(self)
+        self.views.setObjectName("views")
+        self.views.setDocumentMode(True)
+        #: tab -> (title, dataset kinds any of which make it worth showing)
+        self._tabs: dict[QWidget, tuple[str, frozenset[str]]] = {
+            self.faces_view: ("Faces", frozenset({"affectnet", "affectnet-c25"})),
+            self.crowd_panel: ("Crowd statistics", frozenset({"affectnet-c25"})),
+            self.hrm_view: ("HRM timelines", frozenset({"hrm"})),
+            self.table_panel: ("Records", frozenset()),
+        }
+        for widget, (title, _kinds) in self._tabs.items():
+            self.views.addTab(widget, title)
         self.dataset_panel.dataset_selected.connect(self.table_panel.show_dataset)
-        self.table_panel.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.dataset_panel.dataset_selected.connect(self._open_view_for)
+        for panel in (self.table_panel, self.crowd_panel, self.faces_view.browser):
+            panel.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.browse_page = QSplitter(Qt.Orientation.Horizontal, self)
         self.browse_page.setObjectName("browsePage")
         self.browse_page.addWidget(self.dataset_panel)
-        self.browse_page.addWidget(self.table_panel)
+        self.browse_page.addWidget(self.views)
         self.browse_page.setStretchFactor(0, 0)
         self.browse_page.setStretchFactor(1, 1)
         self.browse_page.setSizes([300, 900])
@@ -135,11 +161,15 @@ class MainWindow(QMainWindow):
             self._close_index()
             self._show_error(exc)
             return
-        self.table_panel.set_connection(self.con)
         self.path_label.setText(f"Index: {self.db_path}  (read-only)")
         if not self.datasets:
+            self._set_panel_connections(None)
             self._show_empty()
             return
+        kinds = {d.kind for d in self.datasets}
+        for widget, (_title, needs) in self._tabs.items():
+            self.views.setTabVisible(self.views.indexOf(widget), not needs or bool(needs & kinds))
+        self._set_panel_connections(self.con)
         self.stack.setCurrentWidget(self.browse_page)
         self.dataset_panel.set_datasets(self.datasets)
         if keep is not None:
@@ -196,14 +226,29 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(quit_action)
 
+    def _set_panel_connections(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        self.table_panel.set_connection(con)
+        self.faces_view.set_connection(con)
+        self.crowd_panel.set_connection(con)
+        self.hrm_view.set_connection(con)
+
+    def _open_view_for(self, overview: DatasetOverview) -> None:
+        """Show the view made for the selected dataset (its records for the others)."""
+        for widget, (_title, needs) in self._tabs.items():
+            if overview.kind in needs:
+                self.views.setCurrentWidget(widget)
+                return
+        self.views.setCurrentWidget(self.table_panel)
+
     def _close_index(self) -> None:
-        self.table_panel.set_connection(None)
+        self._set_panel_connections(None)
         if self.con is not None:
             self.con.close()
             self.con = None
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         # Release the file lock at once so an import can start right after closing.
+        self.faces_view.close_workers()
         self._close_index()
         super().closeEvent(event)
 

@@ -1,0 +1,64 @@
+"""The HRM tab: children and segments, the frame viewer, and the AU timeline, kept in sync.
+
+The navigator picks a child (or a segment, which zooms the timeline to it); the
+timeline's cursor and the frame viewer follow each other. Each side emits only for its
+own user's moves (``cursor_moved``, ``frame_shown``) and is moved silently by the other
+(``set_frame``, ``set_cursor``), so the two never echo.
+"""
+
+from __future__ import annotations
+
+import duckdb
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSplitter, QWidget
+
+from faceexplorer.gui.hrm.frame_viewer import FrameViewer
+from faceexplorer.gui.hrm.navigator import HRMNavigator
+from faceexplorer.gui.hrm.timeline import TimelineWidget
+
+
+class HRMView(QSplitter):
+    """Navigator on the left; the frame viewer above the AU timeline on the right."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setObjectName("hrmView")
+        self.navigator = HRMNavigator(self)
+        self.viewer = FrameViewer(self)
+        self.timeline = TimelineWidget(self)
+        right = QSplitter(Qt.Orientation.Vertical, self)
+        right.addWidget(self.viewer)
+        right.addWidget(self.timeline)
+        right.setStretchFactor(0, 2)
+        right.setStretchFactor(1, 3)
+        right.setChildrenCollapsible(False)
+        self.addWidget(self.navigator)
+        self.addWidget(right)
+        self.setStretchFactor(0, 0)
+        self.setStretchFactor(1, 1)
+        self.setSizes([360, 1000])
+        self.setChildrenCollapsible(False)
+
+        self.navigator.child_selected.connect(self._open_child)
+        self.navigator.segment_selected.connect(self._open_segment)
+        self.timeline.cursor_moved.connect(self.viewer.set_frame)
+        self.viewer.frame_shown.connect(self.timeline.set_cursor)
+
+    def _open_child(self, child: str) -> None:
+        self.timeline.load_child(child)
+        self.viewer.load_child(child)
+        if self.timeline.cursor is not None:
+            self.viewer.set_frame(self.timeline.cursor)
+
+    def _open_segment(self, child: str, start: int, end: int) -> None:
+        shown = self.timeline.timeline
+        if shown is None or shown.child != child:
+            self._open_child(child)
+        self.timeline.zoom_to(start, end)
+        self.timeline.set_cursor(start)
+        self.viewer.set_frame(start)
+
+    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        self.viewer.set_connection(con)
+        self.timeline.set_connection(con)
+        self.navigator.set_connection(con)
