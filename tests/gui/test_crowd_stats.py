@@ -264,7 +264,8 @@ def test_real_votes_shown_equal_references(qtbot, open_panel, real_index, shoot)
     shoot(panel.window(), "crowd_stats_set2_expression")
 
 
-def test_sorting_keeps_the_picked_annotator(qtbot, open_panel, sample_indexes, sample_view) -> None:
+def test_sorting_keeps_the_picked_annotator(qtbot, open_panel, sample_indexes, sample_view,
+                                            shoot) -> None:
     panel = open_panel(sample_indexes[0], sample_view)
     wait_shown(qtbot, panel, 1, "expression")
     # Sort by mean kappa, ascending: numbers, not text, decide the order.
@@ -280,6 +281,7 @@ def test_sorting_keeps_the_picked_annotator(qtbot, open_panel, sample_indexes, s
     tinted = {table.loc[r, "Annotator"] for r in range(len(table))
               if panel.ranking.model().index(r, 0).data(Qt.ItemDataRole.BackgroundRole)}
     assert tinted == {f"participant{j}" for j in sample_indexes[2]}
+    shoot(panel.window(), "crowd_stats_sorted_by_kappa")
     # Switching task keeps the annotator picked and the sort (mean kappa -> mean r).
     panel.task_combo.setCurrentText("arousal")
     assert panel.ranking.annotator_at(panel.ranking.currentIndex().row()) == name

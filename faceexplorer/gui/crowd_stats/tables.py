@@ -275,10 +275,6 @@ class RankingTable(QTableView):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        metrics = self.fontMetrics()
-        self._widths = {"rank": metrics.horizontalAdvance("Rank") + 34,
-                        "annotator": metrics.horizontalAdvance("participant24") + 16}
-        self._number_width = metrics.horizontalAdvance("others' majority") + 14
 
     def set_table(self, table: pd.DataFrame, task: str) -> None:
         """Show one task's ranking (rows best first, as the report ranks them)."""
@@ -302,8 +298,14 @@ class RankingTable(QTableView):
             if self.isColumnHidden(c) != hide:
                 self.setColumnHidden(c, hide)
             if changed_layout:
-                self.setColumnWidth(c, self._widths.get(key, self._number_width))
+                self.setColumnWidth(c, self._width(columns[c][0], key))
         self.sortByColumn(sort_column, order)
+
+    def _width(self, header: str, key: str) -> int:
+        # The widest header line or cell, and room for the sort arrow.
+        metrics = self.horizontalHeader().fontMetrics()
+        cell = "participant24" if key == "annotator" else "0.000"
+        return max(metrics.horizontalAdvance(t) for t in [*header.split("\n"), cell]) + 22
 
     def _sort_key(self) -> str | None:
         section = self.horizontalHeader().sortIndicatorSection()
