@@ -128,7 +128,8 @@ class MainWindow(QMainWindow):
         self.browse_page.addWidget(self.views)
         self.browse_page.setStretchFactor(0, 0)
         self.browse_page.setStretchFactor(1, 1)
-        self.browse_page.setSizes([300, 900])
+        self.browse_page.setSizes([280, 1000])
+        self.dataset_panel.setMinimumWidth(230)
         self.browse_page.setChildrenCollapsible(False)
         self.browse_page.setContentsMargins(6, 4, 6, 0)
 
