@@ -24,6 +24,7 @@ keeps near-nominal coverage for |rho| up to ~0.9 with n >= 10.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,7 +51,6 @@ class SpearmanResult:
 
 # --- ranks ----------------------------------------------------------------------------
 _SIGN_BIT = np.uint64(1 << 63)
-_SHIFT_63 = np.uint64(63)
 
 
 class _RankWorkspace:
@@ -58,7 +58,7 @@ class _RankWorkspace:
     that, on a busy machine, took longer than the sorting itself."""
 
     def __init__(self, rows: int, n: int) -> None:
-        self.block = np.empty((rows, n))
+        self.out = np.empty((rows, n))
         self.key = np.empty((rows, n), dtype=np.uint64)
         self.ordered = np.empty((rows, n))
         self.new_run = np.ones((rows, n), dtype=bool)
@@ -77,9 +77,10 @@ def rank_rows(values: np.ndarray) -> np.ndarray:
     Each value is mapped to an order-preserving unsigned key whose lowest bits are
     replaced by the value's column index, so one plain ``sort`` of the keys (several
     times faster than ``argsort``) yields the order. Ties are found on the true values
-    in that order. Distinct values that share the kept key bits (closer than
-    2^-(52 - log2 n) relative, ~4e-12 for n ~ 10^4) could come out misordered; that is
-    checked, and such a row is ranked again by a stable ``argsort``. Results are exact.
+    in that order (so -0.0 ties with 0.0). Distinct values that share the kept key bits
+    (closer than 2^-(52 - log2 n) relative, ~4e-12 for n ~ 10^4) could come out
+    misordered; that is checked, and such a row is ranked again by a stable
+    ``argsort``. Results are exact.
 
     Parameters
     ----------
@@ -91,16 +92,28 @@ def rank_rows(values: np.ndarray) -> np.ndarray:
         float64 ranks (k, n); tied values share the mean of the ranks they span.
     """
     values = np.atleast_2d(np.asarray(values, dtype=np.float64))
-    k, n = values.shape
-    out = np.empty((k, n))
-    if k and n:
-        work = _RankWorkspace(min(_BLOCK_ROWS, k), n)
-        for lo in range(0, k, _BLOCK_ROWS):
-            part = values[lo:lo + _BLOCK_ROWS]
-            block = work.block[:len(part)]
-            np.add(part, 0.0, out=block)  # -0.0 becomes 0.0: equal values, equal keys
-            _rank_block(block, out[lo:lo + len(part)], work)
+    out = np.empty(values.shape)
+    for lo, ranks in rank_blocks(values):
+        out[lo:lo + len(ranks)] = ranks
     return out
+
+
+def rank_blocks(values: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """:func:`rank_rows` a block of rows at a time: (first row, ranks of the block).
+
+    The yielded array is a buffer reused for the next block: use it before moving on.
+    Lets callers reduce ranks as they come instead of holding all k x n of them.
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    k, n = values.shape
+    if not (k and n):
+        return
+    work = _RankWorkspace(min(_BLOCK_ROWS, k), n)
+    for lo in range(0, k, _BLOCK_ROWS):
+        block = np.ascontiguousarray(values[lo:lo + _BLOCK_ROWS])
+        out = work.out[:len(block)]
+        _rank_block(block, out, work)
+        yield lo, out
 
 
 def _rank_block(x: np.ndarray, out: np.ndarray, w: _RankWorkspace) -> None:
@@ -109,8 +122,7 @@ def _rank_block(x: np.ndarray, out: np.ndarray, w: _RankWorkspace) -> None:
     key = w.key[:b]
     # Order-preserving map of IEEE doubles: flip every bit of negatives, only the sign
     # bit of positives.
-    np.right_shift(u, _SHIFT_63, out=key)
-    np.negative(key, out=key)
+    np.right_shift(x.view(np.int64), 63, out=key.view(np.int64))  # 0 or all ones
     key |= _SIGN_BIT
     key ^= u
     key &= ~w.low
@@ -317,24 +329,35 @@ def spearman_matrix(features: np.ndarray, scores: np.ndarray
                          f"{scores.shape[0]}")
     k, s = features.shape[0], scores.shape[1]
     rho, n_pairs = np.full((k, s), np.nan), np.zeros((k, s), dtype=np.int64)
-    feat_ok = np.isfinite(features)
-    all_ok = feat_ok.all()
-    score_sets, which = np.unique(np.isfinite(scores).T, axis=0, return_inverse=True)
-    for g, score_ok in enumerate(score_sets):
-        cols = np.flatnonzero(which.ravel() == g)
-        x = features if score_ok.all() else features[:, score_ok]
-        ok = feat_ok if score_ok.all() else feat_ok[:, score_ok]
+    # A row sum is finite iff the row is (or overflowed: then the exact check below
+    # finds the row complete after all); one pass, no k x n mask.
+    with np.errstate(over="ignore", invalid="ignore"):
+        maybe_gappy = np.flatnonzero(~np.isfinite(features.sum(axis=1)))
+    for cols, score_ok in _score_groups(scores):
+        every = bool(score_ok.all())
+        x = features if every else features[:, score_ok]
         y = scores[np.ix_(score_ok, cols)]
-        complete = np.ones(k, dtype=bool) if all_ok else ok.all(axis=1)
-        _fill(rho, n_pairs, np.flatnonzero(complete), cols,
-              x if complete.all() else x[complete], y)
-        gappy = np.flatnonzero(~complete)
+        gappy = maybe_gappy
         if gappy.size:
-            patterns, inverse = np.unique(ok[gappy], axis=0, return_inverse=True)
+            ok = np.isfinite(x[gappy])
+            gappy, ok = gappy[~ok.all(axis=1)], ok[~ok.all(axis=1)]
+        complete = np.setdiff1d(np.arange(k), gappy, assume_unique=True)
+        _fill(rho, n_pairs, complete, cols, x if complete.size == k else x[complete], y)
+        if gappy.size:
+            patterns, inverse = np.unique(ok, axis=0, return_inverse=True)
             for p, mask in enumerate(patterns):
                 rows = gappy[inverse.ravel() == p]
                 _fill(rho, n_pairs, rows, cols, x[np.ix_(rows, mask)], y[mask])
     return (rho[:, 0], n_pairs[:, 0]) if flat else (rho, n_pairs)
+
+
+def _score_groups(scores: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Score columns grouped by the subjects they have: [(columns, subjects kept)]."""
+    groups: dict[bytes, tuple[list[int], np.ndarray]] = {}
+    for j in range(scores.shape[1]):
+        ok = np.isfinite(scores[:, j])
+        groups.setdefault(ok.tobytes(), ([], ok))[0].append(j)
+    return [(np.array(cols), ok) for cols, ok in groups.values()]
 
 
 def _fill(rho: np.ndarray, n_pairs: np.ndarray, rows: np.ndarray, cols: np.ndarray,
@@ -342,8 +365,11 @@ def _fill(rho: np.ndarray, n_pairs: np.ndarray, rows: np.ndarray, cols: np.ndarr
     """rho and n of feature ``rows`` (values ``x``, complete) vs score ``cols`` (``y``)."""
     n = x.shape[1]
     n_pairs[np.ix_(rows, cols)] = n
-    if rows.size and n >= 2:
-        rho[np.ix_(rows, cols)] = _rho_ranked(rank_rows(x), rank_rows(y.T).T)
+    if rows.size == 0 or n < 2:
+        return
+    score_ranks = rank_rows(y.T).T
+    for lo, ranks in rank_blocks(x):
+        rho[np.ix_(rows[lo:lo + len(ranks)], cols)] = _rho_ranked(ranks, score_ranks)
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> SpearmanResult:

@@ -1,0 +1,329 @@
+"""FACES statistics from the index: subjects, DASS-21 distributions, feature views, rankings.
+
+Reads the tables of :mod:`faceexplorer.datasets.faces` (scores and bands were computed
+there from the items, by the rule of :mod:`faceexplorer.stats.dass21`). Features are
+named as in the feature file (``AU12_r_mean``); ``faces_feature_columns`` maps a name to
+its table column, which differs for names DuckDB sees as case clashes (``X_0`` / ``x_0``).
+
+:func:`rank_features` correlates every feature with the subscales. The wide table is
+read in blocks of columns by a second cursor on a worker thread, so DuckDB's scan of the
+next block runs while numpy ranks the current one (both release the GIL); the full
+matrix is never held, only one block and the per-feature results. Every subscale is
+ranked in the same pass. Subjects without a score or a value are left out pairwise
+(see :func:`faceexplorer.stats.correlation.spearman_matrix`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.core.vocab import DASS_BANDS
+from faceexplorer.index.store import table_exists
+from faceexplorer.stats import correlation as corr
+from faceexplorer.stats.dass21 import RULES, SUBSCALES, file_verdict
+
+#: Feature columns fetched per query; one block is ~45 MB of float64 at 11k subjects.
+BLOCK_COLUMNS = 512
+RANKING_COLUMNS = ("feature", "base_column", "stat", "rho", "ci_low", "ci_high", "p", "q",
+                   "n")
+_SUBJECT_COLUMNS = ("subject_id", "gender", "age_years", "grade", "grade_name", "in_dass",
+                    "in_features", *(f"{s}{x}" for s in SUBSCALES for x in ("", "_band")))
+
+
+def require_faces(con: duckdb.DuckDBPyConnection) -> None:
+    """Raise a user-facing error unless the index holds FACES tables."""
+    if not table_exists(con, "faces_subjects"):
+        raise FaceExplorerError("no FACES data in this index; import it with "
+                                "faceexplorer index add faces PATH")
+
+
+def _subscale(name: str) -> str:
+    if name not in SUBSCALES:
+        raise FaceExplorerError(f"unknown DASS-21 subscale {name!r} (one of "
+                                f"{', '.join(SUBSCALES)})")
+    return name
+
+
+# --- subjects and DASS-21 ---------------------------------------------------------------
+def subject_overview(con: duckdb.DuckDBPyConnection) -> dict:
+    """Coverage and demographics: gender, grade (with its Chinese name) and age counts.
+
+    Returns
+    -------
+    dict
+        ``subjects``, ``with_features``, ``with_dass``, ``with_baseinfo``, ``with_both``;
+        ``gender`` {value: count} (missing as ``None``); ``grades`` [{grade, grade_name,
+        subjects}] (unmapped names with grade None); ``ages`` {age: count};
+        ``age_mean``, ``age_min``, ``age_max`` (None when no ages).
+    """
+    require_faces(con)
+    row = con.execute("""SELECT count(*), count(*) FILTER (in_features),
+        count(*) FILTER (in_dass), count(*) FILTER (in_baseinfo),
+        count(*) FILTER (in_features AND in_dass), avg(age_years), min(age_years),
+        max(age_years) FROM faces_subjects""").fetchone()
+    assert row is not None
+    keys = ("subjects", "with_features", "with_dass", "with_baseinfo", "with_both")
+    out: dict = {k: int(v) for k, v in zip(keys, row[:5], strict=True)}
+    out["age_mean"] = None if row[5] is None else float(row[5])
+    out["age_min"], out["age_max"] = row[6], row[7]
+    out["gender"] = dict(con.execute(
+        "SELECT gender, count(*) FROM faces_subjects GROUP BY ALL ORDER BY 2 DESC, 1"
+    ).fetchall())
+    out["grades"] = [{"grade": g, "grade_name": name, "subjects": n} for g, name, n in
+                     con.execute("""SELECT grade, grade_name, count(*) FROM faces_subjects
+                                    WHERE grade_name IS NOT NULL GROUP BY ALL
+                                    ORDER BY grade NULLS LAST, grade_name""").fetchall()]
+    out["ages"] = dict(con.execute("""SELECT age_years, count(*) FROM faces_subjects
+        WHERE age_years IS NOT NULL GROUP BY ALL ORDER BY 1""").fetchall())
+    return out
+
+
+def subjects(con: duckdb.DuckDBPyConnection, search: str | None = None,
+             limit: int | None = None, offset: int = 0) -> pd.DataFrame:
+    """The subject browser's rows: demographics, doubled scores and bands, by subject id.
+
+    ``search`` keeps subjects whose id contains it (case-insensitive).
+    """
+    require_faces(con)
+    sql = (f"SELECT {', '.join(_SUBJECT_COLUMNS)} FROM faces_subjects"
+           + (" WHERE subject_id ILIKE ?" if search else "") + " ORDER BY subject_id"
+           + (f" LIMIT {int(limit)}" if limit is not None else "") + f" OFFSET {int(offset)}")
+    params = [f"%{search}%"] if search else []
+    return con.execute(sql, params).df()
+
+
+def dass_distributions(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+    """Per subscale: scored subjects, mean/median, counts per band, score histogram.
+
+    Scores are the standard doubled ones (0..42, even), so the histogram has one bin per
+    possible score: ``histogram`` = {"scores": [0, 2, ..., 42], "counts": [...]}.
+    ``bands`` lists every band in severity order with its count and share of the scored.
+    """
+    require_faces(con)
+    out = {}
+    for s in SUBSCALES:
+        n, missing, mean, median = con.execute(
+            f"SELECT count({s}), count(*) FILTER (in_dass AND {s} IS NULL), avg({s}), "
+            f"median({s}) FROM faces_subjects").fetchone()  # type: ignore[misc]
+        per_band = dict(con.execute(
+            f"SELECT {s}_band, count(*) FROM faces_subjects WHERE {s}_band IS NOT NULL "
+            "GROUP BY ALL").fetchall())
+        per_score = dict(con.execute(
+            f"SELECT {s}, count(*) FROM faces_subjects WHERE {s} IS NOT NULL GROUP BY ALL"
+        ).fetchall())
+        scores = list(range(0, 43, 2))
+        out[s] = {
+            "n": int(n), "unscored": int(missing),
+            "mean": None if mean is None else float(mean),
+            "median": None if median is None else float(median),
+            "bands": [{"band": b, "count": int(per_band.get(b, 0)),
+                       "share": per_band.get(b, 0) / n if n else None} for b in DASS_BANDS],
+            "histogram": {"scores": scores, "counts": [int(per_score.get(x, 0))
+                                                       for x in scores]},
+        }
+    return out
+
+
+def stored_totals(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+    """Which rule the file's precomputed totals follow, per subscale.
+
+    Returns ``{subscale: {"verdict": ..., "rows": {rule: count}}}`` with the verdict of
+    :func:`faceexplorer.stats.dass21.file_verdict` (``absent`` when baseinfo.csv stores
+    no totals) and the row count of every rule in ``dass21.RULES``.
+    """
+    require_faces(con)
+    out = {}
+    for s in SUBSCALES:
+        rows = dict(con.execute(f"SELECT {s}_rule, count(*) FROM faces_subjects "
+                                "GROUP BY ALL").fetchall())
+        out[s] = {"verdict": file_verdict(rows),
+                  "rows": {r: int(rows.get(r, 0)) for r in RULES}}
+    return out
+
+
+# --- features ---------------------------------------------------------------------------
+def feature_catalogue(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every feature in file order: name, column_name (in the table), base_column, stat."""
+    require_faces(con)
+    return con.execute("SELECT name, column_name, base_column, stat FROM "
+                       "faces_feature_columns ORDER BY position").df()
+
+
+def search_features(con: duckdb.DuckDBPyConnection, text: str,
+                    limit: int | None = 100) -> list[str]:
+    """Feature names containing ``text`` (case-insensitive), in file order."""
+    require_faces(con)
+    sql = ("SELECT name FROM faces_feature_columns WHERE name ILIKE ? ORDER BY position"
+           + (f" LIMIT {int(limit)}" if limit is not None else ""))
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return [r[0] for r in con.execute(sql.replace("ILIKE ?", "ILIKE ? ESCAPE '\\'"),
+                                      [f"%{escaped}%"]).fetchall()]
+
+
+@dataclass(frozen=True)
+class FeatureView:
+    """One feature against DASS-21: what the feature explorer draws.
+
+    ``values`` and every ``scores[subscale]`` / ``bands[subscale]`` are aligned on
+    ``subject_ids`` (subjects with features; NaN / None where absent). ``by_band`` holds
+    the finite values per band, bands in severity order. ``correlation`` is Spearman's
+    rho with p, 95% CI and n per subscale.
+    """
+
+    feature: str
+    base_column: str
+    stat: str
+    subject_ids: np.ndarray
+    values: np.ndarray
+    scores: dict[str, np.ndarray]
+    bands: dict[str, np.ndarray]
+    by_band: dict[str, dict[str, np.ndarray]]
+    correlation: dict[str, corr.SpearmanResult]
+
+    def scatter(self, subscale: str) -> tuple[np.ndarray, np.ndarray]:
+        """(score, value) of the subjects that have both: the scatter plot's points."""
+        x, y = self.scores[_subscale(subscale)], self.values
+        ok = np.isfinite(x) & np.isfinite(y)
+        return x[ok], y[ok]
+
+
+def _column_of(con: duckdb.DuckDBPyConnection, feature: str) -> tuple[str, str, str]:
+    row = con.execute("SELECT column_name, base_column, stat FROM faces_feature_columns "
+                      "WHERE name = ?", [feature]).fetchone()
+    if row is None:
+        near = search_features(con, feature.rsplit("_", 1)[0], limit=5)
+        hint = f"; similar: {', '.join(near)}" if near else ""
+        raise FaceExplorerError(f"no FACES feature {feature!r} (names look like "
+                                f"AU12_r_mean){hint}")
+    return row  # type: ignore[return-value]
+
+
+def feature_view(con: duckdb.DuckDBPyConnection, feature: str) -> FeatureView:
+    """One feature's values per DASS band and against every subscale (one query).
+
+    Raises
+    ------
+    FaceExplorerError
+        No FACES data, or no feature of that name (similar names are suggested).
+    """
+    require_faces(con)
+    column, base, stat = _column_of(con, feature)
+    cols = ", ".join(f"s.{x}" for s in SUBSCALES for x in (s, f"{s}_band"))
+    data = con.execute(
+        f'SELECT f.subject_id, f."{column}" AS value, {cols} FROM faces_features f '
+        "JOIN faces_subjects s USING (subject_id) ORDER BY f.subject_id").fetchnumpy()
+    values = _floats(data["value"])
+    scores = {s: _floats(data[s]) for s in SUBSCALES}
+    bands = {s: np.asarray(np.ma.filled(data[f"{s}_band"], None), dtype=object)
+             for s in SUBSCALES}
+    finite = np.isfinite(values)
+    by_band = {s: {b: values[finite & (bands[s] == b)] for b in DASS_BANDS}
+               for s in SUBSCALES}
+    rho, n = corr.spearman_matrix(values[None, :], np.column_stack(
+        [scores[s] for s in SUBSCALES]))
+    p = corr.spearman_p(rho[0], n[0])
+    low, high = corr.spearman_ci(rho[0], n[0])
+    result = {s: corr.SpearmanResult(float(rho[0, j]), float(p[j]), float(low[j]),
+                                     float(high[j]), int(n[0, j]))
+              for j, s in enumerate(SUBSCALES)}
+    return FeatureView(feature, base, stat, np.asarray(data["subject_id"], dtype=object),
+                       values, scores, bands, by_band, result)
+
+
+def _floats(column: np.ndarray) -> np.ndarray:
+    """A fetched column as float64 with NaN for NULL (DuckDB masks NULLs)."""
+    return np.ma.filled(np.ma.asarray(column, dtype=np.float64), np.nan)
+
+
+# --- ranking ----------------------------------------------------------------------------
+def _blocks(con: duckdb.DuckDBPyConnection, columns: Sequence[str], ids: np.ndarray,
+            keep: np.ndarray) -> Iterator[np.ndarray]:
+    """Values (block, len(keep)) per block of columns, the next block prefetched.
+
+    Rows are the subjects ``ids[keep]``, in that order, whatever order the scan returns.
+    """
+    cursor = con.cursor()  # DuckDB connections are not shared between threads
+
+    def fetch(part: Sequence[str]) -> np.ndarray:
+        data = cursor.execute("SELECT subject_id, " + ", ".join(f'"{c}"' for c in part)
+                              + " FROM faces_features").fetchnumpy()
+        got = np.asarray(data.pop("subject_id"), dtype=object)
+        rows = keep if np.array_equal(got, ids) else pd.Index(got).get_indexer(ids[keep])
+        block = np.empty((len(part), len(rows)))
+        for i, c in enumerate(part):
+            block[i] = np.ma.filled(data.pop(c), np.nan)[rows]
+        return block
+
+    parts = [columns[i:i + BLOCK_COLUMNS] for i in range(0, len(columns), BLOCK_COLUMNS)]
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(fetch, parts[0]) if parts else None
+            for i in range(len(parts)):
+                assert pending is not None
+                block = pending.result()
+                pending = pool.submit(fetch, parts[i + 1]) if i + 1 < len(parts) else None
+                yield block
+    finally:
+        cursor.close()
+
+
+def rank_all(con: duckdb.DuckDBPyConnection,
+             subscales: Sequence[str] = SUBSCALES) -> dict[str, pd.DataFrame]:
+    """Every feature against every one of ``subscales``, in one pass over the table.
+
+    Returns
+    -------
+    dict
+        subscale -> DataFrame with :data:`RANKING_COLUMNS`, sorted by |rho| (largest
+        first; undefined rho last, then file order). ``q`` is the Benjamini-Hochberg
+        adjusted p over all features of that subscale.
+    """
+    require_faces(con)
+    subscales = [_subscale(s) for s in subscales]
+    catalogue = feature_catalogue(con)
+    k, s = len(catalogue), len(subscales)
+    ids = np.asarray(con.execute("SELECT subject_id FROM faces_features").fetchnumpy()[
+        "subject_id"], dtype=object)
+    table = con.execute(f"SELECT subject_id, {', '.join(subscales)} FROM faces_subjects"
+                        ).df().set_index("subject_id")
+    scores = table.reindex(pd.Index(ids)).to_numpy(dtype=np.float64, na_value=np.nan)
+    # Subjects with no score at all never count: leave them out while copying the blocks.
+    keep = np.flatnonzero(np.isfinite(scores).any(axis=1))
+    scores = scores[keep]
+    rho, n = np.full((k, s), np.nan), np.zeros((k, s), dtype=np.int64)
+    lo = 0
+    for block in _blocks(con, list(catalogue["column_name"]), ids, keep):
+        rho[lo:lo + len(block)], n[lo:lo + len(block)] = corr.spearman_matrix(block, scores)
+        lo += len(block)
+    out = {}
+    for j, sub in enumerate(subscales):
+        p = corr.spearman_p(rho[:, j], n[:, j])
+        low, high = corr.spearman_ci(rho[:, j], n[:, j])
+        frame = pd.DataFrame({
+            "feature": catalogue["name"], "base_column": catalogue["base_column"],
+            "stat": catalogue["stat"], "rho": rho[:, j], "ci_low": low, "ci_high": high,
+            "p": p, "q": corr.bh_adjust(p), "n": n[:, j]})
+        strength = np.where(np.isnan(rho[:, j]), -1.0, np.abs(rho[:, j]))
+        order = np.lexsort((np.arange(k), -strength))
+        out[sub] = frame.iloc[order].reset_index(drop=True)
+    return out
+
+
+def rank_features(con: duckdb.DuckDBPyConnection, subscale: str) -> pd.DataFrame:
+    """All features ranked by |Spearman rho| with one subscale (see :func:`rank_all`)."""
+    return rank_all(con, [_subscale(subscale)])[subscale]
+
+
+def export_ranking(ranking: pd.DataFrame, path: Path | str) -> Path:
+    """Write a ranking to CSV (full precision, empty cells for undefined values)."""
+    path = Path(path)
+    ranking.to_csv(path, index=False, float_format="%.17g")
+    return path
