@@ -1,0 +1,186 @@
+"""Typed queries behind the depth view: facets, filtered pages with their RGB partner, unmatched.
+
+Facets are counted the usual faceted-search way: each facet's counts apply every *other*
+active filter, so a user sees what picking a value would leave. Filter names are checked
+against a fixed list of columns and values are bound as parameters, never pasted. A page
+is chosen from ``depth_maps`` first and only then joined to its RGB rows, so a page
+costs the same with 87k depth maps and 415k AffectNet rows as with a small sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from faceexplorer.core.vocab import DEPTH_CLASSES
+from faceexplorer.datasets import depth as depth_scan
+from faceexplorer.index.store import table_exists
+
+#: Depth datasets: kind -> title.
+DATASETS: dict[str, str] = {"affectnet-d": "AffectNet-D", "rafd-d": "RaFD-D"}
+#: Facets per dataset: 'class' is the expression; RaFD's come from its file names.
+FACETS: dict[str, tuple[str, ...]] = {
+    "affectnet-d": ("class",),
+    "rafd-d": ("class", "angle", "gaze", "ethnicity", "gender", "emotion"),
+}
+Filters = dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class DepthItem:
+    """One depth map and its RGB partner (``rgb_path`` None when it has none)."""
+
+    stem: str
+    cls: str | None
+    path: str
+    format: str
+    width: int
+    height: int
+    normal_path: str | None
+    rgb_path: str | None
+    box: tuple[int, int, int, int] | None
+    landmarks: tuple[float, ...] | None
+    fields: dict[str, Any]
+
+
+def _check(dataset: str) -> None:
+    if dataset not in DATASETS:
+        raise ValueError(f"no depth dataset {dataset!r} (expected {' or '.join(DATASETS)})")
+
+
+def _where(dataset: str, filters: Filters | None, skip: str | None = None
+           ) -> tuple[str, list[Any]]:
+    """SQL condition and parameters for ``filters`` (except facet ``skip``)."""
+    sql, params = ["dataset = ?"], [dataset]
+    for name, value in (filters or {}).items():
+        if name not in FACETS[dataset]:
+            raise ValueError(f"{DATASETS[dataset]} has no filter {name!r} "
+                             f"(expected one of {', '.join(FACETS[dataset])})")
+        if value is None or name == skip:
+            continue
+        sql.append(f'"{name}" = ?')
+        params.append(value)
+    return " AND ".join(sql), params
+
+
+def has_depth(con: duckdb.DuckDBPyConnection | None, dataset: str) -> bool:
+    """Whether the index holds depth maps of ``dataset``."""
+    _check(dataset)
+    if con is None or not table_exists(con, "depth_maps"):
+        return False
+    return con.execute("SELECT count(*) FROM depth_maps WHERE dataset = ?",
+                       [dataset]).fetchone()[0] > 0  # type: ignore[index]
+
+
+def class_counts(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, int]:
+    """Depth maps per expression (every ``DEPTH_CLASSES`` entry, 0 when absent)."""
+    _check(dataset)
+    out = dict.fromkeys(DEPTH_CLASSES, 0)
+    if table_exists(con, "depth_maps"):
+        out.update(con.execute("SELECT class, count(*) FROM depth_maps WHERE dataset = ? "
+                               "AND class IS NOT NULL GROUP BY class", [dataset]).fetchall())
+    return out
+
+
+def facets(con: duckdb.DuckDBPyConnection, dataset: str, filters: Filters | None = None
+           ) -> dict[str, list[tuple[str, int]]]:
+    """Per facet, (value, count) pairs in value order under the other active filters.
+
+    Expression values follow ``DEPTH_CLASSES`` and are listed even at count 0.
+    """
+    _check(dataset)
+    out: dict[str, list[tuple[str, int]]] = {}
+    for facet in FACETS[dataset]:
+        where, params = _where(dataset, filters, skip=facet)
+        rows: dict[str, int] = {}
+        if table_exists(con, "depth_maps"):
+            rows = dict(con.execute(
+                f'SELECT "{facet}", count(*) FROM depth_maps WHERE {where} AND "{facet}" '
+                f'IS NOT NULL GROUP BY 1 ORDER BY 1', params).fetchall())
+        if facet == "class":
+            out[facet] = [(c, rows.get(c, 0)) for c in DEPTH_CLASSES]
+        else:
+            out[facet] = sorted(rows.items())
+    return out
+
+
+def count(con: duckdb.DuckDBPyConnection, dataset: str, filters: Filters | None = None) -> int:
+    """Depth maps matching ``filters``."""
+    _check(dataset)
+    if not table_exists(con, "depth_maps"):
+        return 0
+    where, params = _where(dataset, filters)
+    return int(con.execute(f"SELECT count(*) FROM depth_maps WHERE {where}",
+                           params).fetchone()[0])  # type: ignore[index]
+
+
+_AFFECTNET_PARTNER = r"""
+    SELECT stem, path AS rgb_path, face_x, face_y, face_w, face_h, landmarks FROM (
+        SELECT regexp_replace(filename, '\.[^.]*$', '') AS stem,
+               image_root || '/' || sub_path AS path, face_x, face_y, face_w, face_h,
+               landmarks, row_number() OVER (PARTITION BY stem ORDER BY split, row_index) AS k
+        FROM affectnet_images
+        WHERE regexp_replace(filename, '\.[^.]*$', '') IN (SELECT stem FROM page))
+    WHERE k = 1"""
+_RAFD_PARTNER = """
+    SELECT stem, path AS rgb_path, NULL::INTEGER AS face_x, NULL::INTEGER AS face_y,
+           NULL::INTEGER AS face_w, NULL::INTEGER AS face_h, NULL::FLOAT[] AS landmarks
+    FROM rafd_images WHERE stem IN (SELECT stem FROM page)"""
+_NO_PARTNER = """
+    SELECT stem, NULL::VARCHAR AS rgb_path, NULL::INTEGER AS face_x, NULL::INTEGER AS face_y,
+           NULL::INTEGER AS face_w, NULL::INTEGER AS face_h, NULL::FLOAT[] AS landmarks
+    FROM page WHERE false"""
+
+
+def page(con: duckdb.DuckDBPyConnection, dataset: str, filters: Filters | None = None,
+         offset: int = 0, limit: int = 100) -> list[DepthItem]:
+    """Depth maps ``offset``..``offset + limit`` (class, then stem order) with their RGB.
+
+    Returns
+    -------
+    list of DepthItem
+        AffectNet partners carry the face box and the 68 landmarks; RaFD ones neither
+        (RaFD has no annotated box); ``fields`` holds RaFD's name fields.
+    """
+    _check(dataset)
+    if not table_exists(con, "depth_maps"):
+        return []
+    where, params = _where(dataset, filters)
+    table, partner = (("affectnet_images", _AFFECTNET_PARTNER) if dataset == "affectnet-d"
+                      else ("rafd_images", _RAFD_PARTNER))
+    if not table_exists(con, table):
+        partner = _NO_PARTNER
+    cur = con.execute(f"""
+        WITH page AS (SELECT * FROM depth_maps WHERE {where}
+                      ORDER BY class NULLS LAST, stem LIMIT {int(limit)} OFFSET {int(offset)}),
+             partner AS ({partner})
+        SELECT page.*, partner.* EXCLUDE (stem) FROM page LEFT JOIN partner USING (stem)
+        ORDER BY class NULLS LAST, stem""", params)
+    names = [d[0] for d in cur.description]
+    items = []
+    for values in cur.fetchall():
+        row = dict(zip(names, values, strict=True))
+        box = None
+        if row["face_w"] is not None and row["face_w"] > 0:
+            box = (row["face_x"], row["face_y"], row["face_w"], row["face_h"])
+        items.append(DepthItem(
+            row["stem"], row["class"], row["path"], row["format"], row["width"],
+            row["height"], row["normal_path"], row["rgb_path"], box,
+            tuple(row["landmarks"]) if row["landmarks"] is not None else None,
+            {k: row[k] for k in depth_scan.RAFD_FIELDS if row[k] is not None}))
+    return items
+
+
+def unmatched(con: duckdb.DuckDBPyConnection, dataset: str, limit: int | None = 500
+              ) -> list[dict[str, Any]]:
+    """Depth maps without RGB, then RGB images without depth (``side``, stem, class, path)."""
+    _check(dataset)
+    return depth_scan.unmatched(con, dataset, limit)
+
+
+def match_counts(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, int]:
+    """matched_rgb, depth_without_rgb, rgb_images, rgb_without_depth."""
+    _check(dataset)
+    return depth_scan.match_counts(con, dataset)
