@@ -1,0 +1,379 @@
+"""Batch runs: one model over a dataset in the index, resumable, cancellable.
+
+The items come from the index (AffectNet rows with their face box, the AffectNet rows
+AffectNetC25 links to, HRM children's labelled frames, RaFD RGB images) in a fixed
+order. Items already stored for this (model sha256, dataset) are skipped, so a run that
+was killed or cancelled resumes where it stopped. Results are written every ``chunk``
+items, each chunk in its own transaction (``index.predictions.write_chunk``).
+
+AffectNet-style items carry their face box: crops follow the card (margin; aligned cards
+get 5 points from the 68 landmarks: eye centres, nose tip, mouth corners) and go through
+the model in batches. HRM frames and RaFD images are detected (Haar, largest face).
+Every item yields one row: a missing image, no face found or NaN outputs give an
+invalid row with its reason, counted in the run (never silently skipped).
+
+Index access: DuckDB lets one process write a file, and not while another connection of
+the same file is open with a different mode. The runner therefore never keeps a
+connection: it opens a short read-write one to read the items, and one per chunk. A GUI
+holding a read-only connection passes ``index_access``: a context-manager factory that
+closes the GUI's connection on entry and reopens it on exit (about once a chunk).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.index import predictions as store_predictions
+from faceexplorer.index.store import connect, table_exists
+from faceexplorer.inference.detect import HaarFaceDetector
+from faceexplorer.inference.pipeline import Pipeline
+from faceexplorer.inference.postprocess import Prediction, decode
+from faceexplorer.inference.preprocess import face_crop, to_tensor
+from faceexplorer.inference.session import ModelSession, open_model
+from faceexplorer.inference.sources import Frame
+
+DATASETS: tuple[str, ...] = ("affectnet", "affectnet-c25", "hrm", "rafd-d")
+CHUNK = 256
+BATCH = 16  # faces per model call for box-cropped items
+
+Progress = Callable[[int, int, float], None]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing to predict: an image (or video frame), where it sits in its dataset."""
+
+    key: str
+    image: str | None
+    split: str | None = None
+    row_index: int | None = None
+    child: str | None = None
+    frame: int | None = None
+    box: tuple[float, float, float, float] | None = None
+    landmarks68: tuple[float, ...] | None = None
+    video: str | None = None
+
+
+@dataclass
+class BatchResult:
+    """What a batch run did."""
+
+    run_id: str
+    status: str            # 'finished' | 'stopped' | 'failed'
+    message: str
+    items_total: int       # items of this run (after --limit)
+    items_before: int      # already stored when it started
+    items_written: int     # stored by this call
+    items_failed: int      # invalid rows written by this call
+    items_missing: int     # of which missing image files
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def items_per_second(self) -> float:
+        """Throughput of this call."""
+        return self.items_written / self.seconds if self.seconds > 0 else 0.0
+
+
+# --- items -------------------------------------------------------------------------------
+
+def _affectnet_items(con: Any, c25_only: bool) -> list[Item]:
+    if not table_exists(con, "affectnet_images"):
+        raise FaceExplorerError("no AffectNet rows in the index: import AffectNet first "
+                                "(faceexplorer index add affectnet PATH)")
+    join = ""
+    if c25_only:
+        if not table_exists(con, "c25_images"):
+            raise FaceExplorerError("no AffectNetC25 images in the index: import them first "
+                                    "(faceexplorer index add affectnet-c25 PATH)")
+        join = ("JOIN (SELECT DISTINCT image_index FROM c25_images) c "
+                "ON a.split = 'train' AND a.row_index = c.image_index")
+    rows = con.execute(
+        "SELECT a.split, a.row_index, a.image_root, a.sub_path, a.face_x, a.face_y, a.face_w, "
+        f"a.face_h, a.landmarks FROM affectnet_images a {join} "
+        "ORDER BY a.split = 'val', a.row_index").fetchall()
+    items = []
+    for split, idx, root, sub, x, y, w, h, lm in rows:
+        box = None if None in (x, y, w, h) or not w or not h else (float(x), float(y),
+                                                                 float(w), float(h))
+        items.append(Item(key=f"{split}/{idx}", image=str(Path(root) / sub), split=split,
+                          row_index=int(idx), box=box,
+                          landmarks68=tuple(lm) if lm is not None else None))
+    return items
+
+
+def _hrm_items(con: Any) -> list[Item]:
+    if not table_exists(con, "hrm_frames"):
+        raise FaceExplorerError("no HRM children in the index: import HRM first "
+                                "(faceexplorer index add hrm PATH)")
+    rows = con.execute(
+        "SELECT f.child, f.frame, c.frames_dir, c.video_path FROM hrm_frames f "
+        "JOIN hrm_children c USING (child) ORDER BY f.child, f.frame").fetchall()
+    items = []
+    for child, frame, frames_dir, video in rows:
+        image = str(Path(frames_dir) / f"{frame}_0.jpg") if frames_dir else None
+        items.append(Item(key=f"{child}/{frame}", image=image, child=child, frame=int(frame),
+                          video=None if image else video))
+    return items
+
+
+def _rafd_items(con: Any) -> list[Item]:
+    if not table_exists(con, "rafd_images"):
+        raise FaceExplorerError("no RaFD RGB images in the index: import RaFD-D with its RGB "
+                                "folder (faceexplorer index add rafd-d PATH images=DIR)")
+    return [Item(key=stem, image=path) for stem, path in con.execute(
+        "SELECT stem, path FROM rafd_images ORDER BY stem").fetchall()]
+
+
+def dataset_items(con: Any, dataset: str) -> list[Item]:
+    """The items of ``dataset`` in run order.
+
+    Raises
+    ------
+    FaceExplorerError
+        Unknown dataset, or the dataset is not in the index.
+    """
+    if dataset == "affectnet":
+        return _affectnet_items(con, c25_only=False)
+    if dataset == "affectnet-c25":
+        return _affectnet_items(con, c25_only=True)
+    if dataset == "hrm":
+        return _hrm_items(con)
+    if dataset == "rafd-d":
+        return _rafd_items(con)
+    raise FaceExplorerError(f"cannot run a model on {dataset!r}: expected one of "
+                            f"{', '.join(DATASETS)}")
+
+
+def five_points(landmarks68: tuple[float, ...] | np.ndarray) -> np.ndarray:
+    """Eye centres, nose tip and mouth corners (image left to right) from 68 points.
+
+    The iBUG 68-point scheme numbers the subject's right eye 36..41, which appears on
+    the image's left, so the order already matches the ArcFace template.
+    """
+    p = np.asarray(landmarks68, dtype=np.float32).reshape(68, 2)
+    return np.stack([p[36:42].mean(0), p[42:48].mean(0), p[30], p[48], p[54]])
+
+
+# --- reading images ----------------------------------------------------------------------
+
+class _VideoFrames:
+    """Sequential frames of HRM videos (items come in frame order per child)."""
+
+    def __init__(self) -> None:
+        self.path: str | None = None
+        self.cap: Any = None
+        self.pos = 0
+
+    def read(self, path: str, frame: int) -> np.ndarray | None:
+        if path != self.path or frame < self.pos:
+            self.close()
+            self.cap, self.path, self.pos = cv2.VideoCapture(path), path, 0
+        while self.pos < frame:
+            if not self.cap.grab():
+                return None
+            self.pos += 1
+        ok, image = self.cap.read()
+        self.pos += 1
+        return image if ok else None
+
+    def close(self) -> None:
+        if self.cap is not None:
+            self.cap.release()
+        self.cap = None
+
+
+def _read(item: Item, videos: _VideoFrames) -> tuple[np.ndarray | None, str, bool]:
+    """The item's BGR image, or None with the reason and whether the file is missing."""
+    if item.video is not None and item.frame is not None:
+        if not Path(item.video).is_file():
+            return None, f"video file missing: {item.video}", True
+        image = videos.read(item.video, item.frame)
+        return image, "" if image is not None else (
+            f"frame {item.frame} could not be read from {item.video} (truncated video?)"), False
+    if item.image is None:
+        return None, "no image or video for this item in the index", True
+    if not Path(item.image).is_file():
+        return None, f"image file missing: {item.image}", True
+    image = cv2.imread(item.image, cv2.IMREAD_COLOR)
+    if image is None:
+        return None, f"image file unreadable (corrupt or not an image): {item.image}", False
+    return image, "", False
+
+
+# --- rows --------------------------------------------------------------------------------
+
+def _row(item: Item, run_id: str, dataset: str, pred: Prediction | None, au_labels: tuple,
+         message: str = "", missing: bool = False) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "run_id": run_id, "dataset": dataset, "item": item.key, "split": item.split,
+        "row_index": item.row_index, "child": item.child, "frame": item.frame,
+        "image": item.image or item.video, "valid": False, "message": message,
+        "missing": missing}
+    if pred is None:
+        return row
+    row.update(box_x=pred.box[0], box_y=pred.box[1], box_w=pred.box[2], box_h=pred.box[3],
+               valid=pred.valid, message=pred.message or None, predicted=pred.top_expression,
+               valence=pred.valence, arousal=pred.arousal)
+    for e, p in pred.expression.items():
+        row[f"p_{e}"] = p
+    if pred.aus and au_labels:
+        row["aus"] = [pred.aus.get(a, float("nan")) for a in au_labels]
+    return row
+
+
+def _au_labels(model: ModelSession) -> tuple[str, ...]:
+    for spec in model.card.outputs:
+        if spec.kind == "au":
+            width = next((int(s) for n, shape in model.outputs
+                          if n == str(spec.output) for s in shape[-1:] if isinstance(s, int)),
+                         None)
+            if width is not None:
+                stop = width if spec.stop is None else spec.stop
+                labels = spec.labels_for(stop - spec.start)
+                if labels:
+                    return labels
+            return spec.label_sets[0] if spec.label_sets else ()
+    return ()
+
+
+# --- the run -----------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _rw(db_path: Path, access: Callable[[], contextlib.AbstractContextManager] | None
+        ) -> Iterator[Any]:
+    with access() if access is not None else contextlib.nullcontext():
+        con = connect(db_path)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def run_batch(db_path: Path | str, model: ModelSession | Path | str, dataset: str, *,
+              limit: int | None = None, threads: int = 1, chunk: int = CHUNK,
+              progress: Progress | None = None,
+              should_stop: Callable[[], bool] | None = None,
+              index_access: Callable[[], contextlib.AbstractContextManager] | None = None
+              ) -> BatchResult:
+    """Run a model over a dataset of the index and store one prediction row per item.
+
+    Parameters
+    ----------
+    db_path : path
+        The index.
+    model : ModelSession or path
+        An opened model or its ``.onnx`` file.
+    dataset : {"affectnet", "affectnet-c25", "hrm", "rafd-d"}
+        Which items.
+    limit : int, optional
+        Only the first ``limit`` items (in run order); a later call with a larger limit
+        continues the same run.
+    threads : int
+        onnxruntime threads when ``model`` is a path.
+    chunk : int
+        Items per write transaction.
+    progress : callable(done, total, items_per_s), optional
+        Called after every item (cheap callers only; the GUI should rate-limit).
+    should_stop : callable, optional
+        Polled once per item; True stops after writing what was done.
+    index_access : callable returning a context manager, optional
+        Entered around every index access (see the module docstring).
+
+    Returns
+    -------
+    BatchResult
+        Ctrl-C (KeyboardInterrupt) ends the run as 'stopped', keeping what was done.
+    """
+    db_path = Path(db_path)
+    session = model if isinstance(model, ModelSession) else open_model(model, threads=threads)
+    au_labels = _au_labels(session)
+    with _rw(db_path, index_access) as con:
+        items = dataset_items(con, dataset)
+        if limit is not None:
+            items = items[:max(0, int(limit))]
+        run_id, done = store_predictions.start_run(
+            con, session.sha256, str(session.path), session.card.to_dict(), dataset,
+            au_labels, len(items))
+    todo = [it for it in items if it.key not in done]
+    result = BatchResult(run_id, "finished", "", len(items), len(items) - len(todo), 0, 0, 0,
+                         0.0)
+    pending: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+
+    def flush() -> None:
+        if pending:
+            with _rw(db_path, index_access) as wcon:
+                store_predictions.write_chunk(wcon, run_id, pending)
+            result.items_written += len(pending)
+            result.items_failed += sum(not r["valid"] for r in pending)
+            result.items_missing += sum(r["missing"] for r in pending)
+            pending.clear()
+
+    detect = dataset in ("hrm", "rafd-d")
+    pipeline = Pipeline(session, HaarFaceDetector() if detect else None, faces="largest")
+    result.warnings += pipeline.warnings if detect else []
+    videos = _VideoFrames()
+    boxed: list[tuple[Item, np.ndarray, bool]] = []
+
+    def run_boxed() -> None:
+        if not boxed:
+            return
+        tensor = to_tensor([c for _, c, _ in boxed], session.card.input)
+        raw = session.run(tensor)
+        preds = decode(session.card, raw, 0, 0.0, [it.box for it, _, _ in boxed],  # type: ignore[misc]
+                       [a for _, _, a in boxed])
+        pending.extend(_row(it, run_id, dataset, p, au_labels)
+                       for (it, _, _), p in zip(boxed, preds, strict=True))
+        boxed.clear()
+
+    try:
+        for n, item in enumerate(todo, 1):
+            if should_stop is not None and should_stop():
+                result.status, result.message = "stopped", "stopped by the user"
+                break
+            image, why, missing = _read(item, videos)
+            if image is None:
+                pending.append(_row(item, run_id, dataset, None, au_labels, why, missing))
+            elif detect:
+                preds = pipeline.process(Frame(item.frame or 0, 0.0, image, item.key))
+                pending.append(_row(item, run_id, dataset, preds[0], au_labels) if preds else
+                               _row(item, run_id, dataset, None, au_labels, "no face found"))
+            elif item.box is None:
+                pending.append(_row(item, run_id, dataset, None, au_labels,
+                                    "no face box in the dataset row"))
+            else:
+                aligned = session.card.input.crop == "aligned" and item.landmarks68 is not None
+                points = five_points(item.landmarks68) if aligned else None  # type: ignore[arg-type]
+                boxed.append((item, face_crop(image, session.card.input, item.box, points),
+                               aligned))
+                if len(boxed) >= BATCH:
+                    run_boxed()
+            if len(pending) >= chunk:
+                flush()
+            if progress is not None:
+                elapsed = time.perf_counter() - t0
+                progress(result.items_before + n, len(items), n / elapsed if elapsed else 0.0)
+        run_boxed()
+    except KeyboardInterrupt:
+        boxed.clear()  # their predictions were not made; the resume redoes them
+        result.status, result.message = "stopped", "interrupted (Ctrl-C)"
+    except FaceExplorerError as exc:
+        boxed.clear()
+        result.status, result.message = "failed", str(exc)
+    finally:
+        videos.close()
+        flush()
+        result.seconds = time.perf_counter() - t0
+        with _rw(db_path, index_access) as con:
+            store_predictions.finish_run(con, run_id, result.status, result.message)
+    return result

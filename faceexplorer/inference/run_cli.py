@@ -1,0 +1,69 @@
+"""``faceexplorer run MODEL.onnx --dataset KIND``: a batch run from the command line.
+
+Progress goes to stderr at most twice a second; the report (model vs humans) to stdout
+at the end. Ctrl-C stops after writing what was predicted, and the message says the
+same command resumes the run (the run is keyed by the model's sha256 and the dataset).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from faceexplorer.inference.batch import DATASETS
+
+
+def add_run_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``run`` command to the CLI's subparsers; returns its parser."""
+    r = subparsers.add_parser(
+        "run", help="run an ONNX model over a dataset of the index and store its predictions")
+    r.add_argument("model", help="the .onnx file (its card is found beside it, inside it, "
+                   "or among the shipped cards)")
+    r.add_argument("--dataset", required=True, choices=DATASETS, help="which items")
+    r.add_argument("--limit", type=int, help="only the first N items (a later run with a "
+                   "larger limit continues)")
+    r.add_argument("--db", help="index file (default: $FACEEXPLORER_DB or the data folder)")
+    r.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default 1)")
+    r.set_defaults(func=cmd_run)
+    return r
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run, print progress and the report; 0 when finished, 1 failed, 130 stopped."""
+    from faceexplorer.index.store import connect
+    from faceexplorer.inference.batch import run_batch
+    from faceexplorer.paths import default_db_path
+    from faceexplorer.stats.model_report import format_report, model_report
+
+    db = default_db_path(args.db)
+    last = [0.0]
+
+    def progress(done: int, total: int, rate: float) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.5 or done == total:
+            last[0] = now
+            print(f"\r{done}/{total} items, {rate:.1f} items/s", end="", file=sys.stderr,
+                  flush=True)
+
+    result = run_batch(db, args.model, args.dataset, limit=args.limit, threads=args.threads,
+                       progress=progress)
+    print(file=sys.stderr)
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"{result.items_written} items written this time ({result.items_before} were "
+          f"already stored), {result.items_failed} invalid of which {result.items_missing} "
+          f"missing files; {result.items_per_second:.1f} items/s", file=sys.stderr)
+    if result.status != "finished":
+        limit = f" --limit {args.limit}" if args.limit is not None else ""
+        dbarg = f" --db {args.db}" if args.db else ""
+        print(f"run {result.status}: {result.message}. What was written is kept; resume with: "
+              f"faceexplorer run {args.model} --dataset {args.dataset}{limit}{dbarg}",
+              file=sys.stderr)
+    con = connect(db, read_only=True)
+    try:
+        print(format_report(model_report(con, result.run_id)))
+    finally:
+        con.close()
+    return {"finished": 0, "failed": 1}.get(result.status, 130)
