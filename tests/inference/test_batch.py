@@ -85,7 +85,7 @@ def test_cancel_then_resume_no_duplicates(index: Path, tmp_path: Path,
     def stop_after_13() -> bool:
         return len(seen) >= 13
 
-    first = run_batch(db, models["logits8"], "affectnet", limit=40, chunk=5,
+    first = run_batch(db, models["logits8"], "affectnet", limit=40, chunk=10,
                       should_stop=stop_after_13, progress=lambda d, t, r: seen.append(d))
     assert first.status == "stopped"
     assert 0 < len(_stored(db)) < 40
@@ -94,9 +94,9 @@ def test_cancel_then_resume_no_duplicates(index: Path, tmp_path: Path,
         if done == 25:
             raise KeyboardInterrupt
 
-    second = run_batch(db, models["logits8"], "affectnet", limit=40, chunk=5, progress=ctrl_c)
+    second = run_batch(db, models["logits8"], "affectnet", limit=40, chunk=10, progress=ctrl_c)
     assert second.status == "stopped" and "Ctrl-C" in second.message
-    third = run_batch(db, models["logits8"], "affectnet", limit=40, chunk=5)
+    third = run_batch(db, models["logits8"], "affectnet", limit=40, chunk=10)
     assert third.status == "finished" and third.items_before + third.items_written == 40
     items = [r[0] for r in _stored(db)]
     assert len(items) == len(set(items)) == 40
