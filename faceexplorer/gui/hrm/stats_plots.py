@@ -86,7 +86,9 @@ class PrevalenceCard(PlotCard):
             data = series.get(name)
             if data is None:
                 dots.setData(x=[], y=[])
-                whisker.setData(x=np.zeros(0), y=np.zeros(0))
+                # setData merges options: clear left/right too, or old arrays linger
+                empty = np.zeros(0)
+                whisker.setData(x=empty, y=empty, left=empty, right=empty)
                 dots.hide()
                 whisker.hide()
                 continue
