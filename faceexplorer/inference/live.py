@@ -1,0 +1,382 @@
+"""Live mode: every frame shown at the source's rate, the model on the newest frame only.
+
+Two threads share one slot. The capture thread reads the source (paced to the video's
+own rate for files; a camera paces itself), puts each frame in the slot, draws the
+newest prediction on it (``overlay.draw_overlay``) and hands it to ``on_frame``: the
+display never waits for the model. The model thread takes whatever frame is in the slot
+when it is free, so a slow model sees only the newest frames and the ones it never took
+are counted as dropped; each result is published with the index of the frame it belongs
+to (boxes lag that many frames). ``lockstep=True`` makes capture wait for the model
+instead (benchmarks, or stepping through every frame).
+
+Recording appends each prediction to a flushed CSV (``recording.Recorder``) and keeps it
+in ``recorded`` for the index. Every way a session ends - end of video, camera lost, the
+model failing, the user - leaves a reason in ``end_reason``, closes the recording with it
+and calls ``on_end`` once; nothing recorded is lost and nothing raises from the threads.
+Callbacks run on the session's threads: a GUI forwards them as queued signals.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.inference.detect import FaceDetector, HaarFaceDetector, YuNetFaceDetector
+from faceexplorer.inference.overlay import draw_overlay
+from faceexplorer.inference.pipeline import Pipeline
+from faceexplorer.inference.postprocess import Prediction
+from faceexplorer.inference.recording import Recorder
+from faceexplorer.inference.session import open_model
+from faceexplorer.inference.sources import CameraSource, Frame, FrameSource, open_source
+
+RATE_WINDOW_S = 2.0
+
+
+@dataclass(frozen=True)
+class LatestPrediction:
+    """The model's newest result: the faces of frame ``frame_index`` and how long it took."""
+
+    frame_index: int
+    timestamp_s: float
+    predictions: tuple[Prediction, ...]
+    model_ms: float
+
+
+@dataclass(frozen=True)
+class DisplayFrame:
+    """A frame ready to show: BGR with the overlay, and BGRA scaled to the display if asked."""
+
+    frame: Frame
+    overlay: np.ndarray
+    bgra: np.ndarray | None
+    prediction: LatestPrediction | None
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    """Counts and rates since the start (rates over the last two seconds)."""
+
+    frames_read: int
+    frames_modelled: int
+    dropped: int
+    camera_fps: float
+    model_fps: float
+
+
+def _rate(times: deque[float]) -> float:
+    if len(times) < 2 or times[-1] == times[0]:
+        return 0.0
+    return (len(times) - 1) / (times[-1] - times[0])
+
+
+def make_detector(choice: str | Path | None) -> FaceDetector | None:
+    """``"haar"``, ``"none"``/None (whole frames are faces) or a YuNet ONNX path."""
+    if choice is None or str(choice).lower() == "none":
+        return None
+    if str(choice).lower() == "haar":
+        return HaarFaceDetector()
+    return YuNetFaceDetector(choice)
+
+
+class LiveSession:
+    """Runs a pipeline on a source with the display decoupled from the model.
+
+    Parameters
+    ----------
+    source : FrameSource
+        Camera, video or images; closed when the session ends.
+    pipeline : Pipeline
+        Detector and model, created once.
+    pace : bool, optional
+        Sleep to each frame's timestamp (default: True for files, False for a camera).
+    lockstep : bool
+        Capture waits until the model took the previous frame (no frame dropped).
+    on_frame, on_prediction, on_end : callable, optional
+        Called with a ``DisplayFrame``, a ``LatestPrediction``, and the end reason.
+    history_s : float
+        Seconds of predictions kept for the rolling timeline.
+    """
+
+    def __init__(self, source: FrameSource, pipeline: Pipeline, *, pace: bool | None = None,
+                 lockstep: bool = False,
+                 on_frame: Callable[[DisplayFrame], None] | None = None,
+                 on_prediction: Callable[[LatestPrediction], None] | None = None,
+                 on_end: Callable[[str], None] | None = None,
+                 history_s: float = 30.0) -> None:
+        self.source, self.pipeline = source, pipeline
+        self.pace = not isinstance(source, CameraSource) if pace is None else pace
+        self.lockstep = lockstep
+        self.on_frame, self.on_prediction, self.on_end = on_frame, on_prediction, on_end
+        self.display_fit: tuple[int, int] | None = None  # (w, h) the GUI wants, or None
+        self.draw = True
+        self.end_reason: str | None = None
+        self.recorded: list[Prediction] = []
+        self.history: deque[Prediction] = deque()
+        self.history_s = history_s
+        self._cond = threading.Condition()
+        self._pending: Frame | None = None
+        self._capture_done = self._stopping = False
+        self._model_error: str | None = None
+        self._user_stopped = False
+        self._latest: LatestPrediction | None = None
+        self._last_display: DisplayFrame | None = None
+        self._recorder: Recorder | None = None
+        self._rec_lock = threading.Lock()
+        self._read = self._modelled = self._dropped = 0
+        self._frame_times: deque[float] = deque()
+        self._model_times: deque[float] = deque()
+        self._alive = 0
+        self._threads: list[threading.Thread] = []
+
+    # --- control ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the capture and model threads."""
+        self._threads = [threading.Thread(target=self._guard, args=(self._capture,),
+                                          name="live-capture", daemon=True),
+                         threading.Thread(target=self._guard, args=(self._model,),
+                                          name="live-model", daemon=True)]
+        self._alive = 2
+        for t in self._threads:
+            t.start()
+
+    def stop(self) -> None:
+        """Ask both threads to end after their current frame (returns at once)."""
+        with self._cond:
+            self._stopping = self._user_stopped = True
+            self._cond.notify_all()
+        self.source.stop()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the session to end; True when it has."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for t in self._threads:
+            t.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not self.running
+
+    @property
+    def running(self) -> bool:
+        """True while either thread is alive."""
+        return any(t.is_alive() for t in self._threads)
+
+    # --- what the display reads ---------------------------------------------------------
+
+    @property
+    def latest(self) -> LatestPrediction | None:
+        """The newest prediction (None before the first)."""
+        return self._latest
+
+    @property
+    def stats(self) -> LiveStats:
+        """Frames read and modelled, dropped, camera and model rates."""
+        with self._cond:
+            return LiveStats(self._read, self._modelled, self._dropped,
+                             _rate(self._frame_times), _rate(self._model_times))
+
+    def timeline(self, window_s: float, kind: str = "expression", top: int = 4
+                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Times and values of the ``top`` labels (by mean) over the last ``window_s``.
+
+        The largest face of each modelled frame; ``kind`` is ``"expression"`` or ``"au"``.
+        """
+        with self._cond:
+            preds = list(self.history)
+        if not preds:
+            return np.empty(0), {}
+        t_end = preds[-1].timestamp_s
+        preds = [p for p in preds if p.timestamp_s >= t_end - window_s]
+        maps = [p.expression if kind == "expression" else p.aus for p in preds]
+        labels = list(dict.fromkeys(k for m in maps for k in m))
+        values = {lab: np.array([m.get(lab, np.nan) for m in maps]) for lab in labels}
+        ranked = sorted(labels, key=lambda lab: -np.nanmean(values[lab]))[:top]
+        return np.array([p.timestamp_s for p in preds]), {lab: values[lab] for lab in ranked}
+
+    # --- recording and snapshots --------------------------------------------------------
+
+    def start_recording(self, csv_path: Path | str) -> Path:
+        """Record every later prediction into ``csv_path`` (and ``recorded``)."""
+        m = self.pipeline.model
+        recorder = Recorder(csv_path, m.card, {
+            "model_path": str(m.path), "model_name": m.card.name, "model_sha256": m.sha256,
+            "source": self.source.description,
+            "detector": self.pipeline.detector.name if self.pipeline.detector else "none"})
+        with self._rec_lock:
+            old, self._recorder = self._recorder, recorder
+            self.recorded = []
+        if old is not None:
+            old.close("recording restarted")
+        return recorder.path
+
+    def stop_recording(self, reason: str = "stopped by the user") -> Path | None:
+        """Close the recording; returns its CSV path (None when not recording)."""
+        with self._rec_lock:
+            recorder, self._recorder = self._recorder, None
+        return recorder.close(reason) if recorder is not None else None
+
+    @property
+    def recording(self) -> bool:
+        """True while predictions are being recorded."""
+        return self._recorder is not None
+
+    def snapshot(self, png_path: Path | str) -> Path:
+        """Write the frame on show, with its overlay, as a PNG.
+
+        Raises
+        ------
+        FaceExplorerError
+            Nothing shown yet, or the file cannot be written.
+        """
+        shown, path = self._last_display, Path(png_path)
+        if shown is None:
+            raise FaceExplorerError("No frame shown yet: nothing to snapshot")
+        if not cv2.imwrite(str(path), shown.overlay):
+            raise FaceExplorerError(f"{path}: could not write the snapshot (is the folder "
+                                    "writable and the name ending in .png?)")
+        return path
+
+    # --- threads ------------------------------------------------------------------------
+
+    def _guard(self, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except Exception as exc:  # a thread must never die silently
+            with self._cond:
+                self._model_error = self._model_error or f"{type(exc).__name__}: {exc}"
+                self._stopping = True
+                self._cond.notify_all()
+            self.source.stop()
+        finally:
+            with self._cond:
+                self._alive -= 1
+                last = self._alive == 0
+            if last:
+                self._finish()
+
+    def _capture(self) -> None:
+        start: float | None = None
+        try:
+            for frame in self.source:
+                now = time.monotonic()
+                if self.pace:
+                    start = now - frame.timestamp_s if start is None else start
+                    wait = start + frame.timestamp_s - now
+                    if wait > 0:
+                        time.sleep(wait)
+                with self._cond:
+                    while self.lockstep and self._pending is not None and not self._stopping:
+                        self._cond.wait()
+                    if self._stopping:
+                        break
+                    self._dropped += self._pending is not None
+                    self._pending = frame
+                    self._read += 1
+                    self._tick(self._frame_times)
+                    self._cond.notify_all()
+                self._show(frame)
+        except (FaceExplorerError, cv2.error, OSError) as exc:
+            self.source.end_reason = f"reading frames failed after {self._read} frames: {exc}"
+        finally:
+            with self._cond:
+                self._capture_done = True
+                self._cond.notify_all()
+
+    def _show(self, frame: Frame) -> None:
+        latest = self._latest
+        preds = latest.predictions if latest is not None and self.draw else ()
+        overlay = draw_overlay(frame.image, preds)
+        bgra = None
+        if self.display_fit is not None:
+            h, w = overlay.shape[:2]
+            fw, fh = self.display_fit
+            scale = min(fw / w, fh / h)
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            scaled = overlay if size == (w, h) else cv2.resize(overlay, size,
+                                                                interpolation=cv2.INTER_AREA)
+            bgra = cv2.cvtColor(scaled, cv2.COLOR_BGR2BGRA)
+        shown = DisplayFrame(frame, overlay, bgra, latest)
+        self._last_display = shown
+        if self.on_frame is not None:
+            self.on_frame(shown)
+
+    def _model(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending is None and not self._capture_done and not self._stopping:
+                    self._cond.wait()
+                if self._stopping or self._pending is None:
+                    self._dropped += self._pending is not None
+                    return
+                frame, self._pending = self._pending, None
+                self._cond.notify_all()
+            t0 = time.perf_counter()
+            try:
+                preds = self.pipeline.process(frame)
+            except FaceExplorerError as exc:
+                with self._cond:
+                    self._model_error = f"the model failed at frame {frame.index}: {exc}"
+                    self._stopping = True
+                    self._cond.notify_all()
+                self.source.stop()
+                return
+            latest = LatestPrediction(frame.index, frame.timestamp_s, tuple(preds),
+                                      (time.perf_counter() - t0) * 1e3)
+            self._publish(latest)
+
+    def _publish(self, latest: LatestPrediction) -> None:
+        with self._cond:
+            self._latest = latest
+            self._modelled += 1
+            self._tick(self._model_times)
+            if latest.predictions:
+                self.history.append(max(latest.predictions, key=lambda p: p.box[2] * p.box[3]))
+                while self.history[-1].timestamp_s - self.history[0].timestamp_s > self.history_s:
+                    self.history.popleft()
+        with self._rec_lock:
+            if self._recorder is not None:
+                for p in latest.predictions:
+                    self._recorder.write(p)
+                self.recorded.extend(latest.predictions)
+        if self.on_prediction is not None:
+            self.on_prediction(latest)
+
+    def _tick(self, times: deque[float]) -> None:
+        now = time.monotonic()
+        times.append(now)
+        while now - times[0] > RATE_WINDOW_S:
+            times.popleft()
+
+    def _finish(self) -> None:
+        self.source.close()
+        reason = self._model_error or (
+            f"stopped by the user after {self._read} frames" if self._user_stopped
+            else self.source.end_reason or "end of source")
+        if self._model_error and self.recorded:
+            reason += f"; the {len(self.recorded)} predictions recorded so far are kept"
+        self.end_reason = reason
+        self.stop_recording(reason)
+        if self.on_end is not None:
+            self.on_end(reason)
+
+
+def open_live(source: int | str | Path | FrameSource, model_path: Path | str,
+              detector: str | Path | None = "haar", threads: int = 1, **options: object
+              ) -> LiveSession:
+    """A ready-to-start session from what a user picked.
+
+    Raises
+    ------
+    CameraUnavailable, SourceError, ModelLoadError, CardError, DetectorUnavailable
+        Each with a message meant for the user; nothing is left open.
+    """
+    model = open_model(model_path, threads=threads)
+    pipeline = Pipeline(model, make_detector(detector), faces="all")
+    frames = source if isinstance(source, FrameSource) else open_source(source)
+    return LiveSession(frames, pipeline, **options)  # type: ignore[arg-type]

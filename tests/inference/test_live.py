@@ -1,0 +1,226 @@
+"""Live sessions: a video standing in for the camera, newest-frame model, recording, bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import cv2
+import duckdb
+import numpy as np
+import pytest
+
+from faceexplorer.core import vocab
+from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.inference.detect import HaarFaceDetector
+from faceexplorer.inference.live import LiveSession, open_live
+from faceexplorer.inference.overlay import BOX, draw_overlay
+from faceexplorer.inference.pipeline import Pipeline
+from faceexplorer.inference.recording import columns_for, import_recording, read_recording
+from faceexplorer.inference.session import ModelLoadError, open_model
+from faceexplorer.inference.sources import CameraSource, CameraUnavailable, VideoFileSource
+from faceexplorer.samples.drawing import draw_face, params_for_expression
+
+N_FRAMES = 24
+
+
+def write_face_video(path: Path, n: int = N_FRAMES, fps: float = 25.0) -> Path:
+    """MJPEG video of one drawn face Haar finds, shifted a little each frame."""
+    rng = np.random.default_rng(3)
+    face = None
+    for _ in range(20):
+        face = draw_face(params_for_expression("happy", 0.8, rng), rng).image
+        if HaarFaceDetector().detect(face):
+            break
+    assert face is not None
+    h, w = face.shape[:2]
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w + 40, h))
+    for i in range(n):
+        frame = np.full((h, w + 40, 3), 90, np.uint8)
+        x = i % 40
+        frame[:, x:x + w] = face
+        out.write(frame)
+    out.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def face_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_face_video(tmp_path_factory.mktemp("live") / "face.avi")
+
+
+class SlowSession:
+    """An onnxruntime session that sleeps before each run (a model slower than the video)."""
+
+    def __init__(self, inner, delay_s: float, fail_after: int | None = None) -> None:
+        self.inner, self.delay_s, self.fail_after, self.runs = inner, delay_s, fail_after, 0
+
+    def run(self, names, feed):
+        self.runs += 1
+        if self.fail_after is not None and self.runs > self.fail_after:
+            raise RuntimeError("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : simulated")
+        time.sleep(self.delay_s)
+        return self.inner.run(names, feed)
+
+
+def _collect(session: LiveSession) -> tuple[list, list, list]:
+    frames, preds, ends = [], [], []
+    session.on_frame, session.on_prediction, session.on_end = \
+        frames.append, preds.append, ends.append
+    return frames, preds, ends
+
+
+def test_camera_rate_display_and_every_prediction_drawn(models: dict[str, Path],
+                                                        face_video: Path) -> None:
+    cam = CameraSource(0, retry_s=0.001, opener=lambda _i: cv2.VideoCapture(str(face_video)))
+    session = open_live(cam, models["va"], detector="haar", lockstep=True)
+    frames, preds, ends = _collect(session)
+    session.start()
+    assert session.join(timeout=30)
+    assert len(frames) == N_FRAMES and session.stats.frames_modelled == N_FRAMES
+    assert session.stats.dropped == 0 and len(ends) == 1
+    assert "camera 0 stopped delivering frames after 24" in ends[0]
+    found = [p for p in preds if p.predictions]
+    assert len(found) >= N_FRAMES - 2
+    last = found[-1].predictions[0]
+    assert set(last.expression) == set(vocab.EXPRESSIONS) and last.valence is not None
+    # What is shown is the frame with the newest prediction drawn by draw_overlay.
+    shown = frames[-1]
+    expected = draw_overlay(shown.frame.image, shown.prediction.predictions)
+    assert np.array_equal(shown.overlay, expected)
+    x, y, w, h = (int(round(v)) for v in shown.prediction.predictions[0].box)
+    assert tuple(shown.overlay[y + h // 2, x]) == BOX  # left edge of the box
+
+
+def test_slow_model_takes_only_newest_frames(models: dict[str, Path], face_video: Path) -> None:
+    model = open_model(models["logits8"])
+    model.session = SlowSession(model.session, delay_s=0.15)
+    session = LiveSession(VideoFileSource(face_video), Pipeline(model, HaarFaceDetector()))
+    frames, preds, _ = _collect(session)
+    session.start()
+    assert session.join(timeout=30)
+    stats = session.stats
+    # 24 frames at 25 fps take ~1 s; a 150 ms model can answer only a handful of them.
+    assert len(frames) == N_FRAMES == stats.frames_read
+    assert stats.frames_modelled <= N_FRAMES // 3
+    assert stats.dropped == stats.frames_read - stats.frames_modelled
+    indices = [p.frame_index for p in preds]
+    assert indices == sorted(indices) and len(set(indices)) == len(indices)
+    assert indices[0] == 0
+    # Boxes lag: a frame shows the prediction of an earlier (or the same) frame.
+    assert all(f.prediction is None or f.prediction.frame_index <= f.frame.index
+               for f in frames)
+    assert session.end_reason == f"end of video ({N_FRAMES} frames)"
+
+
+def test_recording_csv_kept_after_model_error(models: dict[str, Path], face_video: Path,
+                                              tmp_path: Path) -> None:
+    model = open_model(models["va"])
+    model.session = SlowSession(model.session, delay_s=0.0, fail_after=5)
+    session = LiveSession(VideoFileSource(face_video), Pipeline(model, HaarFaceDetector()),
+                          lockstep=True, pace=False)
+    _, preds, ends = _collect(session)
+    csv_path = session.start_recording(tmp_path / "rec" / "session1.csv")
+    session.start()
+    assert session.join(timeout=30)
+    assert ends[0].startswith("the model failed at frame 5:")
+    assert "simulated" in ends[0] and "predictions recorded so far are kept" in ends[0]
+    with csv_path.open() as f:
+        rows = list(csv.DictReader(f))
+    recorded = [p for lp in preds for p in lp.predictions]
+    assert len(rows) == len(recorded) == len(session.recorded) > 0
+    assert list(rows[0]) == columns_for(model.card)
+    for row, p in zip(rows, recorded, strict=True):
+        assert int(row["frame_index"]) == p.frame_index
+        assert float(row["valence"]) == pytest.approx(p.valence, rel=1e-5)
+        assert float(row["expr_happy"]) == pytest.approx(p.expression["happy"], rel=1e-5)
+    meta = json.loads(csv_path.with_suffix(".json").read_text())
+    assert meta["model_sha256"] == model.sha256 and meta["predictions"] == len(rows)
+    assert meta["end_reason"] == ends[0]
+    # ... and into the index as a session of its own.
+    db = tmp_path / "index.duckdb"
+    assert import_recording(db, csv_path) == len(rows)
+    assert import_recording(db, csv_path) == len(rows)  # re-import replaces
+    con = duckdb.connect(str(db), read_only=True)
+    n, happy = con.execute("SELECT count(*), avg(expression['happy']) FROM live_predictions "
+                           "WHERE session_id = 'session1'").fetchone()
+    sha, end = con.execute("SELECT model_sha256, end_reason FROM live_sessions").fetchone()
+    con.close()
+    assert n == len(rows) and sha == model.sha256 and end == ends[0]
+    assert happy == pytest.approx(np.mean([p.expression["happy"] for p in recorded]), rel=1e-5)
+
+
+def test_crash_cut_recording_still_reads(tmp_path: Path, models: dict[str, Path],
+                                         face_video: Path) -> None:
+    session = open_live(face_video, models["logits8"], detector="none", lockstep=True,
+                        pace=False)
+    path = session.start_recording(tmp_path / "cut.csv")
+    session.start()
+    assert session.join(timeout=30)
+    text = path.read_text()
+    path.write_text(text[: len(text) - 40])  # as if the process died mid-row
+    meta, rows = read_recording(path)
+    assert 0 < len(rows) < len(session.recorded)
+    assert any("incomplete row" in w for w in meta.get("warnings", []))
+
+
+def test_truncated_video_ends_with_reason(models: dict[str, Path], tmp_path: Path) -> None:
+    full = write_face_video(tmp_path / "full.avi", n=40)
+    data = full.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    try:
+        session = open_live(cut, models["logits8"], detector="none", lockstep=True,
+                            pace=False)
+    except FaceExplorerError as err:  # some OpenCV builds refuse the cut index outright
+        assert "cut.avi" in str(err)
+        return
+    frames, _, ends = _collect(session)
+    session.start()
+    assert session.join(timeout=30)
+    assert 0 < len(frames) < 40 and len(ends) == 1
+    assert "cut.avi" in ends[0] or "end of video" in ends[0]
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_no_camera(models: dict[str, Path], index: int) -> None:
+    probe = cv2.VideoCapture(index)
+    present = probe.isOpened()
+    probe.release()
+    if present:
+        pytest.skip(f"a camera exists at index {index}")
+    with pytest.raises(CameraUnavailable, match=f"No camera at index {index}: "):
+        open_live(index, models["logits8"])
+
+
+def test_bad_model_and_snapshot(models: dict[str, Path], face_video: Path,
+                                tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="onnxruntime cannot load"):
+        open_live(face_video, models["broken"])
+    session = open_live(face_video, models["nan"], detector="none", lockstep=True,
+                        pace=False)
+    with pytest.raises(FaceExplorerError, match="nothing to snapshot"):
+        session.snapshot(tmp_path / "none.png")
+    frames, preds, _ = _collect(session)
+    session.start()
+    assert session.join(timeout=30)
+    assert any(p.predictions and not p.predictions[0].valid for p in preds)
+    png = session.snapshot(tmp_path / "snap.png")
+    assert np.array_equal(cv2.imread(str(png)), frames[-1].overlay)
+
+
+def test_stop_and_timeline(models: dict[str, Path], face_video: Path) -> None:
+    session = open_live(face_video, models["au22"], lockstep=True)
+    session.start()
+    deadline = time.monotonic() + 10
+    while session.stats.frames_modelled < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    session.stop()
+    assert session.join(timeout=10)
+    assert "stopped by the user" in (session.end_reason or "")
+    t, series = session.timeline(5.0, kind="au", top=3)
+    assert len(series) == 3 and all(len(v) == len(t) for v in series.values())
+    means = {k: np.mean([p.aus[k] for p in session.history]) for k in session.history[0].aus}
+    assert list(series) == sorted(means, key=lambda k: -means[k])[:3]
