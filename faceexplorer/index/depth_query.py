@@ -120,7 +120,7 @@ _AFFECTNET_PARTNER = r"""
     SELECT stem, path AS rgb_path, face_x, face_y, face_w, face_h, landmarks FROM (
         SELECT regexp_replace(filename, '\.[^.]*$', '') AS stem,
                image_root || '/' || sub_path AS path, face_x, face_y, face_w, face_h,
-               landmarks, row_number() OVER (PARTITION BY stem ORDER BY split, row_index) AS k
+               landmarks::FLOAT[] AS landmarks, row_number() OVER (PARTITION BY stem ORDER BY split, row_index) AS k
         FROM affectnet_images
         WHERE regexp_replace(filename, '\.[^.]*$', '') IN (SELECT stem FROM page))
     WHERE k = 1"""

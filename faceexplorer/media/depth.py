@@ -221,3 +221,68 @@ class BlendPair:
         np.rint(self._work, out=self._work)  # exact ends: 0 and 1 give the inputs back
         self._out[...] = self._work
         return self._out
+
+
+# --- a ready-to-draw scene ------------------------------------------------------------------
+@dataclass
+class DepthScene:
+    """Every layer of one depth map on its RGB image, uint8 (H, W, 3), same size.
+
+    ``normals_from`` says whether the shading used the supplied normal map or the depth.
+    """
+
+    rgb: np.ndarray
+    colour: np.ndarray
+    shading: np.ndarray
+    placement: Placement
+    normals_from: str
+    blend: BlendPair
+
+    def side_by_side(self) -> np.ndarray:
+        """RGB and colour-mapped depth next to each other."""
+        return np.ascontiguousarray(np.hstack([self.rgb, self.colour]))
+
+
+def detect_face_box(rgb: np.ndarray) -> tuple[float, float, float, float] | None:
+    """The largest Haar-cascade face of an RGB image, or None (no face or no cascade)."""
+    from faceexplorer.inference.detect import DetectorUnavailable, HaarFaceDetector
+
+    try:
+        found = HaarFaceDetector().detect(np.ascontiguousarray(rgb[..., ::-1]))
+    except DetectorUnavailable:
+        return None
+    return found[0].box if found else None
+
+
+def build_scene(rgb: np.ndarray | None, depth: np.ndarray, normals: np.ndarray | None,
+                box: tuple[float, float, float, float] | None, colormap: str = "viridis",
+                detect: bool = False) -> DepthScene:
+    """Align ``depth`` (and ``normals``) onto ``rgb`` and precompute every layer.
+
+    Parameters
+    ----------
+    rgb : ndarray or None
+        The partner image; None draws on a grey canvas of the depth map's size.
+    depth : ndarray
+        Float [0, 1] depth.
+    normals : ndarray or None
+        Supplied unit normals of the depth's size; None computes them from the depth.
+    box : tuple or None
+        The RGB face box (AffectNet's); used only when the depth is a face crop.
+    detect : bool
+        Without a box, look for one with the Haar detector (RaFD) before the central crop.
+    """
+    if rgb is None:
+        rgb = np.full((*depth.shape, 3), 96, np.uint8)
+    hw = rgb.shape[:2]
+    where = place_depth(depth.shape, hw, box)
+    if where.how == "central crop" and detect:
+        found = detect_face_box(rgb)
+        if found is not None:
+            where = place_depth(depth.shape, hw, found)
+    source = "supplied normal map"
+    if normals is None or normals.shape[:2] != depth.shape:
+        normals, source = normals_from_depth(depth), "computed from depth"
+    colour = paste(colorize(depth, colormap), hw, where)
+    shading = paste(lambert(normals), hw, where)
+    return DepthScene(rgb, colour, shading, where, source, BlendPair(rgb, colour))

@@ -1,0 +1,125 @@
+"""Per-expression depth statistics: mean depth image per class and mean profiles.
+
+Figures come from :mod:`faceexplorer.stats.depth_stats`, computed by a ``QRunnable``
+with its own DuckDB cursor (reading a few hundred maps takes a second or more) and
+cached per dataset; the newest request wins, older results are dropped.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from faceexplorer.core.vocab import DEPTH_CLASSES
+from faceexplorer.media.depth import colormap_lut
+from faceexplorer.stats.depth_stats import N_PER_CLASS, SEED, ClassDepthStats, depth_stats
+
+_PENS = ((230, 25, 75), (245, 130, 48), (255, 225, 25), (60, 180, 75), (70, 240, 240),
+         (0, 130, 200), (145, 30, 180), (240, 50, 230))
+
+
+class _Signals(QObject):
+    done = Signal(int, str, object)
+
+
+class _StatsJob(QRunnable):
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, dataset: str, ticket: int,
+                 signals: _Signals) -> None:
+        super().__init__()
+        self.cursor, self.dataset, self.ticket, self.signals = cursor, dataset, ticket, signals
+
+    def run(self) -> None:
+        try:
+            result: object = depth_stats(self.cursor, self.dataset)
+        except Exception as exc:  # shown in the panel; nothing may escape into Qt
+            result = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.cursor.close()
+        self.signals.done.emit(self.ticket, self.dataset, result)
+
+
+class StatsPanel(QWidget):
+    """Mean depth image per class (one row of tiles) and vertical/horizontal profiles."""
+
+    #: Emitted when statistics of a dataset are on screen.
+    ready = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self.signals = _Signals(self)
+        self.signals.done.connect(self._done)
+        self.cache: dict[str, dict[str, ClassDepthStats]] = {}
+        self.ticket = 0
+        self.note = QLabel("Statistics appear when a depth dataset is shown")
+        self.note.setWordWrap(True)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.tiles: dict[str, pg.ImageItem] = {}
+        lut = colormap_lut("viridis")
+        for i, cls in enumerate(DEPTH_CLASSES):
+            vb = self.graphics.addViewBox(row=0, col=i, lockAspect=True, invertY=True,
+                                          enableMouse=False)
+            item = pg.ImageItem(levels=(0, 1), lut=lut)
+            vb.addItem(item)
+            self.tiles[cls] = item
+            self.graphics.addLabel(cls, row=1, col=i, size="8pt")
+        self.vertical = self.graphics.addPlot(row=2, col=0, colspan=4,
+                                              title="Vertical profile (row mean)")
+        self.horizontal = self.graphics.addPlot(row=2, col=4, colspan=4,
+                                                title="Horizontal profile (column mean)")
+        self.vertical.addLegend(offset=(5, 5), labelTextSize="7pt")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.note)
+        layout.addWidget(self.graphics, 1)
+
+    def request(self, con: duckdb.DuckDBPyConnection | None, dataset: str) -> None:
+        """Show ``dataset``'s statistics (cached, else computed off the GUI thread)."""
+        self.ticket += 1
+        if con is None:
+            self._show(dataset, None)
+            return
+        if dataset in self.cache:
+            self._show(dataset, self.cache[dataset])
+            return
+        self.note.setText(f"Computing depth statistics of {dataset} "
+                          f"(up to {N_PER_CLASS} maps per class, seed {SEED})…")
+        self.pool.start(_StatsJob(con.cursor(), dataset, self.ticket, self.signals))
+
+    def clear_cache(self) -> None:
+        self.cache.clear()
+        self.ticket += 1
+
+    def _done(self, ticket: int, dataset: str, result: object) -> None:
+        if isinstance(result, dict):
+            self.cache[dataset] = result
+        if ticket != self.ticket:
+            return  # a newer request superseded this one
+        if isinstance(result, str):
+            self.note.setText(f"Depth statistics failed: {result}")
+            return
+        self._show(dataset, result)  # type: ignore[arg-type]
+
+    def _show(self, dataset: str, stats: dict[str, ClassDepthStats] | None) -> None:
+        self.vertical.clear()
+        self.horizontal.clear()
+        if not stats:
+            for item in self.tiles.values():
+                item.clear()
+            self.note.setText("No depth maps")
+            return
+        for (cls, s), pen in zip(stats.items(), _PENS, strict=True):
+            self.tiles[cls].setImage(np.nan_to_num(s.mean), autoLevels=False, levels=(0, 1))
+            if s.n:
+                x = np.arange(len(s.vertical))
+                self.vertical.plot(x, s.vertical, pen=pg.mkPen(pen, width=1.5),
+                                   name=f"{cls} (N={s.n})")
+                self.horizontal.plot(x, s.horizontal, pen=pg.mkPen(pen, width=1.5))
+        ns = ", ".join(f"{c} {s.n}/{s.available}" for c, s in stats.items())
+        self.note.setText(f"{dataset}: mean depth per expression over a fixed-seed sample "
+                          f"(seed {SEED}, at most {N_PER_CLASS} per class; N used/available: "
+                          f"{ns}). Depth 0..1, nearer = brighter.")
+        self.ready.emit(dataset)
