@@ -119,6 +119,7 @@ class LiveSession:
         self.draw = True
         self.end_reason: str | None = None
         self.recorded: list[Prediction] = []
+        self.last_recording: Path | None = None
         self.history: deque[Prediction] = deque()
         self.history_s = history_s
         self._cond = threading.Condition()
@@ -219,7 +220,10 @@ class LiveSession:
         """Close the recording; returns its CSV path (None when not recording)."""
         with self._rec_lock:
             recorder, self._recorder = self._recorder, None
-        return recorder.close(reason) if recorder is not None else None
+        if recorder is None:
+            return None
+        self.last_recording = recorder.close(reason)
+        return self.last_recording
 
     @property
     def recording(self) -> bool:
@@ -298,8 +302,9 @@ class LiveSession:
             fw, fh = self.display_fit
             scale = min(fw / w, fh / h)
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            method = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
             scaled = overlay if size == (w, h) else cv2.resize(overlay, size,
-                                                                interpolation=cv2.INTER_AREA)
+                                                                interpolation=method)
             bgra = cv2.cvtColor(scaled, cv2.COLOR_BGR2BGRA)
         shown = DisplayFrame(frame, overlay, bgra, latest)
         self._last_display = shown

@@ -1,0 +1,309 @@
+"""The live view: source and model pickers, the video with predictions, a rolling timeline.
+
+Everything heavy happens in a ``LiveSession`` (capture and model threads, overlay drawn
+there with OpenCV, frames scaled to the canvas there); this widget only paints the
+newest frame it is handed (``SessionBridge``: frames never queue up), plots the
+session's ``timeline`` a few times a second and shows the rates. Errors - no camera, an
+ONNX that does not load, a broken video, NaN outputs, the model failing mid-run - go to
+the message line in the user's words; nothing here opens a traceback dialog.
+
+Recording writes ``live_<time>.csv`` (+ ``.json``) into ``output_dir``; when it ends
+``recording_finished(csv_path)`` tells the main window, which stores it in the index
+with ``faceexplorer.inference.recording.import_recording(db_path, csv_path)`` after
+releasing its read-only connection (DuckDB has one writer process).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.gui.hrm.frame_canvas import FrameCanvas
+from faceexplorer.gui.live.bridge import SessionBridge
+from faceexplorer.inference.live import DisplayFrame, LatestPrediction, LiveSession, open_live
+from faceexplorer.paths import user_data_dir
+
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+CURVE_COLOURS = ("#1f5fa8", "#e8710a", "#2e7d32", "#c62828", "#6a1b9a", "#00838f")
+TIMELINE_HZ = 5
+
+
+class LiveView(QWidget):
+    """Camera / video / image folder through a model, live.
+
+    Signals
+    -------
+    started()
+        A session began.
+    stopped(str)
+        The session ended; why (end of video, camera lost, model error, user).
+    recording_finished(str)
+        A recording's CSV path, complete, ready for ``import_recording``.
+    failed(str)
+        A session could not start; the message shown.
+    """
+
+    started = Signal()
+    stopped = Signal(str)
+    recording_finished = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, window_s: float = 10.0) -> None:
+        super().__init__(parent)
+        self.window_s = window_s
+        self.output_dir = user_data_dir() / "live"
+        self.session: LiveSession | None = None
+        self._bridge: SessionBridge | None = None
+        self.frames_painted = 0
+        self.last_prediction: LatestPrediction | None = None
+        self.shown: DisplayFrame | None = None  # the frame on the canvas
+        self._build()
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000 // TIMELINE_HZ)
+        self._timer.timeout.connect(self._refresh)
+
+    # --- layout -------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.source_edit = QLineEdit("0")
+        self.source_edit.setPlaceholderText("camera index, video file or image folder")
+        self.model_edit = QLineEdit()
+        self.model_edit.setPlaceholderText("model .onnx")
+        self.detector_box = QComboBox()
+        self.detector_box.addItems(["Haar (OpenCV)", "None (whole frame is the face)"])
+        self.start_button = QPushButton("Start")
+        self.stop_button = QPushButton("Stop")
+        self.record_button = QPushButton("Record")
+        self.record_button.setCheckable(True)
+        self.snapshot_button = QPushButton("Snapshot")
+        self.kind_box = QComboBox()
+        self.kind_box.addItems(["Expressions", "AUs"])
+        top = QHBoxLayout()
+        for w, stretch in ((QLabel("Source"), 0), (self.source_edit, 2), (QLabel("Model"), 0),
+                           (self.model_edit, 3), (self.detector_box, 0),
+                           (self.start_button, 0), (self.stop_button, 0),
+                           (self.record_button, 0), (self.snapshot_button, 0)):
+            top.addWidget(w, stretch)
+        self.canvas = FrameCanvas()
+        self.timeline = pg.PlotWidget(background="w")
+        self.timeline.setMenuEnabled(False)
+        self.timeline.setMouseEnabled(False, False)
+        self.timeline.setFixedHeight(150)
+        self.timeline.setYRange(0, 1, padding=0.02)
+        self.timeline.setLabel("bottom", "time (s)")
+        self.timeline.addLegend(offset=(5, 5), colCount=6)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.status = QLabel("Not running")
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b00020;")
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(QLabel("Timeline"))
+        bottom.addWidget(self.kind_box)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.timeline)
+        layout.addLayout(bottom)
+        layout.addWidget(self.message)
+        self.start_button.clicked.connect(self._start_clicked)
+        self.stop_button.clicked.connect(self.stop)
+        self.record_button.toggled.connect(self.set_recording)
+        self.snapshot_button.clicked.connect(self._snapshot_clicked)
+        self.canvas.resized.connect(self._fit_changed)
+        self._set_running(False)
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        self.record_button.setEnabled(running)
+        self.snapshot_button.setEnabled(running or self.canvas.rgb is not None)
+        for w in (self.source_edit, self.model_edit, self.detector_box):
+            w.setEnabled(not running)
+
+    # --- the main window's protocol -----------------------------------------------------
+
+    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        """The live view reads nothing from the index; recordings go through
+        ``recording_finished``. Kept so the window treats every view alike."""
+
+    # --- control ------------------------------------------------------------------------
+
+    def _start_clicked(self) -> None:
+        choice = "haar" if self.detector_box.currentIndex() == 0 else "none"
+        self.start(self.source_edit.text().strip(), self.model_edit.text().strip(), choice)
+
+    def start(self, source: int | str | Path, model_path: str | Path,
+              detector: str | Path | None = "haar", **options: object) -> bool:
+        """Open the source and model and start; False (message shown) when they cannot.
+
+        Parameters
+        ----------
+        source : int, str or path
+            Camera index, video file, image folder (or a ``FrameSource``).
+        model_path : path
+            The ONNX model (its card is looked up as in batch runs).
+        detector : {"haar", "none"} or path
+            Face detector; a path is a YuNet ONNX file.
+        """
+        self.stop()
+        self.message.clear()
+        if not str(model_path):
+            return self._fail("Choose a model file (.onnx) first.")
+        if source == "":
+            return self._fail("Type a camera index (0, 1, ...), a video file or an image "
+                              "folder as the source.")
+        try:
+            session = open_live(source, model_path, detector, **options)
+        except FaceExplorerError as exc:
+            return self._fail(str(exc))
+        except Exception as exc:  # noqa: BLE001 - the user sees a message, never a traceback
+            return self._fail(f"Could not start: {type(exc).__name__}: {exc}")
+        bridge = SessionBridge(self)
+        bridge.frame_ready.connect(self._paint_newest)
+        bridge.prediction_ready.connect(self._on_prediction)
+        bridge.ended.connect(self._on_end)
+        session.on_frame, session.on_prediction, session.on_end = \
+            bridge.frame, bridge.prediction, bridge.end
+        session.display_fit = self.canvas.fit_size()
+        self.session, self._bridge = session, bridge
+        self.frames_painted, self.last_prediction = 0, None
+        for w in self.pipeline_warnings():
+            self.message.setText(w)
+        self._set_running(True)
+        session.start()
+        self._timer.start()
+        self.started.emit()
+        return True
+
+    def pipeline_warnings(self) -> list[str]:
+        """Notes the pipeline made at its start (alignment fallbacks)."""
+        return list(self.session.pipeline.warnings) if self.session else []
+
+    def stop(self) -> None:
+        """Stop the session (if any) and wait for its threads (a frame or model run)."""
+        if self.session is not None and self.session.running:
+            self.session.stop()
+            self.session.join(timeout=5)
+
+    def _fail(self, text: str) -> bool:
+        self.message.setText(text)
+        self.status.setText("Not running")
+        self.failed.emit(text)
+        return False
+
+    def set_recording(self, on: bool) -> None:
+        """Start or stop recording predictions (CSV in ``output_dir``)."""
+        if self.session is None:
+            return
+        if on and not self.session.recording:
+            name = datetime.now().strftime("live_%Y%m%d_%H%M%S.csv")
+            try:
+                self.session.start_recording(self.output_dir / name)
+            except FaceExplorerError as exc:
+                self.message.setText(str(exc))
+                self.record_button.setChecked(False)
+        elif not on and self.session.recording:
+            path = self.session.stop_recording()
+            if path is not None:
+                self.recording_finished.emit(str(path))
+
+    def snapshot(self, path: Path | str | None = None) -> Path | None:
+        """Save the frame on show with its overlay as PNG; returns the path (None: failed)."""
+        if self.session is None:
+            return None
+        target = Path(path) if path else self.output_dir / datetime.now().strftime(
+            "snapshot_%Y%m%d_%H%M%S_%f.png")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            saved = self.session.snapshot(target)
+        except (FaceExplorerError, OSError) as exc:
+            self.message.setText(str(exc))
+            return None
+        self.message.setStyleSheet("color: #1b5e20;")
+        self.message.setText(f"Snapshot saved: {saved}")
+        return saved
+
+    def _snapshot_clicked(self) -> None:
+        self.snapshot()
+
+    # --- from the session ---------------------------------------------------------------
+
+    def _paint_newest(self) -> None:
+        if self._bridge is None:
+            return
+        shown = self._bridge.take_frame()
+        if shown is None or shown.bgra is None:
+            return
+        # The canvas sizes by its frame's shape; the overlay has the source's shape.
+        self.canvas.show_frame(shown.overlay, shown.bgra)
+        self.shown = shown
+        self.frames_painted += 1
+
+    def _on_prediction(self, latest: LatestPrediction) -> None:
+        self.last_prediction = latest
+        bad = [p.message for p in latest.predictions if not p.valid]
+        if bad:
+            self.message.setStyleSheet("color: #b00020;")
+            self.message.setText(f"Frame {latest.frame_index}: the model gave NaN/Inf "
+                                 f"({bad[0]}); drawn as a red box and recorded as invalid.")
+
+    def _on_end(self, reason: str) -> None:
+        self._timer.stop()
+        self._refresh()
+        if self.record_button.isChecked():
+            self.record_button.blockSignals(True)
+            self.record_button.setChecked(False)
+            self.record_button.blockSignals(False)
+            if self.session is not None and self.session.last_recording is not None:
+                self.recording_finished.emit(str(self.session.last_recording))
+        self._set_running(False)
+        self.status.setText(self.status.text() + f" - ended: {reason}")
+        self.stopped.emit(reason)
+
+    def _fit_changed(self) -> None:
+        if self.session is not None:
+            self.session.display_fit = self.canvas.fit_size()
+
+    def _refresh(self) -> None:
+        if self.session is None:
+            return
+        s = self.session.stats
+        model_ms = f", model {self.last_prediction.model_ms:.0f} ms" if self.last_prediction \
+            else ""
+        rec = " - recording" if self.session.recording else ""
+        self.status.setText(f"Camera {s.camera_fps:.1f} fps, model {s.model_fps:.1f} fps"
+                            f"{model_ms}; frames {s.frames_read}, modelled {s.frames_modelled}"
+                            f", dropped {s.dropped}{rec}")
+        kind = "expression" if self.kind_box.currentIndex() == 0 else "au"
+        t, series = self.session.timeline(self.window_s, kind=kind, top=4)
+        for label in [k for k in self.curves if k not in series]:
+            self.timeline.removeItem(self.curves.pop(label))
+        for label, values in series.items():
+            if label not in self.curves:
+                pen = pg.mkPen(CURVE_COLOURS[len(self.curves) % len(CURVE_COLOURS)], width=2)
+                self.curves[label] = self.timeline.plot(name=label, pen=pen)
+            self.curves[label].setData(t, values)
+        if len(t):
+            self.timeline.setXRange(max(0.0, t[-1] - self.window_s), max(t[-1], 1.0),
+                                    padding=0)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.stop()
+        super().closeEvent(event)

@@ -1,0 +1,127 @@
+"""The live view driven with a drawn-face video and tiny models: what it shows and saves."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx", reason="the tiny test models are built with `onnx`")
+
+from faceexplorer.gui.live.view import LiveView  # noqa: E402
+from faceexplorer.inference.overlay import BOX, TOP_BAR, draw_overlay  # noqa: E402
+from tests.inference.conftest import build_model  # noqa: E402
+from tests.inference.test_live import write_face_video  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("live_gui")
+    return {"video": write_face_video(d / "face.avi", n=60),
+            "va": build_model(d / "enet_b0_8_va_mtl.onnx", widths=(10,)),
+            "au": build_model(d / "hrm_fmae_fold1.onnx", widths=(22,)),
+            "broken": d / "broken.onnx"}
+
+
+@pytest.fixture
+def view(qtbot, tmp_path: Path) -> LiveView:
+    w = LiveView(window_s=5.0)
+    w.output_dir = tmp_path / "out"
+    w.resize(900, 640)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.stop()
+
+
+def _has_colour(img: np.ndarray, colour: tuple[int, int, int]) -> bool:
+    return bool((img == np.array(colour, np.uint8)).all(axis=2).any())
+
+
+def test_video_with_boxes_bars_va_recording_and_snapshot(qtbot, view: LiveView,
+                                                        assets: dict[str, Path],
+                                                        shoot) -> None:
+    finished: list[str] = []
+    view.recording_finished.connect(finished.append)
+    with qtbot.waitSignal(view.started, timeout=10_000):
+        assert view.start(str(assets["video"]), assets["va"], "haar")
+    view.record_button.click()
+    assert view.session is not None and view.session.recording
+    qtbot.waitUntil(lambda: view.last_prediction is not None
+                    and bool(view.last_prediction.predictions), timeout=10_000)
+    qtbot.waitUntil(lambda: view.frames_painted > 10 and len(view.curves) == 4,
+                    timeout=10_000)
+    shoot(view, "live_view_running")
+    with qtbot.waitSignal(view.stopped, timeout=20_000) as ended:
+        pass
+    assert ended.args[0] == "end of video (60 frames)"
+    session = view.session
+    # The canvas shows the frame with the newest prediction drawn on it.
+    assert view.shown is not None and view.canvas.rgb is view.shown.overlay
+    shown, pred = view.shown.overlay, view.shown.prediction.predictions[0]
+    assert view.shown.frame.index == 59 and shown.shape[:2] == (256, 296)
+    assert np.array_equal(shown, draw_overlay(view.shown.frame.image, [pred]))
+    x, y, w, h = (int(round(v)) for v in pred.box)
+    assert tuple(shown[y + h // 2, x]) == BOX
+    right = shown[y:y + h, x + w + 4:]
+    assert _has_colour(right, TOP_BAR)          # the top expression's bar beside the box
+    assert _has_colour(shown[:100, -100:], TOP_BAR)  # the V-A point on the disc
+    # Every frame of the video was shown; the status line says so.
+    assert session.stats.frames_read == 60
+    assert "frames 60" in view.status.text() and "ended: end of video" in view.status.text()
+    # The timeline plots the session's own top-4 series.
+    t, series = session.timeline(5.0)
+    assert set(view.curves) == set(series)
+    for label, values in series.items():
+        xs, ys = view.curves[label].getData()
+        assert np.allclose(xs, t) and np.allclose(ys, values)
+    # The recording ended with the video: its CSV holds every recorded prediction.
+    assert len(finished) == 1 and not view.record_button.isChecked()
+    with open(finished[0]) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(session.recorded) > 0
+    snap = view.snapshot()
+    assert snap is not None and snap.is_file()
+    assert np.array_equal(cv2.imread(str(snap)), shown)
+    assert "Snapshot saved" in view.message.text()
+    shoot(view, "live_view_ended")
+
+
+def test_au_model_strip_and_timeline(qtbot, view: LiveView, assets: dict[str, Path],
+                                     shoot) -> None:
+    view.kind_box.setCurrentIndex(1)
+    assert view.start(str(assets["video"]), assets["au"], "haar", lockstep=True)
+    qtbot.waitUntil(lambda: len(view.curves) == 4 and view.frames_painted > 5, timeout=10_000)
+    assert all(label.startswith("AU") for label in view.curves)
+    shoot(view, "live_view_aus")
+    view.stop()
+    qtbot.waitUntil(lambda: not view.stop_button.isEnabled(), timeout=5_000)
+    assert "stopped by the user" in view.status.text()
+    shown = view.session._last_display
+    expected = draw_overlay(shown.frame.image, shown.prediction.predictions)
+    assert np.array_equal(shown.overlay, expected)
+    assert shown.prediction.predictions[0].aus  # the AU strip is drawn from these
+
+
+def test_bad_inputs_are_messages(qtbot, view: LiveView, assets: dict[str, Path],
+                                 tmp_path: Path, shoot) -> None:
+    assets["broken"].write_bytes(b"not an onnx file" * 10)
+    assert not view.start(str(assets["video"]), assets["broken"])
+    assert "onnxruntime cannot load this file" in view.message.text()
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00garbage" * 50)
+    assert not view.start(str(junk), assets["va"])
+    assert "OpenCV cannot open this file as a video" in view.message.text()
+    probe = cv2.VideoCapture(3)
+    present = probe.isOpened()
+    probe.release()
+    if not present:
+        assert not view.start("3", assets["va"])
+        assert view.message.text().startswith("No camera at index 3: ")
+    assert not view.start("0", "")
+    assert "Choose a model file" in view.message.text()
+    assert view.start_button.isEnabled() and not view.stop_button.isEnabled()
+    shoot(view, "live_view_error")
