@@ -1,0 +1,165 @@
+"""What the FACES explorer view shows that :mod:`faceexplorer.stats.faces_stats` does not.
+
+Small, headless helpers so the widgets only lay numbers out: the subject browser's
+filters, the sentence that says which rule the stored DASS totals follow (with counts,
+never a guess), the band intervals the histograms shade, and the full ranking with a
+progress callback (``faces_stats.rank_all`` has none; this reads the same blocks with
+the same functions and reports after each one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from faceexplorer.core.vocab import DASS_BANDS, DASS_CUTOFFS
+from faceexplorer.stats import correlation as corr
+from faceexplorer.stats import faces_stats as fs
+from faceexplorer.stats.dass21 import SUBSCALES
+
+#: How baseinfo.csv spells gender, and the English word shown beside it.
+GENDER_WORDS: dict[str, str] = {"男": "male", "女": "female"}
+#: Highest possible standard (doubled) DASS-21 subscale score.
+MAX_SCORE = 42
+
+
+def gender_label(value: object) -> str:
+    """``'女 (female)'`` for a known spelling, the value itself otherwise, ``''`` if missing."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    word = GENDER_WORDS.get(str(value))
+    return f"{value} ({word})" if word else str(value)
+
+
+def filter_subjects(frame: pd.DataFrame, gender: str | None = None,
+                    grade: int | None = None, subscale: str | None = None,
+                    band: str | None = None) -> pd.DataFrame:
+    """Rows of :func:`faces_stats.subjects` matching every filter given (None = any).
+
+    ``band`` applies to ``subscale`` (both or neither). The order is kept.
+    """
+    keep = np.ones(len(frame), dtype=bool)
+    if gender is not None:
+        keep &= (frame["gender"] == gender).fillna(False).to_numpy(bool)
+    if grade is not None:
+        keep &= (frame["grade"] == grade).fillna(False).to_numpy(bool)
+    if band is not None:
+        if subscale not in SUBSCALES:
+            raise ValueError(f"a band filter needs a subscale (one of {', '.join(SUBSCALES)})")
+        keep &= (frame[f"{subscale}_band"] == band).fillna(False).to_numpy(bool)
+    return frame.loc[keep].reset_index(drop=True)
+
+
+def band_intervals(subscale: str) -> list[tuple[str, int, int]]:
+    """(band, lowest score, highest score) on the doubled 0..42 scale, in severity order."""
+    lows = (0, *DASS_CUTOFFS[subscale])
+    highs = (*(c - 1 for c in DASS_CUTOFFS[subscale]), MAX_SCORE)
+    return list(zip(DASS_BANDS, lows, highs, strict=True))
+
+
+_VERDICT_WORDS = {
+    "doubled": "match the DOUBLED item sums (standard DASS-21 scores, 0..42)",
+    "undoubled": "match the UNDOUBLED item sums (0..21; the standard bands do not apply "
+                 "to them)",
+    "mixed": "are MIXED: some rows match doubled sums, others undoubled",
+    "neither": "match NEITHER doubled nor undoubled item sums",
+    "ambiguous": "cannot be told apart: every stored total is 0 with all items 0",
+    "absent": "are ABSENT: baseinfo.csv stores no totals",
+}
+
+
+def stored_totals_lines(stored: dict[str, dict]) -> list[str]:
+    """One plain sentence per subscale from :func:`faces_stats.stored_totals`.
+
+    The sentence gives the verdict and how many subjects follow each rule, so a reader
+    sees the evidence, e.g. ``depression: stored totals match the UNDOUBLED item sums
+    (undoubled 249, fit both (all 0) 51, no total or items 3)``.
+    """
+    names = {"doubled": "doubled", "undoubled": "undoubled", "neither": "neither",
+             "ambiguous": "fit both (all 0)", "missing": "no total or items"}
+    lines = []
+    for subscale, entry in stored.items():
+        rows = entry["rows"]
+        counts = ", ".join(f"{names[r]} {n}" for r, n in rows.items() if n)
+        lines.append(f"{subscale}: stored totals {_VERDICT_WORDS[entry['verdict']]}"
+                     + (f" ({counts})" if counts else ""))
+    return lines
+
+
+def rank_all_with_progress(con: duckdb.DuckDBPyConnection,
+                           progress: Callable[[int, int], None] | None = None,
+                           subscales: Sequence[str] = SUBSCALES,
+                           cancelled: Callable[[], bool] | None = None
+                           ) -> dict[str, pd.DataFrame] | None:
+    """:func:`faces_stats.rank_all` reporting ``progress(features done, features)``.
+
+    Returns None when ``cancelled()`` turned true between blocks. Same columns, order
+    and q-values as ``rank_all`` (the tests compare the two).
+    """
+    fs.require_faces(con)
+    catalogue = fs.feature_catalogue(con)
+    k, s = len(catalogue), len(subscales)
+    rho, n = np.full((k, s), np.nan), np.zeros((k, s), dtype=np.int64)
+    first_ids: np.ndarray | None = None
+    scores = np.empty((0, s))
+    lo = 0
+    if progress:
+        progress(0, k)
+    for ids, block in fs._blocks(con, list(catalogue["column_name"])):  # noqa: SLF001
+        if cancelled is not None and cancelled():
+            return None
+        if first_ids is None:
+            first_ids, scores = ids, fs._scores_for(con, ids, subscales)  # noqa: SLF001
+        elif not np.array_equal(ids, first_ids):
+            block = block[:, pd.Index(ids).get_indexer(first_ids)]
+        rho[lo:lo + len(block)], n[lo:lo + len(block)] = corr.spearman_matrix(block, scores)
+        lo += len(block)
+        if progress:
+            progress(lo, k)
+    out = {}
+    for j, sub in enumerate(subscales):
+        p = corr.spearman_p(rho[:, j], n[:, j])
+        low, high = corr.spearman_ci(rho[:, j], n[:, j])
+        frame = pd.DataFrame({
+            "feature": catalogue["name"], "base_column": catalogue["base_column"],
+            "stat": catalogue["stat"], "rho": rho[:, j], "ci_low": low, "ci_high": high,
+            "p": p, "q": corr.bh_adjust(p), "n": n[:, j]})
+        strength = np.where(np.isnan(rho[:, j]), -1.0, np.abs(rho[:, j]))
+        order = np.lexsort((np.arange(k), -strength))
+        out[sub] = frame.iloc[order].reset_index(drop=True)
+    return out
+
+
+def band_boxes(values_by_band: dict[str, np.ndarray]) -> list[dict]:
+    """Box-plot numbers per band (severity order): n, quartiles, Tukey whiskers.
+
+    Quartiles use numpy's default (linear) interpolation, as pandas' ``quantile`` does;
+    whiskers reach the furthest value within 1.5 IQR of the box. Empty bands get n = 0
+    and None elsewhere.
+    """
+    out = []
+    for band in DASS_BANDS:
+        v = np.asarray(values_by_band.get(band, np.empty(0)), dtype=float)
+        v = v[np.isfinite(v)]
+        if not len(v):
+            out.append({"band": band, "n": 0, "q1": None, "median": None, "q3": None,
+                        "low": None, "high": None})
+            continue
+        q1, median, q3 = np.quantile(v, [0.25, 0.5, 0.75])
+        reach = 1.5 * (q3 - q1)
+        out.append({"band": band, "n": int(len(v)), "q1": float(q1),
+                    "median": float(median), "q3": float(q3),
+                    "low": float(v[v >= q1 - reach].min()),
+                    "high": float(v[v <= q3 + reach].max())})
+    return out
+
+
+def correlation_title(result: corr.SpearmanResult) -> str:
+    """``rho = -0.461 [95% CI -0.547, -0.366], p = 3.8e-17, n = 297`` (plain text)."""
+    if not np.isfinite(result.rho):
+        return f"rho undefined (n = {result.n}: too few pairs or a constant variable)"
+    return (f"rho = {result.rho:.3f} [95% CI {result.ci_low:.3f}, {result.ci_high:.3f}], "
+            f"p = {result.p:.2g}, n = {result.n:,}")
