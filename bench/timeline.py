@@ -1,0 +1,282 @@
+"""Benchmark: the real HRM tab at full scale, against bare baselines of the same run.
+
+    python bench/timeline.py [--root DIR] [--size 640x480] [--frames 300] [--json]
+
+Writes once under ``--root`` the full-scale HRM sample (``write_hrm(root, "full", rng,
+images=False)``: 98 children, 131,758 frames) plus an mp4v video for two children, the
+median one (by labelled frames) and the largest, and imports it into an index. Then drives
+the real :class:`~faceexplorer.gui.hrm.view.HRMView` offscreen, for each of the two:
+
+- ``open``: navigator selects the child -> the timeline is loaded and painted (a
+  synchronous repaint of its plots); baseline: the DuckDB query of the child's frames;
+- ``zoom``: ``timeline.zoom_to`` a segment -> painted, over the child's segments; same
+  baseline;
+- ``scrub``: 300 consecutive frames, each put under the timeline's cursor as a user's
+  move does (``cursor_moved`` -> frame viewer), waiting until the viewer displays it;
+  baseline: raw OpenCV decode (read + BGR->RGB) of the same 300 frames.
+
+Prints p50/p95 ms per action, fps of scrubbing, and ratios to the baselines. Goals
+(issue 4): timeline painted under 100 ms, scrubbing at 30 fps or better.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.scrub import raw_video  # noqa: E402  (after the path and platform are set)
+
+SEED = 11
+OPEN_REPEATS = 6
+MAX_ZOOMS = 30
+
+
+def write_video(path: Path, n_frames: int, size: tuple[int, int]) -> None:
+    """An mp4v video whose frames all differ (a moving bar and the frame number)."""
+    import cv2
+
+    from faceexplorer.samples.hrm import FPS
+
+    width, height = size
+    base = np.empty((height, width, 3), np.uint8)
+    base[:] = np.linspace(60, 200, width, dtype=np.uint8)[None, :, None]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, size)
+    for k in range(n_frames):
+        img = base.copy()
+        x = (k * 7) % width
+        img[:, max(0, x - 6):x] = 255
+        cv2.putText(img, str(k), (10, height - 20), cv2.FONT_HERSHEY_SIMPLEX, 1.5,
+                    (0, 0, 0), 3)
+        writer.write(img)
+    writer.release()
+
+
+def prepare(root: Path, size: tuple[int, int]) -> dict:
+    """Sample, two videos and the index under ``root`` (kept between runs)."""
+    from faceexplorer.datasets.registry import import_path
+    from faceexplorer.samples.hrm import write_hrm
+
+    meta = root / "timeline.json"
+    if meta.is_file():
+        return json.loads(meta.read_text())
+    root.mkdir(parents=True, exist_ok=True)
+    sample = write_hrm(root, "full", np.random.default_rng(SEED), images=False)
+    ranked = sorted(sample.children, key=lambda c: c.n_frames)
+    chosen = {"median": ranked[len(ranked) // 2], "largest": ranked[-1]}
+    videos = sample.root / "videos"
+    videos.mkdir(exist_ok=True)
+    for child in chosen.values():
+        write_video(videos / f"{child.name}.mp4", child.segments[-1][1] + 1, size)
+    db = root / "index.duckdb"
+    db.unlink(missing_ok=True)
+    import_path(db, sample.root, "hrm")
+    info = {"db": str(db), "frames": sample.total_frames, "size": list(size),
+            "children": {k: {"child": c.name, "labelled": c.n_frames,
+                             "segments": [list(s) for s in c.segments],
+                             "video": str(videos / f"{c.name}.mp4")}
+                         for k, c in chosen.items()}}
+    meta.write_text(json.dumps(info))
+    return info
+
+
+def stats(ms: list[float]) -> dict:
+    return {"p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95)),
+            "n": len(ms)}
+
+
+class Driver:
+    """A shown HRMView on a read-only connection, and waits for what it draws."""
+
+    def __init__(self, db: str) -> None:
+        import duckdb
+        from PySide6.QtWidgets import QApplication
+
+        from faceexplorer.gui.hrm.view import HRMView
+
+        self.app = QApplication.instance() or QApplication([])
+        self.con = duckdb.connect(db, read_only=True)
+        self.view = HRMView()
+        self.view.resize(1600, 1000)
+        self.view.show()
+        self.view.set_connection(self.con)
+        self.displayed: list[int] = []
+        self.view.viewer.frame_displayed.connect(self.displayed.append)
+        self.loaded: list[str] = []
+        self.view.timeline.child_loaded.connect(self.loaded.append)
+        self.settle()
+
+    def settle(self) -> None:
+        self.app.sendPostedEvents()
+        self.app.processEvents()
+
+    def paint(self) -> None:
+        """Paint the timeline now (what the user would see on the next frame)."""
+        self.view.timeline.view.viewport().repaint()
+
+    def wait_frame(self, frame: int) -> None:
+        from PySide6.QtCore import QEventLoop
+
+        # Block for events (the loader's answer is one) rather than spin against its GIL.
+        while not (self.displayed and self.displayed[-1] == frame):
+            self.app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+        self.app.processEvents()   # the paint that puts it on screen
+
+    def query_ms(self, child: str) -> float:
+        """Baseline: the bare DuckDB query of the child's frames (every column)."""
+        start = time.perf_counter()
+        self.con.execute("SELECT * FROM hrm_frames WHERE child = ? ORDER BY frame",
+                         [child]).fetchnumpy()
+        return 1000 * (time.perf_counter() - start)
+
+    def open_ms(self, child: str) -> float:
+        """Navigator click on ``child`` -> timeline loaded and painted."""
+        start = time.perf_counter()
+        self.view.navigator.select_child(child)
+        assert self.loaded and self.loaded[-1] == child, child
+        self.paint()
+        ms = 1000 * (time.perf_counter() - start)
+        # the viewer opens the child's video too; let its first frame arrive off the clock
+        self.wait_frame(self.view.viewer.frame)
+        return ms
+
+    def open_parts_ms(self, child: str) -> dict:
+        """Where an open's time goes: the same steps as a click, timed one by one."""
+        from faceexplorer.index import hrm_query
+
+        parts, clock = {}, time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            parts[name] = 1000 * (now - clock)
+            clock = now
+
+        hrm_query.child_segments(self.con, child)
+        lap("navigator segments query")
+        hrm_query.child_timeline(self.con, child)
+        lap("timeline query (alone)")
+        self.view.timeline.load_child(child)
+        lap("timeline load_child (query + draw)")
+        self.paint()
+        lap("timeline paint")
+        self.view.viewer.load_child(child)
+        lap("viewer load_child")
+        self.wait_frame(self.view.viewer.frame)
+        return parts
+
+    def zoom_ms(self, start_frame: int, end_frame: int) -> float:
+        start = time.perf_counter()
+        self.view.timeline.zoom_to(start_frame, end_frame)
+        self.paint()
+        return 1000 * (time.perf_counter() - start)
+
+    def scrub(self, frames: list[int]) -> list[float]:
+        """Each frame under the timeline's cursor as a user's move, until displayed."""
+        timeline = self.view.timeline
+        timeline._move_cursor(frames[0] - 1)   # the user's move: emits cursor_moved
+        self.wait_frame(frames[0] - 1)
+        steps = []
+        for f in frames:
+            start = time.perf_counter()
+            timeline._move_cursor(f)
+            self.wait_frame(f)
+            steps.append(1000 * (time.perf_counter() - start))
+        return steps
+
+    def close(self) -> None:
+        self.view.viewer.shutdown()
+        self.view.close()
+        self.con.close()
+
+
+def run(root: Path, size: tuple[int, int] = (640, 480), n: int = 300) -> dict:
+    """Every figure of the module docstring, for the median and the largest child."""
+    info = prepare(root, size)
+    driver = Driver(info["db"])
+    out: dict = {"frames": info["frames"], "size": info["size"], "children": {}}
+    try:
+        kids = info["children"]
+        names = [kids["median"]["child"], kids["largest"]["child"]]
+        opens: dict[str, list[float]] = {c: [] for c in names}
+        queries: dict[str, list[float]] = {c: [] for c in names}
+        # Alternate the two children: the navigator ignores a click on the open child.
+        for _ in range(OPEN_REPEATS):
+            for c in names:
+                queries[c].append(driver.query_ms(c))
+                opens[c].append(driver.open_ms(c))
+        for key, kid in kids.items():
+            c = kid["child"]
+            driver.open_ms(c)
+            segments = kid["segments"][:MAX_ZOOMS]
+            zooms = [driver.zoom_ms(a, b) for a, b in segments]
+            a, b = max(kid["segments"], key=lambda s: s[1] - s[0])
+            # stay inside the labelled range: the cursor clamps to it
+            first = max(kid["segments"][0][0], min(a + 1, kid["segments"][-1][1] - n))
+            frames = list(range(first, first + n))
+            driver.view.timeline.zoom_to(a, b)
+            raw = raw_video(kid["video"], frames, sequential=True)
+            steps = driver.scrub(frames)
+            parts = driver.open_parts_ms(c)
+            query = stats(queries[c])
+            scrub_fps = len(frames) / (sum(steps) / 1000)
+            out["children"][key] = {
+                "child": c, "labelled": kid["labelled"], "segments": len(kid["segments"]),
+                "query": query, "open": stats(opens[c]), "open_parts": parts,
+                "zoom": stats(zooms),
+                "scrub_step": stats(steps), "scrub_fps": scrub_fps,
+                "raw_fps": len(frames) / raw,
+                "open_vs_query": stats(opens[c])["p50"] / query["p50"],
+                "zoom_vs_query": stats(zooms)["p50"] / query["p50"],
+                "scrub_vs_raw": (len(frames) / raw) / scrub_fps}
+    finally:
+        driver.close()
+    return out
+
+
+def report(out: dict, n: int) -> str:
+    w, h = out["size"]
+    lines = [f"HRM tab at full scale ({out['frames']:,} frames; videos {w}x{h} mp4v)"]
+    for key, r in out["children"].items():
+        lines.append(f"  {key} child {r['child']}: {r['labelled']:,} labelled frames, "
+                     f"{r['segments']} segments")
+        q = r["query"]
+        lines.append(f"    baseline DuckDB query of its frames   p50 {q['p50']:6.1f} ms  "
+                     f"p95 {q['p95']:6.1f} ms")
+        for name, goal in (("open", 100.0), ("zoom", 100.0)):
+            s = r[name]
+            lines.append(f"    {name:<5} -> timeline painted      p50 {s['p50']:6.1f} ms  "
+                         f"p95 {s['p95']:6.1f} ms  ({r[name + '_vs_query']:.1f}x the query)"
+                         f"  {'OK' if s['p95'] < goal else 'ABOVE 100 ms'}")
+        lines.append("      open, step by step (one run): " + ", ".join(
+            f"{k} {v:.0f} ms" for k, v in r["open_parts"].items()))
+        s = r["scrub_step"]
+        lines.append(f"    scrub {n} frames (cursor -> frame shown) p50 {s['p50']:5.1f} ms "
+                     f"p95 {s['p95']:5.1f} ms: {r['scrub_fps']:.1f} fps; raw OpenCV "
+                     f"{r['raw_fps']:.1f} fps (raw/view {r['scrub_vs_raw']:.2f}x)  "
+                     f"{'OK' if r['scrub_fps'] >= 30 else 'BELOW 30 fps'}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path("/tmp/faceexplorer-bench/timeline"))
+    parser.add_argument("--size", default="640x480", help="video frame size WxH")
+    parser.add_argument("--frames", type=int, default=300, help="frames per scrub")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    out = run(args.root / f"{width}x{height}", (width, height), args.frames)
+    print(json.dumps(out, indent=2) if args.json else report(out, args.frames))
+
+
+if __name__ == "__main__":
+    main()
