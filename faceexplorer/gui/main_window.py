@@ -41,6 +41,7 @@ from faceexplorer.datasets.registry import IMPORTERS
 from faceexplorer.gui.crowd_stats.panel import CrowdStatsPanel
 from faceexplorer.gui.dataset_panel import DatasetPanel
 from faceexplorer.gui.faces_view import FacesView
+from faceexplorer.gui.hrm.stats_view import HRMStatsView
 from faceexplorer.gui.hrm.view import HRMView
 from faceexplorer.gui.table_panel import TablePanel
 from faceexplorer.index import browse
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         self.faces_view = FacesView(self)
         self.crowd_panel = CrowdStatsPanel(self)
         self.hrm_view = HRMView(self)
+        self.hrm_stats = HRMStatsView(self)
         self.views = QTabWidget(self)
         self.views.setObjectName("views")
         self.views.setDocumentMode(True)
@@ -114,13 +116,17 @@ class MainWindow(QMainWindow):
             self.faces_view: ("Faces", frozenset({"affectnet", "affectnet-c25"})),
             self.crowd_panel: ("Crowd statistics", frozenset({"affectnet-c25"})),
             self.hrm_view: ("HRM timelines", frozenset({"hrm"})),
+            self.hrm_stats: ("HRM statistics", frozenset({"hrm"})),
             self.table_panel: ("Records", frozenset()),
         }
         for widget, (title, _kinds) in self._tabs.items():
             self.views.addTab(widget, title)
         self.dataset_panel.dataset_selected.connect(self.table_panel.show_dataset)
         self.dataset_panel.dataset_selected.connect(self._open_view_for)
-        for panel in (self.table_panel, self.crowd_panel, self.faces_view.browser):
+        # the statistics follow the child chosen in the timelines' navigator
+        self.hrm_view.navigator.child_selected.connect(self.hrm_stats.show_scope)
+        for panel in (self.table_panel, self.crowd_panel, self.faces_view.browser,
+                      self.hrm_stats):
             panel.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.browse_page = QSplitter(Qt.Orientation.Horizontal, self)
         self.browse_page.setObjectName("browsePage")
@@ -232,6 +238,7 @@ class MainWindow(QMainWindow):
         self.faces_view.set_connection(con)
         self.crowd_panel.set_connection(con)
         self.hrm_view.set_connection(con)
+        self.hrm_stats.set_connection(con)
 
     def _open_view_for(self, overview: DatasetOverview) -> None:
         """Show the view made for the selected dataset (its records for the others)."""
