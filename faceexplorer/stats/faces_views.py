@@ -2,13 +2,14 @@
 
 Small, headless helpers so the widgets only lay numbers out: the subject browser's
 filters, the sentence that says which rule the stored DASS totals follow (with counts,
-never a guess), the band intervals the histograms shade, and the full ranking with a
-progress callback (``faces_stats.rank_all`` has none; this reads the same blocks with
-the same functions and reports after each one).
+never a guess), the band intervals the histograms shade, box-plot numbers, the correlation title,
+and the full ranking behind a progress callback (passed on to ``faces_stats.rank_all``
+once it takes one).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 
 import duckdb
@@ -94,43 +95,26 @@ def rank_all_with_progress(con: duckdb.DuckDBPyConnection,
                            subscales: Sequence[str] = SUBSCALES,
                            cancelled: Callable[[], bool] | None = None
                            ) -> dict[str, pd.DataFrame] | None:
-    """:func:`faces_stats.rank_all` reporting ``progress(features done, features)``.
+    """:func:`faces_stats.rank_all`, reporting ``progress(features done, features)``.
 
-    Returns None when ``cancelled()`` turned true between blocks. Same columns, order
-    and q-values as ``rank_all`` (the tests compare the two).
+    When ``rank_all`` takes ``progress`` / ``cancelled`` itself they are passed on (one
+    report per block of columns; None when cancelled). Until then the ranking runs in
+    one call and progress is reported at its start (0) and end (all): a worker shows a
+    busy bar in between. Never re-implements the ranking, so numbers cannot drift.
     """
-    fs.require_faces(con)
-    catalogue = fs.feature_catalogue(con)
-    k, s = len(catalogue), len(subscales)
-    rho, n = np.full((k, s), np.nan), np.zeros((k, s), dtype=np.int64)
-    first_ids: np.ndarray | None = None
-    scores = np.empty((0, s))
-    lo = 0
-    if progress:
-        progress(0, k)
-    for ids, block in fs._blocks(con, list(catalogue["column_name"])):  # noqa: SLF001
-        if cancelled is not None and cancelled():
-            return None
-        if first_ids is None:
-            first_ids, scores = ids, fs._scores_for(con, ids, subscales)  # noqa: SLF001
-        elif not np.array_equal(ids, first_ids):
-            block = block[:, pd.Index(ids).get_indexer(first_ids)]
-        rho[lo:lo + len(block)], n[lo:lo + len(block)] = corr.spearman_matrix(block, scores)
-        lo += len(block)
-        if progress:
-            progress(lo, k)
-    out = {}
-    for j, sub in enumerate(subscales):
-        p = corr.spearman_p(rho[:, j], n[:, j])
-        low, high = corr.spearman_ci(rho[:, j], n[:, j])
-        frame = pd.DataFrame({
-            "feature": catalogue["name"], "base_column": catalogue["base_column"],
-            "stat": catalogue["stat"], "rho": rho[:, j], "ci_low": low, "ci_high": high,
-            "p": p, "q": corr.bh_adjust(p), "n": n[:, j]})
-        strength = np.where(np.isnan(rho[:, j]), -1.0, np.abs(rho[:, j]))
-        order = np.lexsort((np.arange(k), -strength))
-        out[sub] = frame.iloc[order].reset_index(drop=True)
-    return out
+    accepted = inspect.signature(fs.rank_all).parameters
+    options: dict = {}
+    if "progress" in accepted and progress is not None:
+        options["progress"] = progress
+    if "cancelled" in accepted and cancelled is not None:
+        options["cancelled"] = cancelled
+    total = len(fs.feature_catalogue(con))
+    if progress is not None and "progress" not in options:
+        progress(0, total)
+    result = fs.rank_all(con, subscales, **options)
+    if progress is not None and "progress" not in options and result is not None:
+        progress(total, total)
+    return result
 
 
 def band_boxes(values_by_band: dict[str, np.ndarray]) -> list[dict]:

@@ -115,7 +115,8 @@ class RankingPane(QWidget):
 
     def set_running(self, done: int, total: int) -> None:
         self.compute_button.setEnabled(False)
-        self.progress.setRange(0, max(total, 1))
+        # Before the first block is done, a busy bar: nothing yet says how fast it goes.
+        self.progress.setRange(0, total if done else 0)
         self.progress.setValue(done)
         self.progress.show()
         self.status.setText("Ranking every feature against the three subscales…")
