@@ -45,7 +45,8 @@ def expression_bars(img: np.ndarray, pred: Prediction, scale: float) -> None:
     """One labelled bar per expression beside the face box (right side, else left)."""
     x, y, w, _ = (int(round(v)) for v in pred.box)
     row, bar_w, label_w = max(9, int(12 * scale)), int(70 * scale), int(62 * scale)
-    width = label_w + bar_w + 4
+    num_w = int(30 * scale)
+    width = label_w + bar_w + num_w + 4
     height = row * len(pred.expression) + 4
     left = x + w + 4 if x + w + 4 + width <= img.shape[1] else max(0, x - width - 4)
     top = min(max(0, y), max(0, img.shape[0] - height))
@@ -58,6 +59,7 @@ def expression_bars(img: np.ndarray, pred: Prediction, scale: float) -> None:
         colour = TOP_BAR if label == best else BAR
         cv2.rectangle(img, (left + label_w, yy + 2), (left + label_w + max(length, 1),
                                                       yy + row - 2), colour, -1)
+        _text(img, f"{100 * p:.0f}%", (left + label_w + bar_w + 3, yy + row - 3), 0.3 * scale)
 
 
 def va_disc(img: np.ndarray, preds: Sequence[Prediction], scale: float) -> None:

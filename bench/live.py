@@ -1,0 +1,251 @@
+"""Benchmark: the live pipeline against bare Haar detection + onnxruntime on the same frames.
+
+    python bench/live.py [--root DIR] [--frames 150] [--threads 1] [--slow-ms 200] [--json]
+
+Writes once under ``--root`` a 640x480 MJPEG video of drawn faces (``samples.drawing``,
+one face moving over a textured background, 30 fps) and an EfficientNet-B0-sized model
+with random weights, built with ``onnx`` (named like HSEmotion's ``enet_b0_8_va_mtl`` so
+its shipped card applies). The model follows EfficientNet-B0's layer plan: stem 3x3/2
+conv (32), 16 MBConv blocks (expand 1x1, depthwise 3x3 or 5x5, project 1x1, residual
+where shapes allow) in stages (expand, channels, repeats, stride, kernel) =
+(1,16,1,1,3) (6,24,2,2,3) (6,40,2,2,5) (6,80,3,2,3) (6,112,3,1,5) (6,192,4,2,5)
+(6,320,1,1,3), head 1x1 conv (1280), global average pool, a 10-wide linear layer (8
+expression logits, valence, arousal); Swish activations; no squeeze-excitation and no
+batch norm (both fold away or cost <2% of the ~0.39 GFLOPs). Then, in this one process:
+
+- ``bare``: decode each frame with cv2, Haar (same cascade and settings as the app's
+  detector), crop + resize to 224 + normalise, ``session.run`` - one thread, in order;
+- ``live lockstep``: ``LiveSession`` on the same video, capture waiting for the model so
+  every frame is modelled (overlay drawn, display frame scaled): fps, ms per stage, and
+  overhead = live seconds per frame / bare seconds per frame - 1;
+- ``live free``: the same, model on the newest frame only: display and model fps;
+- ``slow model``: the video paced at 30 fps with a model that sleeps ``--slow-ms`` more
+  per run: display fps must stay at the video rate, the largest gap between shown frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from faceexplorer.inference.detect import (  # noqa: E402
+    HAAR_MAX_SIDE,
+    HaarFaceDetector,  # noqa: E402
+    haar_file,
+)
+from faceexplorer.inference.live import LiveSession  # noqa: E402
+from faceexplorer.inference.pipeline import Pipeline  # noqa: E402
+from faceexplorer.inference.session import open_model  # noqa: E402
+from faceexplorer.inference.sources import VideoFileSource  # noqa: E402
+from faceexplorer.samples.drawing import draw_face, params_for_expression  # noqa: E402
+
+B0_STAGES = ((1, 16, 1, 1, 3), (6, 24, 2, 2, 3), (6, 40, 2, 2, 5), (6, 80, 3, 2, 3),
+             (6, 112, 3, 1, 5), (6, 192, 4, 2, 5), (6, 320, 1, 1, 3))
+
+
+def build_b0(path: Path, seed: int = 0) -> Path:
+    """Write the EfficientNet-B0-sized random model (see the module docstring)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    nodes, inits = [], []
+    count = [0]
+
+    def name(prefix: str) -> str:
+        count[0] += 1
+        return f"{prefix}{count[0]}"
+
+    def conv(x: str, cin: int, cout: int, k: int, stride: int, groups: int = 1,
+             act: bool = True) -> str:
+        w = rng.normal(0, np.sqrt(2.0 / (cin // groups * k * k)), (cout, cin // groups, k, k))
+        wn, bn, out = name("w"), name("b"), name("conv")
+        inits.extend([numpy_helper.from_array(w.astype(np.float32), wn),
+                      numpy_helper.from_array(np.zeros(cout, np.float32), bn)])
+        nodes.append(helper.make_node("Conv", [x, wn, bn], [out], kernel_shape=[k, k],
+                                      strides=[stride, stride], pads=[k // 2] * 4,
+                                      group=groups))
+        if not act:
+            return out
+        sig, swish = name("sig"), name("swish")
+        nodes.extend([helper.make_node("Sigmoid", [out], [sig]),
+                      helper.make_node("Mul", [out, sig], [swish])])
+        return swish
+
+    x = conv("input", 3, 32, 3, 2)
+    cin = 32
+    for expand, cout, repeats, stride, k in B0_STAGES:
+        for r in range(repeats):
+            s = stride if r == 0 else 1
+            mid = cin * expand
+            h = conv(x, cin, mid, 1, 1) if expand != 1 else x
+            h = conv(h, mid, mid, k, s, groups=mid)
+            h = conv(h, mid, cout, 1, 1, act=False)
+            if s == 1 and cin == cout:
+                res = name("res")
+                nodes.append(helper.make_node("Add", [x, h], [res]))
+                h = res
+            x, cin = h, cout
+    x = conv(x, cin, 1280, 1, 1)
+    nodes.append(helper.make_node("GlobalAveragePool", [x], ["pooled"]))
+    nodes.append(helper.make_node("Flatten", ["pooled"], ["flat"]))
+    w = rng.normal(0, 0.05, (1280, 10)).astype(np.float32)
+    inits += [numpy_helper.from_array(w, "fc_w"),
+              numpy_helper.from_array(np.zeros(10, np.float32), "fc_b")]
+    nodes.append(helper.make_node("Gemm", ["flat", "fc_w", "fc_b"], ["output"]))
+    graph = helper.make_graph(
+        nodes, "efficientnet_b0_sized", [helper.make_tensor_value_info(
+            "input", TensorProto.FLOAT, ["N", 3, 224, 224])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 10])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def write_video(path: Path, frames: int, fps: float = 30.0) -> Path:
+    """640x480 MJPEG: one drawn face (Haar finds it) moving over a noisy background."""
+    rng = np.random.default_rng(7)
+    face = draw_face(params_for_expression("happy", 0.8, rng), rng).image
+    face = cv2.resize(face, (240, 240))
+    background = rng.integers(60, 140, (480, 640, 3), dtype=np.uint8)
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (640, 480))
+    for i in range(frames):
+        frame = background.copy()
+        x = 60 + int(140 * (1 + np.sin(i / 15)))
+        frame[120:360, x:x + 240] = face
+        out.write(frame)
+    out.release()
+    return path
+
+
+def bare(video: Path, model_path: Path, threads: int) -> dict[str, float]:
+    """Decode + Haar + crop/resize/normalise + onnxruntime, one frame after the other."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
+    cascade = cv2.CascadeClassifier(str(haar_file("haarcascade_frontalface_default.xml")))
+    cap = cv2.VideoCapture(str(video))
+    times = {"read": 0.0, "detect": 0.0, "infer": 0.0}
+    n = faces = 0
+    start = time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        ok, frame = cap.read()
+        if not ok:
+            break
+        t1 = time.perf_counter()
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        f = min(1.0, HAAR_MAX_SIDE / max(gray.shape))
+        gray = cv2.equalizeHist(gray if f == 1.0 else cv2.resize(gray, None, fx=f, fy=f))
+        side = max(20, int(0.15 * min(gray.shape)))
+        rects = cascade.detectMultiScale(gray, 1.1, 5, minSize=(side, side))
+        t2 = time.perf_counter()
+        for x, y, w, h in np.asarray(rects).reshape(-1, 4)[:1]:
+            crop = cv2.resize(frame[y:y + h, x:x + w], (224, 224))
+            tensor = (cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0)
+            session.run(None, {"input": tensor.transpose(2, 0, 1)[None]})
+            faces += 1
+        t3 = time.perf_counter()
+        times["read"] += t1 - t0
+        times["detect"] += t2 - t1
+        times["infer"] += t3 - t2
+        n += 1
+    total = time.perf_counter() - start
+    return {"frames": n, "faces": faces, "seconds": total, "fps": n / total,
+            **{f"{k}_ms": v / n * 1e3 for k, v in times.items()}}
+
+
+class _Sleepy:
+    def __init__(self, inner, delay_s: float) -> None:
+        self.inner, self.delay_s = inner, delay_s
+
+    def run(self, names, feed):
+        time.sleep(self.delay_s)
+        return self.inner.run(names, feed)
+
+
+def live(video: Path, model_path: Path, threads: int, lockstep: bool, pace: bool,
+         slow_s: float = 0.0) -> dict[str, float]:
+    """One LiveSession over the video; display gaps measured where frames are handed over."""
+    model = open_model(model_path, threads=threads)
+    if slow_s:
+        model.session = _Sleepy(model.session, slow_s)
+    shown: list[float] = []
+    session = LiveSession(VideoFileSource(video), Pipeline(model, HaarFaceDetector(), "largest"),
+                          lockstep=lockstep, pace=pace,
+                          on_frame=lambda _f: shown.append(time.perf_counter()))
+    session.display_fit = (960, 720)  # the view scales to its canvas on the capture thread
+    start = time.perf_counter()
+    session.start()
+    session.join()
+    total = time.perf_counter() - start
+    s = session.stats
+    gaps = np.diff(shown) if len(shown) > 1 else np.zeros(1)
+    stages = session.pipeline.timings.summary()
+    return {"frames": s.frames_read, "modelled": s.frames_modelled, "dropped": s.dropped,
+            "seconds": total, "display_fps": len(shown) / total,
+            "model_fps": s.frames_modelled / total, "max_display_gap_ms": gaps.max() * 1e3,
+            "p95_display_gap_ms": float(np.percentile(gaps, 95)) * 1e3,
+            **{f"{k}_ms": v["mean_ms"] for k, v in stages.items() if v["n"]}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path(__file__).parent / "out" / "live")
+    parser.add_argument("--frames", type=int, default=150)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--slow-ms", type=float, default=200.0)
+    parser.add_argument("--json", action="store_true")
+    a = parser.parse_args()
+    a.root.mkdir(parents=True, exist_ok=True)
+    video = a.root / f"faces_640x480_{a.frames}.avi"
+    model = a.root / "enet_b0_8_va_mtl_random.onnx"
+    if not video.exists():
+        write_video(video, a.frames)
+    if not model.exists():
+        build_b0(model)
+    results = {"cpus": os.cpu_count(), "threads": a.threads}
+    bare(video, model, a.threads)  # warm-up: file cache, onnxruntime kernels
+    results["bare"] = bare(video, model, a.threads)
+    results["live_lockstep"] = live(video, model, a.threads, lockstep=True, pace=False)
+    results["live_free"] = live(video, model, a.threads, lockstep=False, pace=False)
+    results["slow_model_paced"] = live(video, model, a.threads, lockstep=False, pace=True,
+                                       slow_s=a.slow_ms / 1e3)
+    b, lk = results["bare"], results["live_lockstep"]
+    results["overhead_pct"] = 100 * (b["fps"] / lk["display_fps"] - 1)
+    if a.json:
+        print(json.dumps(results, indent=1))
+        return
+    print(f"{a.frames} frames 640x480, EfficientNet-B0-sized model, {a.threads} thread(s), "
+          f"{os.cpu_count()} cpus")
+    print(f"bare Haar+ORT : {b['fps']:6.1f} fps  read {b['read_ms']:.1f} ms, detect "
+          f"{b['detect_ms']:.1f} ms, crop+infer {b['infer_ms']:.1f} ms per frame")
+    print(f"live lockstep : {lk['display_fps']:6.1f} fps  stages (mean ms) "
+          + ", ".join(f"{k[:-3]} {lk[k]:.1f}" for k in ("detect_ms", "preprocess_ms",
+                                                       "infer_ms", "postprocess_ms") if k in lk)
+          + f"; overhead vs bare {results['overhead_pct']:+.1f}%")
+    fr = results["live_free"]
+    print(f"live free     : display {fr['display_fps']:6.1f} fps, model {fr['model_fps']:.1f} "
+          f"fps, dropped {fr['dropped']} of {fr['frames']}")
+    sl = results["slow_model_paced"]
+    print(f"slow model (+{a.slow_ms:.0f} ms), video paced at 30 fps: display "
+          f"{sl['display_fps']:.1f} fps, model {sl['model_fps']:.1f} fps, display gap p95 "
+          f"{sl['p95_display_gap_ms']:.1f} ms, max {sl['max_display_gap_ms']:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
