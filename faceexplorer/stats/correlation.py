@@ -2,10 +2,11 @@
 
 Pure numpy (scipy is a test dependency only). Spearman's rho is Pearson's r of the
 average-tie ranks. :func:`spearman_matrix` correlates thousands of features with one or
-more scores at once: every feature row is ranked by one ``argsort`` per block of rows
-(ties averaged with a vectorised run-length pass), then all rhos come from one matrix
-product of centred ranks. Centred average ranks are multiples of 1/2, so in float64 the
-sums are exact and rho matches a textbook computation to rounding.
+more scores at once: blocks of feature rows are ranked by one sort of packed
+(value, position) keys (see :func:`rank_rows`; ties averaged by a vectorised run-length
+pass), and each block's rhos come from one matrix product with the scores' ranks. Average
+ranks are multiples of 1/2, so in float64 the sums are exact and rho matches a textbook
+computation to rounding.
 
 Missing values (NaN, +-inf) are handled pairwise: a feature/score pair uses the subjects
 where both are finite, and both are re-ranked on exactly those subjects (as
