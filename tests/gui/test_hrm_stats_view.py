@@ -6,6 +6,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from PySide6.QtCore import Qt
 from statsmodels.stats.proportion import proportion_confint
 
 from faceexplorer.core.vocab import HRM_AU22, HRM_RATERS
@@ -214,3 +215,15 @@ def test_empty_states(qtbot, tmp_path) -> None:
     finally:
         widget.set_connection(None)
         con.close()
+
+
+
+def test_whole_dataset_button_returns_from_a_child(qtbot, view: HRMStatsView) -> None:
+    """After picking a child, one click shows the whole dataset again."""
+    open_scope(qtbot, view, "S1")
+    assert view.whole.isVisible()
+    with qtbot.waitSignal(view.statistics_shown, timeout=60_000) as blocker:
+        qtbot.mouseClick(view.whole, Qt.MouseButton.LeftButton)
+    assert blocker.args == ["all"]
+    assert not view.whole.isVisible()
+    assert "whole dataset" in view.title.text()

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QProgressBar,
+    QPushButton,
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
@@ -263,9 +264,16 @@ class HRMStatsView(QWidget):
         self.busy.setMaximumWidth(120)
         self.busy.setTextVisible(False)
         self.busy.hide()
+        self.whole = QPushButton("Whole dataset", self)
+        self.whole.setObjectName("wholeDatasetButton")
+        self.whole.setToolTip("Show the statistics of every child (pick a child in the "
+                              "HRM timelines' navigator to see one child)")
+        self.whole.clicked.connect(lambda: self.show_scope(None))
+        self.whole.hide()
         bar = QHBoxLayout()
         bar.addWidget(self.title, 1)
         bar.addWidget(self.busy)
+        bar.addWidget(self.whole)
         for text, combo in (("Intervals", self.ci_combo), ("Co-occurrence", self.co_combo)):
             bar.addWidget(QLabel(text, self))
             bar.addWidget(combo)
@@ -340,6 +348,7 @@ class HRMStatsView(QWidget):
     def show_scope(self, child: str | None) -> None:
         """Show the statistics of ``child`` (None: the whole dataset)."""
         self.scope = child or "all"
+        self.whole.setVisible(self.scope != "all")
         if self.cache.con is None:
             return
         report = self.cache.request(self.scope)
