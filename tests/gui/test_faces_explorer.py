@@ -106,6 +106,11 @@ def test_subjects_table_shows_demographics_and_filters(view, reference, qtbot, s
     assert f"of {expected:,} " in pane.page_label.text()
     pane.band_combo.setCurrentText("any")
     pane.grade_combo.setCurrentIndex(0)
+    # a header click sorts all filtered subjects, not just the page
+    pane.table.horizontalHeader().setSortIndicator(5, Qt.SortOrder.DescendingOrder)
+    girls = reference[reference["gender"] == "女"]
+    assert pane.model.text(0, 5) == str(int(girls["depression"].max()))
+    assert pane.page_label.text().startswith(f"Subjects 1–{PAGE_ROWS} of {len(girls):,}")
     shoot(view, "faces_explorer_subjects")
 
 

@@ -100,7 +100,10 @@ class DassPane(QWidget):
         self.band_table.horizontalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.Stretch)
         self.band_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.band_table.setMaximumHeight(210)
+        self.band_table.verticalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.band_table.setMinimumHeight(6 * 26 + 30)
+        self.band_table.setMaximumHeight(6 * 30 + 34)
         self.histograms = {s: DassHistogram(s, self) for s in SUBSCALES}
         legend = QLabel("Shaded bands, left to right: " + ", ".join(
             f"<span style='background:{c}'>&nbsp;{b}&nbsp;</span>"

@@ -84,7 +84,6 @@ class RankingPane(QWidget):
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Subscale", self))
         bar.addWidget(self.subscale_combo)
@@ -142,6 +141,7 @@ class RankingPane(QWidget):
         self.table.horizontalHeader().setSortIndicator(-1, self.table.horizontalHeader(
             ).sortIndicatorOrder())
         self.table.resizeColumnsToContents()
+        self.table.setColumnWidth(0, max(self.table.columnWidth(0), 220))
         significant = int((frame["q"] < 0.05).sum())
         self.status.setText(
             f"{len(frame):,} features ranked by |rho| with {self.subscale} "

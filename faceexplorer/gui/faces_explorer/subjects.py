@@ -9,6 +9,7 @@ one page of the result at a time.
 from __future__ import annotations
 
 import pandas as pd
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -64,10 +65,14 @@ class SubjectsPane(QWidget):
         self.table = QTableView(self)
         self.table.setObjectName("subjectsTable")
         self.table.setModel(self.model)
-        self.table.setSortingEnabled(True)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents)
+        # A header click sorts every filtered subject, not just the page on screen.
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        header.sortIndicatorChanged.connect(self._sort)
         self.prev_button = QPushButton("◀ Previous", self)
         self.next_button = QPushButton("Next ▶", self)
         self.page_label = QLabel(self)
@@ -91,6 +96,7 @@ class SubjectsPane(QWidget):
 
         for combo in (self.gender_combo, self.grade_combo, self.subscale_combo,
                       self.band_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
             combo.currentIndexChanged.connect(self.apply_filters)
         self.prev_button.clicked.connect(lambda: self.show_page(self.page - 1))
         self.next_button.clicked.connect(lambda: self.show_page(self.page + 1))
@@ -120,6 +126,14 @@ class SubjectsPane(QWidget):
             grade=self.grade_combo.currentData(),
             subscale=SUBSCALES[self.subscale_combo.currentIndex()],
             band=None if band == ANY else band)
+        header = self.table.horizontalHeader()
+        self._sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
+
+    def _sort(self, column: int, order: Qt.SortOrder) -> None:
+        if 0 <= column < len(COLUMNS) and len(self.filtered):
+            self.filtered = self.filtered.sort_values(
+                COLUMNS[column].source, ascending=order == Qt.SortOrder.AscendingOrder,
+                na_position="last", kind="stable").reset_index(drop=True)
         self.show_page(0)
 
     @property
