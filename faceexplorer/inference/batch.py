@@ -22,6 +22,7 @@ closes the GUI's connection on entry and reopens it on exit (about once a chunk)
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -86,7 +87,7 @@ class BatchResult:
 
 # --- items -------------------------------------------------------------------------------
 
-def _affectnet_items(con: Any, c25_only: bool) -> list[Item]:
+def _affectnet_items(con: Any, c25_only: bool, limit: str) -> list[Item]:
     if not table_exists(con, "affectnet_images"):
         raise FaceExplorerError("no AffectNet rows in the index: import AffectNet first "
                                 "(faceexplorer index add affectnet PATH)")
@@ -100,24 +101,25 @@ def _affectnet_items(con: Any, c25_only: bool) -> list[Item]:
     rows = con.execute(
         "SELECT a.split, a.row_index, a.image_root, a.sub_path, a.face_x, a.face_y, a.face_w, "
         f"a.face_h, a.landmarks FROM affectnet_images a {join} "
-        "ORDER BY a.split = 'val', a.row_index").fetchall()
+        f"ORDER BY a.split = 'val', a.row_index {limit}").fetchall()
     items = []
     for split, idx, root, sub, x, y, w, h, lm in rows:
         box = None if None in (x, y, w, h) or not w or not h else (float(x), float(y),
                                                                  float(w), float(h))
-        items.append(Item(key=f"{split}/{idx}", image=str(Path(root) / sub), split=split,
+        # os.path.join: pathlib costs ~0.1 ms per row, seconds over 420k rows
+        items.append(Item(key=f"{split}/{idx}", image=os.path.join(root, sub), split=split,
                           row_index=int(idx), box=box,
                           landmarks68=tuple(lm) if lm is not None else None))
     return items
 
 
-def _hrm_items(con: Any) -> list[Item]:
+def _hrm_items(con: Any, limit: str) -> list[Item]:
     if not table_exists(con, "hrm_frames"):
         raise FaceExplorerError("no HRM children in the index: import HRM first "
                                 "(faceexplorer index add hrm PATH)")
     rows = con.execute(
         "SELECT f.child, f.frame, c.frames_dir, c.video_path FROM hrm_frames f "
-        "JOIN hrm_children c USING (child) ORDER BY f.child, f.frame").fetchall()
+        f"JOIN hrm_children c USING (child) ORDER BY f.child, f.frame {limit}").fetchall()
     items = []
     for child, frame, frames_dir, video in rows:
         image = str(Path(frames_dir) / f"{frame}_0.jpg") if frames_dir else None
@@ -126,30 +128,31 @@ def _hrm_items(con: Any) -> list[Item]:
     return items
 
 
-def _rafd_items(con: Any) -> list[Item]:
+def _rafd_items(con: Any, limit: str) -> list[Item]:
     if not table_exists(con, "rafd_images"):
         raise FaceExplorerError("no RaFD RGB images in the index: import RaFD-D with its RGB "
                                 "folder (faceexplorer index add rafd-d PATH images=DIR)")
     return [Item(key=stem, image=path) for stem, path in con.execute(
-        "SELECT stem, path FROM rafd_images ORDER BY stem").fetchall()]
+        f"SELECT stem, path FROM rafd_images ORDER BY stem {limit}").fetchall()]
 
 
-def dataset_items(con: Any, dataset: str) -> list[Item]:
-    """The items of ``dataset`` in run order.
+def dataset_items(con: Any, dataset: str, limit: int | None = None) -> list[Item]:
+    """The items of ``dataset`` in run order (the first ``limit`` only, if given).
 
     Raises
     ------
     FaceExplorerError
         Unknown dataset, or the dataset is not in the index.
     """
+    sql_limit = "" if limit is None else f"LIMIT {max(0, int(limit))}"
     if dataset == "affectnet":
-        return _affectnet_items(con, c25_only=False)
+        return _affectnet_items(con, False, sql_limit)
     if dataset == "affectnet-c25":
-        return _affectnet_items(con, c25_only=True)
+        return _affectnet_items(con, True, sql_limit)
     if dataset == "hrm":
-        return _hrm_items(con)
+        return _hrm_items(con, sql_limit)
     if dataset == "rafd-d":
-        return _rafd_items(con)
+        return _rafd_items(con, sql_limit)
     raise FaceExplorerError(f"cannot run a model on {dataset!r}: expected one of "
                             f"{', '.join(DATASETS)}")
 
@@ -298,9 +301,7 @@ def run_batch(db_path: Path | str, model: ModelSession | Path | str, dataset: st
     session = model if isinstance(model, ModelSession) else open_model(model, threads=threads)
     au_labels = _au_labels(session)
     with _rw(db_path, index_access) as con:
-        items = dataset_items(con, dataset)
-        if limit is not None:
-            items = items[:max(0, int(limit))]
+        items = dataset_items(con, dataset, limit)
         run_id, done = store_predictions.start_run(
             con, session.sha256, str(session.path), session.card.to_dict(), dataset,
             au_labels, len(items))
