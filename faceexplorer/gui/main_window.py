@@ -43,6 +43,7 @@ from faceexplorer.gui.dataset_panel import DatasetPanel
 from faceexplorer.gui.faces_view import FacesView
 from faceexplorer.gui.hrm.stats_view import HRMStatsView
 from faceexplorer.gui.hrm.view import HRMView
+from faceexplorer.gui.live.view import LiveView
 from faceexplorer.gui.table_panel import TablePanel
 from faceexplorer.index import browse
 from faceexplorer.index.browse import DatasetOverview
@@ -108,6 +109,7 @@ class MainWindow(QMainWindow):
         self.crowd_panel = CrowdStatsPanel(self)
         self.hrm_view = HRMView(self)
         self.hrm_stats = HRMStatsView(self)
+        self.live_view = LiveView(self)
         self.views = QTabWidget(self)
         self.views.setObjectName("views")
         self.views.setDocumentMode(True)
@@ -117,12 +119,15 @@ class MainWindow(QMainWindow):
             self.crowd_panel: ("Crowd statistics", frozenset({"affectnet-c25"})),
             self.hrm_view: ("HRM timelines", frozenset({"hrm"})),
             self.hrm_stats: ("HRM statistics", frozenset({"hrm"})),
+            self.live_view: ("Live models", frozenset()),
             self.table_panel: ("Records", frozenset()),
         }
         for widget, (title, _kinds) in self._tabs.items():
             self.views.addTab(widget, title)
         self.dataset_panel.dataset_selected.connect(self.table_panel.show_dataset)
         self.dataset_panel.dataset_selected.connect(self._open_view_for)
+        self.live_view.recording_finished.connect(self._store_recording)
+        self.live_view.failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
         # the statistics follow the child chosen in the timelines' navigator
         self.hrm_view.navigator.child_selected.connect(self.hrm_stats.show_scope)
         for panel in (self.table_panel, self.crowd_panel, self.faces_view.browser,
@@ -240,6 +245,24 @@ class MainWindow(QMainWindow):
         self.hrm_view.set_connection(con)
         self.hrm_stats.set_connection(con)
 
+    def _store_recording(self, csv_path: str) -> None:
+        """Put a finished live recording into the index (it is kept as CSV either way).
+
+        DuckDB lets one process write while no other holds the file: the window's
+        read-only connection is released for the import and reopened after it.
+        """
+        from faceexplorer.inference.recording import import_recording
+
+        self._close_index()
+        try:
+            rows = import_recording(self.db_path, csv_path)
+            note = f"Recording stored in the index ({rows:,} predictions); CSV: {csv_path}"
+        except (FaceExplorerError, duckdb.Error, OSError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            note = f"Recording kept as {csv_path}, but not stored in the index: {first}"
+        self.reload()
+        self.statusBar().showMessage(note, 20000)
+
     def _open_view_for(self, overview: DatasetOverview) -> None:
         """Show the view made for the selected dataset (its records for the others)."""
         for widget, (_title, needs) in self._tabs.items():
@@ -257,6 +280,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         # Release the file lock at once so an import can start right after closing.
         self.faces_view.close_workers()
+        self.live_view.stop()
         self._close_index()
         super().closeEvent(event)
 
