@@ -40,6 +40,8 @@ from faceexplorer.core.errors import FaceExplorerError, IndexBusyError
 from faceexplorer.datasets.registry import IMPORTERS
 from faceexplorer.gui.crowd_stats.panel import CrowdStatsPanel
 from faceexplorer.gui.dataset_panel import DatasetPanel
+from faceexplorer.gui.depth.view import DepthView
+from faceexplorer.gui.faces_explorer.view import FacesExplorerView
 from faceexplorer.gui.faces_view import FacesView
 from faceexplorer.gui.hrm.stats_view import HRMStatsView
 from faceexplorer.gui.hrm.view import HRMView
@@ -110,15 +112,19 @@ class MainWindow(QMainWindow):
         self.hrm_view = HRMView(self)
         self.hrm_stats = HRMStatsView(self)
         self.live_view = LiveView(self)
+        self.depth_view = DepthView(self)
+        self.faces_explorer = FacesExplorerView(self)
         self.views = QTabWidget(self)
         self.views.setObjectName("views")
         self.views.setDocumentMode(True)
         #: tab -> (title, dataset kinds any of which make it worth showing)
         self._tabs: dict[QWidget, tuple[str, frozenset[str]]] = {
-            self.faces_view: ("Faces", frozenset({"affectnet", "affectnet-c25"})),
+            self.faces_view: ("AffectNet", frozenset({"affectnet", "affectnet-c25"})),
             self.crowd_panel: ("Crowd statistics", frozenset({"affectnet-c25"})),
             self.hrm_view: ("HRM timelines", frozenset({"hrm"})),
             self.hrm_stats: ("HRM statistics", frozenset({"hrm"})),
+            self.depth_view: ("Depth", frozenset({"affectnet-d", "rafd-d"})),
+            self.faces_explorer: ("FACES / DASS-21", frozenset({"faces"})),
             self.live_view: ("Live models", frozenset()),
             self.table_panel: ("Records", frozenset()),
         }
@@ -131,7 +137,7 @@ class MainWindow(QMainWindow):
         # the statistics follow the child chosen in the timelines' navigator
         self.hrm_view.navigator.child_selected.connect(self.hrm_stats.show_scope)
         for panel in (self.table_panel, self.crowd_panel, self.faces_view.browser,
-                      self.hrm_stats):
+                      self.hrm_stats, self.faces_explorer):
             panel.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.browse_page = QSplitter(Qt.Orientation.Horizontal, self)
         self.browse_page.setObjectName("browsePage")
@@ -244,6 +250,8 @@ class MainWindow(QMainWindow):
         self.crowd_panel.set_connection(con)
         self.hrm_view.set_connection(con)
         self.hrm_stats.set_connection(con)
+        self.depth_view.set_connection(con)
+        self.faces_explorer.set_connection(con)
 
     def _store_recording(self, csv_path: str) -> None:
         """Put a finished live recording into the index (it is kept as CSV either way).
