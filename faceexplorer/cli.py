@@ -126,6 +126,20 @@ def cmd_stats_hrm(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats_faces(args: argparse.Namespace) -> int:
+    from faceexplorer.index.store import connect
+    from faceexplorer.paths import default_db_path
+    from faceexplorer.stats.faces_report import faces_report, format_faces_report
+
+    con = connect(default_db_path(args.db), read_only=True)
+    try:
+        report = faces_report(con, args.subscale, top=args.top)
+    finally:
+        con.close()
+    print(json.dumps(report, indent=2) if args.json else format_faces_report(report))
+    return 0
+
+
 def cmd_models_check(args: argparse.Namespace) -> int:
     from faceexplorer.inference.check import check_model, format_check
 
@@ -209,6 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--runs", type=int, default=5, help="timed runs (median reported)")
     mc.add_argument("--json", action="store_true", help="machine-readable output")
     mc.set_defaults(func=cmd_models_check)
+
+    f = ssub.add_parser("faces", help="FACES: DASS-21 bands and features ranked by Spearman "
+                        "correlation (Benjamini-Hochberg q)")
+    f.add_argument("--subscale", choices=("depression", "anxiety", "stress"),
+                   help="one subscale (default: all three)")
+    f.add_argument("--top", type=int, default=20, help="features listed per subscale")
+    f.add_argument("--json", action="store_true", help="machine-readable output")
+    f.add_argument("--db", help="index file (default: $FACEEXPLORER_DB or the data folder)")
+    f.set_defaults(func=cmd_stats_faces)
 
     d = sub.add_parser("demo", help="build the demo index once and open the window")
     d.add_argument("--rebuild", action="store_true", help="build the demo again")

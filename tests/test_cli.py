@@ -122,6 +122,9 @@ def test_stats_without_data_is_a_clear_error(tmp_path: Path,
     assert "no AffectNetC25 votes" in capsys.readouterr().err
     assert main(["stats", "hrm", "--db", str(db)]) == 1
     assert "no Hugging Rain Man labels" in capsys.readouterr().err
+    assert main(["stats", "faces", "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert "FACES" in err and "Traceback" not in err
 
 
 def test_stats_hrm_on_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
