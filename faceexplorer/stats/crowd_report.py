@@ -12,7 +12,6 @@ image_index`` when that row exists and its file name matches.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -24,6 +23,7 @@ from faceexplorer.core.vocab import EXPRESSIONS
 from faceexplorer.index.store import table_exists
 from faceexplorer.stats import agreement, crowd
 from faceexplorer.stats.dawid_skene import dawid_skene
+from faceexplorer.stats.jsonready import json_ready
 
 TASKS = ("expression", "valence", "arousal")
 _CODE = {e: k for k, e in enumerate(EXPRESSIONS)}
@@ -162,7 +162,7 @@ def image_votes(con: duckdb.DuckDBPyConnection, c25_set: int, image_index: int) 
                             "arousal": link["affectnet_arousal"].iloc[0]}
     else:
         out["affectnet"] = None
-    return _json_ready(out)
+    return json_ready(out)
 
 
 # --- per set ----------------------------------------------------------------------------
@@ -179,7 +179,7 @@ def crowd_report(con: duckdb.DuckDBPyConnection, c25_set: int | None = None) -> 
         (interval and ordinal), ICC(2,1) and ICC(2,k) with 95% CIs, agreement histogram.
     """
     sets = c25_sets(con) if c25_set is None else [c25_set]
-    return _json_ready({"sets": {str(s): _set_report(con, s) for s in sets}})
+    return json_ready({"sets": {str(s): _set_report(con, s) for s in sets}})
 
 
 def _set_report(con: duckdb.DuckDBPyConnection, c25_set: int) -> dict:
@@ -256,21 +256,6 @@ def _affectnet_va(con: duckdb.DuckDBPyConnection, c25_set: int, task: str,
     return {"linked": int(ok.sum()),
             "pearson_r_with_crowd_mean": float(np.corrcoef(ref[ok], crowd_mean[ok])[0, 1]),
             "mean_abs_difference": float(np.abs(ref[ok] - crowd_mean[ok]).mean())}
-
-
-def _json_ready(value: Any) -> Any:
-    """numpy scalars to Python, NaN/NA to None, keys to str, recursively."""
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is pd.NA or value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 # --- terminal ---------------------------------------------------------------------------

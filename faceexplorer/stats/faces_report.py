@@ -9,16 +9,15 @@ turns that dict, and only it, into fixed-width terminal tables.
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 import duckdb
-import numpy as np
 
 from faceexplorer.stats import faces_stats as fs
 from faceexplorer.stats.dass21 import SUBSCALES
+from faceexplorer.stats.jsonready import json_ready
 
 NOTES = (
     "Scores are the standard DASS-21 ones: each subscale's item sum x 2 (0..42), banded "
@@ -29,19 +28,6 @@ NOTES = (
     "Features of one OpenFace column (mean, median, q75, ...) are strongly correlated: "
     "count findings per column, not per statistic.",
 )
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready copy: numpy scalars as Python, NaN as None."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.integer | np.bool_):
-        return value.item()
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else float(value)
-    return value
 
 
 def faces_report(con: duckdb.DuckDBPyConnection, subscale: str | None = None,
@@ -79,7 +65,7 @@ def faces_report(con: duckdb.DuckDBPyConnection, subscale: str | None = None,
             "undefined": int(frame["rho"].isna().sum()),
             "top": frame.head(max(top, 0)).to_dict(orient="records"),
         }
-    return _plain({
+    return json_ready({
         "subjects": fs.subject_overview(con),
         "dass": fs.dass_distributions(con),
         "stored_totals": fs.stored_totals(con),

@@ -9,16 +9,15 @@ that dict, and only it, into readable fixed-width terminal tables.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from faceexplorer.core.vocab import HRM_AU22
 from faceexplorer.stats import hrm_stats as hs
+from faceexplorer.stats.jsonready import json_ready
 
 TOP_PAIRS = 10
 NOTES = (
@@ -27,21 +26,6 @@ NOTES = (
     "Frames of one child are correlated: frame-level intervals (Wilson, ICC's F interval) "
     "are too narrow for statements about children; use the child-level bootstrap intervals.",
 )
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready copy: DataFrames as records, numpy scalars as Python, NaN as None."""
-    if isinstance(value, pd.DataFrame):
-        return [_plain(r) for r in value.to_dict(orient="records")]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.integer | np.bool_):
-        return value.item()
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else float(value)
-    return value
 
 
 def _top_pairs(counts: pd.DataFrame, conditional: pd.DataFrame) -> list[dict[str, Any]]:
@@ -117,7 +101,7 @@ def hrm_report(con: duckdb.DuckDBPyConnection, child: str | None = None,
             report["notes"].append(
                 "OpenFace frame f + 1 is HRM frame f (OpenFace counts video frames from 1); "
                 "only frames OpenFace tracked (success = 1) are compared.")
-    return _plain(report)
+    return json_ready(report)
 
 
 # --- terminal text ---------------------------------------------------------------------
