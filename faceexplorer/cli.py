@@ -4,6 +4,7 @@
 ``faceexplorer index``    add a dataset to the index, or show what it holds
 ``faceexplorer stats``    crowd agreement (AffectNetC25), HRM prevalence and raters
 ``faceexplorer models``   check an ONNX model: its card, the input it expects, a timed run
+``faceexplorer run``      run a model over a dataset of the index (resumable)
 ``faceexplorer demo``     build the demo index once and open the window
 ``faceexplorer gui``      open the window on an index
 
@@ -232,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--json", action="store_true", help="machine-readable output")
     f.add_argument("--db", help="index file (default: $FACEEXPLORER_DB or the data folder)")
     f.set_defaults(func=cmd_stats_faces)
+
+    from faceexplorer.inference.run_cli import add_run_parser
+
+    add_run_parser(sub)
 
     d = sub.add_parser("demo", help="build the demo index once and open the window")
     d.add_argument("--rebuild", action="store_true", help="build the demo again")

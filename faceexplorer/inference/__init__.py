@@ -7,3 +7,6 @@ tensors), ``postprocess`` (activations, canonical labels, NaN-safe predictions),
 ``check`` (``faceexplorer models check``). Nothing here imports Qt; onnxruntime is
 imported only when a model is opened.
 """
+
+#: The index datasets a batch run (``faceexplorer run``) can go over.
+BATCH_DATASETS: tuple[str, ...] = ("affectnet", "affectnet-c25", "hrm", "rafd-d")

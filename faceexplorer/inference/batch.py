@@ -35,6 +35,7 @@ import numpy as np
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.index import predictions as store_predictions
 from faceexplorer.index.store import connect, table_exists
+from faceexplorer.inference import BATCH_DATASETS
 from faceexplorer.inference.detect import HaarFaceDetector
 from faceexplorer.inference.pipeline import Pipeline
 from faceexplorer.inference.postprocess import Prediction, decode
@@ -42,7 +43,7 @@ from faceexplorer.inference.preprocess import face_crop, to_tensor
 from faceexplorer.inference.session import ModelSession, open_model
 from faceexplorer.inference.sources import Frame
 
-DATASETS: tuple[str, ...] = ("affectnet", "affectnet-c25", "hrm", "rafd-d")
+DATASETS = BATCH_DATASETS
 CHUNK = 256
 BATCH = 16  # faces per model call for box-cropped items
 

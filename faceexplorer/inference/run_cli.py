@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any
 
-from faceexplorer.inference.batch import DATASETS
+from faceexplorer.inference import BATCH_DATASETS as DATASETS
 
 
 def add_run_parser(subparsers: Any) -> argparse.ArgumentParser:
