@@ -12,7 +12,10 @@ Three steps, each timed and reported on one line; the exit code is 0 only if all
 
 All of it runs under a network guard: ``socket.connect``/``connect_ex``/``sendto`` and
 ``getaddrinfo`` are patched to raise, and every attempt is recorded, so a library that
-swallows the error still fails the selftest. Local IPC (``AF_UNIX``) is allowed.
+swallows the error still fails the selftest. Local IPC (``AF_UNIX``) is allowed. Native
+code bypasses Python's sockets: onnxruntime's telemetry uploader is off only with
+``ORT_DISABLE_TELEMETRY=1`` (the frozen app sets it; without it a frozen selftest
+fails), and ``packaging/smoke.py`` traces the frozen app's connections with strace.
 
 ``FACEEXPLORER_TIMING=1`` prints when the window was first shown: seconds since the
 process started (Linux: from ``/proc/self/stat``; elsewhere: since this module was
@@ -245,9 +248,17 @@ def run_model(video: Path, frames: int) -> str:
     if result.invalid:
         raise RuntimeError(f"{result.invalid} predictions were NaN/Inf")
     infer = result.timings.summary()["infer"]["median_ms"]
+    telemetry = ""
+    if os.environ.get("ORT_DISABLE_TELEMETRY") != "1":
+        # onnxruntime >= 1.29 then uploads telemetry over its own (C++) HTTP client,
+        # which the Python network guard cannot see.
+        if getattr(sys, "frozen", False):
+            raise RuntimeError("ORT_DISABLE_TELEMETRY is not 1: onnxruntime may send "
+                               "telemetry and write outside the data folder")
+        telemetry = "; WARNING: onnxruntime telemetry on (ORT_DISABLE_TELEMETRY unset)"
     return (f"{result.frames} frames of {video.name}, {result.frames_with_faces} with faces, "
             f"{len(result.predictions)} predictions ({result.end_reason}; median inference "
-            f"{infer:.2f} ms; onnxruntime + {result.detector})")
+            f"{infer:.2f} ms; onnxruntime + {result.detector}){telemetry}")
 
 
 # --- the command ------------------------------------------------------------------------

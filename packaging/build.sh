@@ -20,6 +20,13 @@ cd "$repo"
 start=$(date +%s)
 "$python" -m PyInstaller --noconfirm --clean --log-level WARN \
     --workpath build/pyinstaller --distpath dist packaging/pyinstaller.spec
+# A Python built from source (pyenv) keeps ~18 MB of debug symbols in libpython; strip
+# those alone (stripping every library breaks numpy's OpenBLAS, see the spec).
+if [ "$(uname -s)" = "Linux" ] && command -v strip >/dev/null; then
+    for lib in dist/FaceExplorer/_internal/libpython3*.so*; do
+        [ -f "$lib" ] && strip --strip-debug "$lib"
+    done
+fi
 secs=$(( $(date +%s) - start ))
 
 app="dist/FaceExplorer"

@@ -4,13 +4,22 @@
 * ``--selftest [options]``: ``faceexplorer.selftest.main`` (exit 0 only if all works);
 * anything else: the ``faceexplorer`` command line, unchanged.
 
+onnxruntime 1.29+ (Linux, macOS) sends usage telemetry to Microsoft over its own HTTP
+client and keeps a device id in ``~/.cache/Microsoft/DeveloperTools`` and a session file
+in the temp folder, unless ``ORT_DISABLE_TELEMETRY=1`` is set before it loads: set here,
+first thing, so the frozen app never talks to the network nor writes outside its data
+folder (``packaging/smoke.py`` caught both).
+
 A windowed build (Windows, macOS) has no console, so ``sys.stdout`` is None there; output
 then goes to ``faceexplorer.log`` in the user's data folder, never beside the app.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 
 def _console_or_log() -> None:
