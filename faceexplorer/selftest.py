@@ -118,6 +118,9 @@ def quick_index(folder: Path, say: Callable[[str], None]) -> tuple[Path, Path]:
 
     Built aside and renamed into place like the demo, so an interrupted run rebuilds.
     """
+    db, video = folder / "index.duckdb", folder / "selftest.mp4"
+    if db.exists() and video.exists():
+        return db, video  # before the imports: a rerun's launch-to-window stays honest
     import cv2
     import numpy as np
 
@@ -125,9 +128,6 @@ def quick_index(folder: Path, say: Callable[[str], None]) -> tuple[Path, Path]:
     from faceexplorer.samples.drawing import draw_face, params_for_expression
     from faceexplorer.samples.generate import SAMPLE_FOLDERS, write_samples
 
-    db, video = folder / "index.duckdb", folder / "selftest.mp4"
-    if db.exists() and video.exists():
-        return db, video
     samples = folder / "samples"
     write_samples(samples, only=["affectnet-c25", "hrm"], images=False, progress=say)
     building = folder / "index.building.duckdb"
