@@ -46,6 +46,7 @@ from faceexplorer.gui.faces_view import FacesView
 from faceexplorer.gui.hrm.stats_view import HRMStatsView
 from faceexplorer.gui.hrm.view import HRMView
 from faceexplorer.gui.live.view import LiveView
+from faceexplorer.gui.models.view import ModelsView
 from faceexplorer.gui.table_panel import TablePanel
 from faceexplorer.index import browse
 from faceexplorer.index.browse import DatasetOverview
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         self.hrm_view = HRMView(self)
         self.hrm_stats = HRMStatsView(self)
         self.live_view = LiveView(self)
+        self.models_view = ModelsView(self)
         self.depth_view = DepthView(self)
         self.faces_explorer = FacesExplorerView(self)
         self.views = QTabWidget(self)
@@ -125,6 +127,7 @@ class MainWindow(QMainWindow):
             self.hrm_stats: ("HRM statistics", frozenset({"hrm"})),
             self.depth_view: ("Depth", frozenset({"affectnet-d", "rafd-d"})),
             self.faces_explorer: ("FACES / DASS-21", frozenset({"faces"})),
+            self.models_view: ("Model runs", frozenset()),
             self.live_view: ("Live models", frozenset()),
             self.table_panel: ("Records", frozenset()),
         }
@@ -132,6 +135,8 @@ class MainWindow(QMainWindow):
             self.views.addTab(widget, title)
         self.dataset_panel.dataset_selected.connect(self.table_panel.show_dataset)
         self.dataset_panel.dataset_selected.connect(self._open_view_for)
+        self.models_view.set_connection_control(self._release_for_run, self._reopen_for_run)
+        self.models_view.idle.connect(self._after_run)
         self.live_view.recording_finished.connect(self._store_recording)
         self.live_view.failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
         # the statistics follow the child chosen in the timelines' navigator
@@ -252,6 +257,25 @@ class MainWindow(QMainWindow):
         self.hrm_stats.set_connection(con)
         self.depth_view.set_connection(con)
         self.faces_explorer.set_connection(con)
+        self.models_view.set_connection(con)
+
+    def _release_for_run(self) -> None:
+        """A batch run is about to write: DuckDB allows no reader beside a writer."""
+        if self.con is not None:
+            self._close_index()
+            self.statusBar().showMessage(
+                "A model run is writing its predictions: the other views reconnect when it "
+                "ends (Cancel keeps what was written)")
+
+    def _reopen_for_run(self) -> None:
+        # The runner releases and reopens around every chunk; the views stay paused until
+        # the run ends (one reload then) rather than rebuilding their state each chunk.
+        if not self.models_view.running:
+            self.reload()
+
+    def _after_run(self) -> None:
+        if self.con is None:
+            self.reload()
 
     def _store_recording(self, csv_path: str) -> None:
         """Put a finished live recording into the index (it is kept as CSV either way).
@@ -287,6 +311,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         # Release the file lock at once so an import can start right after closing.
+        self.models_view.stop_and_wait()
         self.faces_view.close_workers()
         self.live_view.stop()
         self._close_index()

@@ -84,6 +84,8 @@ class ModelsView(QWidget):
     run_failed = Signal(str)
     report_shown = Signal(str)
     run_started = Signal()
+    #: the run's thread is done and the view is ready for another (the window reconnects)
+    idle = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -192,6 +194,9 @@ class ModelsView(QWidget):
             if chosen:
                 self.dataset_box.setCurrentText(chosen)
         self.refresh_runs()
+        if self.worker is None and self._pending_select:
+            run_id, self._pending_select = self._pending_select, None
+            self.select_run(run_id)
 
     def set_connection_control(self, release: Callable[[], None],
                                reopen: Callable[[], None]) -> None:
@@ -319,10 +324,8 @@ class ModelsView(QWidget):
         self._set_running(False)
         if self.con is not None:
             self.set_connection(self.con)  # datasets and runs as they are now
-            run_id = self._pending_select
-            if run_id:
-                self.select_run(run_id)
-        self._pending_select = None
+        # else: the window reconnects on ``idle`` and set_connection selects the run
+        self.idle.emit()
 
     def _show_failure(self, text: str) -> None:
         self.message.setText(text)
