@@ -149,15 +149,14 @@ def quick_index(folder: Path, say: Callable[[str], None]) -> tuple[Path, Path]:
 
 
 def demo_index(folder: Path | None, say: Callable[[str], None]) -> tuple[Path, Path]:
-    """The demo index (built once) and the shortest HRM sample video beside it."""
+    """The demo index (built once) and the folder of its HRM sample videos."""
     from faceexplorer.demo import ensure_demo
 
     db = ensure_demo(folder, progress=say)
-    videos = sorted((db.parent / "samples" / "HRM" / "videos").glob("*.mp4"),
-                    key=lambda p: (p.stat().st_size, p.name))
-    if not videos:
+    videos = db.parent / "samples" / "HRM" / "videos"
+    if not any(videos.glob("*.mp4")):
         raise FileNotFoundError(f"the demo in {db.parent} has no HRM sample video")
-    return db, videos[0]
+    return db, videos
 
 
 # --- step 2: the window -----------------------------------------------------------------
@@ -231,7 +230,11 @@ def show_window(db: Path, screenshots: Path | None, timing: bool, settle_s: floa
 # --- step 3: the model ------------------------------------------------------------------
 
 def run_model(video: Path, frames: int) -> str:
-    """Run the shipped tiny model with the Haar detector over ``video``; raise on trouble."""
+    """Run the shipped tiny model with the Haar detector over ``video``; raise on trouble.
+
+    ``video`` may be a folder: its videos are tried in name order until one has faces the
+    Haar cascade finds (one demo child is drawn in a pose it misses).
+    """
     from faceexplorer.inference.detect import HaarFaceDetector
     from faceexplorer.inference.pipeline import Pipeline
     from faceexplorer.inference.session import open_model
@@ -240,11 +243,15 @@ def run_model(video: Path, frames: int) -> str:
     resource = resources.files("faceexplorer") / "resources" / "selftest" / MODEL_FILE
     with resources.as_file(resource) as path:
         model = open_model(path)
-    result = Pipeline(model, HaarFaceDetector()).run(VideoFileSource(video), max_frames=frames)
+    detector = HaarFaceDetector()
+    for clip in sorted(video.glob("*.mp4")) if video.is_dir() else [video]:
+        result = Pipeline(model, detector).run(VideoFileSource(clip), max_frames=frames)
+        if result.predictions:
+            break
     if result.frames == 0:
-        raise RuntimeError(f"no frame read from {video}: {result.end_reason}")
+        raise RuntimeError(f"no frame read from {clip}: {result.end_reason}")
     if not result.predictions:
-        raise RuntimeError(f"no face found in {result.frames} frames of {video}")
+        raise RuntimeError(f"no face found in the first {result.frames} frames of {video}")
     if result.invalid:
         raise RuntimeError(f"{result.invalid} predictions were NaN/Inf")
     infer = result.timings.summary()["infer"]["median_ms"]
@@ -256,7 +263,7 @@ def run_model(video: Path, frames: int) -> str:
             raise RuntimeError("ORT_DISABLE_TELEMETRY is not 1: onnxruntime may send "
                                "telemetry and write outside the data folder")
         telemetry = "; WARNING: onnxruntime telemetry on (ORT_DISABLE_TELEMETRY unset)"
-    return (f"{result.frames} frames of {video.name}, {result.frames_with_faces} with faces, "
+    return (f"{result.frames} frames of {clip.name}, {result.frames_with_faces} with faces, "
             f"{len(result.predictions)} predictions ({result.end_reason}; median inference "
             f"{infer:.2f} ms; onnxruntime + {result.detector}){telemetry}")
 
