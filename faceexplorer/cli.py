@@ -175,6 +175,9 @@ def _open_gui(db: Path) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="faceexplorer", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"faceexplorer {__version__}")
+    p.add_argument("--selftest", action="store_true",
+                   help="open the demo index, show every view, run a tiny model over a "
+                   "sample video, and exit 0 if all worked (--selftest --quick: small index)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("sample", help="write synthetic datasets in their real layouts")
@@ -251,6 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--selftest"]:
+        from faceexplorer.selftest import main as selftest
+
+        return selftest(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

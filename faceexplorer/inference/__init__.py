@@ -8,5 +8,11 @@ tensors), ``postprocess`` (activations, canonical labels, NaN-safe predictions),
 imported only when a model is opened.
 """
 
+import os
+
+# onnxruntime >= 1.32 records a device id and session files and may upload telemetry;
+# FaceExplorer makes no network connection and writes only to its data folder.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
 #: The index datasets a batch run (``faceexplorer run``) can go over.
 BATCH_DATASETS: tuple[str, ...] = ("affectnet", "affectnet-c25", "hrm", "rafd-d")
