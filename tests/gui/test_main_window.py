@@ -9,8 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
 
 from faceexplorer.gui.main_window import MainWindow
 from faceexplorer.gui.table_model import NULL_TEXT, format_cell
@@ -221,18 +220,40 @@ def test_window_releases_the_index_on_close(qtbot, open_window, toy_index) -> No
     connect(toy_index).close()   # a writer can open it again at once
 
 
-def test_run_shows_window_and_returns_exit_code(qtbot, toy_index) -> None:
-    from faceexplorer.gui.app import run
+RUN_AND_CLOSE = """
+import sys
+from pathlib import Path
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from faceexplorer.gui.app import run
+from faceexplorer.gui.main_window import MainWindow
 
-    def close_soon() -> None:
-        for w in QApplication.topLevelWidgets():
-            if isinstance(w, MainWindow):
-                assert w.state == "browse"
-                w.close()
-        QApplication.instance().exit(0)
+def close_soon():
+    states = [w.state for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+    print("states", states, flush=True)
+    for w in QApplication.topLevelWidgets():
+        if isinstance(w, MainWindow):
+            w.close()
+    QApplication.instance().exit(0)
 
-    QTimer.singleShot(200, close_soon)
-    assert run(toy_index) == 0
+app = QApplication(sys.argv[:1])
+QTimer.singleShot(500, close_soon)
+sys.exit(run(Path(sys.argv[1])))
+"""
+
+
+def test_run_shows_window_and_returns_exit_code(toy_index) -> None:
+    """The real entry point, in its own process: app.exec() and quitting would leave the
+    test session's shared QApplication quitting, which breaks later event-loop waits."""
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", RUN_AND_CLOSE, str(toy_index)],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "states ['browse']" in result.stdout
 
 
 def test_format_cell() -> None:
