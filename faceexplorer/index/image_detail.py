@@ -6,7 +6,9 @@ AffectNet row (when the index has it) and, for an AffectNetC25 image (``split='t
 :func:`faceexplorer.stats.crowd_report.image_votes`: this module only reshapes that dict
 into frozen dataclasses, so the window never sees SQL, cursors or untyped dicts, and no
 statistic is computed twice. Either part may be missing: a C25 image whose AffectNet row
-was never imported still has its votes; a validation image has no crowd part.
+was never imported still has its votes; a validation image has no crowd part. Stored model
+predictions (``index.predictions``, one per batch run that covered the image) come along,
+empty for an index without runs, with their JS divergence to the crowd's vote shares.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import numpy as np
 
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import EXPRESSIONS
+from faceexplorer.index.predictions import ImagePrediction, predictions_of_image
 from faceexplorer.index.store import table_exists
 from faceexplorer.stats import crowd_report
+from faceexplorer.stats.model_metrics import js_divergence
 
 LANDMARK_POINTS = 68
 
@@ -111,6 +115,22 @@ class ImageDetail:
     crowd: CrowdVotes | None
     #: Every C25 set holding this image (the sets were rated by different people).
     crowd_sets: tuple[int, ...] = ()
+    #: One per stored run that predicted this image, oldest run first (empty: no runs).
+    predictions: tuple[ImagePrediction, ...] = ()
+
+    def divergence(self, prediction: ImagePrediction) -> float | None:
+        """JS divergence (bits) of ``prediction``'s expression distribution to the vote shares.
+
+        None without votes or without a (valid) distribution. Classes the model lacks
+        (contempt for 7-class models) count as probability 0.
+        """
+        if self.crowd is None or self.crowd.n_votes == 0 or not prediction.expression:
+            return None
+        p = np.array([prediction.expression.get(e, 0.0) for e in EXPRESSIONS], dtype=float)
+        q = np.array([self.crowd.counts[e] for e in EXPRESSIONS], dtype=float)
+        if not np.isfinite(p).all() or p.sum() <= 0 or q.sum() <= 0:
+            return None
+        return float(js_divergence(p, q)[0])
 
     @property
     def link_problem(self) -> str | None:
@@ -149,7 +169,8 @@ def image_detail(con: duckdb.DuckDBPyConnection, split: str, row_index: int,
     -------
     ImageDetail
         ``affectnet`` None when the index has no such AffectNet row; ``crowd`` None when
-        the image is not an AffectNetC25 image (or the index has no C25 data).
+        the image is not an AffectNetC25 image (or the index has no C25 data);
+        ``predictions`` empty when no stored run covered the image.
 
     Raises
     ------
@@ -176,7 +197,8 @@ def image_detail(con: duckdb.DuckDBPyConnection, split: str, row_index: int,
             f"no image {split} row {row_index} in the index (neither an AffectNet row nor "
             "AffectNetC25 votes)")
     return ImageDetail(split=split, row_index=row_index, affectnet=affectnet, crowd=crowd,
-                       crowd_sets=tuple(sets))
+                       crowd_sets=tuple(sets),
+                       predictions=tuple(predictions_of_image(con, split, row_index)))
 
 
 def _affectnet_row(con: duckdb.DuckDBPyConnection, split: str,

@@ -3,9 +3,12 @@
 Layout, left to right: the face (with its box and landmarks); the vote histogram above
 the valence-arousal plane; the statistics block above the "who voted what" table. The
 crowd columns are hidden, not left empty, for an image without C25 votes and for an
-index without C25 data. :meth:`DetailPanel.show_image` hands the query and the image
-decoding to a worker (``loader``) and paints when the newest answer arrives; the
-``shown`` signal says when the panel has been painted (the bench times that).
+index without C25 data. Stored model predictions add a "Model predictions" table above
+the statistics, their distributions as thin bars on the vote histogram and their V/A as
+stars on the plane; all hidden when no run predicted the image.
+:meth:`DetailPanel.show_image` hands the query and the image decoding to a worker
+(``loader``) and paints when the newest answer arrives; the ``shown`` signal says when
+the panel has been painted (the bench times that).
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from faceexplorer.gui.detail import plotting
 from faceexplorer.gui.detail.crowd_stats import CrowdStats, VotesModel, votes_table
 from faceexplorer.gui.detail.face_view import FaceView
 from faceexplorer.gui.detail.loader import DetailLoader, Loaded
+from faceexplorer.gui.detail.model_predictions import ModelTable
 from faceexplorer.gui.detail.va_plane import VAPlane
-from faceexplorer.gui.detail.vote_histogram import VoteHistogram
+from faceexplorer.gui.detail.vote_histogram import MODEL_COLOURS, VoteHistogram
 from faceexplorer.index.image_detail import AffectNetRow, ImageDetail, image_detail
 
 
@@ -92,19 +96,27 @@ class DetailPanel(QWidget):
         self.votes_model = VotesModel(self)
         self.votes_view = votes_table(self.votes_model, self)
         self.votes_card = plotting.PlotCard("Who voted what", self.votes_view, "votes", self)
+        self.models = ModelTable(self)
+        self.models_scroll = QScrollArea(self)
+        self.models_scroll.setWidgetResizable(True)
+        self.models_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.models_scroll.setWidget(self.models)
+        self.models_card = plotting.PlotCard("Model predictions", self.models_scroll,
+                                             "model_predictions", self, export=self.models)
 
         self.crowd = QSplitter(Qt.Orientation.Horizontal, self)
         self.crowd.setObjectName("crowdPanels")
-        plots = QSplitter(Qt.Orientation.Vertical, self.crowd)
+        self.plots = plots = QSplitter(Qt.Orientation.Vertical, self.crowd)
         plots.addWidget(self.histogram_card)
         plots.addWidget(self.va_card)
         plots.setStretchFactor(0, 2)
         plots.setStretchFactor(1, 3)
         tables = QSplitter(Qt.Orientation.Vertical, self.crowd)
+        tables.addWidget(self.models_card)
         tables.addWidget(self.stats_card)
         tables.addWidget(self.votes_card)
-        tables.setStretchFactor(1, 1)
-        tables.setSizes([300, 470])
+        tables.setStretchFactor(2, 1)
+        tables.setSizes([150, 300, 470])
         self.crowd.addWidget(plots)
         self.crowd.addWidget(tables)
         self.crowd.setStretchFactor(0, 1)
@@ -189,7 +201,11 @@ class DetailPanel(QWidget):
         self.notice.setVisible(bool(problem))
         self.face.set_face(result.image, a.face_box if a else None,
                            a.landmarks if a else None, result.image_problem)
-        self._set_parts_visible(True, c is not None)
+        self._set_parts_visible(True, c is not None, bool(d.predictions))
+        if d.predictions:
+            self.models.set_detail(d)
+            n = len(d.predictions)
+            self.models_card.set_title(f"Model predictions · {n} run{'s' * (n > 1)}")
         if c is None:
             return
         label = a.expression if a is not None and not problem else None
@@ -208,6 +224,11 @@ class DetailPanel(QWidget):
         self.stats.set_crowd(c, label)
         self.votes_model.set_votes(c.votes, c.majority)
         self.votes_card.set_title(f"Who voted what · {len(c.votes)} annotators")
+        preds = [p for p in d.predictions if p.valid]
+        self.histogram.set_models([(p.model_name or p.run_id, p.expression) for p in preds],
+                                  c.n_votes)
+        self.va.set_models([(p.model_name or p.run_id, p.valence, p.arousal) for p in preds],
+                           MODEL_COLOURS)
 
     def _show_message(self, title: str, detail: str | None = None) -> None:
         self.current = None
@@ -216,14 +237,25 @@ class DetailPanel(QWidget):
         self.subtitle.setVisible(bool(detail))
         self.notice.hide()
         self.face.set_face(None, None, None, None)
-        self._set_parts_visible(False, False)
+        self._set_parts_visible(False, False, False)
 
-    def _set_parts_visible(self, face: bool, crowd: bool) -> None:
-        changed = (face, crowd) != (self.face_card.isVisibleTo(self),
+    def _set_parts_visible(self, face: bool, crowd: bool, models: bool) -> None:
+        right = crowd or models
+        changed = (face, right) != (self.face_card.isVisibleTo(self),
                                     self.crowd.isVisibleTo(self))
         self.face_card.setVisible(face)
-        self.crowd.setVisible(crowd)
-        if changed and face and crowd:
+        self.crowd.setVisible(right)
+        if right:
+            # without votes the model table stands alone on the right; a splitter gives a
+            # part shown again no width, so the crowd's halves are shared out anew
+            reshown = crowd and not self.plots.isVisibleTo(self)
+            for card in (self.plots, self.stats_card, self.votes_card):
+                card.setVisible(crowd)
+            self.models_card.setVisible(models)
+            if reshown:
+                half = max(self.crowd.width(), 400) // 2
+                self.crowd.setSizes([half, half])
+        if changed and face and right:
             # A splitter re-shares its width when a part reappears; restore 2 : 3 rather
             # than let the face banner's text decide (the user's own drag is kept while
             # the parts stay visible).

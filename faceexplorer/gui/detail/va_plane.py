@@ -4,12 +4,14 @@ Valence on x, arousal on y, both in [-1, 1], with the unit circle and the two ax
 votes sit on a 0.25 grid, so many coincide: each distinct point is drawn once, its area
 proportional to the number of annotators who chose it, and the count is written on it.
 The crowd mean is a red cross, the official AffectNet point an orange diamond. Items are
-created once; the count labels come from a pool that only grows.
+created once; the count labels come from a pool that only grows. Model predictions are
+stars, one colour per run (the histogram's), named in a second legend line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from html import escape
 
 import numpy as np
 import pyqtgraph as pg
@@ -85,6 +87,14 @@ class VAPlane(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.legend)
+        self.models = pg.ScatterPlotItem(symbol="star", size=17, pen=pg.mkPen("w", width=1))
+        self.models.setZValue(10)
+        item.addItem(self.models)
+        self.model_legend = plotting.legend_label([], self)
+        self.model_legend.hide()
+        layout.addWidget(self.model_legend)
+        #: The models' (name, valence, arousal) as drawn.
+        self.model_points: tuple[tuple[str, float, float], ...] = ()
 
         self.points: tuple[tuple[float, float, int], ...] = ()
         self.mean_point: tuple[float, float] | None = None
@@ -124,6 +134,22 @@ class VAPlane(QWidget):
         self.affectnet_point = _point(affectnet) if affectnet is not None else None
         self._set_single(self.affectnet, self.affectnet_point)
 
+    def set_models(self, points: Sequence[tuple[str, float | None, float | None]],
+                   colours: Sequence[str]) -> None:
+        """Draw each model's predicted ``(name, valence, arousal)`` as a star.
+
+        ``colours`` are the runs' colours (cycled); models without V/A are left out.
+        """
+        shown = [(name, float(v), float(a), colours[r % len(colours)])
+                 for r, (name, v, a) in enumerate(points) if v is not None and a is not None]
+        self.model_points = tuple((n, v, a) for n, v, a, _ in shown)
+        self.models.setData(x=[s[1] for s in shown], y=[s[2] for s in shown],
+                            brush=[pg.mkBrush(s[3]) for s in shown])
+        self.model_legend.setText("&nbsp;&nbsp;&nbsp;".join(
+            f"<span style='color:{c}; font-size:13pt'>★</span>&nbsp;{escape(n)} "
+            f"({_signed(v)}, {_signed(a)})" for n, v, a, c in shown))
+        self.model_legend.setVisible(bool(shown))
+
     @staticmethod
     def _set_single(item: pg.ScatterPlotItem, point: tuple[float, float] | None) -> None:
         if point is None:
@@ -134,3 +160,7 @@ class VAPlane(QWidget):
 
 def _point(p: tuple[float | None, float | None]) -> tuple[float, float] | None:
     return None if p[0] is None or p[1] is None else (float(p[0]), float(p[1]))
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.2f}".replace("-", "−")

@@ -5,12 +5,17 @@ lighter blue with a dashed outline (a tie is shown as a tie, not hidden behind t
 winner the pandas rule picks), the rest grey. The official AffectNet label gets an
 orange outline and an orange marker beside its bar. Every bar carries its vote count.
 The bar item, count labels and marker are created once and updated in place.
+
+Model predictions (one series per stored run) are thin coloured bars over the vote bars,
+each run at its own offset inside the row: probability x the number of votes, so a model
+that agrees with the crowd lines up with the vote counts. Their items are pooled.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from html import escape
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -20,6 +25,10 @@ from faceexplorer.core.vocab import EXPRESSIONS
 from faceexplorer.gui.detail import plotting
 
 BAR_WIDTH = 0.72
+#: Thickness of one model series' bars (rows of the plot).
+MODEL_BAR = 0.16
+#: Colours of the model series, by run (cycled).
+MODEL_COLOURS = ("#c2185b", "#2e7d32", "#6a1b9a", "#00838f")
 
 
 class VoteHistogram(QWidget):
@@ -59,6 +68,12 @@ class VoteHistogram(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.legend)
+        self.model_legend = plotting.legend_label([], self)
+        self.model_legend.hide()
+        layout.addWidget(self.model_legend)
+        self._model_bars: list[pg.BarGraphItem] = []
+        #: Drawn lengths of each model series (probability x votes), canonical order.
+        self.model_heights: list[tuple[float, ...]] = []
 
         self.heights: tuple[int, ...] = (0,) * len(EXPRESSIONS)
         self.majority_index: int | None = None
@@ -118,3 +133,38 @@ class VoteHistogram(QWidget):
             self.affectnet_marker.setData(x=[heights[k] + 0.2 * self._x_top], y=[k])
         else:
             self.affectnet_marker.clear()
+
+    def set_models(self, series: list[tuple[str, dict[str, float]]], n_votes: int) -> None:
+        """Draw each ``(model name, probabilities by expression)`` as thin bars.
+
+        A bar's length is probability x ``n_votes`` (the crowd's votes), on the votes axis.
+        Expressions a model lacks get no bar. Call after :meth:`set_votes`.
+        """
+        item = self.plot.getPlotItem()
+        while len(self._model_bars) < len(series):
+            bars = pg.BarGraphItem(x0=0, y=[0], width=[0], height=MODEL_BAR)
+            bars.setZValue(5)
+            item.addItem(bars)
+            self._model_bars.append(bars)
+        self.model_heights = []
+        n = len(series)
+        for r, bars in enumerate(self._model_bars):
+            if r >= n:
+                bars.hide()
+                continue
+            name, probs = series[r]
+            lengths = tuple(float(probs.get(e, float("nan"))) * n_votes for e in EXPRESSIONS)
+            self.model_heights.append(lengths)
+            # runs side by side inside the row, centred on the vote bar
+            offset = (r - (n - 1) / 2) * MODEL_BAR * 1.15
+            rows = [k + offset for k, v in enumerate(lengths) if math.isfinite(v)]
+            colour = MODEL_COLOURS[r % len(MODEL_COLOURS)]
+            bars.setOpts(y=rows, width=[v for v in lengths if math.isfinite(v)],
+                         height=MODEL_BAR, brush=pg.mkBrush(colour),
+                         pen=pg.mkPen("w", width=1))
+            bars.show()
+        self.model_legend.setText("&nbsp;&nbsp;&nbsp;".join(
+            f"<span style='color:{MODEL_COLOURS[r % len(MODEL_COLOURS)]}; font-size:13pt'>"
+            f"▬</span>&nbsp;{escape(name)}" for r, (name, _) in enumerate(series))
+            + f"&nbsp;&nbsp;<span style='color:gray'>(probability × {n_votes} votes)</span>")
+        self.model_legend.setVisible(bool(series))
