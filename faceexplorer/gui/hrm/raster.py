@@ -153,3 +153,37 @@ def boundary_lines(segments: tuple[tuple[int, int], ...], low: float, high: floa
     x = np.repeat(np.asarray(edges, dtype=np.float64), 2)
     y = np.tile([low, high], len(edges)).astype(np.float64)
     return x, y
+
+
+#: Colour of a frame the model has no prediction for (a gap, or an invalid row).
+NO_PREDICTION: Final = (250, 226, 226, 255)
+
+
+def probability_raster(probabilities: np.ndarray, frames: np.ndarray,
+                       threshold: float | None = None) -> np.ndarray:
+    """RGBA raster (n_rows * SUB, width, 4) of a model's AU probabilities (n_rows, n).
+
+    Greyscale: white 0, black 1. With ``threshold``, cells at or above it are filled in the
+    "present" blue and the rest white, as the coders' rows are. Columns without a
+    prediction (NaN, or frames between segments) are pale red. The same row geometry as
+    :func:`au_raster` (separator row, then fill rows) keeps both rasters' rows alike.
+    """
+    p = np.asarray(probabilities, dtype=float)
+    first, width, cols = frame_columns(frames)
+    n_rows = p.shape[0]
+    dense = np.full((n_rows, width), np.nan)
+    dense[:, cols] = p
+    missing = ~np.isfinite(dense)
+    fill = np.empty((n_rows, width, 4), dtype=np.uint8)
+    if threshold is None:
+        grey = np.rint(255 * (1 - np.clip(np.nan_to_num(dense), 0, 1))).astype(np.uint8)
+        fill[..., :3] = grey[..., None]
+        fill[..., 3] = 255
+    else:
+        on = np.nan_to_num(dense, nan=-1.0) >= threshold
+        fill[:] = WHITE
+        fill[on] = CODE_COLOURS[1]
+    fill[missing] = NO_PREDICTION
+    image = np.repeat(fill[:, None], SUB, axis=1)
+    image[:, 0] = SEPARATOR
+    return image.reshape(n_rows * SUB, width, 4)

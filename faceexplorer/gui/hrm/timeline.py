@@ -8,7 +8,9 @@ The cursor is a red line in every plot. A click or a drag of the cursor, or the 
 keys, move it and emit ``cursor_moved(frame)`` (drags rate-limited to the newest frame
 every ``DRAG_INTERVAL_MS``); ``set_cursor(frame)`` moves it silently, so following the
 frame viewer never echoes back. All data come from ``hrm_query.child_timeline`` once per
-child (one query); the toggles only redraw.
+child (one query); the toggles only redraw. When a stored AU model run covers the child
+(``index.model_aus``), its rows follow the coders' with a run chooser, a "thresholded"
+toggle and a small table of per-AU F1 and kappa against the coders; all hidden otherwise.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from PySide6.QtCore import QPointF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -34,6 +37,7 @@ from faceexplorer.core.vocab import HRM_AU22, HRM_AU_COLUMNS, HRM_CELL
 from faceexplorer.gui.hrm.tracks import RATER_NAMES, TimelinePlots, legend_html
 from faceexplorer.index import hrm_query
 from faceexplorer.index.hrm_query import Timeline
+from faceexplorer.index.model_aus import ChildModelAUs, au_runs_of_child, child_model_aus
 
 DRAG_INTERVAL_MS = 30
 class TimelineWidget(QWidget):
@@ -80,6 +84,24 @@ class TimelineWidget(QWidget):
         self.openface_box.setChecked(True)
         self.openface_box.setEnabled(False)
         self.openface_box.toggled.connect(self._redraw)
+        self.model_box = QCheckBox("Model rows", self)
+        self.model_box.setChecked(True)
+        self.model_box.toggled.connect(self._redraw)
+        self.threshold_box = QCheckBox("thresholded", self)
+        self.threshold_box.setToolTip("Off: probabilities in grey (black = 1); on: present "
+                                      "where the probability reaches the run's threshold")
+        self.threshold_box.toggled.connect(self._redraw)
+        self.run_chooser = QComboBox(self)
+        self.run_chooser.setObjectName("modelRunChooser")
+        self.run_chooser.currentIndexChanged.connect(self._run_chosen)
+        self.model_table = QLabel(self)
+        self.model_table.setObjectName("modelAgreement")
+        self.model_table.setTextFormat(Qt.TextFormat.RichText)
+        self.model_table.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.model_runs: list = []
+        self.model: ChildModelAUs | None = None
+        #: The agreement table's cells as shown: AU -> (F1 text, kappa text).
+        self.agreement_cells: dict[str, tuple[str, str]] = {}
         self.fit_button = QPushButton("Show all frames", self)
         self.fit_button.clicked.connect(self.zoom_all)
         self.legend = QLabel(legend_html(), self)
@@ -102,13 +124,15 @@ class TimelineWidget(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.title)
         top.addStretch(1)
-        for w in (self.all_aus, self.openface_box, self.fit_button):
+        for w in (self.all_aus, self.model_box, self.run_chooser, self.threshold_box,
+                  self.openface_box, self.fit_button):
             top.addWidget(w)
         box = QVBoxLayout(self)
         box.setContentsMargins(4, 4, 4, 4)
         box.addLayout(top)
         box.addWidget(self.notice)
         box.addWidget(self.legend)
+        box.addWidget(self.model_table)
         # Rows keep a readable height; when 36 AUs and OpenFace do not fit, the plots
         # scroll vertically (as ELAN's tiers do) rather than squeezing the labels.
         self.scroll = QScrollArea(self)
@@ -153,6 +177,7 @@ class TimelineWidget(QWidget):
         self.message.hide()
         self.scroll.show()
         self._describe(tl)
+        self._load_model_runs(tl.child)
         self.view.draw_child(tl)
         self._redraw()
         self.zoom_all()
@@ -163,6 +188,8 @@ class TimelineWidget(QWidget):
         self.message.setText(text)
         self.message.show()
         self.scroll.hide()
+        for w in (self.model_box, self.threshold_box, self.run_chooser, self.model_table):
+            w.hide()
         self.title.setText("AU timeline")
         self.notice.clear()
         self.readout.clear()
@@ -191,7 +218,62 @@ class TimelineWidget(QWidget):
             return
         self.rows = HRM_AU_COLUMNS if self.all_aus.isChecked() else HRM_AU22
         self.view.draw_rows(self.timeline, self.rows, self.openface_box.isChecked())
+        model = self.model if self.model_box.isChecked() else None
+        self.view.draw_model(self.timeline, model, self.threshold_box.isChecked())
+        self._show_agreement()
         self._update_readout()
+
+    # --- model rows ---------------------------------------------------------------------
+    def _load_model_runs(self, child: str) -> None:
+        """The AU runs covering ``child``; the controls show only when there is one."""
+        self.model_runs = au_runs_of_child(self.con, child)
+        self.run_chooser.blockSignals(True)
+        self.run_chooser.clear()
+        for run in self.model_runs:
+            self.run_chooser.addItem(f"Model ({run.model_name or run.model_path})", run.run_id)
+        self.run_chooser.blockSignals(False)
+        self.model = (child_model_aus(self.con, self.model_runs[0], child)
+                      if self.model_runs and self.con is not None else None)
+        has = self.model is not None
+        for w in (self.model_box, self.threshold_box):
+            w.setVisible(has)
+        self.run_chooser.setVisible(len(self.model_runs) > 1)
+        self.model_table.setVisible(has)
+
+    @Slot(int)
+    def _run_chosen(self, index: int) -> None:
+        if self.timeline is None or self.con is None or not 0 <= index < len(self.model_runs):
+            return
+        self.model = child_model_aus(self.con, self.model_runs[index], self.timeline.child)
+        self._redraw()
+
+    def _show_agreement(self) -> None:
+        """One column per drawn model AU: F1 and kappa against the coders."""
+        m = self.model
+        rows = self.view.model_rows
+        self.agreement_cells = {}
+        if m is None or not self.model_box.isChecked():
+            self.model_table.setVisible(m is not None)
+            self.model_table.setText(f"Model ({m.model_name}) rows hidden" if m else "")
+            return
+        for au in rows:
+            j = m.aus.index(au)
+            self.agreement_cells[au] = tuple(  # type: ignore[assignment]
+                "–" if not np.isfinite(v) else f"{v:.2f}" for v in (m.f1[j], m.kappa[j]))
+        head = "".join(f"<th>{au}</th>" for au in rows)
+        f1 = "".join(f"<td align='right'>{c[0]}</td>" for c in self.agreement_cells.values())
+        kappa = "".join(f"<td align='right'>{c[1]}</td>"
+                        for c in self.agreement_cells.values())
+        hidden = len(m.aus) - len(rows)
+        note = (f" · {hidden} more with all 36 columns" if hidden else "") + (
+            f" · {len(m.unmatched)} model AUs HRM does not label" if m.unmatched else "")
+        self.model_table.setText(
+            f"<b>Model ({m.model_name})</b> vs coders: probability ≥ {m.threshold:g}, "
+            f"{m.frames_compared:,} frames compared{note}"
+            f"<table cellspacing='0' cellpadding='2'><tr><th></th>{head}</tr>"
+            f"<tr><th align='left'>F1</th>{f1}</tr><tr><th align='left'>κ</th>{kappa}</tr>"
+            "</table>")
+        self.model_table.setVisible(True)
 
     # --- zoom and cursor ------------------------------------------------------------------
     @Slot()

@@ -1,4 +1,4 @@
-"""The plots of the AU timeline: AU raster, OpenFace rows, raters, ASD flag, cursor.
+"""The plots of the AU timeline: AU raster, model rows, OpenFace rows, raters, ASD flag.
 
 Four pyqtgraph plots stacked in one GraphicsLayoutWidget share the x axis (frame number):
 the AU raster (ONE ImageItem built by :mod:`.raster`), OpenFace ``_r`` curves in one row
@@ -7,7 +7,9 @@ their mean in bold, and the per-frame ASD flag strip. Zoom and pan act on x only
 linked; y never moves. Rows keep a fixed height in pixels so labels never overlap.
 Segment edges are thin vertical lines in every plot, gaps are hatched (raster) or grey
 (tracks), labels past the end of the video are shaded red. This module draws what it is
-given; :mod:`.timeline` decides what and handles the user.
+given; :mod:`.timeline` decides what and handles the user. A stored AU model's rows (its
+probabilities as a greyscale raster, or thresholded) sit right under the coders' rows, in
+their order, and are hidden when no model run covers the child.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import QWidget
 from faceexplorer.core.vocab import HRM_RATERS
 from faceexplorer.gui.hrm import raster
 from faceexplorer.index.hrm_query import OPENFACE_CURVES, Timeline
+from faceexplorer.index.model_aus import ChildModelAUs
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -87,11 +90,17 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self.au_plot.getAxis("top").setStyle(showValues=True)
         self.au_image = pg.ImageItem(axisOrder="row-major")
         self.au_plot.addItem(self.au_image)
-        self.of_plot = self._plot(1, "OpenFace _r")
-        self.atyp_plot = self._plot(2, "atypicality")
+        self.model_plot = self._plot(1, "model")
+        self.model_plot.invertY(True)
+        self.model_image = pg.ImageItem(axisOrder="row-major")
+        self.model_plot.addItem(self.model_image)
+        self.model_plot.hide()
+        self.model_rows: tuple[str, ...] = ()
+        self.of_plot = self._plot(2, "OpenFace _r")
+        self.atyp_plot = self._plot(3, "atypicality")
         self.atyp_plot.getAxis("left").setTicks([[(v, str(v)) for v in range(5)]])
         self.atyp_plot.setYRange(-0.3, 4.3, padding=0)
-        self.asd_plot = self._plot(3, "ASD")
+        self.asd_plot = self._plot(4, "ASD")
         self.asd_plot.getAxis("left").setTicks([[(0.5, "ASD flag")]])
         self.asd_plot.showAxis("bottom")
         self.asd_plot.setLabel("bottom", "frame")
@@ -124,13 +133,17 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
             self.of_curves[hrm_au] = item
         self.of_rules = self.of_plot.plot(pen=pg.mkPen((215, 218, 224), width=1),
                                           connect="pairs")
-        for plot in (self.of_plot, self.atyp_plot, self.asd_plot):
+        for plot in (self.model_plot, self.of_plot, self.atyp_plot, self.asd_plot):
             plot.setXLink(self.au_plot)
         self.atyp_plot.setFixedHeight(ATYPICALITY_PX)
         self.asd_plot.setFixedHeight(ASD_PX)
-        self.plots = (self.au_plot, self.of_plot, self.atyp_plot, self.asd_plot)
         self.edges = [p.plot(pen=pg.mkPen("#505050", width=1), connect="pairs")
-                      for p in self.plots]
+                      for p in (self.au_plot, self.of_plot, self.atyp_plot, self.asd_plot)]
+        self.model_edges = self.model_plot.plot(pen=pg.mkPen("#505050", width=1),
+                                                connect="pairs")
+        # the model plot last: ``edges`` keep their order (AU, OpenFace, raters, ASD)
+        self.plots = (self.au_plot, self.of_plot, self.atyp_plot, self.asd_plot,
+                      self.model_plot)
         self.cursors = [pg.InfiniteLine(angle=90, movable=p is self.au_plot,
                                         pen=pg.mkPen(CURSOR_COLOUR, width=2),
                                         hoverPen=pg.mkPen(CURSOR_COLOUR, width=4))
@@ -144,9 +157,11 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self.cursor_label.setZValue(21)
         self.cursor_label.hide()
         self.au_plot.addItem(self.cursor_label, ignoreBounds=True)
-        self.beyond = [pg.LinearRegionItem(movable=False, brush=BEYOND_BRUSH,
-                                           pen=pg.mkPen(None)) for _ in self.plots]
-        for plot, region in zip(self.plots, self.beyond, strict=True):
+        regions = [pg.LinearRegionItem(movable=False, brush=BEYOND_BRUSH,
+                                       pen=pg.mkPen(None)) for _ in self.plots]
+        # ``beyond``: the always-shown plots' regions; the model plot's is kept apart
+        self.beyond, self.model_beyond = regions[:-1], regions[-1]
+        for plot, region in zip(self.plots, regions, strict=True):
             region.setZValue(5)
             region.hide()
             plot.addItem(region, ignoreBounds=True)
@@ -183,7 +198,7 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self.asd_image.setImage(raster.flag_strip(tl.asd, tl.frames), levels=(0, 255))
         self.asd_image.setRect(left, 0, width, 1)
         lo, hi = (tl.video_frames - 0.5, tl.last_frame + 0.5) if tl.beyond_video else (0, 0)
-        for region in self.beyond:
+        for region in (*self.beyond, self.model_beyond):
             region.setRegion((lo, hi))
             region.setVisible(bool(tl.beyond_video))
         self.beyond_text.setVisible(bool(tl.beyond_video))
@@ -213,6 +228,35 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self._draw_openface(tl, openface)
         self._fit_heights()
 
+    def draw_model(self, tl: Timeline, model: ChildModelAUs | None,
+                   threshold: bool = False) -> None:
+        """The model's rows for the shown AUs it has (None: hide them).
+
+        Row ``r`` (top to bottom, the coders' order) is ``model_rows[r]``; ``threshold``
+        draws probability >= the run's threshold as present instead of greys.
+        """
+        names = [a for a in self.rows if model is not None and a in model.aus]
+        shown = model is not None and bool(names)
+        self.model_plot.setVisible(shown)
+        self.model_rows = tuple(names) if shown else ()
+        if not shown or model is None:
+            self.model_image.clear()
+            self.model_edges.setData([], [])
+            self._fit_heights()
+            return
+        probs = np.array([model.row(a) for a in names])
+        first, width, _ = raster.frame_columns(tl.frames)
+        image = raster.probability_raster(probs, tl.frames,
+                                          model.threshold if threshold else None)
+        self.model_image.setImage(image, levels=(0, 255))
+        self.model_image.setRect(first - 0.5, 0, width, len(names))
+        self.model_plot.getAxis("left").setTicks(
+            [[(i + 0.5, name) for i, name in enumerate(names)], []])
+        self.model_plot.setLimits(yMin=0, yMax=len(names))
+        self.model_plot.setYRange(0, len(names), padding=0)
+        self._draw_edges(tl, self.model_edges, 0, len(names))
+        self._fit_heights()
+
     def _fit_heights(self) -> None:
         """Fixed pixels per row, so labels never overlap; the scroll area takes the rest."""
         top_axis = self.au_plot.getAxis("top").height()
@@ -220,8 +264,10 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self.au_plot.setFixedHeight(au)
         of = len(self.of_rows) * OPENFACE_ROW_PX + 6 if self.of_plot.isVisible() else 0
         self.of_plot.setFixedHeight(of)
-        spacing = 4 * self.ci.layout.verticalSpacing() + 12
-        self.setMinimumHeight(au + of + ATYPICALITY_PX + ASD_PX + spacing)
+        model = len(self.model_rows) * AU_ROW_PX + 4 if self.model_rows else 0
+        self.model_plot.setFixedHeight(model)
+        spacing = 5 * self.ci.layout.verticalSpacing() + 12
+        self.setMinimumHeight(au + model + of + ATYPICALITY_PX + ASD_PX + spacing)
 
     def _draw_openface(self, tl: Timeline, show: bool) -> None:
         """OpenFace rows for the shown AUs that OpenFace has; row ``r`` from the top sits
