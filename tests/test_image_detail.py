@@ -9,6 +9,7 @@ building it stays fast; the real C25 votes (ties included) come from ``shared/da
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -217,3 +218,50 @@ def test_unknown_image_and_wrong_set(open_index) -> None:
         image_detail(con, "train", some, c25_set=2)
     with pytest.raises(FaceExplorerError, match="not an AffectNetC25 image"):
         image_detail(con, "val", 0, c25_set=1)
+
+
+# --- stored model predictions --------------------------------------------------------
+def add_expression_run(db: Path, split: str, row_index: int, name: str, seed: int) -> dict:
+    """Store one prediction of a fake expression/VA model for one image; return its row."""
+    from faceexplorer.index import predictions as pr
+
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(len(EXPRESSIONS)))
+    row = {"run_id": "", "dataset": "affectnet", "item": f"{split}/{row_index}",
+           "split": split, "row_index": row_index, "valid": True,
+           "predicted": EXPRESSIONS[int(probs.argmax())],
+           "valence": float(rng.uniform(-1, 1)), "arousal": float(rng.uniform(-1, 1)),
+           **{f"p_{e}": float(p) for e, p in zip(EXPRESSIONS, probs, strict=True)}}
+    con = connect(db)
+    try:
+        run_id, _ = pr.start_run(con, hashlib.sha256(name.encode()).hexdigest(), f"/models/{name}.onnx",
+                                 {"name": name, "outputs": []}, "affectnet", (), 1)
+        row["run_id"] = run_id
+        pr.write_chunk(con, run_id, [row])
+        pr.finish_run(con, run_id, "finished")
+    finally:
+        con.close()
+    return row
+
+
+def test_predictions_beside_the_votes(indexes, tmp_path) -> None:
+    db = tmp_path / "runs.duckdb"
+    shutil.copy(indexes["sample"], db)
+    con = connect(db, read_only=True)
+    image = int(con.execute("SELECT min(image_index) FROM c25_images").fetchone()[0])
+    assert image_detail(con, "train", image).predictions == ()  # no runs table yet
+    con.close()
+    row = add_expression_run(db, "train", image, "tiny-expr", 7)
+    con = connect(db, read_only=True)
+    try:
+        d = image_detail(con, "train", image)
+    finally:
+        con.close()
+    (p,) = d.predictions
+    assert p.model_name == "tiny-expr" and p.predicted == row["predicted"] and p.valid
+    assert p.expression == pytest.approx({e: row[f"p_{e}"] for e in EXPRESSIONS})
+    # JS divergence (bits) = squared SciPy Jensen-Shannon distance with base 2
+    import scipy.spatial.distance as ssd
+    q = np.array([d.crowd.counts[e] for e in EXPRESSIONS], dtype=float)
+    pv = np.array([row[f"p_{e}"] for e in EXPRESSIONS])
+    assert d.divergence(p) == pytest.approx(ssd.jensenshannon(pv, q, base=2) ** 2)

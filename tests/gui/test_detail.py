@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.spatial.distance
 import scipy.stats
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
@@ -239,3 +240,47 @@ def test_unknown_image_no_index_and_newest_request_wins(qtbot, panel, indexes) -
     p.set_connection(None)
     assert show(qtbot, p, "train", 0) is None
     assert "No index open" in p.title.text()
+
+
+def test_model_predictions_beside_the_votes(qtbot, panel, indexes, tmp_path, shoot) -> None:
+    import shutil
+
+    from faceexplorer.gui.detail.model_predictions import HEADER
+    from tests.test_image_detail import add_expression_run
+
+    db = tmp_path / "runs.duckdb"
+    shutil.copy(indexes["sample"], db)
+    c25_set, image_index = first_c25_image(indexes, with_file=True)
+    rows = [add_expression_run(db, "train", image_index, name, seed)
+            for name, seed in (("tiny-expr", 3), ("other-net", 11))]
+    p = panel(db)
+    d = show(qtbot, p, "train", image_index)
+    assert p.models_card.isVisible()
+    n_votes = int(sample_votes(indexes, c25_set, image_index)["expression"].notna().sum())
+    # thin bars: probability x votes, as stored
+    for shown, row in zip(p.histogram.model_heights, rows, strict=True):
+        assert shown == pytest.approx([row[f"p_{e}"] * n_votes for e in EXPRESSIONS])
+    drawn = p.histogram._model_bars[0].opts["width"]
+    assert list(drawn) == pytest.approx([rows[0][f"p_{e}"] * n_votes for e in EXPRESSIONS])
+    # stars at the stored V/A, named in the legend
+    assert [n for n, _, _ in p.va.model_points] == ["tiny-expr", "other-net"]
+    xs, ys = p.va.models.getData()
+    assert list(xs) == pytest.approx([r["valence"] for r in rows])
+    assert list(ys) == pytest.approx([r["arousal"] for r in rows])
+    assert "tiny-expr" in p.va.model_legend.text() and "other-net" in p.va.model_legend.text()
+    # table: label and JS divergence recomputed with scipy from the raw CSV votes
+    votes = sample_votes(indexes, c25_set, image_index)["expression"].dropna().astype(int)
+    counts = Counter(C25_CODES[int(v)] for v in votes)
+    q = np.array([counts.get(e, 0) for e in EXPRESSIONS], dtype=float)
+    assert len(p.models.rows) == 2
+    for cells, row in zip(p.models.rows, rows, strict=True):
+        assert dict(zip(HEADER, cells, strict=True))["predicted"] == row["predicted"]
+        pv = np.array([row[f"p_{e}"] for e in EXPRESSIONS])
+        js = scipy.spatial.distance.jensenshannon(pv, q, base=2) ** 2
+        assert cells[2] == f"{js:.3f}"
+    assert d.predictions[0].model_name == "tiny-expr"
+    shoot(p, "detail_model_predictions")
+    # an image no run predicted: the model parts are hidden
+    other = next(i for i in range(IMAGE_ROWS) if i != image_index)
+    show(qtbot, p, "train", other)
+    assert not p.models_card.isVisible() and not p.histogram.model_legend.isVisible()

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 from faceexplorer.gui.detail.vote_histogram import MODEL_COLOURS
 from faceexplorer.index.image_detail import ImageDetail
 
-HEADER = ("model", "predicted", "JS to votes", "valence", "arousal", "status")
+HEADER = ("model", "predicted", "JS", "valence", "arousal", "status")
 
 
 def _num(x: float | None, signed: bool = False) -> str:
@@ -55,9 +55,11 @@ class ModelTable(QLabel):
             colour = MODEL_COLOURS[r % len(MODEL_COLOURS)]
             html.append(
                 f"<tr><td><span style='color:{colour}'>▬</span>&nbsp;<b>{escape(cells[0])}</b>"
-                f"<br><span style='color:gray'>{escape(p.run_id)}</span></td>"
+                "</td>"
                 + "".join(f"<td>{escape(c)}</td>" for c in cells[1:5])
                 + f"<td style='color:{'#222' if p.valid else '#a00000'}'>"
                 f"{escape(status)}</td></tr>")
-        html.append("</table>")
+        html.append("</table><span style='color:gray'>JS: Jensen-Shannon divergence (bits) "
+                    "of the model's distribution to the vote shares</span>")
         self.setText("".join(html))
+        self.setToolTip("\n".join(f"{p.model_name}: run {p.run_id}" for p in detail.predictions))

@@ -163,6 +163,12 @@ class VoteHistogram(QWidget):
                          height=MODEL_BAR, brush=pg.mkBrush(colour),
                          pen=pg.mkPen("w", width=1))
             bars.show()
+        longest = max((v for h in self.model_heights for v in h if math.isfinite(v)),
+                      default=0.0)
+        if longest > self._x_top:  # a confident model may outgrow the votes' range
+            self._x_top = 5.0 * math.ceil(longest * 1.05 / 5.0)
+            item.setRange(xRange=(0, self._x_top),
+                          yRange=(-0.6, len(EXPRESSIONS) - 0.4), padding=0)
         self.model_legend.setText("&nbsp;&nbsp;&nbsp;".join(
             f"<span style='color:{MODEL_COLOURS[r % len(MODEL_COLOURS)]}; font-size:13pt'>"
             f"▬</span>&nbsp;{escape(name)}" for r, (name, _) in enumerate(series))
