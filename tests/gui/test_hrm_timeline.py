@@ -360,3 +360,83 @@ def test_navigator_drives_the_timeline(qtbot, con, hrm, shoot) -> None:
     assert lo < start < end < hi and tl.cursor == start
     qtbot.mouseClick(tl.view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(5, 5))
     shoot(box, "hrm_navigator_and_timeline")
+
+
+def test_model_rows_under_the_coders(qtbot, hrm, tmp_path, shoot) -> None:
+    """A stored AU run for S1: its raster cells, the toggle and F1/kappa vs pandas."""
+    import shutil
+
+    from faceexplorer.index import predictions as pr
+
+    db = tmp_path / "runs.duckdb"
+    shutil.copy(hrm.db, db)
+    labels = ("AU1", "AU12", "AU25", "AU99")  # AU99: no HRM column
+    t = read_child_csv(hrm.sample, "S1").sort_values("frame").reset_index(drop=True)
+    rng = np.random.default_rng(5)
+    # noisy copies of the coders' cells, so F1 and kappa are neither 0 nor 1
+    probs = pd.DataFrame({a: np.clip((t[a] != 0) * 0.4 + rng.uniform(0, 0.6, len(t)), 0, 1)
+                          for a in labels[:3]})
+    probs["AU99"] = 0.3
+    skipped = set(t["frame"].iloc[::7])  # frames without a prediction
+    rows = [{"dataset": "hrm", "item": f"S1/{f}", "child": "S1", "frame": int(f),
+             "valid": True, "aus": [float(probs.loc[k, a]) for a in labels]}
+            for k, f in enumerate(t["frame"]) if f not in skipped]
+    con = duckdb.connect(str(db))
+    run_id, _ = pr.start_run(con, "ab" * 32, "/models/tiny-au.onnx",
+                             {"name": "tiny-au", "outputs": [{"kind": "au", "threshold": 0.5}]},
+                             "hrm", labels, len(rows))
+    pr.write_chunk(con, run_id, [dict(r, run_id=run_id) for r in rows])
+    con.close()
+    ro = duckdb.connect(str(db), read_only=True)
+    widget = TimelineWidget()
+    qtbot.addWidget(widget)
+    widget.resize(1400, 1000)
+    widget.show()
+    qtbot.waitExposed(widget)
+    try:
+        widget.set_connection(ro)
+        widget.load_child("S1")
+        view = widget.view
+        assert view.model_plot.isVisible() and widget.model_table.isVisible()
+        assert view.model_rows == ("AU1", "AU12", "AU25")  # the coders' order, AU99 left out
+        first = int(t["frame"].iloc[0])
+        image = view.model_image.image
+        for au in view.model_rows:
+            r = view.model_rows.index(au)
+            for k in (1, 2, 7, len(t) // 2):
+                f = int(t["frame"].iloc[k])
+                cell = image[r * raster.SUB + 2, f - first]
+                if f in skipped:
+                    assert tuple(cell) == raster.NO_PREDICTION
+                else:
+                    grey = round(255 * (1 - probs.loc[k, au]))
+                    assert tuple(cell[:3]) == (grey,) * 3
+        # F1 and kappa recomputed with pandas over the predicted frames
+        kept = ~t["frame"].isin(skipped)
+        for au in view.model_rows:
+            h, m = (t.loc[kept, au] != 0), (probs.loc[kept, au] >= 0.5)
+            tp, fp = int((h & m).sum()), int((~h & m).sum())
+            fn, tn = int((h & ~m).sum()), int((~h & ~m).sum())
+            n = tp + fp + fn + tn
+            f1 = 2 * tp / (2 * tp + fp + fn)
+            po = (tp + tn) / n
+            pe = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / n ** 2
+            kappa = (po - pe) / (1 - pe)
+            assert widget.agreement_cells[au] == (f"{f1:.2f}", f"{kappa:.2f}")
+        assert f"{int(kept.sum()):,} frames compared" in widget.model_table.text()
+        shoot(widget, "hrm_timeline_model_rows")
+        # thresholded: present blue where p >= 0.5
+        widget.threshold_box.setChecked(True)
+        k = next(k for k in range(len(t)) if t["frame"].iloc[k] not in skipped
+                 and probs.loc[k, "AU12"] >= 0.5)
+        cell = view.model_image.image[1 * raster.SUB + 2, int(t["frame"].iloc[k]) - first]
+        assert tuple(cell) == raster.CODE_COLOURS[1]
+        widget.model_box.setChecked(False)
+        assert not view.model_plot.isVisible()
+        # a child the run does not cover: no model controls
+        widget.load_child("S4")
+        assert not view.model_plot.isVisible() and not widget.model_table.isVisible()
+        assert not widget.model_box.isVisible()
+    finally:
+        widget.set_connection(None)
+        ro.close()

@@ -266,7 +266,7 @@ class TimelineWidget(QWidget):
                         for c in self.agreement_cells.values())
         hidden = len(m.aus) - len(rows)
         note = (f" · {hidden} more with all 36 columns" if hidden else "") + (
-            f" · {len(m.unmatched)} model AUs HRM does not label" if m.unmatched else "")
+            f" · model AUs HRM does not label: {', '.join(m.unmatched)}" if m.unmatched else "")
         self.model_table.setText(
             f"<b>Model ({m.model_name})</b> vs coders: probability ≥ {m.threshold:g}, "
             f"{m.frames_compared:,} frames compared{note}"
