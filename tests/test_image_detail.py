@@ -234,7 +234,8 @@ def add_expression_run(db: Path, split: str, row_index: int, name: str, seed: in
            **{f"p_{e}": float(p) for e, p in zip(EXPRESSIONS, probs, strict=True)}}
     con = connect(db)
     try:
-        run_id, _ = pr.start_run(con, hashlib.sha256(name.encode()).hexdigest(), f"/models/{name}.onnx",
+        sha = hashlib.sha256(name.encode()).hexdigest()
+        run_id, _ = pr.start_run(con, sha, f"/models/{name}.onnx",
                                  {"name": name, "outputs": []}, "affectnet", (), 1)
         row["run_id"] = run_id
         pr.write_chunk(con, run_id, [row])
