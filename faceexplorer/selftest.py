@@ -163,68 +163,15 @@ def demo_index(folder: Path | None, say: Callable[[str], None]) -> tuple[Path, P
 
 def show_window(db: Path, screenshots: Path | None, timing: bool, settle_s: float = 0.4
                 ) -> str:
-    """Open the main window offscreen, show each view; raise on any problem."""
+    """Open the main window offscreen, show each view; raise on any problem.
+
+    The Qt part lives in :mod:`faceexplorer.gui.selftest_window` (only ``gui`` imports
+    Qt); it is imported when this step runs.
+    """
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    # Only faceexplorer.gui may import Qt at module level; the selftest drives the
-    # window it builds, so it imports Qt here, when the step runs.
-    from PySide6.QtCore import QEventLoop, QTimer, QtMsgType, qInstallMessageHandler  # noqa: TID251
-    from PySide6.QtWidgets import QApplication  # noqa: TID251
+    from faceexplorer.gui.selftest_window import show_every_view
 
-    from faceexplorer.gui.main_window import MainWindow
-
-    problems: list[str] = []
-
-    def on_message(kind: QtMsgType, _context: object, text: str) -> None:
-        if kind != QtMsgType.QtDebugMsg and kind != QtMsgType.QtInfoMsg \
-                and not any(ignored in text for ignored in QT_IGNORED):
-            problems.append(f"Qt {kind.name}: {text}")
-
-    def settle(seconds: float) -> None:
-        loop = QEventLoop()
-        QTimer.singleShot(int(seconds * 1000), loop.quit)
-        loop.exec()
-
-    previous = qInstallMessageHandler(on_message)
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    app.setApplicationName("FaceExplorer")
-    try:
-        window = MainWindow(db)
-        window.show()
-        while not (window.windowHandle() and window.windowHandle().isExposed()):
-            app.processEvents()
-        if timing:
-            age, since = process_age_s()
-            print(f"timing: window shown {age:.3f} s after {since} (epoch {time.time():.3f})",
-                  flush=True)
-        if window.state != "browse":
-            page = window.error_page if window.state == "error" else window.empty_page
-            raise RuntimeError(f"the window shows its {window.state} page, not the index: "
-                               f"{page.title.text()}")
-        shown, hidden = [], []
-        for i in range(window.views.count()):
-            title = window.views.tabText(i)
-            if not window.views.isTabVisible(i):
-                hidden.append(title)
-                continue
-            window.views.setCurrentIndex(i)
-            settle(settle_s)
-            picture = window.views.widget(i).grab()
-            if picture.isNull() or not window.views.widget(i).isVisible():
-                raise RuntimeError(f"the {title} view did not show")
-            if screenshots is not None:
-                screenshots.mkdir(parents=True, exist_ok=True)
-                window.grab().save(str(screenshots / f"view{i}_{title.replace(' ', '_')}.png"))
-            shown.append(title)
-        window.close()
-        settle(0.1)
-    finally:
-        qInstallMessageHandler(previous)
-    if problems:
-        raise RuntimeError("; ".join(problems[:5]) + (" ..." if len(problems) > 5 else ""))
-    if not shown:
-        raise RuntimeError("no view was shown")
-    return f"showed {', '.join(shown)}" + (f" (hidden, no data: {', '.join(hidden)})"
-                                           if hidden else "")
+    return show_every_view(db, screenshots, timing, settle_s)
 
 
 # --- step 3: the model ------------------------------------------------------------------
