@@ -21,6 +21,7 @@ from faceexplorer.datasets.registry import import_path
 from faceexplorer.samples.hrm import HRMSample, write_hrm
 
 from .conftest import shared_data, write_csv
+from .damage import apply_damage, mutations
 
 RATED_HEADER = (*HRM_LABEL_HEADER, *HRM_RATERS, "average")
 
@@ -300,28 +301,13 @@ def test_header_only_file_is_a_child_without_frames(tmp_path: Path, db_path: Pat
     assert any("no frames: S2" in w for w in report.warnings)
 
 
-_MUTATION = st.tuples(st.sampled_from(["delete", "insert", "replace", "cut", "dup_line"]),
-                      st.integers(0, 10_000), st.sampled_from(list(",\n\r0123456789.-x\" \x00")))
+_MUTATION = mutations(["delete", "insert", "replace", "cut", "dup_line"])
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutations=st.lists(_MUTATION, min_size=1, max_size=4))
-def test_damaged_files_fail_cleanly(mutations: list[tuple[str, int, str]]) -> None:
-    text = _good_text()
-    for kind, pos, char in mutations:
-        i = pos % (len(text) + 1)
-        if kind == "delete":
-            text = text[:i] + text[i + 1:]
-        elif kind == "insert":
-            text = text[:i] + char + text[i:]
-        elif kind == "replace":
-            text = text[:i] + char + text[i + 1:]
-        elif kind == "cut":
-            text = text[:i]
-        else:
-            lines = text.splitlines(keepends=True)
-            k = pos % max(len(lines), 1)
-            text = "".join(lines[: k + 1] + lines[k:])
+@given(edits=st.lists(_MUTATION, min_size=1, max_size=4))
+def test_damaged_files_fail_cleanly(edits: list[tuple[str, int, str]]) -> None:
+    text = apply_damage(_good_text(), edits)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "ASD").mkdir()

@@ -22,6 +22,7 @@ from faceexplorer.samples.hrm import write_hrm
 from faceexplorer.samples.openface import OpenFaceSample, write_openface
 
 from .conftest import write_csv
+from .damage import apply_damage, mutations
 
 SMALL_HEADER = ("frame", "face_id", "timestamp", "confidence", "success", "AU01_r", "AU12_r",
                 "AU12_c")
@@ -190,24 +191,13 @@ def test_same_stem_twice_names_both_files(tmp_path: Path, db_path: Path,
     assert "comma/S5.csv" in str(error) and "comma_space/S5.csv" in str(error)
 
 
-_MUTATION = st.tuples(st.sampled_from(["delete", "insert", "replace", "cut"]),
-                      st.integers(0, 10_000), st.sampled_from(list(",\n\r0123456789.-x\" \x00")))
+_MUTATION = mutations(["delete", "insert", "replace", "cut"])
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(mutations=st.lists(_MUTATION, min_size=1, max_size=4))
-def test_damaged_files_fail_cleanly(mutations: list[tuple[str, int, str]]) -> None:
-    text = _good_text()
-    for kind, pos, char in mutations:
-        i = pos % (len(text) + 1)
-        if kind == "delete":
-            text = text[:i] + text[i + 1:]
-        elif kind == "insert":
-            text = text[:i] + char + text[i:]
-        elif kind == "replace":
-            text = text[:i] + char + text[i + 1:]
-        else:
-            text = text[:i]
+@given(edits=st.lists(_MUTATION, min_size=1, max_size=4))
+def test_damaged_files_fail_cleanly(edits: list[tuple[str, int, str]]) -> None:
+    text = apply_damage(_good_text(), edits)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "S1.csv"
         path.write_bytes(text.encode("utf-8", "replace"))
