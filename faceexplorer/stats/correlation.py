@@ -283,7 +283,7 @@ def spearman_ci(rho: np.ndarray, n: np.ndarray,
     return low, high
 
 
-def _rho_ranked(ranks: np.ndarray, score_ranks: np.ndarray) -> np.ndarray:
+def rho_ranked(ranks: np.ndarray, score_ranks: np.ndarray) -> np.ndarray:
     """Pearson r of complete rank rows (k, n) with rank columns (n, s): (k, s).
 
     Average ties keep every rank sum at n(n+1)/2, so centring the scores alone centres
@@ -370,7 +370,7 @@ def _fill(rho: np.ndarray, n_pairs: np.ndarray, rows: np.ndarray, cols: np.ndarr
         return
     score_ranks = rank_rows(y.T).T
     for lo, ranks in rank_blocks(x):
-        rho[np.ix_(rows[lo:lo + len(ranks)], cols)] = _rho_ranked(ranks, score_ranks)
+        rho[np.ix_(rows[lo:lo + len(ranks)], cols)] = rho_ranked(ranks, score_ranks)
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> SpearmanResult:

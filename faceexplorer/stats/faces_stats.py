@@ -5,17 +5,22 @@ there from the items, by the rule of :mod:`faceexplorer.stats.dass21`). Features
 named as in the feature file (``AU12_r_mean``); ``faces_feature_columns`` maps a name to
 its table column, which differs for names DuckDB sees as case clashes (``X_0`` / ``x_0``).
 
-:func:`rank_features` correlates every feature with the subscales. The wide table is
-read in blocks of columns by a second cursor on a worker thread, so DuckDB's scan of the
-next block runs while numpy ranks the current one (both release the GIL); the full
-matrix is never held, only one block and the per-feature results. Every subscale is
-ranked in the same pass. Subjects without a score or a value are left out pairwise
-(see :func:`faceexplorer.stats.correlation.spearman_matrix`).
+:func:`rank_all` correlates every feature with the subscales. Sorting ~97M values is
+what costs, so the import stores every feature's ranks (:mod:`faceexplorer.stats.
+faces_ranks`) and the ranking is a read and a matrix product. A subscale those ranks do
+not cover (an older index; subjects scored on one subscale but not another) is ranked
+from the values: the wide table is read in blocks of columns by a second cursor on a
+worker thread, so DuckDB's scan of the next block runs while numpy ranks the current one
+(both release the GIL); the full matrix is never held. Both ways give the same numbers
+(exact rank sums); each frame's ``attrs["rho_from"]`` says which was used. Subjects
+without a score or a value are left out pairwise (see
+:func:`faceexplorer.stats.correlation.spearman_matrix`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +33,14 @@ from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import DASS_BANDS
 from faceexplorer.index.store import table_exists
 from faceexplorer.stats import correlation as corr
+from faceexplorer.stats import faces_ranks
 from faceexplorer.stats.dass21 import RULES, SUBSCALES, file_verdict
 
 #: Feature columns fetched per query; one block is ~45 MB of float64 at 11k subjects.
 BLOCK_COLUMNS = 512
 RANKING_COLUMNS = ("feature", "base_column", "stat", "rho", "ci_low", "ci_high", "p", "q",
                    "n")
+_log = logging.getLogger(__name__)
 _SUBJECT_COLUMNS = ("subject_id", "gender", "age_years", "grade", "grade_name", "in_dass",
                     "in_features", *(f"{s}{x}" for s in SUBSCALES for x in ("", "_band")))
 
@@ -286,20 +293,75 @@ def _blocks(con: duckdb.DuckDBPyConnection, columns: Sequence[str], ids: np.ndar
         cursor.close()
 
 
-def rank_all(con: duckdb.DuckDBPyConnection,
-             subscales: Sequence[str] = SUBSCALES) -> dict[str, pd.DataFrame]:
-    """Every feature against every one of ``subscales``, in one pass over the table.
+def rank_all(con: duckdb.DuckDBPyConnection, subscales: Sequence[str] = SUBSCALES,
+             progress: Callable[[int, int], None] | None = None,
+             cancelled: Callable[[], bool] | None = None) -> dict[str, pd.DataFrame]:
+    """Every feature against every one of ``subscales``.
+
+    rho comes from the ranks the import stored (:mod:`faceexplorer.stats.faces_ranks`);
+    a subscale they do not cover (older index, other scored subjects) is computed from
+    the values in one pass over the table, with the same numbers, and the frames say so.
+
+    Parameters
+    ----------
+    progress : called as ``progress(features done, features)`` after each block.
+    cancelled : checked between blocks; when it turns true the ranking stops and the
+        result is None.
 
     Returns
     -------
     dict
         subscale -> DataFrame with :data:`RANKING_COLUMNS`, sorted by |rho| (largest
         first; undefined rho last, then file order). ``q`` is the Benjamini-Hochberg
-        adjusted p over all features of that subscale.
+        adjusted p over all features of that subscale. ``frame.attrs["rho_from"]`` is
+        ``"stored ranks"`` or ``"values: <why the stored ranks could not serve>"``.
     """
     require_faces(con)
     subscales = [_subscale(s) for s in subscales]
     catalogue = feature_catalogue(con)
+    k, s = len(catalogue), len(subscales)
+    positions = con.execute("SELECT position FROM faces_feature_columns ORDER BY position"
+                            ).fetchnumpy()["position"]
+
+    def step(done: int) -> None:  # a second pass (from the values) restarts the bar
+        if progress is not None:
+            progress(done, k)
+
+    stored = faces_ranks.stored_rho(con, positions, subscales, step, cancelled)
+    if stored is None:
+        return None  # type: ignore[return-value]
+    rho, n = stored.rho, stored.n
+    rest = [j for j in range(s) if not stored.covered[j]]
+    if rest:
+        _log.warning("FACES ranking: %s", stored.note)
+        got = _rank_from_values(con, catalogue, [subscales[j] for j in rest], step,
+                                cancelled)
+        if got is None:
+            return None  # type: ignore[return-value]
+        rho[:, rest], n[:, rest] = got
+    if progress is not None:
+        progress(k, k)
+    out = {}
+    for j, sub in enumerate(subscales):
+        p = corr.spearman_p(rho[:, j], n[:, j])
+        low, high = corr.spearman_ci(rho[:, j], n[:, j])
+        frame = pd.DataFrame({
+            "feature": catalogue["name"], "base_column": catalogue["base_column"],
+            "stat": catalogue["stat"], "rho": rho[:, j], "ci_low": low, "ci_high": high,
+            "p": p, "q": corr.bh_adjust(p), "n": n[:, j]})
+        strength = np.where(np.isnan(rho[:, j]), -1.0, np.abs(rho[:, j]))
+        order = np.lexsort((np.arange(k), -strength))
+        out[sub] = frame.iloc[order].reset_index(drop=True)
+        out[sub].attrs["rho_from"] = ("stored ranks" if stored.covered[j]
+                                      else f"values: {stored.note}")
+    return out
+
+
+def _rank_from_values(con: duckdb.DuckDBPyConnection, catalogue: pd.DataFrame,
+                      subscales: Sequence[str], step: Callable[[int], None],
+                      cancelled: Callable[[], bool] | None
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+    """rho and n (k, s) ranked from the feature values, one pass over the table."""
     k, s = len(catalogue), len(subscales)
     ids = np.asarray(con.execute("SELECT subject_id FROM faces_features").fetchnumpy()[
         "subject_id"], dtype=object)
@@ -312,20 +374,12 @@ def rank_all(con: duckdb.DuckDBPyConnection,
     rho, n = np.full((k, s), np.nan), np.zeros((k, s), dtype=np.int64)
     lo = 0
     for block in _blocks(con, list(catalogue["column_name"]), ids, keep):
+        if cancelled is not None and cancelled():
+            return None
         rho[lo:lo + len(block)], n[lo:lo + len(block)] = corr.spearman_matrix(block, scores)
         lo += len(block)
-    out = {}
-    for j, sub in enumerate(subscales):
-        p = corr.spearman_p(rho[:, j], n[:, j])
-        low, high = corr.spearman_ci(rho[:, j], n[:, j])
-        frame = pd.DataFrame({
-            "feature": catalogue["name"], "base_column": catalogue["base_column"],
-            "stat": catalogue["stat"], "rho": rho[:, j], "ci_low": low, "ci_high": high,
-            "p": p, "q": corr.bh_adjust(p), "n": n[:, j]})
-        strength = np.where(np.isnan(rho[:, j]), -1.0, np.abs(rho[:, j]))
-        order = np.lexsort((np.arange(k), -strength))
-        out[sub] = frame.iloc[order].reset_index(drop=True)
-    return out
+        step(lo)
+    return rho, n
 
 
 def rank_features(con: duckdb.DuckDBPyConnection, subscale: str) -> pd.DataFrame:
