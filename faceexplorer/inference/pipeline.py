@@ -1,9 +1,11 @@
 """Frame source -> face detector -> model -> predictions, with per-stage timings.
 
-``Pipeline.process(frame)`` handles one frame (live mode calls it on the newest frame
-only); ``Pipeline.run(source)`` reads a whole source and returns a ``RunResult`` holding
-every prediction made, why the run ended and what went wrong, never raising for a camera
-that stops, a truncated video or a model failing mid-run: what was recorded is kept.
+``Pipeline.process(frame)`` handles one frame: ``prepare`` (detect, crop, make the
+batch) then ``infer`` (model, decode), two halves live mode runs on two threads so the
+detection of one frame overlaps the model on the previous one. ``Pipeline.run(source)``
+reads a whole source and returns a ``RunResult`` holding every prediction made, why the
+run ended and what went wrong, never raising for a camera that stops, a truncated video
+or a model failing mid-run: what was recorded is kept.
 All faces of a frame go through the model as one batch. Without a detector each frame is
 taken as one face (pre-cropped image folders). Alignment the card asks for uses the
 detector's landmarks, else eye centres estimated by ``EyeLandmarker``, else a box crop:
@@ -31,7 +33,7 @@ from faceexplorer.inference.preprocess import face_crop, to_tensor
 from faceexplorer.inference.session import ModelSession
 from faceexplorer.inference.sources import Frame, FrameSource
 
-__all__ = ["Pipeline", "Prediction", "RunResult", "StageTimes"]
+__all__ = ["Pipeline", "Prediction", "Prepared", "RunResult", "StageTimes"]
 STAGES = ("read", "detect", "preprocess", "infer", "postprocess")
 
 
@@ -50,6 +52,16 @@ class StageTimes:
         return {s: {"n": len(v), "median_ms": float(np.median(v)) * 1e3 if v else 0.0,
                     "mean_ms": float(np.mean(v)) * 1e3 if v else 0.0}
                 for s, v in self.seconds.items()}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A frame's faces and the model's input batch for them (None: no face found)."""
+
+    frame: Frame
+    detections: list[Detection]
+    batch: np.ndarray | None
+    aligned: list[bool]
 
 
 @dataclass
@@ -134,13 +146,15 @@ class Pipeline:
         aligned = spec.crop == "aligned" and points is not None
         return face_crop(image, spec, det.box, points), aligned
 
-    def process(self, frame: Frame) -> list[Prediction]:
-        """Predictions for the faces of one frame (empty when no face is found).
+    def prepare(self, frame: Frame) -> Prepared:
+        """Detect the faces of one frame and make the model's input batch.
+
+        Live mode runs this on its own thread while the model runs on the previous frame.
 
         Raises
         ------
-        ModelLoadError
-            When onnxruntime fails to run the model.
+        DetectorUnavailable
+            When the detector fails on the frame (a wrong YuNet file).
         """
         image = frame.image if frame.image.ndim == 3 else cv2.cvtColor(frame.image,
                                                                        cv2.COLOR_GRAY2BGR)
@@ -149,20 +163,42 @@ class Pipeline:
         t1 = time.perf_counter()
         self.timings.add("detect", t1 - t0)
         if not dets:
-            return []
+            return Prepared(frame, [], None, [])
         crops, aligned = zip(*(self._crop(image, d) for d in dets), strict=True)
         batch = to_tensor(list(crops), self.model.card.input)
+        self.timings.add("preprocess", time.perf_counter() - t1)
+        return Prepared(frame, dets, batch, list(aligned))
+
+    def infer(self, prepared: Prepared) -> list[Prediction]:
+        """Run the model on a prepared batch and decode its outputs (empty: no face).
+
+        Raises
+        ------
+        ModelLoadError
+            When onnxruntime fails to run the model.
+        """
+        if prepared.batch is None:
+            return []
+        frame = prepared.frame
         t2 = time.perf_counter()
-        raw = self.model.run(batch)
+        raw = self.model.run(prepared.batch)
         t3 = time.perf_counter()
         preds = decode(self.model.card, raw, frame.index, frame.timestamp_s,
-                       [d.box for d in dets], list(aligned))
-        t4 = time.perf_counter()
-        self.timings.add("preprocess", t2 - t1)
+                       [d.box for d in prepared.detections], prepared.aligned)
         self.timings.add("infer", t3 - t2)
-        self.timings.add("postprocess", t4 - t3)
+        self.timings.add("postprocess", time.perf_counter() - t3)
         self.counts["nan"] += sum(not p.valid for p in preds)
         return preds
+
+    def process(self, frame: Frame) -> list[Prediction]:
+        """Predictions for the faces of one frame (empty when no face is found).
+
+        Raises
+        ------
+        ModelLoadError, DetectorUnavailable
+            When onnxruntime or the detector fails.
+        """
+        return self.infer(self.prepare(frame))
 
     def run(self, source: FrameSource | Iterator[Frame], max_frames: int | None = None,
             on_prediction: Callable[[Prediction], None] | None = None,
