@@ -3,16 +3,19 @@
 An image is keyed by ``(split, row_index)`` everywhere. :func:`image_detail` reads its
 AffectNet row (when the index has it) and, for an AffectNetC25 image (``split='train'``,
 ``row_index = image_index``), its crowd votes and per-image statistics from
-:func:`faceexplorer.stats.crowd_report.image_votes`: this module only reshapes that dict
+:func:`faceexplorer.stats.crowd_report.image_vote_stats`: this module only reshapes that dict
 into frozen dataclasses, so the window never sees SQL, cursors or untyped dicts, and no
 statistic is computed twice. Either part may be missing: a C25 image whose AffectNet row
 was never imported still has its votes; a validation image has no crowd part. Stored model
 predictions (``index.predictions``, one per batch run that covered the image) come along,
 empty for an index without runs, with their JS divergence to the crowd's vote shares.
+A click costs four small queries (catalog, AffectNet row, the image's C25 sets, its
+votes) and no pandas: the panel reads one image per click and must paint within ~50 ms.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +25,6 @@ import numpy as np
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import EXPRESSIONS
 from faceexplorer.index.predictions import ImagePrediction, predictions_of_image
-from faceexplorer.index.store import table_exists
 from faceexplorer.stats import crowd_report
 from faceexplorer.stats.model_metrics import js_divergence
 
@@ -151,7 +153,8 @@ class ImageDetail:
 
 
 def image_detail(con: duckdb.DuckDBPyConnection, split: str, row_index: int,
-                 c25_set: int | None = None) -> ImageDetail:
+                 c25_set: int | None = None,
+                 tables: Collection[str] | None = None) -> ImageDetail:
     """The AffectNet row and the crowd votes of the image ``(split, row_index)``.
 
     Parameters
@@ -164,6 +167,9 @@ def image_detail(con: duckdb.DuckDBPyConnection, split: str, row_index: int,
     c25_set
         Which AffectNetC25 set's votes to read when the image is in more than one;
         default: the lowest set holding it.
+    tables
+        :func:`index_tables` of ``con`` when the caller keeps it (the detail panel reads
+        it once per connection): one catalog query fewer per image.
 
     Returns
     -------
@@ -179,8 +185,10 @@ def image_detail(con: duckdb.DuckDBPyConnection, split: str, row_index: int,
         does not hold the image.
     """
     row_index = int(row_index)
-    affectnet = _affectnet_row(con, split, row_index)
-    sets = _c25_sets_of(con, split, row_index)
+    tables = index_tables(con) if tables is None else tables
+    affectnet = _affectnet_row(con, split, row_index) if "affectnet_images" in tables else None
+    names = _c25_sets_of(con, split, row_index) if "c25_images" in tables else {}
+    sets = sorted(names)
     crowd = None
     if sets:
         if c25_set is None:
@@ -189,22 +197,29 @@ def image_detail(con: duckdb.DuckDBPyConnection, split: str, row_index: int,
             raise FaceExplorerError(
                 f"AffectNetC25 set {c25_set} has no image {row_index} "
                 f"(sets holding it: {', '.join(map(str, sets))})")
-        crowd = _crowd_votes(crowd_report.image_votes(con, c25_set, row_index))
+        votes = crowd_report.image_vote_stats(
+            c25_set, row_index, crowd_report.image_vote_rows(con, c25_set, row_index))
+        crowd = _crowd_votes({**votes, "filename": names[c25_set]})
     elif c25_set is not None:
         raise FaceExplorerError(f"image {split} {row_index} is not an AffectNetC25 image")
     if affectnet is None and crowd is None:
         raise FaceExplorerError(
             f"no image {split} row {row_index} in the index (neither an AffectNet row nor "
             "AffectNetC25 votes)")
+    predictions = (tuple(predictions_of_image(con, split, row_index))
+                   if "predictions" in tables else ())
     return ImageDetail(split=split, row_index=row_index, affectnet=affectnet, crowd=crowd,
-                       crowd_sets=tuple(sets),
-                       predictions=tuple(predictions_of_image(con, split, row_index)))
+                       crowd_sets=tuple(sets), predictions=predictions)
+
+
+def index_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """Names of the index's persistent tables (one catalog query)."""
+    return frozenset(r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall())
 
 
 def _affectnet_row(con: duckdb.DuckDBPyConnection, split: str,
                    row_index: int) -> AffectNetRow | None:
-    if not table_exists(con, "affectnet_images"):
-        return None
     row = con.execute(
         "SELECT split, row_index, sub_path, filename, image_root, face_x, face_y, face_w, "
         "face_h, landmarks, expression_raw, expression, valence, arousal, file, line "
@@ -226,17 +241,22 @@ def _affectnet_row(con: duckdb.DuckDBPyConnection, split: str,
         source_line=None if line is None else int(line))
 
 
-def _c25_sets_of(con: duckdb.DuckDBPyConnection, split: str, row_index: int) -> list[int]:
+def _c25_sets_of(con: duckdb.DuckDBPyConnection, split: str,
+                 row_index: int) -> dict[int, str | None]:
+    """The C25 sets holding the image and the file name each gives (its first line's)."""
     # C25 indices are rows of training.csv: only train images can carry crowd votes.
-    if split != "train" or not table_exists(con, "c25_images"):
-        return []
-    return [int(r[0]) for r in con.execute(
-        "SELECT DISTINCT c25_set FROM c25_images WHERE image_index = ? ORDER BY 1",
-        [row_index]).fetchall()]
+    if split != "train":
+        return {}
+    names: dict[int, str | None] = {}
+    for c25_set, filename in con.execute(
+            "SELECT c25_set, filename FROM c25_images WHERE image_index = ? "
+            "ORDER BY c25_set, line", [row_index]).fetchall():
+        names.setdefault(int(c25_set), filename)
+    return names
 
 
 def _crowd_votes(d: dict) -> CrowdVotes:
-    """``crowd_report.image_votes``' JSON-ready dict as a typed value."""
+    """``crowd_report.image_vote_stats``' JSON-ready dict (plus the filename) as a typed value."""
     votes = tuple(Vote(annotator=v["annotator"], expression=v["expression"],
                        valence=_float(v["valence"]), arousal=_float(v["arousal"]))
                   for v in d["votes"])

@@ -27,7 +27,12 @@ from faceexplorer.gui.detail.loader import DetailLoader, Loaded
 from faceexplorer.gui.detail.model_predictions import ModelTable
 from faceexplorer.gui.detail.va_plane import VAPlane
 from faceexplorer.gui.detail.vote_histogram import MODEL_COLOURS, VoteHistogram
-from faceexplorer.index.image_detail import AffectNetRow, ImageDetail, image_detail
+from faceexplorer.index.image_detail import (
+    AffectNetRow,
+    ImageDetail,
+    image_detail,
+    index_tables,
+)
 
 
 def _signed(x: float | None) -> str:
@@ -54,6 +59,7 @@ class DetailPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._cursor: duckdb.DuckDBPyConnection | None = None
+        self._tables: frozenset[str] = frozenset()
         self._request = 0
         self.current: ImageDetail | None = None
         self.loader = DetailLoader(self)
@@ -146,6 +152,8 @@ class DetailPanel(QWidget):
             self._cursor.close()
         # The worker thread needs its own cursor: DuckDB connections are not thread-safe.
         self._cursor = con.cursor() if con is not None else None
+        # Read once per connection (the window reconnects after an index changes).
+        self._tables = index_tables(con) if con is not None else frozenset()
         self._show_message("No image selected" if con is not None else "No index open")
 
     def show_image(self, split: str, row_index: int, c25_set: int | None = None) -> None:
@@ -156,7 +164,7 @@ class DetailPanel(QWidget):
             self.shown.emit(None)
             return
         self.loader.request(self._request, partial(
-            image_detail, self._cursor, split, int(row_index), c25_set))
+            image_detail, self._cursor, split, int(row_index), c25_set, self._tables))
 
     def clear(self) -> None:
         """Show nothing (e.g. the browser's selection became empty)."""
