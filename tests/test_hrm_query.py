@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import duckdb
@@ -108,6 +109,23 @@ def test_child_segments(con, tables) -> None:
             expect[["start", "end", "n"]].itertuples(index=False, name=None))
         np.testing.assert_allclose([s.mean_atypicality for s in got], expect["atyp"])
         assert [s.segment for s in got] == list(range(1, len(expect) + 1))
+
+
+def test_timeline_segments_equal_the_query(con, hrm: HRMIndex, tables) -> None:
+    """The HRM tab lists a child's segments from its loaded timeline: the same rows, bits."""
+    for child in (c.name for c in hrm.sample.children):
+        from_arrays = hrm_query.timeline_segments(hrm_query.child_timeline(con, child))
+        assert from_arrays == hrm_query.child_segments(con, child)
+        # exact mean: the rated frames' level sums over 5 x their count (Fractions agree)
+        t = tables[child]
+        rated = t[list(HRM_RATERS)].notna().all(axis=1)
+        for s in from_arrays:
+            rows = t[(t["segment"] == s.segment) & rated]
+            if rows.empty:
+                assert s.mean_atypicality is None
+                continue
+            exact = Fraction(int(rows[list(HRM_RATERS)].to_numpy().sum()), 5 * len(rows))
+            assert s.mean_atypicality == float(exact)
 
 
 @pytest.fixture(scope="module")

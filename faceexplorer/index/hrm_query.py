@@ -14,8 +14,9 @@ Three kinds of answer:
 
 Atypicality is the mean of the five raters' levels recomputed from their columns (as
 ``faceexplorer.stats.hrm_stats`` does): the file's own average column is rounded to two
-decimals and may be missing. OpenFace numbers video frames from 1, HRM from 0, so OpenFace
-``frame`` f is HRM frame ``f - 1``.
+decimals and may be missing. Means over frames are computed exactly (integer sums, one
+division), so SQL and numpy (:func:`timeline_segments`) give the same bits. OpenFace
+numbers video frames from 1, HRM from 0, so OpenFace ``frame`` f is HRM frame ``f - 1``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,12 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-_ATYPICALITY = "(" + " + ".join(_q(r) for r in HRM_RATERS) + f") / {len(HRM_RATERS)}.0"
+_LEVELS = "(" + " + ".join(_q(r) for r in HRM_RATERS) + ")"
+#: Mean atypicality of a group of frames (those rated by all five), exactly: the integer
+#: level sums add without rounding and are divided once, so the navigator's segment rows
+#: made from a loaded timeline (:func:`timeline_segments`) are the same to the last bit.
+#: ``avg`` of per-frame means would add rounded terms (0.12500000000000003 for 1/8).
+_MEAN_ATYPICALITY = f"sum({_LEVELS})::DOUBLE / ({len(HRM_RATERS)} * count({_LEVELS}))"
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,7 @@ def children_overview(con: duckdb.DuckDBPyConnection) -> list[ChildRow]:
                c.last_frame, c.has_ratings, a.atyp, c.frames_dir, c.video_path,
                c.video_frames, c.frames_beyond_video
         FROM hrm_children c LEFT JOIN (
-            SELECT child, avg({_ATYPICALITY}) AS atyp FROM hrm_frames GROUP BY child
+            SELECT child, {_MEAN_ATYPICALITY} AS atyp FROM hrm_frames GROUP BY child
         ) a ON a.child = c.child
         ORDER BY CASE coalesce(c.grp, '') WHEN 'ASD' THEN 0 WHEN 'TD' THEN 1 ELSE 2 END,
                  length(c.child), c.child""").fetchall()
@@ -132,7 +138,7 @@ def _segment_query(where: str = "", having: str = "", au_cols: Sequence[str] = (
     return f"""
         SELECT * FROM (
             SELECT s.child, coalesce(c.grp, '') AS grp, s.segment, s.start_frame,
-                   s.end_frame, s.n_frames, avg({_ATYPICALITY}) AS atyp
+                   s.end_frame, s.n_frames, {_MEAN_ATYPICALITY} AS atyp
             {present}
             FROM hrm_segments s JOIN hrm_children c ON c.child = s.child
             JOIN hrm_frames f ON f.child = s.child AND f.segment = s.segment
@@ -152,6 +158,30 @@ def child_segments(con: duckdb.DuckDBPyConnection, child: str) -> list[SegmentRo
     """The segments of ``child`` in frame order, with their mean atypicality."""
     _require_hrm(con)
     return _segments(con, _segment_query("WHERE s.child = ?"), [child])
+
+
+def timeline_segments(tl: Timeline) -> list[SegmentRow]:
+    """The segments of ``tl``'s child, as :func:`child_segments` lists them, without a query.
+
+    Made from the arrays the timeline already holds, so a child opened in the HRM tab is
+    read once for the navigator, the timeline and the frame viewer. The mean atypicality
+    is the mean, over the segment's frames rated by all five raters, of their mean level:
+    integer level sums added exactly and divided once, so it equals SQL's ``avg`` up to
+    the last bit (SQL adds rounded per-frame means).
+    """
+    n = len(tl.frames)
+    if n == 0:
+        return []
+    starts = np.flatnonzero(np.r_[True, tl.segment[1:] != tl.segment[:-1]])
+    lengths = np.diff(np.r_[starts, n])
+    rated = np.isfinite(tl.raters).all(axis=0)
+    level_sum = np.where(rated, np.nan_to_num(tl.raters).sum(axis=0), 0.0)
+    sums = np.add.reduceat(level_sum, starts)
+    counts = np.add.reduceat(rated.astype(np.int64), starts)
+    return [SegmentRow(tl.child, tl.grp, int(tl.segment[a]), int(tl.frames[a]),
+                       int(tl.frames[a + m - 1]), int(m),
+                       float(total / (len(HRM_RATERS) * k)) if k else None)
+            for a, m, total, k in zip(starts, lengths, sums, counts, strict=True)]
 
 
 def search_segments(con: duckdb.DuckDBPyConnection,

@@ -198,10 +198,14 @@ class FrameViewer(QWidget):
         try:
             tl = hrm_query.child_timeline(self.con, child, aus=(), openface=False)
         except FaceExplorerError as exc:
-            self.set_timeline(None)
-            self._show_placeholder(str(exc))
+            self.show_error(str(exc))
             return
         self.set_timeline(tl)
+
+    def show_error(self, text: str) -> None:
+        """No child to show: say why."""
+        self.set_timeline(None)
+        self._show_placeholder(text)
 
     def set_timeline(self, tl: Timeline | None) -> None:
         """Show the frames of ``tl``'s child (a timeline the caller already loaded)."""

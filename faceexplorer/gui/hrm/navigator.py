@@ -6,7 +6,9 @@ selected child's segments. *Find segments*: filters (group, AUs of which at leas
 shows, mean atypicality at least x, length range) over every segment of every child,
 applied as the user edits them (debounced), the hits in a sortable table. All numbers come
 from ``hrm_query``; clicking a child emits ``child_selected``, a segment row
-``segment_selected(child, start_frame, end_frame)``.
+``segment_selected(child, start_frame, end_frame)``. Alone, the navigator queries the
+picked child's segments itself; inside the HRM tab the view reads the child once for the
+navigator, the timeline and the viewer, and hands the segments over (``show_segments``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ from faceexplorer.index.hrm_query import ChildRow, SegmentFilter, SegmentRow
 FILTER_DELAY_MS = 150
 _GROUP_TITLES = {"ASD": "ASD", "TD": "TD", "": "No group"}
 _Index = QModelIndex | QPersistentModelIndex
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
 
 def _atyp(value: float | None) -> str:
@@ -60,18 +65,30 @@ def _atyp(value: float | None) -> str:
 
 
 class SegmentModel(QAbstractTableModel):
-    """Segments as table rows; ``with_child`` adds the child and group columns."""
+    """Segments as table rows; ``with_child`` adds the child and group columns.
+
+    A view asks ``data`` about ten times per cell and paint (every role, most of them
+    unused), so each row's texts are formatted once, on first use, and ``data`` answers
+    with a list lookup: formatting per call made a child's 36-row table cost ~35 ms to
+    paint.
+    """
 
     def __init__(self, with_child: bool, parent: Any = None) -> None:
         super().__init__(parent)
         self.with_child = with_child
         self.segments: list[SegmentRow] = []
+        self._texts: list[tuple[str, ...] | None] = []
         self.columns = (("Child", "Group") if with_child else ()) + (
             "Segment", "Start", "End", "Frames", "Mean atypicality")
+        # numbers right-aligned: every column after the child and group ones
+        first_number = 2 if with_child else 0
+        self._align = tuple(_RIGHT if c >= first_number else None
+                            for c in range(len(self.columns)))
 
     def set_segments(self, segments: Sequence[SegmentRow]) -> None:
         self.beginResetModel()
         self.segments = list(segments)
+        self._texts = [None] * len(self.segments)
         self.endResetModel()
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008
@@ -91,17 +108,22 @@ class SegmentModel(QAbstractTableModel):
         own = (s.segment, s.start_frame, s.end_frame, s.n_frames, s.mean_atypicality)
         return ((s.child, s.grp or "–") if self.with_child else ()) + own
 
+    def texts(self, row: int) -> tuple[str, ...]:
+        """The row's cells as displayed (formatted once, then kept)."""
+        texts = self._texts[row]
+        if texts is None:
+            *rest, atyp = self.values(row)
+            texts = tuple(f"{v:,}" if isinstance(v, int) else str(v) for v in rest) + (
+                _atyp(atyp),)
+            self._texts[row] = texts
+        return texts
+
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        value = self.values(index.row())[index.column()]
-        numeric = not isinstance(value, str)
-        if role == Qt.ItemDataRole.DisplayRole:
-            if index.column() == len(self.columns) - 1:
-                return _atyp(value)
-            return f"{value:,}" if isinstance(value, int) else str(value)
-        if role == Qt.ItemDataRole.TextAlignmentRole and numeric:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # ints compared first: the roles asked for but not answered are the common case
+        if role == _DISPLAY:
+            return self.texts(index.row())[index.column()] if index.isValid() else None
+        if role == _ALIGNMENT:
+            return self._align[index.column()] if index.isValid() else None
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -116,6 +138,7 @@ class SegmentModel(QAbstractTableModel):
         rows = sorted(range(len(self.segments)), key=key,
                       reverse=order == Qt.SortOrder.DescendingOrder)
         self.segments = [self.segments[i] for i in rows]
+        self._texts = [self._texts[i] for i in rows]
         self.layoutChanged.emit()
 
 
@@ -155,6 +178,9 @@ class HRMNavigator(QWidget):
         self.con: duckdb.DuckDBPyConnection | None = None
         self.children_rows: list[ChildRow] = []
         self.child: str | None = None
+        #: Whether picking a child queries its segments; False when the owner reads the
+        #: child once for every view and hands them over (``show_segments``).
+        self.queries_segments = True
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self._children_tab(), "Children")
         self.tabs.addTab(self._search_tab(), "Find segments")
@@ -328,10 +354,14 @@ class HRMNavigator(QWidget):
         if not child or child == self.child or self.con is None:
             return
         self.child = child
-        segments = hrm_query.child_segments(self.con, child)
+        if self.queries_segments:
+            self.show_segments(child, hrm_query.child_segments(self.con, child))
+        self.child_selected.emit(child)
+
+    def show_segments(self, child: str, segments: Sequence[SegmentRow]) -> None:
+        """List ``segments`` as those of ``child`` (an owner that loaded them calls this)."""
         self.segment_model.set_segments(segments)
         self.segments_label.setText(f"Segments of {child} ({len(segments)})")
-        self.child_selected.emit(child)
 
     def _segment_clicked(self, model: SegmentModel, index: QModelIndex) -> None:
         s = model.segments[index.row()]

@@ -8,7 +8,8 @@ The cursor is a red line in every plot. A click or a drag of the cursor, or the 
 keys, move it and emit ``cursor_moved(frame)`` (drags rate-limited to the newest frame
 every ``DRAG_INTERVAL_MS``); ``set_cursor(frame)`` moves it silently, so following the
 frame viewer never echoes back. All data come from ``hrm_query.child_timeline`` once per
-child (one query); the toggles only redraw. When a stored AU model run covers the child
+child (one query, which the HRM tab shares with the navigator and the frame viewer:
+``show_timeline``); the toggles only redraw. When a stored AU model run covers the child
 (``index.model_aus``), its rows follow the coders' with a run chooser, a "thresholded"
 toggle and a small table of per-AU F1 and kappa against the coders; all hidden otherwise.
 """
@@ -168,9 +169,17 @@ class TimelineWidget(QWidget):
         try:
             tl = hrm_query.child_timeline(self.con, child)
         except FaceExplorerError as exc:
-            self.timeline = None
-            self._show_message(str(exc))
+            self.show_error(str(exc))
             return
+        self.show_timeline(tl)
+
+    def show_error(self, text: str) -> None:
+        """No timeline: say why (a child the index does not hold, no HRM data...)."""
+        self.timeline = None
+        self._show_message(text)
+
+    def show_timeline(self, tl: Timeline) -> None:
+        """Draw ``tl`` (a child the caller already read) over all its frames."""
         self.timeline = tl
         self.cursor = None
         self.openface_box.setEnabled(tl.openface is not None)
@@ -182,7 +191,7 @@ class TimelineWidget(QWidget):
         self._redraw()
         self.zoom_all()
         self.set_cursor(tl.first_frame)
-        self.child_loaded.emit(child)
+        self.child_loaded.emit(tl.child)
 
     def _show_message(self, text: str) -> None:
         self.message.setText(text)

@@ -4,6 +4,10 @@ The navigator picks a child (or a segment, which zooms the timeline to it); the
 timeline's cursor and the frame viewer follow each other. Each side emits only for its
 own user's moves (``cursor_moved``, ``frame_shown``) and is moved silently by the other
 (``set_frame``, ``set_cursor``), so the two never echo.
+
+Opening a child reads it from the index once (``hrm_query.child_timeline``) and hands the
+same arrays to the navigator (its segment rows), the timeline and the frame viewer: three
+queries of the same rows cost more than drawing them.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ import duckdb
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QWidget
 
+from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.gui.hrm.frame_viewer import FrameViewer
 from faceexplorer.gui.hrm.navigator import HRMNavigator
 from faceexplorer.gui.hrm.timeline import TimelineWidget
+from faceexplorer.index import hrm_query
 
 
 class HRMView(QSplitter):
@@ -23,7 +29,9 @@ class HRMView(QSplitter):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.setObjectName("hrmView")
+        self.con: duckdb.DuckDBPyConnection | None = None
         self.navigator = HRMNavigator(self)
+        self.navigator.queries_segments = False     # _open_child hands them over
         self.viewer = FrameViewer(self)
         self.timeline = TimelineWidget(self)
         right = QSplitter(Qt.Orientation.Vertical, self)
@@ -45,8 +53,19 @@ class HRMView(QSplitter):
         self.viewer.frame_shown.connect(self.timeline.set_cursor)
 
     def _open_child(self, child: str) -> None:
-        self.timeline.load_child(child)
-        self.viewer.load_child(child)
+        """Read ``child`` once and hand the same arrays to all three views."""
+        if self.con is None:
+            return
+        try:
+            tl = hrm_query.child_timeline(self.con, child)
+        except FaceExplorerError as exc:
+            self.navigator.show_segments(child, [])
+            self.timeline.show_error(str(exc))
+            self.viewer.show_error(str(exc))
+            return
+        self.navigator.show_segments(child, hrm_query.timeline_segments(tl))
+        self.timeline.show_timeline(tl)
+        self.viewer.set_timeline(tl)
         if self.timeline.cursor is not None:
             self.viewer.set_frame(self.timeline.cursor)
 
@@ -59,6 +78,7 @@ class HRMView(QSplitter):
         self.viewer.set_frame(start)
 
     def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        self.con = con
         self.viewer.set_connection(con)
         self.timeline.set_connection(con)
         self.navigator.set_connection(con)
