@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 from PySide6.QtCore import Qt
@@ -38,19 +39,22 @@ from PySide6.QtWidgets import (
 
 from faceexplorer.core.errors import FaceExplorerError, IndexBusyError
 from faceexplorer.datasets.registry import IMPORTERS
-from faceexplorer.gui.crowd_stats.panel import CrowdStatsPanel
 from faceexplorer.gui.dataset_panel import DatasetPanel
-from faceexplorer.gui.depth.view import DepthView
-from faceexplorer.gui.faces_explorer.view import FacesExplorerView
-from faceexplorer.gui.faces_view import FacesView
-from faceexplorer.gui.hrm.stats_view import HRMStatsView
-from faceexplorer.gui.hrm.view import HRMView
-from faceexplorer.gui.live.view import LiveView
-from faceexplorer.gui.models.view import ModelsView
+from faceexplorer.gui.lazy_tab import LazyTab
 from faceexplorer.gui.table_panel import TablePanel
 from faceexplorer.index import browse
 from faceexplorer.index.browse import DatasetOverview
 from faceexplorer.index.store import connect
+
+if TYPE_CHECKING:
+    from faceexplorer.gui.crowd_stats.panel import CrowdStatsPanel
+    from faceexplorer.gui.depth.view import DepthView
+    from faceexplorer.gui.faces_explorer.view import FacesExplorerView
+    from faceexplorer.gui.faces_view import FacesView
+    from faceexplorer.gui.hrm.stats_view import HRMStatsView
+    from faceexplorer.gui.hrm.view import HRMView
+    from faceexplorer.gui.live.view import LiveView
+    from faceexplorer.gui.models.view import ModelsView
 
 
 class MessagePage(QWidget):
@@ -108,42 +112,41 @@ class MainWindow(QMainWindow):
 
         self.dataset_panel = DatasetPanel(self)
         self.table_panel = TablePanel(self)
-        self.faces_view = FacesView(self)
-        self.crowd_panel = CrowdStatsPanel(self)
-        self.hrm_view = HRMView(self)
-        self.hrm_stats = HRMStatsView(self)
-        self.live_view = LiveView(self)
-        self.models_view = ModelsView(self)
-        self.depth_view = DepthView(self)
-        self.faces_explorer = FacesExplorerView(self)
+        #: the child last chosen in the HRM navigator: the HRM statistics' scope
+        self._hrm_child: str | None = None
         self.views = QTabWidget(self)
         self.views.setObjectName("views")
         self.views.setDocumentMode(True)
-        #: tab -> (title, dataset kinds any of which make it worth showing)
+        # Every view but Records is built when its tab is first shown (see lazy_tab).
+        self._pages: dict[str, LazyTab] = {
+            name: LazyTab(factory, self.views) for name, factory in (
+                ("faces_view", self._make_faces_view),
+                ("crowd_panel", self._make_crowd_panel),
+                ("hrm_view", self._make_hrm_view),
+                ("hrm_stats", self._make_hrm_stats),
+                ("depth_view", self._make_depth_view),
+                ("faces_explorer", self._make_faces_explorer),
+                ("models_view", self._make_models_view),
+                ("live_view", self._make_live_view))}
+        pages = self._pages
+        #: tab page -> (title, dataset kinds any of which make it worth showing)
         self._tabs: dict[QWidget, tuple[str, frozenset[str]]] = {
-            self.faces_view: ("AffectNet", frozenset({"affectnet", "affectnet-c25"})),
-            self.crowd_panel: ("Crowd statistics", frozenset({"affectnet-c25"})),
-            self.hrm_view: ("HRM timelines", frozenset({"hrm"})),
-            self.hrm_stats: ("HRM statistics", frozenset({"hrm"})),
-            self.depth_view: ("Depth", frozenset({"affectnet-d", "rafd-d"})),
-            self.faces_explorer: ("FACES / DASS-21", frozenset({"faces"})),
-            self.models_view: ("Model runs", frozenset()),
-            self.live_view: ("Live models", frozenset()),
+            pages["faces_view"]: ("AffectNet", frozenset({"affectnet", "affectnet-c25"})),
+            pages["crowd_panel"]: ("Crowd statistics", frozenset({"affectnet-c25"})),
+            pages["hrm_view"]: ("HRM timelines", frozenset({"hrm"})),
+            pages["hrm_stats"]: ("HRM statistics", frozenset({"hrm"})),
+            pages["depth_view"]: ("Depth", frozenset({"affectnet-d", "rafd-d"})),
+            pages["faces_explorer"]: ("FACES / DASS-21", frozenset({"faces"})),
+            pages["models_view"]: ("Model runs", frozenset()),
+            pages["live_view"]: ("Live models", frozenset()),
             self.table_panel: ("Records", frozenset()),
         }
         for widget, (title, _kinds) in self._tabs.items():
             self.views.addTab(widget, title)
+        self.views.currentChanged.connect(self._build_current)
         self.dataset_panel.dataset_selected.connect(self.table_panel.show_dataset)
         self.dataset_panel.dataset_selected.connect(self._open_view_for)
-        self.models_view.set_connection_control(self._release_for_run, self._reopen_for_run)
-        self.models_view.idle.connect(self._after_run)
-        self.live_view.recording_finished.connect(self._store_recording)
-        self.live_view.failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
-        # the statistics follow the child chosen in the timelines' navigator
-        self.hrm_view.navigator.child_selected.connect(self.hrm_stats.show_scope)
-        for panel in (self.table_panel, self.crowd_panel, self.faces_view.browser,
-                      self.hrm_stats, self.faces_explorer):
-            panel.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.table_panel.message.connect(self._status)
         self.browse_page = QSplitter(Qt.Orientation.Horizontal, self)
         self.browse_page.setObjectName("browsePage")
         self.browse_page.addWidget(self.dataset_panel)
@@ -172,6 +175,119 @@ class MainWindow(QMainWindow):
         self._make_menu()
         self.reload()
 
+    # --- views, built on first use ----------------------------------------------------
+    @property
+    def faces_view(self) -> FacesView:
+        return self._pages["faces_view"].view()  # type: ignore[return-value]
+
+    @property
+    def crowd_panel(self) -> CrowdStatsPanel:
+        return self._pages["crowd_panel"].view()  # type: ignore[return-value]
+
+    @property
+    def hrm_view(self) -> HRMView:
+        return self._pages["hrm_view"].view()  # type: ignore[return-value]
+
+    @property
+    def hrm_stats(self) -> HRMStatsView:
+        return self._pages["hrm_stats"].view()  # type: ignore[return-value]
+
+    @property
+    def depth_view(self) -> DepthView:
+        return self._pages["depth_view"].view()  # type: ignore[return-value]
+
+    @property
+    def faces_explorer(self) -> FacesExplorerView:
+        return self._pages["faces_explorer"].view()  # type: ignore[return-value]
+
+    @property
+    def models_view(self) -> ModelsView:
+        return self._pages["models_view"].view()  # type: ignore[return-value]
+
+    @property
+    def live_view(self) -> LiveView:
+        return self._pages["live_view"].view()  # type: ignore[return-value]
+
+    def _status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 10000)
+
+    def _connected(self, view: QWidget) -> QWidget:
+        """A new view gets the open connection (views start with none)."""
+        if self.con is not None:
+            view.set_connection(self.con)  # type: ignore[attr-defined]
+        return view
+
+    def _make_faces_view(self, parent: QWidget) -> QWidget:
+        from faceexplorer.gui.faces_view import FacesView
+
+        view = FacesView(parent)
+        view.browser.message.connect(self._status)
+        return self._connected(view)
+
+    def _make_crowd_panel(self, parent: QWidget) -> QWidget:
+        from faceexplorer.gui.crowd_stats.panel import CrowdStatsPanel
+
+        view = CrowdStatsPanel(parent)
+        view.message.connect(self._status)
+        return self._connected(view)
+
+    def _make_hrm_view(self, parent: QWidget) -> QWidget:
+        from faceexplorer.gui.hrm.view import HRMView
+
+        view = HRMView(parent)
+        # the statistics follow the child chosen in the timelines' navigator
+        view.navigator.child_selected.connect(self._hrm_child_selected)
+        return self._connected(view)
+
+    def _hrm_child_selected(self, child: str) -> None:
+        self._hrm_child = child
+        stats = self._pages["hrm_stats"].built_view()
+        if stats is not None:
+            stats.show_scope(child)  # type: ignore[attr-defined]
+
+    def _make_hrm_stats(self, parent: QWidget) -> QWidget:
+        from faceexplorer.gui.hrm.stats_view import HRMStatsView
+
+        view = HRMStatsView(parent)
+        view.message.connect(self._status)
+        self._connected(view)
+        if self._hrm_child is not None and self.con is not None:
+            view.show_scope(self._hrm_child)
+        return view
+
+    def _make_depth_view(self, parent: QWidget) -> QWidget:
+        from faceexplorer.gui.depth.view import DepthView
+
+        return self._connected(DepthView(parent))
+
+    def _make_faces_explorer(self, parent: QWidget) -> QWidget:
+        from faceexplorer.gui.faces_explorer.view import FacesExplorerView
+
+        view = FacesExplorerView(parent)
+        view.message.connect(self._status)
+        return self._connected(view)
+
+    def _make_models_view(self, parent: QWidget) -> QWidget:
+        from faceexplorer.gui.models.view import ModelsView
+
+        view = ModelsView(parent)
+        view.set_connection_control(self._release_for_run, self._reopen_for_run)
+        view.idle.connect(self._after_run)
+        return self._connected(view)
+
+    def _make_live_view(self, parent: QWidget) -> QWidget:
+        from faceexplorer.gui.live.view import LiveView
+
+        view = LiveView(parent)
+        view.recording_finished.connect(self._store_recording)
+        view.failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        return view
+
+    def _build_current(self, _index: int = -1) -> None:
+        page = self.views.currentWidget()
+        if isinstance(page, LazyTab) and self.stack.currentWidget() is self.browse_page:
+            page.view()
+
     # --- states -----------------------------------------------------------------------
     def reload(self) -> None:
         """(Re)open the index and show the state it is in; keeps the selected dataset."""
@@ -197,6 +313,7 @@ class MainWindow(QMainWindow):
         self.dataset_panel.set_datasets(self.datasets)
         if keep is not None:
             self.dataset_panel.select(keep.kind)
+        self._build_current()
         n = len(self.datasets)
         self.statusBar().showMessage(f"{n} dataset{'s' if n != 1 else ''} in the index", 5000)
 
@@ -251,13 +368,10 @@ class MainWindow(QMainWindow):
 
     def _set_panel_connections(self, con: duckdb.DuckDBPyConnection | None) -> None:
         self.table_panel.set_connection(con)
-        self.faces_view.set_connection(con)
-        self.crowd_panel.set_connection(con)
-        self.hrm_view.set_connection(con)
-        self.hrm_stats.set_connection(con)
-        self.depth_view.set_connection(con)
-        self.faces_explorer.set_connection(con)
-        self.models_view.set_connection(con)
+        for name, page in self._pages.items():
+            view = page.built_view()
+            if view is not None and name != "live_view":  # live mode reads no index
+                view.set_connection(con)  # type: ignore[attr-defined]
 
     def _release_for_run(self) -> None:
         """A batch run is about to write: DuckDB allows no reader beside a writer."""
@@ -270,7 +384,8 @@ class MainWindow(QMainWindow):
     def _reopen_for_run(self) -> None:
         # The runner releases and reopens around every chunk; the views stay paused until
         # the run ends (one reload then) rather than rebuilding their state each chunk.
-        if not self.models_view.running:
+        models = self._pages["models_view"].built_view()
+        if models is None or not models.running:  # type: ignore[attr-defined]
             self.reload()
 
     def _after_run(self) -> None:
@@ -311,9 +426,13 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         # Release the file lock at once so an import can start right after closing.
-        self.models_view.stop_and_wait()
-        self.faces_view.close_workers()
-        self.live_view.stop()
+        built = {name: page.built_view() for name, page in self._pages.items()}
+        if built["models_view"] is not None:
+            built["models_view"].stop_and_wait()  # type: ignore[attr-defined]
+        if built["faces_view"] is not None:
+            built["faces_view"].close_workers()  # type: ignore[attr-defined]
+        if built["live_view"] is not None:
+            built["live_view"].stop()  # type: ignore[attr-defined]
         self._close_index()
         super().closeEvent(event)
 
