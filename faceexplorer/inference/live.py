@@ -1,13 +1,17 @@
 """Live mode: every frame shown at the source's rate, the model on the newest frame only.
 
-Two threads share one slot. The capture thread reads the source (paced to the video's
-own rate for files; a camera paces itself), puts each frame in the slot, draws the
-newest prediction on it (``overlay.draw_overlay``) and hands it to ``on_frame``: the
-display never waits for the model. The model thread takes whatever frame is in the slot
-when it is free, so a slow model sees only the newest frames and the ones it never took
-are counted as dropped; each result is published with the index of the frame it belongs
-to (boxes lag that many frames). ``lockstep=True`` makes capture wait for the model
-instead (benchmarks, or stepping through every frame).
+Three threads hand frames on through two one-frame slots. The capture thread reads the
+source (paced to the video's own rate for files; a camera paces itself), puts each
+frame in the first slot, draws the newest prediction on it (``overlay.draw_overlay``)
+and hands it to ``on_frame``: the display never waits for the model. The detect thread
+takes the newest frame from that slot, finds the faces and makes the model's batch
+(``Pipeline.prepare``) into the second slot; the model thread takes the newest batch
+(``Pipeline.infer``). So on 2 cores detection of frame t+1 overlaps the model on frame
+t (cv2 and onnxruntime release the GIL), and a slow model sees only the newest frames:
+a frame the model never took is counted as dropped. Each result is published with the
+index of the frame it belongs to (boxes lag that many frames). ``lockstep=True`` makes
+each stage wait until the next took its slot (benchmarks, or stepping through every
+frame). The default Haar detector tracks faces (``track.TrackingFaceDetector``).
 
 Recording appends each prediction to a flushed CSV (``recording.Recorder``) and keeps it
 in ``recorded`` for the index. Every way a session ends - end of video, camera lost, the
@@ -30,12 +34,13 @@ import numpy as np
 
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.inference.detect import FaceDetector, HaarFaceDetector, YuNetFaceDetector
-from faceexplorer.inference.overlay import draw_overlay
-from faceexplorer.inference.pipeline import Pipeline
+from faceexplorer.inference.overlay import draw_overlay, fit_bgra
+from faceexplorer.inference.pipeline import Pipeline, Prepared
 from faceexplorer.inference.postprocess import Prediction
 from faceexplorer.inference.recording import Recorder
 from faceexplorer.inference.session import open_model
 from faceexplorer.inference.sources import CameraSource, Frame, FrameSource, open_source
+from faceexplorer.inference.track import TrackingFaceDetector
 
 RATE_WINDOW_S = 2.0
 
@@ -78,10 +83,13 @@ def _rate(times: deque[float]) -> float:
 
 
 def make_detector(choice: str | Path | None) -> FaceDetector | None:
-    """``"haar"``, ``"none"``/None (whole frames are faces) or a YuNet ONNX path."""
+    """``"haar"`` (tracking), ``"haar-full"`` (every frame searched whole), ``"none"``/None
+    (whole frames are faces) or a YuNet ONNX path."""
     if choice is None or str(choice).lower() == "none":
         return None
     if str(choice).lower() == "haar":
+        return TrackingFaceDetector()
+    if str(choice).lower() == "haar-full":
         return HaarFaceDetector()
     return YuNetFaceDetector(choice)
 
@@ -123,8 +131,9 @@ class LiveSession:
         self.history: deque[Prediction] = deque()
         self.history_s = history_s
         self._cond = threading.Condition()
-        self._pending: Frame | None = None
-        self._capture_done = self._stopping = False
+        self._pending: Frame | None = None  # capture -> detect
+        self._prepared: Prepared | None = None  # detect -> model
+        self._capture_done = self._detect_done = self._stopping = False
         self._model_error: str | None = None
         self._user_stopped = False
         self._latest: LatestPrediction | None = None
@@ -140,17 +149,16 @@ class LiveSession:
     # --- control ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the capture and model threads."""
-        self._threads = [threading.Thread(target=self._guard, args=(self._capture,),
-                                          name="live-capture", daemon=True),
-                         threading.Thread(target=self._guard, args=(self._model,),
-                                          name="live-model", daemon=True)]
-        self._alive = 2
+        """Start the capture, detect and model threads."""
+        self._threads = [threading.Thread(target=self._guard, args=(work,),
+                                          name=f"live-{work.__name__[1:]}", daemon=True)
+                         for work in (self._capture, self._detect, self._model)]
+        self._alive = len(self._threads)
         for t in self._threads:
             t.start()
 
     def stop(self) -> None:
-        """Ask both threads to end after their current frame (returns at once)."""
+        """Ask the threads to end after their current frame (returns at once)."""
         with self._cond:
             self._stopping = self._user_stopped = True
             self._cond.notify_all()
@@ -165,7 +173,7 @@ class LiveSession:
 
     @property
     def running(self) -> bool:
-        """True while either thread is alive."""
+        """True while any thread is alive."""
         return any(t.is_alive() for t in self._threads)
 
     # --- what the display reads ---------------------------------------------------------
@@ -296,44 +304,72 @@ class LiveSession:
         latest = self._latest
         preds = latest.predictions if latest is not None and self.draw else ()
         overlay = draw_overlay(frame.image, preds)
-        bgra = None
-        if self.display_fit is not None:
-            h, w = overlay.shape[:2]
-            fw, fh = self.display_fit
-            scale = min(fw / w, fh / h)
-            size = (max(1, round(w * scale)), max(1, round(h * scale)))
-            method = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-            scaled = overlay if size == (w, h) else cv2.resize(overlay, size,
-                                                                interpolation=method)
-            bgra = cv2.cvtColor(scaled, cv2.COLOR_BGR2BGRA)
+        bgra = None if self.display_fit is None else fit_bgra(overlay, self.display_fit)
         shown = DisplayFrame(frame, overlay, bgra, latest)
         self._last_display = shown
         if self.on_frame is not None:
             self.on_frame(shown)
 
+    def _detect(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    while self._pending is None and not self._capture_done \
+                            and not self._stopping:
+                        self._cond.wait()
+                    if self._stopping or self._pending is None:
+                        self._dropped += self._pending is not None
+                        return
+                    frame, self._pending = self._pending, None
+                    self._cond.notify_all()
+                try:
+                    prepared = self.pipeline.prepare(frame)
+                except FaceExplorerError as exc:
+                    self._fail(frame, exc)
+                    return
+                with self._cond:
+                    while self.lockstep and self._prepared is not None and not self._stopping:
+                        self._cond.wait()
+                    if self._stopping:
+                        self._dropped += 1
+                        return
+                    self._dropped += self._prepared is not None
+                    self._prepared = prepared
+                    self._cond.notify_all()
+        finally:
+            with self._cond:
+                self._detect_done = True
+                self._cond.notify_all()
+
     def _model(self) -> None:
         while True:
             with self._cond:
-                while self._pending is None and not self._capture_done and not self._stopping:
+                while self._prepared is None and not self._detect_done and not self._stopping:
                     self._cond.wait()
-                if self._stopping or self._pending is None:
-                    self._dropped += self._pending is not None
+                if self._stopping or self._prepared is None:
+                    self._dropped += self._prepared is not None
                     return
-                frame, self._pending = self._pending, None
+                prepared, self._prepared = self._prepared, None
                 self._cond.notify_all()
+            frame = prepared.frame
             t0 = time.perf_counter()
             try:
-                preds = self.pipeline.process(frame)
+                preds = self.pipeline.infer(prepared)
             except FaceExplorerError as exc:
-                with self._cond:
-                    self._model_error = f"the model failed at frame {frame.index}: {exc}"
-                    self._stopping = True
-                    self._cond.notify_all()
-                self.source.stop()
+                self._fail(frame, exc)
                 return
+            # model_ms: the model's own time; detection ran meanwhile on the detect thread.
             latest = LatestPrediction(frame.index, frame.timestamp_s, tuple(preds),
                                       (time.perf_counter() - t0) * 1e3)
             self._publish(latest)
+
+    def _fail(self, frame: Frame, exc: FaceExplorerError) -> None:
+        with self._cond:
+            self._model_error = self._model_error or \
+                f"the model failed at frame {frame.index}: {exc}"
+            self._stopping = True
+            self._cond.notify_all()
+        self.source.stop()
 
     def _publish(self, latest: LatestPrediction) -> None:
         with self._cond:

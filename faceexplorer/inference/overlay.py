@@ -126,3 +126,16 @@ def draw_overlay(image: np.ndarray, preds: Sequence[Prediction]) -> np.ndarray:
     if with_aus:
         au_strip(out, max(with_aus, key=lambda p: p.box[2] * p.box[3]), scale)
     return out
+
+
+def fit_bgra(image: np.ndarray, fit: tuple[int, int]) -> np.ndarray:
+    """``image`` scaled to fit ``fit`` = (width, height), keeping its aspect, as BGRA.
+
+    Done on the capture thread, so the GUI thread only wraps the bytes in a QImage.
+    """
+    h, w = image.shape[:2]
+    scale = min(fit[0] / w, fit[1] / h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    method = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    scaled = image if size == (w, h) else cv2.resize(image, size, interpolation=method)
+    return cv2.cvtColor(scaled, cv2.COLOR_BGR2BGRA)

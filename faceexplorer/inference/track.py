@@ -70,7 +70,7 @@ class TrackingFaceDetector:
     def detect(self, frame: np.ndarray) -> list[Detection]:
         """Faces in a BGR frame, largest first."""
         gray = _gray(frame)
-        if self._tracks and self._since_full < self.redetect_every:
+        if self._tracks and self._since_full + 1 < self.redetect_every:
             found = [self._follow(gray, t) for t in self._tracks]
             if all(d is not None for d in found):
                 self._since_full += 1
