@@ -177,7 +177,11 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         plot.hideAxis("bottom")
         plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
         for side in ("left", "top", "bottom"):
-            plot.getAxis(side).setTextPen("k")
+            axis = plot.getAxis(side)
+            axis.setTextPen("k")
+            # Frame numbers never need an SI prefix; left on, every range change (each
+            # zoom, pan and child, in every linked plot) re-renders the label's HTML.
+            axis.enableAutoSIPrefix(False)
         plot.getViewBox().setDefaultPadding(0)
         # every range is set explicitly: auto-range would rescan each curve on each change
         plot.disableAutoRange()
@@ -185,17 +189,22 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         return plot
 
     def draw_child(self, tl: Timeline) -> None:
-        """What does not depend on the toggles: raters, ASD strip, beyond-video shading."""
+        """What does not depend on the toggles: raters, ASD strip, beyond-video shading;
+        the x range then shows all of the child's frames."""
         first, width, _ = raster.frame_columns(tl.frames)
         left = first - 0.5
+        # Lift the last child's x limits first: each plot clamped to new limits in turn
+        # would move all five linked plots (each redoing its curves and axes) five times.
+        for plot in self.plots:
+            plot.setLimits(xMin=None, xMax=None, minXRange=None)
         for curve, offset, values in zip(self.rater_curves, RATER_OFFSETS, tl.raters,
                                          strict=True):
             x, y = raster.step_curve(values + offset, tl.frames)
             curve.setData(x, y)
         self.mean_curve.setData(*raster.step_curve(tl.rating_mean, tl.frames))
-        self.atyp_gap.setImage(raster.gap_strip(tl.frames), levels=(0, 255))
+        self.atyp_gap.setImage(raster.gap_strip(tl.frames), autoLevels=False)
         self.atyp_gap.setRect(left, -0.3, width, 4.6)
-        self.asd_image.setImage(raster.flag_strip(tl.asd, tl.frames), levels=(0, 255))
+        self.asd_image.setImage(raster.flag_strip(tl.asd, tl.frames), autoLevels=False)
         self.asd_image.setRect(left, 0, width, 1)
         lo, hi = (tl.video_frames - 0.5, tl.last_frame + 0.5) if tl.beyond_video else (0, 0)
         for region in (*self.beyond, self.model_beyond):
@@ -203,11 +212,14 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
             region.setVisible(bool(tl.beyond_video))
         self.beyond_text.setVisible(bool(tl.beyond_video))
         self.beyond_text.setPos(lo, 0)
+        self._draw_edges(tl, self.edges[2], -0.3, 4.3)
+        self._draw_edges(tl, self.edges[3], 0, 1)
+        # every frame in view: ONE linked range change; the limits then hold the view
+        # already, so setting them moves nothing
+        self.zoom_to(tl.first_frame, tl.last_frame)
         for plot in self.plots:
             plot.setLimits(xMin=left - 0.05 * width, xMax=left + 1.05 * width,
                            minXRange=min(10, max(width, 1)))
-        self._draw_edges(tl, self.edges[2], -0.3, 4.3)
-        self._draw_edges(tl, self.edges[3], 0, 1)
 
     def _draw_edges(self, tl: Timeline, item: pg.PlotDataItem, low: float, high: float) -> None:
         item.setData(*raster.boundary_lines(tl.segments, low, high))
@@ -217,7 +229,7 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         """The AU rows (in ``rows`` order) and, when ``openface``, the OpenFace rows."""
         self.rows = tuple(rows)
         first, width, _ = raster.frame_columns(tl.frames)
-        self.au_image.setImage(raster.au_raster(tl.rows(self.rows), tl.frames), levels=(0, 255))
+        self.au_image.setImage(raster.au_raster(tl.rows(self.rows), tl.frames), autoLevels=False)
         self.au_image.setRect(first - 0.5, 0, width, len(self.rows))
         self.au_plot.getAxis("left").setTicks(
             [[(i + 0.5, name) for i, name in enumerate(self.rows)], []])
@@ -248,7 +260,7 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         first, width, _ = raster.frame_columns(tl.frames)
         image = raster.probability_raster(probs, tl.frames,
                                           model.threshold if threshold else None)
-        self.model_image.setImage(image, levels=(0, 255))
+        self.model_image.setImage(image, autoLevels=False)
         self.model_image.setRect(first - 0.5, 0, width, len(names))
         self.model_plot.getAxis("left").setTicks(
             [[(i + 0.5, name) for i, name in enumerate(names)], []])
