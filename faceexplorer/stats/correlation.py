@@ -283,18 +283,21 @@ def spearman_ci(rho: np.ndarray, n: np.ndarray,
     return low, high
 
 
-def rho_ranked(ranks: np.ndarray, score_ranks: np.ndarray) -> np.ndarray:
+def rho_ranked(ranks: np.ndarray, score_ranks: np.ndarray, scale: float = 1.0
+               ) -> np.ndarray:
     """Pearson r of complete rank rows (k, n) with rank columns (n, s): (k, s).
 
     Average ties keep every rank sum at n(n+1)/2, so centring the scores alone centres
     the products, and sum((r - c)^2) = sum(r^2) - n c^2. Ranks are multiples of 1/2, so
-    in float64 every one of these sums is exact for n up to ~10^5.
+    in float64 every one of these sums is exact for n up to ~10^5. ``ranks`` may come
+    multiplied by ``scale`` (stored ranks are doubled): with a power of two every sum
+    is scaled exactly, and rho comes out bit for bit the same.
     """
     n = ranks.shape[1]
     centre = (n + 1) / 2.0
-    sc = score_ranks - centre
+    sc = np.ascontiguousarray(score_ranks - centre)  # C order: BLAS is ~2x faster so
     num = ranks @ sc
-    ss = np.einsum("ij,ij->i", ranks, ranks) - n * centre * centre
+    ss = np.einsum("ij,ij->i", ranks, ranks) - n * (scale * centre) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
         rho = num / np.sqrt(np.outer(ss, np.einsum("ij,ij->j", sc, sc)))
     # A constant row (or score) has no spread: rho is undefined (NaN), not 0.

@@ -43,6 +43,8 @@ from faceexplorer.stats.dass21 import SUBSCALES
 RANK_TABLES = ("faces_rank_subjects", "faces_feature_ranks")
 #: Features ranked (import) or read (ranking) per step: ~45 MB of float64 at 11k subjects.
 BLOCK_FEATURES = 512
+#: Stored rank rows converted to float64 at a time (~3 MB at 11k subjects: in cache).
+_CACHED_ROWS = 32
 
 
 def rank_dtype(n_subjects: int) -> np.dtype:
@@ -54,7 +56,9 @@ def encode(ranks: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Ranks (NaN = missing) in the stored form."""
     if dtype.kind == "f":
         return ranks.astype(dtype)
-    return np.nan_to_num(ranks * 2.0, nan=0.0).astype(dtype)
+    doubled = ranks * 2.0
+    doubled[np.isnan(doubled)] = 0.0
+    return doubled.astype(dtype)
 
 
 def decode(raw: np.ndarray) -> np.ndarray:
@@ -74,8 +78,10 @@ def rank_with_gaps(values: np.ndarray) -> np.ndarray:
     their missing pattern and each pattern is ranked once.
     """
     ok = np.isfinite(values)
-    out = np.full(values.shape, np.nan)
     complete = ok.all(axis=1)
+    if complete.all():
+        return corr.rank_rows(values)  # the usual case: no copies
+    out = np.full(values.shape, np.nan)
     if complete.any():
         out[complete] = corr.rank_rows(values[complete])
     gappy = np.flatnonzero(~complete)
@@ -163,8 +169,8 @@ def stored_rho(con: duckdb.DuckDBPyConnection, positions: Sequence[int],
     rho, n = np.full((k, s), np.nan), np.zeros((k, s), dtype=np.int64)
     nothing = np.zeros(s, dtype=bool)
     if not table_exists(con, "faces_feature_ranks"):
-        return StoredRho(rho, n, nothing, "this index has no stored feature ranks (imported "
-                         "by an older version; re-import FACES for the fast ranking)")
+        return StoredRho(rho, n, nothing, "this index has no stored feature ranks, as an "
+                         "older version imported it: re-import FACES for the fast ranking")
     scores, covered, note = _stored_scores(con, subscales)
     if not covered.any():
         return StoredRho(rho, n, covered, note)
@@ -172,6 +178,7 @@ def stored_rho(con: duckdb.DuckDBPyConnection, positions: Sequence[int],
     cols = np.flatnonzero(covered)
     score_ranks = corr.rank_rows(scores.T).T if len(scores) else scores
     seen = np.zeros(k, dtype=bool)
+    buffer = np.empty((_CACHED_ROWS, len(scores)))
     done = 0
     for block_positions, counts, raw in _read_blocks(con, len(scores)):
         if cancelled is not None and cancelled():
@@ -181,7 +188,7 @@ def stored_rho(con: duckdb.DuckDBPyConnection, positions: Sequence[int],
             return StoredRho(rho, n, nothing, "the stored feature ranks do not match the "
                              "feature catalogue (re-import FACES)")
         seen[rows] = True
-        _block_rho(rho, n, rows, cols, decode(raw), counts, scores, score_ranks)
+        _block_rho(rho, n, rows, cols, raw, counts, scores, score_ranks, buffer)
         done += len(rows)
         if progress is not None:
             progress(done)
@@ -248,22 +255,36 @@ def _read_blocks(con: duckdb.DuckDBPyConnection, n_slots: int
 
 
 def _block_rho(rho: np.ndarray, n: np.ndarray, rows: np.ndarray, cols: np.ndarray,
-               ranks: np.ndarray, counts: np.ndarray, scores: np.ndarray,
-               score_ranks: np.ndarray) -> None:
-    """rho/n of one block of stored ranks; rows with gaps use re-ranked scores."""
-    full = ranks.shape[1]
+               raw: np.ndarray, counts: np.ndarray, scores: np.ndarray,
+               score_ranks: np.ndarray, buffer: np.ndarray) -> None:
+    """rho/n of one block of stored ranks; rows with gaps use re-ranked scores.
+
+    Complete rows go through ``buffer`` (a few rows of float64, small enough to stay in
+    the cache) as stored, doubled uint16 too (:func:`corr.rho_ranked` with ``scale``):
+    converting the whole block to float64 first cost more than the products.
+    """
+    full = raw.shape[1]
     n[np.ix_(rows, cols)] = counts[:, None]
     complete = counts == full
-    if full >= 2 and complete.any():
-        rho[np.ix_(rows[complete], cols)] = corr.rho_ranked(ranks[complete], score_ranks)
+    scale = 1.0 if raw.dtype.kind == "f" else 2.0
+    step = len(buffer)
+    for lo in range(0, len(raw) if full >= 2 else 0, step):
+        ok = complete[lo:lo + step]
+        part = raw[lo:lo + step] if ok.all() else raw[lo:lo + step][ok]
+        if not len(part):
+            continue
+        x = buffer[:len(part)]
+        x[...] = part
+        rho[np.ix_(rows[lo:lo + step][ok], cols)] = corr.rho_ranked(x, score_ranks, scale)
     gappy = np.flatnonzero(~complete)
     if not gappy.size:
         return
-    ok = ~np.isnan(ranks[gappy])
+    ranks = decode(raw[gappy])
+    ok = ~np.isnan(ranks)
     patterns, inverse = np.unique(ok, axis=0, return_inverse=True)
     for p, mask in enumerate(patterns):
-        members = gappy[inverse.ravel() == p]
+        members = np.flatnonzero(inverse.ravel() == p)
         if mask.sum() < 2:
             continue  # as spearman_matrix: fewer than 2 pairs, rho undefined
-        rho[np.ix_(rows[members], cols)] = corr.rho_ranked(
+        rho[np.ix_(rows[gappy[members]], cols)] = corr.rho_ranked(
             ranks[np.ix_(members, mask)], corr.rank_rows(scores[mask].T).T)
