@@ -3,13 +3,12 @@
 Small, headless helpers so the widgets only lay numbers out: the subject browser's
 filters, the sentence that says which rule the stored DASS totals follow (with counts,
 never a guess), the band intervals the histograms shade, box-plot numbers, the correlation title,
-and the full ranking behind a progress callback (passed on to ``faces_stats.rank_all``
-once it takes one).
+and the full ranking behind a progress callback with the words saying where its rho came
+from (ranks stored at import, or the values).
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 
 import duckdb
@@ -97,24 +96,20 @@ def rank_all_with_progress(con: duckdb.DuckDBPyConnection,
                            ) -> dict[str, pd.DataFrame] | None:
     """:func:`faces_stats.rank_all`, reporting ``progress(features done, features)``.
 
-    When ``rank_all`` takes ``progress`` / ``cancelled`` itself they are passed on (one
-    report per block of columns; None when cancelled). Until then the ranking runs in
-    one call and progress is reported at its start (0) and end (all): a worker shows a
-    busy bar in between. Never re-implements the ranking, so numbers cannot drift.
+    One report per block of features, the last one (all, all); None when ``cancelled()``
+    turned true. Never re-implements the ranking, so numbers cannot drift.
     """
-    accepted = inspect.signature(fs.rank_all).parameters
-    options: dict = {}
-    if "progress" in accepted and progress is not None:
-        options["progress"] = progress
-    if "cancelled" in accepted and cancelled is not None:
-        options["cancelled"] = cancelled
-    total = len(fs.feature_catalogue(con))
-    if progress is not None and "progress" not in options:
-        progress(0, total)
-    result = fs.rank_all(con, subscales, **options)
-    if progress is not None and "progress" not in options and result is not None:
-        progress(total, total)
-    return result
+    return fs.rank_all(con, subscales, progress=progress, cancelled=cancelled)
+
+
+def rho_source_text(frame: pd.DataFrame) -> str:
+    """Where a ranking's rho came from, in words for the status line."""
+    source = str(frame.attrs.get("rho_from", ""))
+    if source == "stored ranks":
+        return "from the ranks stored at import"
+    if source.startswith("values: "):
+        return f"from the feature values; {source.removeprefix('values: ')}"
+    return "from the feature values"
 
 
 def band_boxes(values_by_band: dict[str, np.ndarray]) -> list[dict]:

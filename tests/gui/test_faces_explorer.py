@@ -8,6 +8,7 @@ never through the app's own statistics code. Screenshots go to /tmp/shots.
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -188,6 +189,7 @@ def test_ranking_puts_planted_effects_on_top_and_exports(view, sample, qtbot, tm
     print(f"\nranking of {written.n_feature_columns:,} features x 3 subscales: "
           f"{view.last_ranking_s:.2f} s")
     pane = view.ranking
+    assert "from the ranks stored at import" in pane.status.text()
     planted = {e.feature.split("_")[0] if e.feature.startswith("AU")
                else e.feature.rsplit("_", 1)[0] for e in written.effects}
     for k, s in enumerate(SUBSCALES):
@@ -236,6 +238,37 @@ def test_ranking_puts_planted_effects_on_top_and_exports(view, sample, qtbot, tm
     pd.testing.assert_frame_equal(out, headless, check_exact=False, rtol=1e-15,
                                   check_dtype=False)
     assert progress[-1] == (written.n_feature_columns, written.n_feature_columns)
+
+
+def test_ranking_of_an_index_without_stored_ranks(qtbot, sample, tmp_path, shoot):
+    """An index from before the ranks were stored: same ranking, computed from the values,
+    and the status line says so."""
+    db, written = sample
+    old = tmp_path / "old.duckdb"
+    shutil.copy(db, old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("DROP TABLE faces_feature_ranks")
+        con.execute("DROP TABLE faces_rank_subjects")
+    con = duckdb.connect(str(old), read_only=True)
+    widget = FacesExplorerView()
+    qtbot.addWidget(widget)
+    widget.resize(1400, 900)
+    widget.show()
+    widget.set_connection(con)
+    try:
+        with qtbot.waitSignal(widget.ranking_ready, timeout=TIMEOUT_MS):
+            widget.tabs.setCurrentWidget(widget.ranking)
+        pane = widget.ranking
+        assert "from the feature values; this index has no stored" in pane.status.text()
+        assert pane.model.rowCount() == written.n_feature_columns
+        shoot(widget, "faces_explorer_ranking_old_index")
+        with duckdb.connect(str(db), read_only=True) as fast:
+            stored = faces_stats.rank_features(fast, "depression")
+        pd.testing.assert_frame_equal(pane.rankings["depression"], stored)
+    finally:
+        widget.close_workers()
+        widget.set_connection(None)
+        con.close()
 
 
 def test_no_faces_data_and_no_index(qtbot, tmp_path):

@@ -1,10 +1,12 @@
 """The Ranking pane: every feature ranked by Spearman rho with one subscale.
 
-The ranking of all three subscales comes from one pass over the feature table
-(``faces_views.rank_all_with_progress`` on the view's worker; a progress bar follows the
-blocks). The table sorts by any column (|rho| order as delivered); "Export CSV..."
-writes the shown subscale's full ranking with ``faces_stats.export_ranking``. Double-
-clicking a row opens that feature in the Feature explorer.
+The ranking of all three subscales comes from the feature ranks stored at import (or,
+for an older index, one pass over the feature table), via
+``faces_views.rank_all_with_progress`` on the view's worker; a progress bar follows the
+blocks and the status line says which way rho was computed. The table sorts by any
+column (|rho| order as delivered); "Export CSV..." writes the shown subscale's full
+ranking with ``faces_stats.export_ranking``. Double-clicking a row opens that feature in
+the Feature explorer.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
 from faceexplorer.gui.faces_explorer.table import Column, FrameModel, fixed, general, plain
 from faceexplorer.stats.dass21 import SUBSCALES
 from faceexplorer.stats.faces_stats import export_ranking
+from faceexplorer.stats.faces_views import rho_source_text
 
 COLUMNS = [
     Column("Feature", "feature"),
@@ -75,6 +78,7 @@ class RankingPane(QWidget):
         self.export_button.setEnabled(False)
         self.status = QLabel("Ranking not computed yet.", self)
         self.status.setObjectName("rankingStatus")
+        self.status.setWordWrap(True)  # the fallback's reason can be long
         self.model = FrameModel(COLUMNS, self)
         self.table = QTableView(self)
         self.table.setObjectName("rankingTable")
@@ -146,7 +150,9 @@ class RankingPane(QWidget):
         self.status.setText(
             f"{len(frame):,} features ranked by |rho| with {self.subscale} "
             f"({significant:,} with BH q < 0.05; computed in {self.seconds:.1f} s for all "
-            "three subscales). Click a header to sort; double-click a row to explore it.")
+            f"three subscales, {rho_source_text(frame)}). Click a header to sort; "
+            "double-click a row to explore it.")
+        self.status.setToolTip(str(frame.attrs.get("rho_from", "")))
 
     def ask_export(self) -> None:
         """Ask for a file name, then export (the "ask" half of the command)."""
