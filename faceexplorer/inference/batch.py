@@ -12,11 +12,15 @@ the model in batches. HRM frames and RaFD images are detected (Haar, largest fac
 Every item yields one row: a missing image, no face found or NaN outputs give an
 invalid row with its reason, counted in the run (never silently skipped).
 
+Images are loaded (decoded, cropped, normalised) ahead on a worker thread and chunks
+are written on another (``batch_io``), so decoding and index writes overlap the model.
+
 Index access: DuckDB lets one process write a file, and not while another connection of
 the same file is open with a different mode. The runner therefore never keeps a
 connection: it opens a short read-write one to read the items, and one per chunk. A GUI
 holding a read-only connection passes ``index_access``: a context-manager factory that
-closes the GUI's connection on entry and reopens it on exit (about once a chunk).
+closes the GUI's connection on entry and reopens it on exit (about once a chunk; the
+chunks' accesses happen on the writer thread, one at a time, all before the run ends).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -36,6 +40,7 @@ from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.index import predictions as store_predictions
 from faceexplorer.index.store import connect, table_exists
 from faceexplorer.inference import BATCH_DATASETS
+from faceexplorer.inference.batch_io import ChunkWriter, Prefetcher
 from faceexplorer.inference.detect import HaarFaceDetector
 from faceexplorer.inference.pipeline import Pipeline
 from faceexplorer.inference.postprocess import Prediction, decode
@@ -214,6 +219,17 @@ def _read(item: Item, videos: _VideoFrames) -> tuple[np.ndarray | None, str, boo
     return image, "", False
 
 
+class _Loaded(NamedTuple):
+    """An item as the prefetch thread hands it over: the image to detect faces in, or
+    the face's normalised tensor (box known), or None with why and whether missing."""
+
+    image: np.ndarray | None
+    tensor: np.ndarray | None
+    aligned: bool
+    why: str
+    missing: bool
+
+
 # --- rows --------------------------------------------------------------------------------
 
 def _row(item: Item, run_id: str, dataset: str, pred: Prediction | None, au_labels: tuple,
@@ -312,25 +328,42 @@ def run_batch(db_path: Path | str, model: ModelSession | Path | str, dataset: st
     pending: list[dict[str, Any]] = []
     t0 = time.perf_counter()
 
+    def write(rows: list[dict[str, Any]]) -> None:
+        with _rw(db_path, index_access) as wcon:
+            store_predictions.write_chunk(wcon, run_id, rows)
+
+    def written(rows: list[dict[str, Any]]) -> None:  # on the writer thread
+        result.items_written += len(rows)
+        result.items_failed += sum(not r["valid"] for r in rows)
+        result.items_missing += sum(r["missing"] for r in rows)
+
+    writer = ChunkWriter(write, written)
+
     def flush() -> None:
-        if pending:
-            with _rw(db_path, index_access) as wcon:
-                store_predictions.write_chunk(wcon, run_id, pending)
-            result.items_written += len(pending)
-            result.items_failed += sum(not r["valid"] for r in pending)
-            result.items_missing += sum(r["missing"] for r in pending)
-            pending.clear()
+        writer.submit(pending)
+        pending.clear()
 
     detect = dataset in ("hrm", "rafd-d")
     pipeline = Pipeline(session, HaarFaceDetector() if detect else None, faces="largest")
     result.warnings += pipeline.warnings if detect else []
     videos = _VideoFrames()
-    boxed: list[tuple[Item, np.ndarray, bool]] = []
+    boxed: list[tuple[Item, np.ndarray, bool]] = []  # item, its (1, ...) tensor, aligned
+
+    def load(item: Item) -> _Loaded:  # on the prefetch thread
+        image, why, missing = _read(item, videos)
+        if image is None or detect or item.box is None:
+            return _Loaded(image, None, False, why, missing)
+        aligned = session.card.input.crop == "aligned" and item.landmarks68 is not None
+        points = five_points(item.landmarks68) if aligned else None  # type: ignore[arg-type]
+        # Normalised per face (elementwise, so equal to normalising the batch at once).
+        tensor = to_tensor([face_crop(image, session.card.input, item.box, points)],
+                           session.card.input)
+        return _Loaded(None, tensor, aligned, why, missing)
 
     def run_boxed() -> None:
         if not boxed:
             return
-        tensor = to_tensor([c for _, c, _ in boxed], session.card.input)
+        tensor = np.concatenate([t for _, t, _ in boxed])
         raw = session.run(tensor)
         preds = decode(session.card, raw, 0, 0.0, [it.box for it, _, _ in boxed],  # type: ignore[misc]
                        [a for _, _, a in boxed])
@@ -338,28 +371,27 @@ def run_batch(db_path: Path | str, model: ModelSession | Path | str, dataset: st
                        for (it, _, _), p in zip(boxed, preds, strict=True))
         boxed.clear()
 
+    loaded = Prefetcher(todo, load)
     try:
-        for n, item in enumerate(todo, 1):
+        for n, (item, got) in enumerate(loaded, 1):
             if should_stop is not None and should_stop():
                 result.status, result.message = "stopped", "stopped by the user"
                 break
-            image, why, missing = _read(item, videos)
-            if image is None:
-                pending.append(_row(item, run_id, dataset, None, au_labels, why, missing))
+            image = got.image
+            if got.tensor is not None:
+                boxed.append((item, got.tensor, got.aligned))
+                if len(boxed) >= BATCH:
+                    run_boxed()
+            elif image is None:
+                pending.append(_row(item, run_id, dataset, None, au_labels, got.why,
+                                    got.missing))
             elif detect:
                 preds = pipeline.process(Frame(item.frame or 0, 0.0, image, item.key))
                 pending.append(_row(item, run_id, dataset, preds[0], au_labels) if preds else
                                _row(item, run_id, dataset, None, au_labels, "no face found"))
-            elif item.box is None:
+            else:
                 pending.append(_row(item, run_id, dataset, None, au_labels,
                                     "no face box in the dataset row"))
-            else:
-                aligned = session.card.input.crop == "aligned" and item.landmarks68 is not None
-                points = five_points(item.landmarks68) if aligned else None  # type: ignore[arg-type]
-                boxed.append((item, face_crop(image, session.card.input, item.box, points),
-                               aligned))
-                if len(boxed) >= BATCH:
-                    run_boxed()
             if len(pending) >= chunk:
                 flush()
             if progress is not None:
@@ -373,8 +405,10 @@ def run_batch(db_path: Path | str, model: ModelSession | Path | str, dataset: st
         boxed.clear()
         result.status, result.message = "failed", str(exc)
     finally:
+        loaded.close()
         videos.close()
         flush()
+        writer.close()
         result.seconds = time.perf_counter() - t0
         with _rw(db_path, index_access) as con:
             store_predictions.finish_run(con, run_id, result.status, result.message)
