@@ -13,11 +13,22 @@ where shapes allow) in stages (expand, channels, repeats, stride, kernel) =
 expression logits, valence, arousal); Swish activations; no squeeze-excitation and no
 batch norm (both fold away or cost <2% of the ~0.39 GFLOPs). Then, in this one process:
 
-- ``bare``: decode each frame with cv2, Haar (same cascade and settings as the app's
-  detector), crop + resize to 224 + normalise, ``session.run`` - one thread, in order;
-- ``live lockstep``: ``LiveSession`` on the same video, capture waiting for the model so
-  every frame is modelled (overlay drawn, display frame scaled): fps, ms per stage, and
-  overhead = live seconds per frame / bare seconds per frame - 1;
+- ``bare``: decode each frame with cv2, detect with the app's live-mode detector
+  (``TrackingFaceDetector()``, what ``open_live(detector="haar")`` uses: a Haar search
+  of a small region around the last face, the whole frame every 12 frames or when the
+  face is lost; the class itself is called, since its searches are the bare detection
+  work), crop + resize to 224 + normalise, ``session.run`` - one thread, in order;
+- ``bare full-frame Haar``: the same with every frame searched whole (the cascade called
+  directly with ``HaarFaceDetector()``'s settings, as the app did before tracking), for
+  comparison only;
+- every line also gives the process CPU time per modelled frame (all threads): on a
+  shared machine wall-clock rates follow the other load, CPU time much less, so the
+  CPU overhead (live / bare - 1) is the figure to compare between runs;
+- ``live lockstep``: ``LiveSession`` on the same video with the same detector, each stage
+  waiting for the next so every frame is modelled (overlay drawn, display frame scaled):
+  fps, ms per stage, and overhead = live seconds per frame / bare seconds per frame - 1.
+  The session runs capture, detection and the model on three threads, so on 2 cores it
+  can beat the one-thread bare loop (a negative overhead);
 - ``live free``: the same, model on the newest frame only: display and model fps;
 - ``slow model``: the video paced at 30 fps with a model that sleeps ``--slow-ms`` more
   per run: display fps must stay at the video rate, the largest gap between shown frames.
@@ -37,12 +48,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from faceexplorer.inference.detect import (  # noqa: E402
-    HAAR_MAX_SIDE,
-    HaarFaceDetector,  # noqa: E402
-    haar_file,
-)
-from faceexplorer.inference.live import LiveSession  # noqa: E402
+from faceexplorer.inference.detect import HAAR_MAX_SIDE, haar_file  # noqa: E402
+from faceexplorer.inference.live import LiveSession, make_detector  # noqa: E402
 from faceexplorer.inference.pipeline import Pipeline  # noqa: E402
 from faceexplorer.inference.session import open_model  # noqa: E402
 from faceexplorer.inference.sources import VideoFileSource  # noqa: E402
@@ -129,32 +136,52 @@ def write_video(path: Path, frames: int, fps: float = 30.0) -> Path:
     return path
 
 
-def bare(video: Path, model_path: Path, threads: int) -> dict[str, float]:
-    """Decode + Haar + crop/resize/normalise + onnxruntime, one frame after the other."""
+def _full_frame_haar():
+    """Boxes of a whole-frame Haar search with ``HaarFaceDetector()``'s settings."""
+    cascade = cv2.CascadeClassifier(str(haar_file("haarcascade_frontalface_default.xml")))
+
+    def detect(frame: np.ndarray) -> np.ndarray:
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        f = min(1.0, HAAR_MAX_SIDE / max(gray.shape))
+        gray = cv2.equalizeHist(gray if f == 1.0 else cv2.resize(gray, None, fx=f, fy=f))
+        side = max(20, int(0.15 * min(gray.shape)))
+        return np.asarray(cascade.detectMultiScale(gray, 1.1, 5, minSize=(side, side))
+                          ).reshape(-1, 4) / f
+    return detect
+
+
+def _live_detector():
+    """Boxes from the live-mode detector (tracking), as the app creates it."""
+    detector = make_detector("haar")
+
+    def detect(frame: np.ndarray) -> np.ndarray:
+        return np.array([d.box for d in detector.detect(frame)]).reshape(-1, 4)
+    return detect
+
+
+def bare(video: Path, model_path: Path, threads: int, full_frame: bool = False
+         ) -> dict[str, float]:
+    """Decode + detect + crop/resize/normalise + onnxruntime, one frame after the other."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
-    cascade = cv2.CascadeClassifier(str(haar_file("haarcascade_frontalface_default.xml")))
+    detect = _full_frame_haar() if full_frame else _live_detector()
     cap = cv2.VideoCapture(str(video))
     times = {"read": 0.0, "detect": 0.0, "infer": 0.0}
     n = faces = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     while True:
         t0 = time.perf_counter()
         ok, frame = cap.read()
         if not ok:
             break
         t1 = time.perf_counter()
-        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        f = min(1.0, HAAR_MAX_SIDE / max(gray.shape))
-        gray = cv2.equalizeHist(gray if f == 1.0 else cv2.resize(gray, None, fx=f, fy=f))
-        side = max(20, int(0.15 * min(gray.shape)))
-        rects = cascade.detectMultiScale(gray, 1.1, 5, minSize=(side, side))
+        rects = detect(frame)
         t2 = time.perf_counter()
-        for x, y, w, h in np.asarray(rects).reshape(-1, 4)[:1]:
+        for x, y, w, h in rects.round().astype(int)[:1]:
             crop = cv2.resize(frame[y:y + h, x:x + w], (224, 224))
             tensor = (cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0)
             session.run(None, {"input": tensor.transpose(2, 0, 1)[None]})
@@ -164,8 +191,9 @@ def bare(video: Path, model_path: Path, threads: int) -> dict[str, float]:
         times["detect"] += t2 - t1
         times["infer"] += t3 - t2
         n += 1
-    total = time.perf_counter() - start
+    total, cpu = time.perf_counter() - start, time.process_time() - cpu
     return {"frames": n, "faces": faces, "seconds": total, "fps": n / total,
+            "cpu_ms_per_frame": cpu / n * 1e3,
             **{f"{k}_ms": v / n * 1e3 for k, v in times.items()}}
 
 
@@ -185,19 +213,21 @@ def live(video: Path, model_path: Path, threads: int, lockstep: bool, pace: bool
     if slow_s:
         model.session = _Sleepy(model.session, slow_s)
     shown: list[float] = []
-    session = LiveSession(VideoFileSource(video), Pipeline(model, HaarFaceDetector(), "largest"),
+    session = LiveSession(VideoFileSource(video), Pipeline(model, make_detector("haar"),
+                                                           "largest"),
                           lockstep=lockstep, pace=pace,
                           on_frame=lambda _f: shown.append(time.perf_counter()))
     session.display_fit = (960, 720)  # the view scales to its canvas on the capture thread
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     session.start()
     session.join()
-    total = time.perf_counter() - start
+    total, cpu = time.perf_counter() - start, time.process_time() - cpu
     s = session.stats
     gaps = np.diff(shown) if len(shown) > 1 else np.zeros(1)
     stages = session.pipeline.timings.summary()
     return {"frames": s.frames_read, "modelled": s.frames_modelled, "dropped": s.dropped,
             "seconds": total, "display_fps": len(shown) / total,
+            "cpu_ms_per_frame": cpu / max(1, s.frames_modelled) * 1e3,
             "model_fps": s.frames_modelled / total, "max_display_gap_ms": gaps.max() * 1e3,
             "p95_display_gap_ms": float(np.percentile(gaps, 95)) * 1e3,
             **{f"{k}_ms": v["mean_ms"] for k, v in stages.items() if v["n"]}}
@@ -221,23 +251,29 @@ def main() -> None:
     results = {"cpus": os.cpu_count(), "threads": a.threads}
     bare(video, model, a.threads)  # warm-up: file cache, onnxruntime kernels
     results["bare"] = bare(video, model, a.threads)
+    results["bare_full_frame"] = bare(video, model, a.threads, full_frame=True)
     results["live_lockstep"] = live(video, model, a.threads, lockstep=True, pace=False)
     results["live_free"] = live(video, model, a.threads, lockstep=False, pace=False)
     results["slow_model_paced"] = live(video, model, a.threads, lockstep=False, pace=True,
                                        slow_s=a.slow_ms / 1e3)
     b, lk = results["bare"], results["live_lockstep"]
     results["overhead_pct"] = 100 * (b["fps"] / lk["display_fps"] - 1)
+    results["cpu_overhead_pct"] = 100 * (lk["cpu_ms_per_frame"] / b["cpu_ms_per_frame"] - 1)
     if a.json:
         print(json.dumps(results, indent=1))
         return
     print(f"{a.frames} frames 640x480, EfficientNet-B0-sized model, {a.threads} thread(s), "
-          f"{os.cpu_count()} cpus")
-    print(f"bare Haar+ORT : {b['fps']:6.1f} fps  read {b['read_ms']:.1f} ms, detect "
-          f"{b['detect_ms']:.1f} ms, crop+infer {b['infer_ms']:.1f} ms per frame")
+          f"{os.cpu_count()} cpus, load average {os.getloadavg()[0]:.2f}")
+    for key, label in (("bare", "bare track+ORT"), ("bare_full_frame", "bare full+ORT ")):
+        r = results[key]
+        print(f"{label}: {r['fps']:6.1f} fps  read {r['read_ms']:.1f} ms, detect "
+              f"{r['detect_ms']:.1f} ms, crop+infer {r['infer_ms']:.1f} ms per frame, "
+              f"{r['faces']} faces; cpu {r['cpu_ms_per_frame']:.1f} ms/frame")
     print(f"live lockstep : {lk['display_fps']:6.1f} fps  stages (mean ms) "
           + ", ".join(f"{k[:-3]} {lk[k]:.1f}" for k in ("detect_ms", "preprocess_ms",
                                                        "infer_ms", "postprocess_ms") if k in lk)
-          + f"; overhead vs bare {results['overhead_pct']:+.1f}%")
+          + f"; overhead vs bare {results['overhead_pct']:+.1f}%, cpu "
+          f"{lk['cpu_ms_per_frame']:.1f} ms/frame ({results['cpu_overhead_pct']:+.1f}%)")
     fr = results["live_free"]
     print(f"live free     : display {fr['display_fps']:6.1f} fps, model {fr['model_fps']:.1f} "
           f"fps, dropped {fr['dropped']} of {fr['frames']}")
