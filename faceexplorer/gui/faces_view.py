@@ -1,32 +1,42 @@
 """The Faces tab: the image browser beside the detail panel of the selected image.
 
-Only wiring lives here: the browser's ``image_selected`` drives the detail panel. Both
-panels take the window's read-only connection through ``set_connection``.
+Wiring, plus one layout rule. The browser's ``image_selected`` drives the detail panel;
+both take the window's read-only connection through ``set_connection``. The two sit in a
+splitter that this widget places by hand instead of through a layout, so that it can
+stop the layout requests the panels send at every image (a new title, a new vote count
+re-lays out their labels) from climbing to the window: Qt's QTabWidget answers each one
+by repainting the whole tab, which cost a full-window repaint (filter bar, grid, every
+plot) per change, several per click. Only a change of the splitter's minimum size goes
+up, and the minimum only grows (the widest an image has needed), so showing an image
+with votes after one without does not re-share the window either.
 """
 
 from __future__ import annotations
 
 import duckdb
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QSplitter, QWidget
 
 from faceexplorer.gui.browser.browser import ImageBrowser
 from faceexplorer.gui.detail.panel import DetailPanel
 
 
-class FacesView(QSplitter):
+class FacesView(QWidget):
     """AffectNet / AffectNetC25 images: filter, sort and page on the left, detail on the right."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(Qt.Orientation.Horizontal, parent)
+        super().__init__(parent)
         self.setObjectName("facesView")
-        self.browser = ImageBrowser(self)
-        self.detail = DetailPanel(self)
-        self.addWidget(self.browser)
-        self.addWidget(self.detail)
-        self.setStretchFactor(0, 1)
-        self.setStretchFactor(1, 1)
-        self.setChildrenCollapsible(False)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.browser = ImageBrowser(self.splitter)
+        self.detail = DetailPanel(self.splitter)
+        self.splitter.addWidget(self.browser)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self._minimum = QSize(0, 0)
         self.browser.image_selected.connect(self.detail.show_image)
 
     def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
@@ -36,3 +46,29 @@ class FacesView(QSplitter):
 
     def close_workers(self) -> None:
         self.browser.close_loader()
+
+    def sizes(self) -> list[int]:
+        """The widths of the browser and the detail panel."""
+        return self.splitter.sizes()
+
+    # --- the layout barrier ---------------------------------------------------------------
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return self.splitter.sizeHint()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        self._minimum = self._minimum.expandedTo(self.splitter.minimumSizeHint())
+        return self._minimum
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        self.splitter.setGeometry(self.rect())
+        super().resizeEvent(event)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:
+            # The splitter's hints changed (it has no layout above it to tell but ours):
+            # pass it on only when our minimum grows.
+            before = QSize(self._minimum)
+            if self.minimumSizeHint() != before:
+                self.updateGeometry()
+            return True
+        return super().event(event)

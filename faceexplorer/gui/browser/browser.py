@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QListView,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QTableView,
     QToolButton,
@@ -152,6 +153,12 @@ class ImageBrowser(QWidget):
             b.clicked.connect(slot)
         self.page_label = QLabel(self)
         self.page_label.setObjectName("pageLabel")
+        # A fixed width: a label sized by its text would change the browser's minimum
+        # width at every page, and the Faces splitter would re-lay out the whole tab.
+        self.page_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.page_label.setMinimumWidth(
+            self.page_label.fontMetrics().horizontalAdvance("0,000,000–0,000,000 of 0,000,000"))
+        self.page_label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
 
         bar = QHBoxLayout()
         for w in (self.grid_button, self.table_button, QLabel("Sort", self), self.sort_combo,

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -81,6 +82,9 @@ class FaceView(QWidget):
         self.placeholder.setStyleSheet(
             "background: #fff4e0; color: #6b3500; border: 1px solid #e0b070; padding: 6px;")
         self.placeholder.hide()
+        # A long path is one unbreakable word: it must not set the panel's minimum width
+        # (which would change from image to image and re-lay out the whole tab).
+        self.placeholder.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         self.landmarks_check = QCheckBox("Landmarks", self)
         self.landmarks_check.setChecked(True)

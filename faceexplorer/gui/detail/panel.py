@@ -17,8 +17,17 @@ from functools import partial
 from html import escape
 
 import duckdb
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from faceexplorer.gui.detail import plotting
 from faceexplorer.gui.detail.crowd_stats import CrowdStats, VotesModel, votes_table
@@ -70,10 +79,14 @@ class DetailPanel(QWidget):
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.title.setStyleSheet("font-size: 12pt;")
+        # Text lines must not set the panel's minimum width: a longer file name would
+        # make the Faces splitter re-share its width (and re-lay out the whole tab).
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.subtitle = QLabel(self)
         self.subtitle.setObjectName("detailAffectNet")
         self.subtitle.setTextFormat(Qt.TextFormat.RichText)
         self.subtitle.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.subtitle.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.notice = QLabel(self)
         self.notice.setObjectName("detailNotice")
         self.notice.setWordWrap(True)
@@ -141,7 +154,18 @@ class DetailPanel(QWidget):
         layout.addWidget(self.subtitle)
         layout.addWidget(self.notice)
         layout.addWidget(self.body, 1)
+        self._scenes = (self.face.graphics.scene(), self.histogram.plot.scene(),
+                        self.va.plot.scene())
+        self._min_width = 0
         self._show_message("No image selected")
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        # The widest minimum seen so far (votes shown): a minimum that shrank again for an
+        # image without votes made the Faces splitter re-share its width, re-laying out
+        # and repainting the whole tab, at every switch between the two kinds of image.
+        hint = super().minimumSizeHint()
+        self._min_width = max(self._min_width, hint.width())
+        return QSize(self._min_width, hint.height())
 
     # --- public API ---------------------------------------------------------------------
     def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
@@ -179,15 +203,25 @@ class DetailPanel(QWidget):
             self._show_message("Cannot show this image", result.error)
             self.shown.emit(None)
             return
-        self.paint(result)
-        # Announce after the posted layout and paint events have run, so "shown" means
-        # painted (the bench times select -> shown) and the widgets have their sizes.
-        detail = result.detail
-        QTimer.singleShot(0, self, lambda: self._announce(result.request, detail))
-
-    def _announce(self, request: int, detail: ImageDetail) -> None:
-        if request == self._request:
-            self.shown.emit(detail)
+        # Every part changes at once, then the panel paints once: with updates off, run
+        # the re-layouts the new texts and parts ask for and pyqtgraph's per-paint view
+        # updates (ranges, axes, label transforms) now, then let the scenes report their
+        # dirty items, and paint. Left to the event loop, each of these came in its own
+        # pass and repainted the panel and its three plots again (~6 times per image).
+        self.setUpdatesEnabled(False)
+        try:
+            self.paint(result)
+            QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+            for scene in self._scenes:
+                scene.prepareForPaint()
+        finally:
+            self.setUpdatesEnabled(True)
+        for scene in self._scenes:
+            QApplication.sendPostedEvents(scene, QEvent.Type.MetaCall)
+        # Qt would post the paint at low priority, after other queued work: paint now, so
+        # "shown" means painted (the bench times select -> shown).
+        self.repaint()
+        self.shown.emit(result.detail)
 
     def paint(self, result: Loaded) -> None:
         """Update every part for ``result`` (items are reused, never rebuilt)."""
