@@ -18,9 +18,8 @@ from typing import Any
 
 import duckdb
 from PySide6.QtCore import (
-    QAbstractTableModel,
+    QAbstractItemModel,
     QModelIndex,
-    QPersistentModelIndex,
     QSize,
     Qt,
     QTimer,
@@ -49,100 +48,19 @@ from PySide6.QtWidgets import (
 
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import HRM_AU22, HRM_AU_COLUMNS
+from faceexplorer.gui.hrm.segment_models import (
+    ChildSegmentModel,
+    SegmentModel,
+    atypicality_text,
+)
 from faceexplorer.index import hrm_query
 from faceexplorer.index.hrm_query import ChildRow, SegmentFilter, SegmentRow
 
 FILTER_DELAY_MS = 150
 _GROUP_TITLES = {"ASD": "ASD", "TD": "TD", "": "No group"}
-_Index = QModelIndex | QPersistentModelIndex
-_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
-_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole.value)
-_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
 
-def _atyp(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}"
-
-
-class SegmentModel(QAbstractTableModel):
-    """Segments as table rows; ``with_child`` adds the child and group columns.
-
-    A view asks ``data`` about ten times per cell and paint (every role, most of them
-    unused), so each row's texts are formatted once, on first use, and ``data`` answers
-    with a list lookup: formatting per call made a child's 36-row table cost ~35 ms to
-    paint.
-    """
-
-    def __init__(self, with_child: bool, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.with_child = with_child
-        self.segments: list[SegmentRow] = []
-        self._texts: list[tuple[str, ...] | None] = []
-        self.columns = (("Child", "Group") if with_child else ()) + (
-            "Segment", "Start", "End", "Frames", "Mean atypicality")
-        # numbers right-aligned: every column after the child and group ones
-        first_number = 2 if with_child else 0
-        self._align = tuple(_RIGHT if c >= first_number else None
-                            for c in range(len(self.columns)))
-
-    def set_segments(self, segments: Sequence[SegmentRow]) -> None:
-        self.beginResetModel()
-        self.segments = list(segments)
-        self._texts = [None] * len(self.segments)
-        self.endResetModel()
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self.segments)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.columns[section]
-        return None
-
-    def values(self, row: int) -> tuple[Any, ...]:
-        s = self.segments[row]
-        own = (s.segment, s.start_frame, s.end_frame, s.n_frames, s.mean_atypicality)
-        return ((s.child, s.grp or "–") if self.with_child else ()) + own
-
-    def texts(self, row: int) -> tuple[str, ...]:
-        """The row's cells as displayed (formatted once, then kept)."""
-        texts = self._texts[row]
-        if texts is None:
-            *rest, atyp = self.values(row)
-            texts = tuple(f"{v:,}" if isinstance(v, int) else str(v) for v in rest) + (
-                _atyp(atyp),)
-            self._texts[row] = texts
-        return texts
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        # ints compared first: the roles asked for but not answered are the common case
-        if role == _DISPLAY:
-            return self.texts(index.row())[index.column()] if index.isValid() else None
-        if role == _ALIGNMENT:
-            return self._align[index.column()] if index.isValid() else None
-        return None
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Sort by ``column``: children by number (S2 before S10), no rating last."""
-        def key(i: int) -> tuple:
-            value = self.values(i)[column]
-            if column == 0 and self.with_child:
-                return (len(value), value)
-            return (value is None, value if value is not None else 0)
-
-        self.layoutAboutToBeChanged.emit()
-        rows = sorted(range(len(self.segments)), key=key,
-                      reverse=order == Qt.SortOrder.DescendingOrder)
-        self.segments = [self.segments[i] for i in rows]
-        self._texts = [self._texts[i] for i in rows]
-        self.layoutChanged.emit()
-
-
-def _table(model: SegmentModel, parent: QWidget) -> QTableView:
+def _table(model: QAbstractItemModel, parent: QWidget) -> QTableView:
     view = QTableView(parent)
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -205,7 +123,7 @@ class HRMNavigator(QWidget):
         self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.tree.currentItemChanged.connect(self._tree_changed)
         self.segments_label = QLabel("Segments", tab)
-        self.segment_model = SegmentModel(with_child=False, parent=self)
+        self.segment_model = ChildSegmentModel(self)
         self.segment_table = _table(self.segment_model, tab)
         self.segment_table.clicked.connect(
             lambda index: self._segment_clicked(self.segment_model, index))
@@ -319,7 +237,7 @@ class HRMNavigator(QWidget):
                 if r.frames_beyond_video:
                     media += f" ({r.frames_beyond_video} beyond video)"
                 item = QTreeWidgetItem(top, [r.child, f"{r.n_frames:,}", f"{r.n_segments:,}",
-                                             _atyp(r.mean_atypicality), media])
+                                             atypicality_text(r.mean_atypicality), media])
                 item.setData(0, Qt.ItemDataRole.UserRole, r.child)
                 for col in (1, 2, 3):
                     item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight)
@@ -363,7 +281,8 @@ class HRMNavigator(QWidget):
         self.segment_model.set_segments(segments)
         self.segments_label.setText(f"Segments of {child} ({len(segments)})")
 
-    def _segment_clicked(self, model: SegmentModel, index: QModelIndex) -> None:
+    def _segment_clicked(self, model: SegmentModel | ChildSegmentModel,
+                         index: QModelIndex) -> None:
         s = model.segments[index.row()]
         if model is self.hit_model and s.child != self.child:
             self.select_child(s.child)

@@ -191,6 +191,9 @@ class TimelineWidget(QWidget):
         self._redraw()
         self.zoom_all()
         self.set_cursor(tl.first_frame)
+        # Move the plots' contents to the new ranges now: pyqtgraph does it when the paint
+        # starts, which dirties the scene and so costs a second paint of every plot.
+        self.view.scene().prepareForPaint()
         self.child_loaded.emit(tl.child)
 
     def _show_message(self, text: str) -> None:
