@@ -14,7 +14,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -42,6 +51,8 @@ from faceexplorer.index import faces_query as fq
 from faceexplorer.index.faces_query import COLUMNS, CROWD_COLUMNS, ImageFilter, ImageSort
 
 PAGE_SIZE = 200
+#: Thumbnails that arrive within this many milliseconds are shown together.
+THUMBNAIL_BATCH_MS = 40
 _TITLES = {name: title for name, title, _ in COLUMNS}
 
 
@@ -176,6 +187,13 @@ class ImageBrowser(QWidget):
 
         self.thumbs = ThumbnailLoader(TILE, parent=self)
         self.thumbs.ready.connect(self._thumbnail_ready)
+        # Thumbnails come one signal each; they are shown in batches (one grid repaint
+        # per batch instead of one per tile, which slowed every action during a load).
+        self._ready: dict[str, object] = {}
+        self._ready_timer = QTimer(self)
+        self._ready_timer.setSingleShot(True)
+        self._ready_timer.setInterval(THUMBNAIL_BATCH_MS)
+        self._ready_timer.timeout.connect(self._show_thumbnails)
         self._fill_sort_combo()
         self._show_state()
 
@@ -361,7 +379,13 @@ class ImageBrowser(QWidget):
                 self.image_selected.emit(*key)
 
     def _thumbnail_ready(self, key: object, thumb: object) -> None:
-        self.grid_model.set_thumbnail(str(key), thumb)
+        self._ready[str(key)] = thumb
+        if not self._ready_timer.isActive():
+            self._ready_timer.start()
+
+    def _show_thumbnails(self) -> None:
+        ready, self._ready = self._ready, {}
+        self.grid_model.set_thumbnails(ready)
 
     def _show_state(self) -> None:
         if not self.src.any:

@@ -2,7 +2,11 @@
 
 Both hold only the page on screen (``ImageRow`` tuples from ``faces_query``); the grid
 tiles are QPixmaps composed once per image (thumbnail or placeholder, plus badges) and
-kept while the image stays on the page.
+kept while the image stays on the page. Placeholder tiles depend only on the word and the
+badges, so they are composed once per kind and shared (QPixmap is implicitly shared):
+text drawing is most of a tile's cost, and a page of missing files would compose 200.
+Loaded thumbnails arrive in batches (:meth:`BrowserGridModel.set_thumbnails`), each one
+``dataChanged`` over the rows it touches, so the grid repaints once per batch.
 """
 
 from __future__ import annotations
@@ -113,13 +117,15 @@ class BrowserGridModel(QAbstractListModel):
         self.rows: tuple[ImageRow, ...] = ()
         self._tiles: dict[str, QPixmap] = {}
         self._thumbs: dict[str, object] = {}
+        self._rows_by_key: dict[str, int] = {}
         self._waiting: QPixmap | None = None
 
     def set_page(self, rows: tuple[ImageRow, ...], cached: dict[str, object]) -> None:
         """Show ``rows``; ``cached`` holds the thumbnails already loaded (by key)."""
         self.beginResetModel()
         self.rows = rows
-        keep = {r.key for r in rows}
+        self._rows_by_key = {r.key: i for i, r in enumerate(rows)}
+        keep = self._rows_by_key
         self._tiles = {k: v for k, v in self._tiles.items() if k in keep}
         self._thumbs = {k: v for k, v in self._thumbs.items() if k in keep}
         for row in rows:
@@ -130,14 +136,21 @@ class BrowserGridModel(QAbstractListModel):
 
     def set_thumbnail(self, key: str, thumb: object) -> None:
         """Show the loaded thumbnail (QImage) or the missing placeholder of ``key``."""
-        for i, row in enumerate(self.rows):
-            if row.key == key:
-                self._thumbs[key] = thumb
-                self._tiles[key] = compose_tile(row, thumb)
-                index = self.index(i)
-                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole,
-                                                     Qt.ItemDataRole.ToolTipRole])
-                return
+        self.set_thumbnails({key: thumb})
+
+    def set_thumbnails(self, thumbs: dict[str, object]) -> None:
+        """Show several loaded thumbnails at once (keys not on the page are ignored)."""
+        changed = []
+        for key, thumb in thumbs.items():
+            i = self._rows_by_key.get(key)
+            if i is None:
+                continue
+            self._thumbs[key] = thumb
+            self._tiles[key] = compose_tile(self.rows[i], thumb)
+            changed.append(i)
+        if changed:
+            self.dataChanged.emit(self.index(min(changed)), self.index(max(changed)),
+                                  [Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole])
 
     def thumbnail_of(self, key: str) -> object | None:
         return self._thumbs.get(key)
@@ -178,6 +191,28 @@ def tile_label(row: ImageRow) -> str:
 
 def compose_tile(row: ImageRow | None, thumb: object | None) -> QPixmap:
     """A TILE x TILE pixmap: the thumbnail centred (or a placeholder), plus badges."""
+    if isinstance(thumb, QImage):
+        return _compose(row, thumb)
+    badges = (row.c25_set, bool(row.majority_differs)) if row is not None else None
+    kind = (_placeholder_word(thumb), badges)
+    tile = _PLACEHOLDERS.get(kind)
+    if tile is None:
+        tile = _PLACEHOLDERS[kind] = _compose(row, thumb)
+    return tile
+
+
+#: Placeholder tiles by (word, badges): a few kinds, shared by every tile of that kind.
+_PLACEHOLDERS: dict[tuple, QPixmap] = {}
+
+
+def _placeholder_word(thumb: object | None) -> str:
+    if isinstance(thumb, MissingImage):
+        return "missing" if thumb.reason == "missing" else (
+            "no image" if thumb.path is None else "unreadable")
+    return "…"
+
+
+def _compose(row: ImageRow | None, thumb: object | None) -> QPixmap:
     pix = QPixmap(TILE, TILE)
     pix.fill(QColor(48, 48, 52))
     painter = QPainter(pix)
@@ -191,9 +226,8 @@ def compose_tile(row: ImageRow | None, thumb: object | None) -> QPixmap:
         font.setPointSize(10)
         font.setBold(True)
         painter.setFont(font)
-        word = "missing" if thumb.reason == "missing" else (
-            "no image" if thumb.path is None else "unreadable")
-        painter.drawText(QRect(0, 0, TILE, TILE), Qt.AlignmentFlag.AlignCenter, word)
+        painter.drawText(QRect(0, 0, TILE, TILE), Qt.AlignmentFlag.AlignCenter,
+                         _placeholder_word(thumb))
     else:
         painter.setPen(QColor(140, 140, 140))
         painter.drawText(QRect(0, 0, TILE, TILE), Qt.AlignmentFlag.AlignCenter, "…")
