@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -25,7 +25,7 @@ _END = object()
 class Prefetcher(Generic[T, R]):
     """Iterate ``load(item)`` over ``items`` in order, computed ``ahead`` items early."""
 
-    def __init__(self, items: Sequence[T], load: Callable[[T], R], ahead: int = 32) -> None:
+    def __init__(self, items: Iterable[T], load: Callable[[T], R], ahead: int = 32) -> None:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, ahead))
         self._stop = threading.Event()
         self._items, self._load = items, load

@@ -106,7 +106,8 @@ class LiveSession:
     pace : bool, optional
         Sleep to each frame's timestamp (default: True for files, False for a camera).
     lockstep : bool
-        Capture waits until the model took the previous frame (no frame dropped).
+        Each stage (capture, detect) waits until the next took its previous frame, so
+        every frame is modelled (no frame dropped).
     on_frame, on_prediction, on_end : callable, optional
         Called with a ``DisplayFrame``, a ``LatestPrediction``, and the end reason.
     history_s : float
@@ -283,9 +284,10 @@ class LiveSession:
                     if wait > 0:
                         time.sleep(wait)
                 with self._cond:
-                    while self.lockstep and self._pending is not None and not self._stopping:
+                    while self.lockstep and self._pending is not None and not (
+                            self._stopping or self._detect_done):
                         self._cond.wait()
-                    if self._stopping:
+                    if self._stopping or self._detect_done:
                         break
                     self._dropped += self._pending is not None
                     self._pending = frame
@@ -325,7 +327,11 @@ class LiveSession:
                 try:
                     prepared = self.pipeline.prepare(frame)
                 except FaceExplorerError as exc:
-                    self._fail(frame, exc)
+                    # No _stopping: the model still finishes (and records) the frame
+                    # already in its slot; capture ends on _detect_done.
+                    with self._cond:
+                        self._dropped += 1
+                    self._fail(frame, exc, stop_model=False)
                     return
                 with self._cond:
                     while self.lockstep and self._prepared is not None and not self._stopping:
@@ -363,11 +369,11 @@ class LiveSession:
                                       (time.perf_counter() - t0) * 1e3)
             self._publish(latest)
 
-    def _fail(self, frame: Frame, exc: FaceExplorerError) -> None:
+    def _fail(self, frame: Frame, exc: FaceExplorerError, stop_model: bool = True) -> None:
         with self._cond:
             self._model_error = self._model_error or \
                 f"the model failed at frame {frame.index}: {exc}"
-            self._stopping = True
+            self._stopping = self._stopping or stop_model
             self._cond.notify_all()
         self.source.stop()
 

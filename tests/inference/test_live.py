@@ -14,7 +14,7 @@ import pytest
 
 from faceexplorer.core import vocab
 from faceexplorer.core.errors import FaceExplorerError
-from faceexplorer.inference.detect import HaarFaceDetector
+from faceexplorer.inference.detect import DetectorUnavailable, HaarFaceDetector
 from faceexplorer.inference.live import LiveSession, open_live
 from faceexplorer.inference.overlay import BOX, draw_overlay
 from faceexplorer.inference.pipeline import Pipeline
@@ -224,3 +224,50 @@ def test_stop_and_timeline(models: dict[str, Path], face_video: Path) -> None:
     assert len(series) == 3 and all(len(v) == len(t) for v in series.values())
     means = {k: np.mean([p.aus[k] for p in session.history]) for k in session.history[0].aus}
     assert list(series) == sorted(means, key=lambda k: -means[k])[:3]
+
+
+class FailingDetector:
+    """A detector that breaks at one frame, as a wrong YuNet file does."""
+
+    name, gives_landmarks = "failing", False
+
+    def __init__(self, fail_at: int) -> None:
+        self.calls, self.fail_at, self.inner = 0, fail_at, HaarFaceDetector()
+
+    def detect(self, frame: np.ndarray) -> list:
+        self.calls += 1
+        if self.calls > self.fail_at:
+            raise DetectorUnavailable("simulated: this ONNX file does not work as YuNet")
+        return self.inner.detect(frame)
+
+
+def test_detector_failure_on_the_detect_thread_ends_the_session(
+        models: dict[str, Path], face_video: Path, tmp_path: Path) -> None:
+    session = LiveSession(VideoFileSource(face_video),
+                          Pipeline(open_model(models["va"]), FailingDetector(4)),
+                          lockstep=True, pace=False)
+    frames, preds, ends = _collect(session)
+    session.start_recording(tmp_path / "rec.csv")
+    session.start()
+    assert session.join(timeout=30) and not session.running
+    assert len(ends) == 1 and ends[0].startswith("the model failed at frame 4:")
+    assert "simulated" in ends[0]
+    # frames 0-3 were detected and modelled before the failure, and their rows are kept
+    assert [p.frame_index for p in preds] == [0, 1, 2, 3]
+    assert len(session.recorded) == 4 and session.last_recording is not None
+
+
+def test_free_mode_counts_every_frame_once(models: dict[str, Path], face_video: Path) -> None:
+    """Three threads, two slots: each frame read is either modelled or dropped."""
+    model = open_model(models["logits8"])
+    model.session = SlowSession(model.session, delay_s=0.05)
+    session = open_live(face_video, models["logits8"], pace=False)
+    session.pipeline.model = model
+    frames, preds, _ = _collect(session)
+    session.start()
+    assert session.join(timeout=30)
+    s = session.stats
+    assert s.frames_read == len(frames) == N_FRAMES
+    assert s.frames_modelled == len(preds) and s.dropped == s.frames_read - s.frames_modelled
+    assert s.dropped > 0 and [p.frame_index for p in preds] == sorted({p.frame_index
+                                                                       for p in preds})
