@@ -4,7 +4,7 @@ Pure numpy (scipy is a test dependency only). Spearman's rho is Pearson's r of t
 average-tie ranks. :func:`spearman_matrix` correlates thousands of features with one or
 more scores at once: blocks of feature rows are ranked by one sort of packed
 (value, position) keys (see :func:`rank_rows`; ties averaged by a vectorised run-length
-pass), and each block's rhos come from one matrix product with the scores' ranks. Average
+pass), and each block's rhos come from one product per score with its ranks. Average
 ranks are multiples of 1/2, so in float64 the sums are exact and rho matches a textbook
 computation to rounding.
 
