@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QObject, Qt, Signal
 
 from faceexplorer.datasets.registry import import_path
-from faceexplorer.gui.hrm.frame_viewer import FrameViewer
+from faceexplorer.gui.hrm.frame_viewer import FrameViewer, format_time
 from faceexplorer.index import hrm_query
 from faceexplorer.index.store import connect
 from faceexplorer.samples.hrm import HRMSample, write_hrm
@@ -249,3 +249,33 @@ def test_video_first_and_closing_the_index(qtbot, viewer) -> None:
     assert not viewer.play_button.isEnabled() and viewer.timeline is None
     viewer.set_frame(12)                    # a stale timeline signal: ignored
     assert viewer.frame is None
+
+
+def test_the_video_is_opened_by_the_worker(qtbot, viewer, hrm, monkeypatch) -> None:
+    """Opening a child leaves the video's open (probe + decodes) to the loader's thread;
+    a frame rate other than HRM's 25 fps corrects the time shown once it is known."""
+    import threading
+
+    from faceexplorer.gui.hrm import frame_loader
+    from faceexplorer.media.frames import ChildFrames
+
+    opened_on: list[str] = []
+
+    class FiftyFps(ChildFrames):
+        def __init__(self, *args, **kwargs) -> None:
+            opened_on.append(threading.current_thread().name)
+            super().__init__(*args, **kwargs)
+            self.fps = 50.0
+
+    monkeypatch.setattr(frame_loader, "ChildFrames", FiftyFps)
+    viewer.prefer.setCurrentIndex(1)        # video first
+    viewer.load_child("S2")
+    frame = viewer.frame
+    assert frame > 0            # so that 25 and 50 fps give different times
+    # described before the worker could answer: at HRM's 25 fps, not yet the video's
+    assert f"frame {frame}  ·  {format_time(frame / 25.0)}" in viewer.position.text()
+    wait_displayed(qtbot, viewer, frame)
+    assert opened_on == ["hrm-frame-loader"]
+    assert viewer.origin.text() == "from the video"
+    assert viewer.source.fps == 50.0
+    assert f"frame {frame}  ·  {format_time(frame / 50.0)}" in viewer.position.text()

@@ -11,19 +11,67 @@ The worker also does the pixel work of display: it scales the frame to the size 
 canvas asked for (``cv2.INTER_AREA`` down, linear up) and lays it out as Qt's native
 32-bit ``RGB32`` (BGRA bytes), which the raster engine paints without conversion
 (measured 640x480 at 1.3x: RGB888 7 ms, RGB32 2 ms a paint; 1:1 is cheaper still).
-The GUI thread only wraps the bytes in a QImage and draws them.
+The GUI thread only wraps the bytes in a QImage and draws them. A child's video is
+opened by the worker too, at its first frame (:class:`DeferredChildFrames`).
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Literal
 
 import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from faceexplorer.media.frames import Frame, FrameResult, FrameSource, Missing
+from faceexplorer.media.frames import (
+    DEFAULT_FPS,
+    ChildFrames,
+    Frame,
+    FrameResult,
+    FrameSource,
+    Missing,
+)
+
+
+class DeferredChildFrames:
+    """A child's :class:`ChildFrames`, made by the loader's worker at its first frame.
+
+    Opening a video (container probe, two calibration decodes: ~5 ms) ran on the GUI
+    thread inside every child's open. What the viewer needs at once comes from the index
+    instead: the video's length (``video_frames``, which ``ChildFrames`` reports as given
+    anyway). The frame rate is the video's own: until the worker has opened it, ``fps``
+    is HRM's :data:`DEFAULT_FPS`; the viewer re-describes its frame if the first answer
+    brings another rate. Use only when ``video_frames`` is known (else the length needs
+    the open).
+    """
+
+    def __init__(self, child: str, frames_dir: str | None, video_path: str | None,
+                 video_frames: int | None, prefer: Literal["frames", "video"]) -> None:
+        self._args = (child, frames_dir, video_path, video_frames, prefer)
+        self._source: ChildFrames | None = None
+        self.fps = DEFAULT_FPS
+        self.n_video_frames = video_frames if video_path else None
+        self.description = f"{child} (not opened yet)"
+
+    def opened(self) -> ChildFrames:
+        """The real source (made on first use: call from the worker thread)."""
+        if self._source is None:
+            self._source = ChildFrames(*self._args)
+            self.fps, self.description = self._source.fps, self._source.description
+        return self._source
+
+    def beyond_video(self, n: int) -> bool:
+        """Whether frame ``n`` lies past the end of the child's video."""
+        return self.n_video_frames is not None and n >= self.n_video_frames
+
+    def frame(self, n: int) -> FrameResult:
+        return self.opened().frame(n)
+
+    def close(self) -> None:
+        if self._source is not None:
+            self._source.close()
 
 
 @dataclass(frozen=True, eq=False)

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.gui.hrm.frame_canvas import FrameCanvas
-from faceexplorer.gui.hrm.frame_loader import FrameLoader, Loaded
+from faceexplorer.gui.hrm.frame_loader import DeferredChildFrames, FrameLoader, Loaded
 from faceexplorer.index import hrm_query
 from faceexplorer.index.hrm_query import Timeline
 from faceexplorer.media.frames import ChildFrames, Frame
@@ -70,10 +70,11 @@ class FrameViewer(QWidget):
         super().__init__(parent)
         self.con: duckdb.DuckDBPyConnection | None = None
         self.timeline: Timeline | None = None
-        self.source: ChildFrames | None = None
+        self.source: ChildFrames | DeferredChildFrames | None = None
         self.frame: int | None = None
         self.lo = self.hi = 0
         self._shown_request = 0
+        self._described_fps = 0.0
         self._play_anchor: tuple[float, int] | None = None
         self.loader = FrameLoader(self)
         self.loader.loaded.connect(self._on_loaded)
@@ -228,8 +229,12 @@ class FrameViewer(QWidget):
         if tl is None:
             return
         prefer = "video" if self.prefer.currentIndex() == 1 else "frames"
-        self.source = ChildFrames(tl.child, tl.frames_dir, tl.video_path, tl.video_frames,
-                                  prefer=prefer)
+        if tl.video_path and tl.video_frames is None:   # its length needs the open
+            self.source = ChildFrames(tl.child, tl.frames_dir, tl.video_path, None,
+                                      prefer=prefer)
+        else:
+            self.source = DeferredChildFrames(tl.child, tl.frames_dir, tl.video_path,
+                                              tl.video_frames, prefer)
         # The video shows frames before, between and after the labelled ones too.
         video_end = (self.source.n_video_frames or 0) - 1
         self.lo = 0 if video_end >= 0 else tl.first_frame
@@ -342,6 +347,7 @@ class FrameViewer(QWidget):
         tl, source = self.timeline, self.source
         if tl is None or source is None:
             return
+        self._described_fps = source.fps
         seconds = frame / source.fps
         self.position.setText(f"frame {frame}  ·  {format_time(seconds)}  ·  "
                               f"{self.segment_text(frame)}")
@@ -373,6 +379,8 @@ class FrameViewer(QWidget):
         if loaded.source is not self.source or loaded.request <= self._shown_request:
             return      # a child no longer open, or overtaken by a newer answer
         self._shown_request = loaded.request
+        if self.frame is not None and self._described_fps != loaded.source.fps:
+            self._describe(self.frame)     # the video, now open, has its own frame rate
         result = loaded.result
         if isinstance(result, Frame) and loaded.display is not None:
             self.canvas.show_frame(result.rgb, loaded.display)

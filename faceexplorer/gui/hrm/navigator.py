@@ -125,6 +125,8 @@ class HRMNavigator(QWidget):
         self.segments_label = QLabel("Segments", tab)
         self.segment_model = ChildSegmentModel(self)
         self.segment_table = _table(self.segment_model, tab)
+        self.segment_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.Interactive)
         self.segment_table.clicked.connect(
             lambda index: self._segment_clicked(self.segment_model, index))
         lower = QWidget(tab)
@@ -279,6 +281,9 @@ class HRMNavigator(QWidget):
     def show_segments(self, child: str, segments: Sequence[SegmentRow]) -> None:
         """List ``segments`` as those of ``child`` (an owner that loaded them calls this)."""
         self.segment_model.set_segments(segments)
+        # Fit the columns now, once: in ResizeToContents mode Qt refits them on a timer
+        # after the paint, so the table was painted twice per child.
+        self.segment_table.resizeColumnsToContents()
         self.segments_label.setText(f"Segments of {child} ({len(segments)})")
 
     def _segment_clicked(self, model: SegmentModel | ChildSegmentModel,

@@ -82,6 +82,7 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         # PySide6 6.12 on Python 3.11: a few hundred repaints would abort the interpreter
         super().__init__(parent)
         self.rows: tuple[str, ...] = ()
+        self._row_ticks: dict[str, list] = {}
         self.setBackground("w")
         self.ci.setSpacing(2)
         self.au_plot = self._plot(0, "AU / AD")
@@ -188,6 +189,13 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         plot.setObjectName(name)
         return plot
 
+    def _set_row_ticks(self, plot: pg.PlotItem, ticks: list) -> None:
+        """Row labels on ``plot``'s left axis, unless it shows them already: setting them
+        throws the axis's drawing away, to be laid out again (~3 ms per child opened)."""
+        if self._row_ticks.get(plot.objectName()) != ticks:
+            plot.getAxis("left").setTicks(ticks)
+            self._row_ticks[plot.objectName()] = ticks
+
     def draw_child(self, tl: Timeline) -> None:
         """What does not depend on the toggles: raters, ASD strip, beyond-video shading;
         the x range then shows all of the child's frames."""
@@ -231,8 +239,8 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         first, width, _ = raster.frame_columns(tl.frames)
         self.au_image.setImage(raster.au_raster(tl.rows(self.rows), tl.frames), autoLevels=False)
         self.au_image.setRect(first - 0.5, 0, width, len(self.rows))
-        self.au_plot.getAxis("left").setTicks(
-            [[(i + 0.5, name) for i, name in enumerate(self.rows)], []])
+        self._set_row_ticks(self.au_plot,
+                            [[(i + 0.5, name) for i, name in enumerate(self.rows)], []])
         # limits first: a range beyond the old limits would be clamped to them
         self.au_plot.setLimits(yMin=0, yMax=len(self.rows))
         self.au_plot.setYRange(0, len(self.rows), padding=0)
@@ -262,8 +270,8 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
                                           model.threshold if threshold else None)
         self.model_image.setImage(image, autoLevels=False)
         self.model_image.setRect(first - 0.5, 0, width, len(names))
-        self.model_plot.getAxis("left").setTicks(
-            [[(i + 0.5, name) for i, name in enumerate(names)], []])
+        self._set_row_ticks(self.model_plot,
+                            [[(i + 0.5, name) for i, name in enumerate(names)], []])
         self.model_plot.setLimits(yMin=0, yMax=len(names))
         self.model_plot.setYRange(0, len(names), padding=0)
         self._draw_edges(tl, self.model_edges, 0, len(names))
@@ -290,8 +298,10 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         names = [a for a in self.rows if curves is not None and a in curves.hrm_aus]
         self.of_rows = tuple(names) if shown else ()
         for au, item in self.of_curves.items():
-            if au not in self.of_rows:
+            # clearing an item that holds nothing still costs a data update: skip those
+            if au not in self.of_rows and item.xData is not None and len(item.xData):
                 item.setData([], [])
+            if au not in self.of_rows:
                 item.hide()
         if not shown or curves is None:
             return
@@ -302,8 +312,8 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
             item = self.of_curves[au]
             item.setData(x, openface_row_y(curves.intensity[index[au]], n - 1 - row))
             item.show()
-        self.of_plot.getAxis("left").setTicks(
-            [[(n - 1 - r + 0.5, au) for r, au in enumerate(names)], []])
+        self._set_row_ticks(self.of_plot,
+                            [[(n - 1 - r + 0.5, au) for r, au in enumerate(names)], []])
         self.of_plot.setLimits(yMin=0, yMax=max(n, 1))
         self.of_plot.setYRange(0, max(n, 1), padding=0)
         first, width, _ = raster.frame_columns(tl.frames)
