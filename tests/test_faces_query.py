@@ -154,6 +154,30 @@ def test_pages_tile_the_selection(con) -> None:
     assert find_position(con, flt, sort, key.split, key.row_index) == 500
 
 
+@pytest.mark.parametrize("column", ["key", "valence", "majority", "c25_set", "filename",
+                                    "majority_differs"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_keyset_pages_walk_the_offset_pages(con, column, descending) -> None:
+    """Next/previous pages read from the edge row equal the OFFSET pages, NULLs included."""
+    flt, sort = ImageFilter(splits=("train",)), ImageSort(column, descending)
+    total = count_images(con, flt)
+    whole = [r.key for r in image_page(con, flt, sort, 0, total).rows]
+    size, forward = 89, []
+    page = image_page(con, flt, sort, 0, size, total=total)
+    while page.rows:
+        forward += [r.key for r in page.rows]
+        page = image_page(con, flt, sort, page.offset + size, size, total=total,
+                          after=page.rows[-1].pos)
+    assert forward == whole
+    last = (total - 1) // size * size
+    page, backward = image_page(con, flt, sort, last, size, total=total), []
+    while page.rows:
+        backward = [r.key for r in page.rows] + backward
+        page = image_page(con, flt, sort, max(0, page.offset - size), size, total=total,
+                          before=page.rows[0].pos)
+    assert backward == whole
+
+
 def test_export_round_trip(con, tmp_path) -> None:
     flt = ImageFilter(has_votes=True, expressions=("anger", "fear"))
     sort = ImageSort("entropy", descending=True)

@@ -8,9 +8,9 @@ crowd statistics of ``c25_image_stats`` as plain columns, so DuckDB filters and 
 in one scan. A filter is an :class:`ImageFilter`, a sort an :class:`ImageSort`; values
 travel as bound parameters, column names only from the fixed :data:`COLUMNS` list.
 
-Paging is ``ORDER BY ... LIMIT/OFFSET``: DuckDB answers it with a top-N heap (one scan,
-no full sort) for the pages a user reaches by clicking; only a jump to the far end of a
-sort over every row costs a full sort (measured in the module's tests and bench).
+Paging is ``ORDER BY ... LIMIT/OFFSET`` for a jump, and keyset paging from the page
+shown for the next and previous pages (the rows past the page's last ``pos`` in the same
+order: one top-N scan at any depth, where an OFFSET sorts every row before the page).
 
 Export writes the filtered selection in the browser's sort order with DuckDB ``COPY``
 (CSV or Parquet, no pyarrow): the browser columns, every per-image crowd statistic, the
@@ -137,6 +137,8 @@ class ImageRow:
     image_path: str | None = None
     face_box: tuple[int, int, int, int] | None = None
     in_affectnet: bool = True
+    #: Position in the browse table (key order): the anchor of keyset paging.
+    pos: int | None = None
 
     @property
     def key(self) -> str:
@@ -364,7 +366,8 @@ def count_images(con: duckdb.DuckDBPyConnection, flt: ImageFilter = ImageFilter(
 
 def image_page(con: duckdb.DuckDBPyConnection, flt: ImageFilter = ImageFilter(),
                sort: ImageSort = ImageSort(), offset: int = 0, limit: int = 200,
-               total: int | None = None, src: Sources | None = None) -> ImagePage:
+               total: int | None = None, src: Sources | None = None,
+               after: int | None = None, before: int | None = None) -> ImagePage:
     """Rows ``offset .. offset + limit - 1`` of the selection in ``sort`` order.
 
     Parameters
@@ -375,6 +378,11 @@ def image_page(con: duckdb.DuckDBPyConnection, flt: ImageFilter = ImageFilter(),
         of all rows before it).
     src
         As in :func:`count_images`.
+    after, before
+        Keyset paging: the ``pos`` of the row just before this page (``after``, the next
+        page) or just after it (``before``, the previous page), in the same filter and
+        order. The page is then the top ``limit`` rows past that row, whatever its depth,
+        instead of an OFFSET that sorts every row before it; ``offset`` is only recorded.
 
     Returns
     -------
@@ -386,51 +394,88 @@ def image_page(con: duckdb.DuckDBPyConnection, flt: ImageFilter = ImageFilter(),
     if not (src or prepare_browse(con)).any or limit == 0:
         return ImagePage(offset=offset)
     where, params = where_sql(flt)
-    reverse = total is not None and offset > total // 2 and offset < total
-    if reverse:
-        limit = min(limit, total - offset)
-        first = total - offset - limit
-        order = order_sql(sort, reverse=True)
+    if after is not None or before is not None:
+        reverse = after is None
+        anchor = int(after if after is not None else before)  # type: ignore[arg-type]
+        keys_sql = (f"SELECT b.pos FROM {BROWSE_TABLE} b, (SELECT {_anchor_cols(sort)} "
+                    f"FROM {BROWSE_TABLE} WHERE pos = ?) a WHERE ({_qualified(where)}) "
+                    f"AND {_past_anchor(sort, reverse)} ORDER BY "
+                    f"{_b(order_sql(sort, reverse), sort)} LIMIT ?")
+        args = [anchor, *params, int(limit)]
     else:
-        first, order = offset, order_sql(sort)
-    if sort == ImageSort() and not reverse:
-        # The table is stored in key order: a plain scan streams to the page, no sort.
-        keys_sql = f"SELECT pos FROM {BROWSE_TABLE} WHERE {where} LIMIT ? OFFSET ?"
-    else:
+        reverse = total is not None and offset > total // 2 and offset < total
+        if reverse:
+            limit = min(limit, total - offset)  # type: ignore[operator]
+            first = total - offset - limit  # type: ignore[operator]
+            order = order_sql(sort, reverse=True)
+        else:
+            first, order = offset, order_sql(sort)
+        args = [*params, int(limit), int(first)]
+        if sort == ImageSort() and not reverse:
+            # The table is stored in key order: a plain scan streams to the page, no sort.
+            sql = f"SELECT {_PAGE_SELECT} FROM {BROWSE_TABLE} WHERE {where} LIMIT ? OFFSET ?"
+            return ImagePage(offset=offset, rows=tuple(
+                _image_row(r) for r in con.execute(sql, args).fetchall()))
         keys_sql = (f"SELECT pos FROM {BROWSE_TABLE} WHERE {where} ORDER BY {order} "
                     "LIMIT ? OFFSET ?")
-    if first + limit <= _DIRECT_DEPTH:
-        # Near the top of the order a top-N heap carrying the page's columns is cheapest.
-        rows = con.execute(keys_sql.replace("SELECT pos", f"SELECT {_PAGE_SELECT}", 1),
-                           [*params, int(limit), int(first)]).fetchall()
-    else:
-        # Deep: sort only the positions, then fetch those rows (a heap of wide rows that
-        # deep costs several times more).
-        positions = [r[0] for r in con.execute(keys_sql, [*params, int(limit), int(first)])
-                     .fetchall()]
-        found = {r[0]: r for r in con.execute(
-            f"SELECT pos, {_PAGE_SELECT} FROM {BROWSE_TABLE} WHERE pos = ANY(?)",
-            [positions]).fetchall()}
-        rows = [found[p][1:] for p in positions]
+    # Sort only the positions, then fetch those rows: a top-N heap that carries the
+    # page's 25 columns costs ~3x more (DuckDB also casts every row's ENUMs before it).
+    positions = [r[0] for r in con.execute(keys_sql, args).fetchall()]
+    found = {r[-1]: r for r in con.execute(
+        f"SELECT {_PAGE_SELECT} FROM {BROWSE_TABLE} WHERE pos = ANY(?)",
+        [positions]).fetchall()}
+    rows = [found[p] for p in positions]
     if reverse:
         rows = rows[::-1]
     return ImagePage(offset=offset, rows=tuple(_image_row(r) for r in rows))
 
 
-#: Pages ending within this many rows of the top are read with one top-N query.
-_DIRECT_DEPTH = 5000
+def _anchor_cols(sort: ImageSort) -> str:
+    return "pos AS p" if sort.column == "key" else f"{sort.column} AS v, pos AS p"
+
+
+def _past_anchor(sort: ImageSort, reverse: bool) -> str:
+    """Rows after anchor ``a`` in ``sort`` order (before it when ``reverse``).
+
+    The order is the column (NULLs last), then ``pos``; compared in the column's own type
+    (the anchor is read from the table), so ENUM labels keep their canonical order.
+    """
+    forward = not reverse
+    pos_cmp = "b.pos > a.p" if forward else "b.pos < a.p"
+    if sort.column == "key":
+        return pos_cmp if not sort.descending else ("b.pos < a.p" if forward else "b.pos > a.p")
+    col = f"b.{sort.column}"
+    beyond = ">" if sort.descending == reverse else "<"
+    if forward:
+        # non-NULL anchor: greater (in sort direction) values, equal values later in pos,
+        # then every NULL; NULL anchor: only the NULLs later in pos
+        return (f"(CASE WHEN a.v IS NULL THEN {col} IS NULL AND {pos_cmp} ELSE "
+                f"{col} {beyond} a.v OR ({col} = a.v AND {pos_cmp}) OR {col} IS NULL END)")
+    # backwards: NULL anchor: every non-NULL row and the NULLs earlier in pos;
+    # non-NULL anchor: smaller (in sort direction) values and equal values earlier in pos
+    return (f"(CASE WHEN a.v IS NULL THEN {col} IS NOT NULL OR ({col} IS NULL AND "
+            f"{pos_cmp}) ELSE {col} {beyond} a.v OR ({col} = a.v AND {pos_cmp}) END)")
+
+
+def _b(order: str, sort: ImageSort) -> str:
+    """``order_sql`` text on the alias ``b``."""
+    order = order.replace("pos", "b.pos")
+    return order if sort.column == "key" else "b." + order
+
+
 _PAGE_SELECT = ", ".join(
     f"{n}::VARCHAR" if n in ("split", "expression", "majority", "ds_label", "image_root")
-    else n for n in (*_ROW_FIELDS, *_PAGE_EXTRA))
+    else n for n in (*_ROW_FIELDS, *_PAGE_EXTRA, "pos"))
 
 
 def _image_row(r: tuple[Any, ...]) -> ImageRow:
     n = len(_ROW_FIELDS)
-    arow, root, subdir, x, y, w, h = r[n:]
+    arow, root, subdir, x, y, w, h, pos = r[n:]
     # String joins, not pathlib: 200 Path objects cost ~10 ms per page.
     path = f"{root}{os.sep}{subdir}{r[2]}" if root is not None else None
     box = (int(x), int(y), int(w), int(h)) if None not in (x, y, w, h) else None
-    return ImageRow(*r[:n], image_path=path, face_box=box, in_affectnet=arow is not None)
+    return ImageRow(*r[:n], image_path=path, face_box=box, in_affectnet=arow is not None,
+                    pos=int(pos))
 
 
 def find_position(con: duckdb.DuckDBPyConnection, flt: ImageFilter, sort: ImageSort,
