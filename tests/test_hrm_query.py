@@ -128,6 +128,24 @@ def test_timeline_segments_equal_the_query(con, hrm: HRMIndex, tables) -> None:
             assert s.mean_atypicality == float(exact)
 
 
+def test_timeline_of_rows_stored_out_of_order(con, hrm: HRMIndex, tmp_path: Path) -> None:
+    """The timeline query does not ORDER BY: rows stored in any order come out sorted."""
+    shuffled = duckdb.connect(str(tmp_path / "shuffled.duckdb"))
+    shuffled.execute(f"ATTACH '{hrm.db}' AS src (READ_ONLY)")
+    shuffled.execute("CREATE TABLE hrm_children AS SELECT * FROM src.hrm_children")
+    shuffled.execute("CREATE TABLE hrm_frames AS SELECT * FROM src.hrm_frames "
+                     "ORDER BY hash(frame * 7919 + line)")
+    for child in ("S1", "S2", "S4"):
+        got = hrm_query.child_timeline(shuffled, child, openface=False)
+        want = hrm_query.child_timeline(con, child, openface=False)
+        assert not np.all(np.diff(shuffled.execute(
+            "SELECT frame FROM hrm_frames WHERE child = ?", [child]).fetchnumpy()["frame"]) > 0)
+        for name in ("frames", "au", "segment", "raters", "rating_mean", "asd"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
+        assert got.segments == want.segments
+    shuffled.close()
+
+
 @pytest.fixture(scope="module")
 def all_segments(tables) -> pd.DataFrame:
     """Every segment of every child: start, length, atypicality, which AUs it shows."""
