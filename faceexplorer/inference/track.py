@@ -6,7 +6,7 @@ frame only to find faces (the first frame, every ``redetect_every`` frames so ne
 appear, and whenever a tracked face is not found again), and otherwise searches a small
 region around each face's previous box: the box grown by ``margin`` x its size on every
 side, scaled so the face is ``face_px`` pixels, for faces of 0.7-1.4x the previous size.
-That is a ~100x100 image instead of 640x480: about 1-3 ms per face.
+That is a ~100x100 image instead of 640x480: 3-4 ms of CPU per face instead of 50-80.
 
 Each tracked face keeps its own region, so two faces are followed independently; hits
 from overlapping regions are merged (the larger score wins). If any tracked face is not
