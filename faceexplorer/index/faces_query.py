@@ -1,4 +1,4 @@
-"""Typed, parameterised queries of the image browser: filter, sort, count, page, export.
+"""Typed, parameterised queries of the image browser: the rows, filter, sort and count.
 
 One browser row is one image, keyed by ``(split, row_index)``: every AffectNet row, plus
 every AffectNetC25 image whose AffectNet row is not in the index (key ``('train',
@@ -8,29 +8,18 @@ crowd statistics of ``c25_image_stats`` as plain columns, so DuckDB filters and 
 in one scan. A filter is an :class:`ImageFilter`, a sort an :class:`ImageSort`; values
 travel as bound parameters, column names only from the fixed :data:`COLUMNS` list.
 
-Paging is ``ORDER BY ... LIMIT/OFFSET`` for a jump, and keyset paging from the page
-shown for the next and previous pages (the rows past the page's last ``pos`` in the same
-order: one top-N scan at any depth, where an OFFSET sorts every row before the page).
-
-Export writes the filtered selection in the browser's sort order with DuckDB ``COPY``
-(CSV or Parquet, no pyarrow): the browser columns, every per-image crowd statistic, the
-face box and image path, then the votes WIDE, one column per participant and task
-(``expression_p0`` .. ``arousal_p24``). The participant columns are numbered within the
-image's set: ``expression_p3`` of a ``c25_set = 2`` row is annotator ``set2/participant3``
-(the sets were rated by different people). Wide keeps one row per image, which is what a
-spreadsheet or ``pandas.read_csv`` user expects next to per-image statistics.
+The jobs on these rows live beside this module: reading a page (``faces_page``: offset
+and keyset paging) and exporting the selection (``faces_export``).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, fields
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import duckdb
 
-from faceexplorer.core.vocab import EXPRESSION_LABELS, EXPRESSIONS
+from faceexplorer.core.vocab import EXPRESSION_LABELS
 from faceexplorer.index.store import table_exists
 
 # (name, title, numeric) of every column the browser shows and sorts by, in table order.
@@ -60,10 +49,7 @@ CROWD_COLUMNS: frozenset[str] = frozenset({
     "c25_set", "majority", "tie", "agreement", "plurality_share", "entropy", "valence_mean",
     "valence_sd", "arousal_mean", "arousal_sd", "ds_label", "majority_differs"})
 _STATS_TABLE = "c25_image_stats"
-# Crowd columns beyond the browser's, exported with the selection.
-_EXPORT_STATS = ("n_votes", "majority_raw", "tied_labels", *(f"p_{e}" for e in EXPRESSIONS),
-                 "valence_median", "valence_iqr", "valence_agreement", "arousal_median",
-                 "arousal_iqr", "arousal_agreement", "ds_confidence")
+
 
 
 @dataclass(frozen=True)
@@ -364,120 +350,6 @@ def count_images(con: duckdb.DuckDBPyConnection, flt: ImageFilter = ImageFilter(
     return int(row[0]) if row else 0
 
 
-def image_page(con: duckdb.DuckDBPyConnection, flt: ImageFilter = ImageFilter(),
-               sort: ImageSort = ImageSort(), offset: int = 0, limit: int = 200,
-               total: int | None = None, src: Sources | None = None,
-               after: int | None = None, before: int | None = None) -> ImagePage:
-    """Rows ``offset .. offset + limit - 1`` of the selection in ``sort`` order.
-
-    Parameters
-    ----------
-    total
-        :func:`count_images` of ``flt`` when the caller has it: pages in the second half
-        are then read in reverse order (a top-N heap of the rows after the page instead
-        of all rows before it).
-    src
-        As in :func:`count_images`.
-    after, before
-        Keyset paging: the ``pos`` of the row just before this page (``after``, the next
-        page) or just after it (``before``, the previous page), in the same filter and
-        order. The page is then the top ``limit`` rows past that row, whatever its depth,
-        instead of an OFFSET that sorts every row before it; ``offset`` is only recorded.
-
-    Returns
-    -------
-    ImagePage
-        Fewer than ``limit`` rows at the end; none past it.
-    """
-    if offset < 0 or limit < 0:
-        raise ValueError(f"offset and limit must be >= 0, got {offset}, {limit}")
-    if not (src or prepare_browse(con)).any or limit == 0:
-        return ImagePage(offset=offset)
-    where, params = where_sql(flt)
-    if after is not None or before is not None:
-        reverse = after is None
-        anchor = int(after if after is not None else before)  # type: ignore[arg-type]
-        keys_sql = (f"SELECT b.pos FROM {BROWSE_TABLE} b, (SELECT {_anchor_cols(sort)} "
-                    f"FROM {BROWSE_TABLE} WHERE pos = ?) a WHERE ({_qualified(where)}) "
-                    f"AND {_past_anchor(sort, reverse)} ORDER BY "
-                    f"{_b(order_sql(sort, reverse), sort)} LIMIT ?")
-        args = [anchor, *params, int(limit)]
-    else:
-        reverse = total is not None and offset > total // 2 and offset < total
-        if reverse:
-            limit = min(limit, total - offset)  # type: ignore[operator]
-            first = total - offset - limit  # type: ignore[operator]
-            order = order_sql(sort, reverse=True)
-        else:
-            first, order = offset, order_sql(sort)
-        args = [*params, int(limit), int(first)]
-        if sort == ImageSort() and not reverse:
-            # The table is stored in key order: a plain scan streams to the page, no sort.
-            sql = f"SELECT {_PAGE_SELECT} FROM {BROWSE_TABLE} WHERE {where} LIMIT ? OFFSET ?"
-            return ImagePage(offset=offset, rows=tuple(
-                _image_row(r) for r in con.execute(sql, args).fetchall()))
-        keys_sql = (f"SELECT pos FROM {BROWSE_TABLE} WHERE {where} ORDER BY {order} "
-                    "LIMIT ? OFFSET ?")
-    # Sort only the positions, then fetch those rows: a top-N heap that carries the
-    # page's 25 columns costs ~3x more (DuckDB also casts every row's ENUMs before it).
-    positions = [r[0] for r in con.execute(keys_sql, args).fetchall()]
-    found = {r[-1]: r for r in con.execute(
-        f"SELECT {_PAGE_SELECT} FROM {BROWSE_TABLE} WHERE pos = ANY(?)",
-        [positions]).fetchall()}
-    rows = [found[p] for p in positions]
-    if reverse:
-        rows = rows[::-1]
-    return ImagePage(offset=offset, rows=tuple(_image_row(r) for r in rows))
-
-
-def _anchor_cols(sort: ImageSort) -> str:
-    return "pos AS p" if sort.column == "key" else f"{sort.column} AS v, pos AS p"
-
-
-def _past_anchor(sort: ImageSort, reverse: bool) -> str:
-    """Rows after anchor ``a`` in ``sort`` order (before it when ``reverse``).
-
-    The order is the column (NULLs last), then ``pos``; compared in the column's own type
-    (the anchor is read from the table), so ENUM labels keep their canonical order.
-    """
-    forward = not reverse
-    pos_cmp = "b.pos > a.p" if forward else "b.pos < a.p"
-    if sort.column == "key":
-        return pos_cmp if not sort.descending else ("b.pos < a.p" if forward else "b.pos > a.p")
-    col = f"b.{sort.column}"
-    beyond = ">" if sort.descending == reverse else "<"
-    if forward:
-        # non-NULL anchor: greater (in sort direction) values, equal values later in pos,
-        # then every NULL; NULL anchor: only the NULLs later in pos
-        return (f"(CASE WHEN a.v IS NULL THEN {col} IS NULL AND {pos_cmp} ELSE "
-                f"{col} {beyond} a.v OR ({col} = a.v AND {pos_cmp}) OR {col} IS NULL END)")
-    # backwards: NULL anchor: every non-NULL row and the NULLs earlier in pos;
-    # non-NULL anchor: smaller (in sort direction) values and equal values earlier in pos
-    return (f"(CASE WHEN a.v IS NULL THEN {col} IS NOT NULL OR ({col} IS NULL AND "
-            f"{pos_cmp}) ELSE {col} {beyond} a.v OR ({col} = a.v AND {pos_cmp}) END)")
-
-
-def _b(order: str, sort: ImageSort) -> str:
-    """``order_sql`` text on the alias ``b``."""
-    order = order.replace("pos", "b.pos")
-    return order if sort.column == "key" else "b." + order
-
-
-_PAGE_SELECT = ", ".join(
-    f"{n}::VARCHAR" if n in ("split", "expression", "majority", "ds_label", "image_root")
-    else n for n in (*_ROW_FIELDS, *_PAGE_EXTRA, "pos"))
-
-
-def _image_row(r: tuple[Any, ...]) -> ImageRow:
-    n = len(_ROW_FIELDS)
-    arow, root, subdir, x, y, w, h, pos = r[n:]
-    # String joins, not pathlib: 200 Path objects cost ~10 ms per page.
-    path = f"{root}{os.sep}{subdir}{r[2]}" if root is not None else None
-    box = (int(x), int(y), int(w), int(h)) if None not in (x, y, w, h) else None
-    return ImageRow(*r[:n], image_path=path, face_box=box, in_affectnet=arow is not None,
-                    pos=int(pos))
-
-
 def find_position(con: duckdb.DuckDBPyConnection, flt: ImageFilter, sort: ImageSort,
                   split: str, row_index: int) -> int | None:
     """0-based position of image ``(split, row_index)`` in the selection, or None."""
@@ -492,84 +364,9 @@ def find_position(con: duckdb.DuckDBPyConnection, flt: ImageFilter, sort: ImageS
     return int(row[0]) if row else None
 
 
-
-# --- export -----------------------------------------------------------------------------
-def export_selection(con: duckdb.DuckDBPyConnection, flt: ImageFilter, sort: ImageSort,
-                     path: Path, fmt: Literal["csv", "parquet"] = "csv") -> int:
-    """Write the selection with its crowd statistics and votes to ``path``.
-
-    Parameters
-    ----------
-    con
-        Connection to the index (read-only is fine: COPY writes only ``path``).
-    flt, sort
-        The browser's filter and order (rows are written in that order).
-    path
-        Output file (replaced).
-    fmt
-        ``"csv"`` (header, comma, NULL as empty) or ``"parquet"``.
-
-    Returns
-    -------
-    int
-        Rows written.
-    """
-    if fmt not in ("csv", "parquet"):
-        raise ValueError(f"export format must be 'csv' or 'parquet', not {fmt!r}")
-    src = prepare_browse(con)
-    if not src.any:
-        raise LookupError("nothing to export: the index holds neither AffectNet nor C25")
-    where, params = where_sql(flt)
-    labels = ("split", "expression", "majority", "ds_label")
-    select = [f"b.{c}::VARCHAR AS {c}" if c in labels else f"b.{c}" for c in _ROW_FIELDS]
-    joins = []
-    if src.c25_stats:
-        select += [f"s.{c}" for c in _EXPORT_STATS]
-        joins.append(f"LEFT JOIN {_STATS_TABLE} s ON s.c25_set = b.c25_set "
-                     "AND s.image_index = b.row_index AND b.split = 'train'")
-    if src.affectnet:
-        select += ["a.image_root", "a.sub_path", "a.face_x", "a.face_y", "a.face_w",
-                   "a.face_h"]
-        joins.append("LEFT JOIN affectnet_images a ON a.rowid = b.arow")
-    votes_join, vote_cols = _votes_sql(con, src)
-    select += vote_cols
-    if votes_join:
-        joins.append(votes_join)
-    order = order_sql(sort).replace("pos", "b.pos")
-    if sort.column != "key":
-        order = "b." + order
-    sql = (f"SELECT {', '.join(select)} FROM {BROWSE_TABLE} b {' '.join(joins)} "
-           f"WHERE {_qualified(where)} ORDER BY {order}")
-    target = str(Path(path)).replace("'", "''")
-    options = "FORMAT csv, HEADER true" if fmt == "csv" else "FORMAT parquet"
-    con.execute(f"COPY ({sql}) TO '{target}' ({options})", params)
-    return count_images(con, flt)
-
-
-def _qualified(where: str) -> str:
+def qualified(where: str) -> str:
     """The filter's column names prefixed with the browse table's alias ``b``."""
     import re
     names = ("expression", "valence", "arousal", "split", "c25_set", "agreement",
              "majority_differs", "row_index", "filename")
     return re.sub(r"\b(" + "|".join(names) + r")\b", r"b.\1", where)
-
-
-def _votes_sql(con: duckdb.DuckDBPyConnection, src: Sources) -> tuple[str, list[str]]:
-    """LEFT JOIN of the wide votes and its columns (nothing without C25)."""
-    if not (src.c25 and table_exists(con, "c25_votes")):
-        return "", []
-    participant = "CAST(regexp_extract(annotator, '(\\d+)$', 1) AS INTEGER)"
-    numbers = [int(r[0]) for r in con.execute(
-        f"SELECT DISTINCT {participant} FROM c25_votes ORDER BY 1").fetchall()
-        if r[0] is not None]
-    aggs, cols = [], []
-    for task in ("expression", "valence", "arousal"):
-        value = "expression" if task == "expression" else "value"
-        for k in numbers:
-            aggs.append(f"any_value({value}) FILTER (WHERE task = '{task}' AND p = {k}) "
-                        f"AS {task}_p{k}")
-            cols.append(f"v.{task}_p{k}")
-    join = (f"LEFT JOIN (SELECT c25_set, image_index, {', '.join(aggs)} FROM "
-            f"(SELECT *, {participant} AS p FROM c25_votes) GROUP BY c25_set, image_index) v "
-            "ON v.c25_set = b.c25_set AND v.image_index = b.row_index AND b.split = 'train'")
-    return join, cols

@@ -1,6 +1,6 @@
 """The image browser: filter bar, grid or table of one page, paging, keys, export.
 
-It holds one page of rows (``faces_query.image_page``) and the selection's count, never
+It holds one page of rows (``faces_page.image_page``) and the selection's count, never
 a dataset. Queries run on the GUI thread: each is a few milliseconds to tens of
 milliseconds on the connection's browse table (built once in ``set_connection``), less
 than the time to hand work to a thread and back. Thumbnails load on their own thread.
@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 from faceexplorer.gui.browser.filter_bar import FilterBar
 from faceexplorer.gui.browser.models import TILE, BrowserGridModel, BrowserTableModel
 from faceexplorer.gui.thumbnails import ThumbnailLoader
+from faceexplorer.index import faces_export, faces_page
 from faceexplorer.index import faces_query as fq
 from faceexplorer.index.faces_query import COLUMNS, CROWD_COLUMNS, ImageFilter, ImageSort
 
@@ -240,7 +241,7 @@ class ImageBrowser(QWidget):
         after = shown[-1].pos if same and offset == self.offset + PAGE_SIZE else None
         before = shown[0].pos if same and offset == self.offset - PAGE_SIZE else None
         self.offset = offset
-        page = (fq.image_page(self.con, self.filter, self.sort, offset, PAGE_SIZE,
+        page = (faces_page.image_page(self.con, self.filter, self.sort, offset, PAGE_SIZE,
                               total=self.total, src=self.src, after=after, before=before)
                 if self.src.any and self.total else None)
         rows = page.rows if page else ()
@@ -314,7 +315,7 @@ class ImageBrowser(QWidget):
         """Write the current selection (filter and order) to ``path``; rows written."""
         if self.con is None:
             raise RuntimeError("no index open")
-        n = fq.export_selection(self.con, self.filter, self.sort, Path(path), fmt)
+        n = faces_export.export_selection(self.con, self.filter, self.sort, Path(path), fmt)
         self.message.emit(f"Exported {n:,} images to {path}")
         return n
 
