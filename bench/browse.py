@@ -15,8 +15,9 @@ varied parameters (seeded), a few untimed warm-ups first:
   bare: ``ORDER BY <column>, pos LIMIT 200``;
 - ``page``: the next-page button at a random depth of a valence-descending order ->
   painted; bare: ``ORDER BY ... LIMIT 200 OFFSET <depth>``;
-- ``select``: ``select_row`` in a page -> the detail panel's ``shown`` (painted after its
-  worker's answer); bare: the image's AffectNet row and its C25 votes;
+- ``select``: ``select_row`` in a page -> the detail panel's ``shown`` (emitted right
+  after the panel's synchronous repaint for its worker's answer; the wait also runs what
+  else is queued, e.g. thumbnails); bare: the image's AffectNet row and its C25 votes;
 - ``set stats``: switch to the Crowd statistics tab and ``show_statistics(set, task)``
   (cached sets, as after a first visit) -> tab repainted; bare: re-reading the set's
   votes of that task.
