@@ -187,9 +187,8 @@ class TimelineWidget(QWidget):
         self.scroll.show()
         self._describe(tl)
         self._load_model_runs(tl.child)
-        self.view.draw_child(tl)
+        self.view.draw_child(tl)     # which also shows all of the child's frames
         self._redraw()
-        self.zoom_all()
         self.set_cursor(tl.first_frame)
         # Move the plots' contents to the new ranges now: pyqtgraph does it when the paint
         # starts, which dirties the scene and so costs a second paint of every plot.
