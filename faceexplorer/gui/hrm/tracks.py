@@ -10,6 +10,12 @@ Segment edges are thin vertical lines in every plot, gaps are hatched (raster) o
 given; :mod:`.timeline` decides what and handles the user. A stored AU model's rows (its
 probabilities as a greyscale raster, or thresholded) sit right under the coders' rows, in
 their order, and are hidden when no model run covers the child.
+
+Opening a child must cost one paint, so the drawing avoids pyqtgraph's expensive paths:
+the old x limits are lifted and the new range is set once (each clamp would move all
+linked plots), row labels are set only when the rows change, RGBA rasters go to Qt
+without levels (no per-image conversion), axes have no SI-prefix label to re-render, and
+``TimelineWidget`` moves the plots' contents before the paint (``prepareForPaint``).
 """
 
 from __future__ import annotations
