@@ -203,21 +203,20 @@ class DetailPanel(QWidget):
             self._show_message("Cannot show this image", result.error)
             self.shown.emit(None)
             return
-        # Every part changes at once, then the panel paints once: with updates off, run
-        # the re-layouts the new texts and parts ask for and pyqtgraph's per-paint view
-        # updates (ranges, axes, label transforms) now, then let the scenes report their
-        # dirty items, and paint. Left to the event loop, each of these came in its own
-        # pass and repainted the panel and its three plots again (~6 times per image).
+        # Every part changes at once, then the panel paints once. With updates off: the
+        # re-layouts the new texts and parts ask for, pyqtgraph's per-paint view updates
+        # (ranges, axes, label transforms) and the scenes' queued dirty-item pass (which
+        # would otherwise ask each view for a second paint after ours). Left to the event
+        # loop, these came in separate passes: ~6 paints of the panel per image.
         self.setUpdatesEnabled(False)
         try:
             self.paint(result)
             QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
             for scene in self._scenes:
                 scene.prepareForPaint()
+                QApplication.sendPostedEvents(scene, QEvent.Type.MetaCall)
         finally:
             self.setUpdatesEnabled(True)
-        for scene in self._scenes:
-            QApplication.sendPostedEvents(scene, QEvent.Type.MetaCall)
         # Qt would post the paint at low priority, after other queued work: paint now, so
         # "shown" means painted (the bench times select -> shown).
         self.repaint()
