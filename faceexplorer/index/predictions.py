@@ -68,6 +68,8 @@ CREATE TABLE IF NOT EXISTS predictions (
 );
 """
 
+#: Rows per INSERT statement in :func:`write_chunk`.
+INSERT_ROWS = 256
 ROW_COLUMNS: tuple[str, ...] = (
     "run_id", "dataset", "item", "split", "row_index", "child", "frame", "image",
     "box_x", "box_y", "box_w", "box_h", *P_COLUMNS, "predicted", "valence", "arousal", "aus",
@@ -137,10 +139,16 @@ def write_chunk(con: duckdb.DuckDBPyConnection, run_id: str, rows: list[dict[str
     values = [[r.get(c) for c in ROW_COLUMNS] for r in rows]
     failed = sum(not r["valid"] for r in rows)
     missing = sum(bool(r.get("missing")) for r in rows)
+    row = f"({', '.join('?' * len(ROW_COLUMNS))})"
     con.execute("BEGIN TRANSACTION")
     try:
-        con.executemany(f"INSERT OR REPLACE INTO predictions ({', '.join(ROW_COLUMNS)}) "
-                        f"VALUES ({', '.join('?' * len(ROW_COLUMNS))})", values)
+        # One multi-row INSERT per INSERT_ROWS rows: executemany plans and runs one
+        # statement per row (~10 ms each), which made index writes ~40% of a batch run.
+        for start in range(0, len(values), INSERT_ROWS):
+            part = values[start:start + INSERT_ROWS]
+            con.execute(f"INSERT OR REPLACE INTO predictions ({', '.join(ROW_COLUMNS)}) "
+                        f"VALUES {', '.join([row] * len(part))}",
+                        [v for r in part for v in r])
         con.execute("UPDATE model_runs SET items_done = (SELECT count(*) FROM predictions "
                     "WHERE run_id = $1), items_failed = items_failed + $2, "
                     "items_missing = items_missing + $3 WHERE run_id = $1",
