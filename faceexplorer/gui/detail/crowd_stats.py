@@ -127,6 +127,13 @@ class VotesModel(QAbstractTableModel):
         self._blue = QBrush(plotting.MAJORITY)
 
     def set_votes(self, votes: tuple[Vote, ...], majority: str | None) -> None:
+        if votes and [v.annotator for v in votes] == [v.annotator for v in self.votes]:
+            # The same annotators (the next image of a set): new cells, same rows. A
+            # reset would make the sorting proxy rebuild and re-sort its whole mapping.
+            self.votes, self.majority = votes, majority
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(len(votes) - 1, len(self.HEADERS) - 1))
+            return
         self.beginResetModel()
         self.votes, self.majority = votes, majority
         self.endResetModel()

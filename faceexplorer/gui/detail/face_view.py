@@ -140,8 +140,9 @@ class FaceView(QWidget):
             self.image_item.setRect(QRectF(0, 0, image.width, image.height))
             self.image_item.show()
         else:
+            if self.image_item.image is not None:  # clearing an empty item still repaints
+                self.image_item.clear()
             self.image_size = None
-            self.image_item.clear()
             self.image_item.hide()
         self.placeholder.setText(problem or "")
         self.placeholder.setVisible(bool(problem))

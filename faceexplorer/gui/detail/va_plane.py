@@ -125,9 +125,14 @@ class VAPlane(QWidget):
             self._labels.append(label)
         for k, label in enumerate(self._labels):
             shown = bool(k < len(x) and counts[k] > 1)
-            label.setVisible(shown)
-            label.setText(str(counts[k]) if shown else "")
-            if shown:
+            text = str(counts[k]) if shown else ""
+            # Only what changed: a pyqtgraph TextItem re-lays out its text and transform
+            # at every setText/setPos, and most labels of the pool stay hidden.
+            if label.isVisible() != shown:
+                label.setVisible(shown)
+            if label.textItem.toPlainText() != text:
+                label.setText(text)
+            if shown and (label.pos().x(), label.pos().y()) != (float(x[k]), float(y[k])):
                 label.setPos(float(x[k]), float(y[k]))
         self.mean_point = _point(mean)
         self._set_single(self.mean, self.mean_point)

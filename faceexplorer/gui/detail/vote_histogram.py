@@ -118,8 +118,11 @@ class VoteHistogram(QWidget):
             text = str(heights[k]) if heights[k] else ""
             if k in self.tied_indices:
                 text += " tie"
-            label.setText(text)
-            label.setPos(heights[k] + 0.01 * top, k)
+            # Only what changed (each TextItem call re-lays out the text item).
+            if label.textItem.toPlainText() != text:
+                label.setText(text)
+            if (label.pos().x(), label.pos().y()) != (heights[k] + 0.01 * top, k):
+                label.setPos(heights[k] + 0.01 * top, k)
         # Room right of the longest bar for its count and the AffectNet marker; the range
         # is rounded so it (and the axes' cached drawing) rarely changes between images.
         x_top = max(5.0 * math.ceil((top * 1.35 + 2) / 5.0), 10.0)
