@@ -50,6 +50,9 @@ def _q(name: str) -> str:
 
 
 ATYPICALITY = "(" + " + ".join(_q(r) for r in HRM_RATERS) + f") / {len(HRM_RATERS)}.0"
+#: Sum of the five raters' integer levels: summed exactly, divided once (a per-frame
+#: mean averaged in floating point came out 0.12500000000000003 for 1/8, shown as 0.13).
+LEVELS = "(" + " + ".join(_q(r) for r in HRM_RATERS) + ")"
 
 
 # --- reading the index ------------------------------------------------------------------
@@ -266,7 +269,8 @@ def segment_summary(con: duckdb.DuckDBPyConnection, child: str,
     shares = ", ".join(f"avg(({_q(a)} <> 0)::DOUBLE) AS {_q(a)}" for a in aus)
     return con.execute(
         f"SELECT segment, min(frame) AS start_frame, max(frame) AS end_frame, "
-        f"count(*) AS n_frames, avg({ATYPICALITY}) AS mean_atypicality, {shares} "
+        f"count(*) AS n_frames, sum({LEVELS})::DOUBLE / ({len(HRM_RATERS)} * count({LEVELS})) "
+        f"AS mean_atypicality, {shares} "
         "FROM hrm_frames WHERE child = ? GROUP BY segment ORDER BY segment", [child]).df()
 
 
