@@ -46,6 +46,7 @@ class ThumbnailLoader(QObject):
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._stopping = False
+        self._working = False
         self._thread = threading.Thread(target=self._run, name="thumbnails", daemon=True)
         self._thread.start()
 
@@ -70,6 +71,11 @@ class ThumbnailLoader(QObject):
         with self._lock:
             return len(self._pending)
 
+    def idle(self) -> bool:
+        """Nothing queued and nothing being loaded (every answer has been emitted)."""
+        with self._lock:
+            return not self._pending and not self._working
+
     def stop(self) -> None:
         """End the worker thread (waits for the thumbnail in progress)."""
         with self._lock:
@@ -86,6 +92,7 @@ class ThumbnailLoader(QObject):
                 if self._stopping:
                     return
                 key, (path, box) = self._pending.popitem(last=True)  # newest first
+                self._working = True
             result = face_thumbnail(path, box, self.size)
             out = result if isinstance(result, MissingImage) else to_qimage(result)
             with self._lock:
@@ -95,3 +102,5 @@ class ThumbnailLoader(QObject):
                 while len(self._cache) > self.capacity:
                     self._cache.popitem(last=False)
             self.ready.emit(key, out)
+            with self._lock:
+                self._working = False

@@ -319,6 +319,10 @@ class ImageBrowser(QWidget):
         self.message.emit(f"Exported {n:,} images to {path}")
         return n
 
+    def thumbnails_settled(self) -> bool:
+        """Every requested thumbnail loaded and shown (for benchmarks and tests)."""
+        return self.thumbs.idle() and not self._ready_timer.isActive() and not self._ready
+
     def close_loader(self) -> None:
         self.thumbs.stop()
 
