@@ -5,7 +5,8 @@ stale work, so pending requests form a stack (the newest page is served first) t
 browser can clear, and a request already pending just moves to the top. The worker owns
 its state (a lock-protected stack, the cache) and talks to the GUI only through the
 ``ready`` signal, queued to the GUI thread by Qt. QImage (not QPixmap) is built on the
-worker: QImage is safe off the GUI thread.
+worker: QImage is safe off the GUI thread. :class:`ReadyBatches` gathers the answers that
+arrive close together, so a view repaints once per batch rather than once per tile.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from faceexplorer.media.images import MissingImage, face_thumbnail
@@ -104,3 +105,33 @@ class ThumbnailLoader(QObject):
             self.ready.emit(key, out)
             with self._lock:
                 self._working = False
+
+
+class ReadyBatches(QObject):
+    """Collects ``loader.ready`` answers and emits them together every ``interval_ms``."""
+
+    batch = Signal(dict)
+
+    def __init__(self, loader: ThumbnailLoader, interval_ms: int = 40,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.loader = loader
+        self._ready: dict[str, object] = {}
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._flush)
+        loader.ready.connect(self._add)
+
+    def settled(self) -> bool:
+        """Nothing loading, nothing waiting to be emitted."""
+        return self.loader.idle() and not self._timer.isActive() and not self._ready
+
+    def _add(self, key: object, thumb: object) -> None:
+        self._ready[str(key)] = thumb
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _flush(self) -> None:
+        ready, self._ready = self._ready, {}
+        self.batch.emit(ready)

@@ -5,8 +5,10 @@ a dataset. Queries run on the GUI thread: each is a few milliseconds to tens of
 milliseconds on the connection's browse table (built once in ``set_connection``), less
 than the time to hand work to a thread and back. Thumbnails load on their own thread.
 
-Keys: arrows move within the page (and across page ends), PgUp/PgDn change page,
-Home/End go to the first/last image of the whole selection.
+Keys (``keys.paging_key``): arrows move within the page (and across page ends),
+PgUp/PgDn change page, Home/End go to the first/last image of the whole selection. The
+next and previous pages are read by keyset from the page shown (``faces_page``), so
+paging costs the same at any depth.
 """
 
 from __future__ import annotations
@@ -21,10 +23,8 @@ from PySide6.QtCore import (
     QObject,
     QSize,
     Qt,
-    QTimer,
     Signal,
 )
-from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -45,8 +45,9 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.gui.browser.filter_bar import FilterBar
+from faceexplorer.gui.browser.keys import paging_key
 from faceexplorer.gui.browser.models import TILE, BrowserGridModel, BrowserTableModel
-from faceexplorer.gui.thumbnails import ThumbnailLoader
+from faceexplorer.gui.thumbnails import ReadyBatches, ThumbnailLoader
 from faceexplorer.index import faces_export, faces_page
 from faceexplorer.index import faces_query as fq
 from faceexplorer.index.faces_query import COLUMNS, CROWD_COLUMNS, ImageFilter, ImageSort
@@ -189,14 +190,10 @@ class ImageBrowser(QWidget):
         layout.addWidget(self.stack, 1)
 
         self.thumbs = ThumbnailLoader(TILE, parent=self)
-        self.thumbs.ready.connect(self._thumbnail_ready)
         # Thumbnails come one signal each; they are shown in batches (one grid repaint
         # per batch instead of one per tile, which slowed every action during a load).
-        self._ready: dict[str, object] = {}
-        self._ready_timer = QTimer(self)
-        self._ready_timer.setSingleShot(True)
-        self._ready_timer.setInterval(THUMBNAIL_BATCH_MS)
-        self._ready_timer.timeout.connect(self._show_thumbnails)
+        self.thumb_batches = ReadyBatches(self.thumbs, THUMBNAIL_BATCH_MS, self)
+        self.thumb_batches.batch.connect(self.grid_model.set_thumbnails)
         self._fill_sort_combo()
         self._show_state()
 
@@ -321,7 +318,7 @@ class ImageBrowser(QWidget):
 
     def thumbnails_settled(self) -> bool:
         """Every requested thumbnail loaded and shown (for benchmarks and tests)."""
-        return self.thumbs.idle() and not self._ready_timer.isActive() and not self._ready
+        return self.thumb_batches.settled()
 
     def close_loader(self) -> None:
         self.thumbs.stop()
@@ -392,15 +389,6 @@ class ImageBrowser(QWidget):
                 self._emitted = key
                 self.image_selected.emit(*key)
 
-    def _thumbnail_ready(self, key: object, thumb: object) -> None:
-        self._ready[str(key)] = thumb
-        if not self._ready_timer.isActive():
-            self._ready_timer.start()
-
-    def _show_thumbnails(self) -> None:
-        ready, self._ready = self._ready, {}
-        self.grid_model.set_thumbnails(ready)
-
     def _show_state(self) -> None:
         if not self.src.any:
             self.stack.setCurrentWidget(self.empty)
@@ -432,25 +420,5 @@ class ImageBrowser(QWidget):
             self.view_painted.emit()
             return False
         if event.type() == QEvent.Type.KeyPress and watched in (self.grid, self.table):
-            return self._key(watched, event)  # type: ignore[arg-type]
+            return paging_key(self, watched, event)  # type: ignore[arg-type]
         return False
-
-    def _key(self, view: QAbstractItemView, event: QKeyEvent) -> bool:
-        key = event.key()
-        row = view.currentIndex().row() if view.currentIndex().isValid() else -1
-        n = view.model().rowCount()
-        if key == Qt.Key.Key_PageDown:
-            self.next_page()
-        elif key == Qt.Key.Key_PageUp:
-            self.previous_page()
-        elif key == Qt.Key.Key_Home:
-            self.first_page()
-        elif key == Qt.Key.Key_End:
-            self.last_page()
-        elif key in (Qt.Key.Key_Right, Qt.Key.Key_Down) and row == n - 1:
-            self.next_page()
-        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Up) and row == 0:
-            self.previous_page(select="last")
-        else:
-            return False
-        return True
