@@ -1,9 +1,9 @@
 """Batch runs: one model over a dataset in the index, resumable, cancellable.
 
-The items come from the index (AffectNet rows with their face box, the AffectNet rows
-AffectNetC25 links to, HRM children's labelled frames, RaFD RGB images) in a fixed
-order. Items already stored for this (model sha256, dataset) are skipped, so a run that
-was killed or cancelled resumes where it stopped. Results are written every ``chunk``
+The items come from the index (``batch_items``: AffectNet rows with their face box, the
+AffectNet rows AffectNetC25 links to, HRM children's labelled frames, RaFD RGB images)
+in a fixed order. Items already stored for this (model sha256, dataset) are skipped, so a
+run that was killed or cancelled resumes where it stopped. Results are written every ``chunk``
 items, each chunk in its own transaction (``index.predictions.write_chunk``).
 
 AffectNet-style items carry their face box: crops follow the card (margin; aligned cards
@@ -26,9 +26,8 @@ chunks' accesses happen on the writer thread, one at a time, all before the run 
 from __future__ import annotations
 
 import contextlib
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -38,9 +37,10 @@ import numpy as np
 
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.index import predictions as store_predictions
-from faceexplorer.index.store import connect, table_exists
+from faceexplorer.index.store import connect
 from faceexplorer.inference import BATCH_DATASETS
 from faceexplorer.inference.batch_io import ChunkWriter, Prefetcher
+from faceexplorer.inference.batch_items import Item, dataset_items
 from faceexplorer.inference.detect import HaarFaceDetector
 from faceexplorer.inference.pipeline import Pipeline
 from faceexplorer.inference.postprocess import Prediction, decode
@@ -53,21 +53,6 @@ CHUNK = 256
 BATCH = 16  # faces per model call for box-cropped items
 
 Progress = Callable[[int, int, float], None]
-
-
-@dataclass(frozen=True)
-class Item:
-    """One thing to predict: an image (or video frame), where it sits in its dataset."""
-
-    key: str
-    image: str | None
-    split: str | None = None
-    row_index: int | None = None
-    child: str | None = None
-    frame: int | None = None
-    box: tuple[float, float, float, float] | None = None
-    landmarks68: tuple[float, ...] | None = None
-    video: str | None = None
 
 
 @dataclass
@@ -91,77 +76,7 @@ class BatchResult:
         return self.items_written / self.seconds if self.seconds > 0 else 0.0
 
 
-# --- items -------------------------------------------------------------------------------
-
-def _affectnet_items(con: Any, c25_only: bool, limit: str) -> list[Item]:
-    if not table_exists(con, "affectnet_images"):
-        raise FaceExplorerError("no AffectNet rows in the index: import AffectNet first "
-                                "(faceexplorer index add affectnet PATH)")
-    join = ""
-    if c25_only:
-        if not table_exists(con, "c25_images"):
-            raise FaceExplorerError("no AffectNetC25 images in the index: import them first "
-                                    "(faceexplorer index add affectnet-c25 PATH)")
-        join = ("JOIN (SELECT DISTINCT image_index FROM c25_images) c "
-                "ON a.split = 'train' AND a.row_index = c.image_index")
-    rows = con.execute(
-        "SELECT a.split, a.row_index, a.image_root, a.sub_path, a.face_x, a.face_y, a.face_w, "
-        f"a.face_h, a.landmarks FROM affectnet_images a {join} "
-        f"ORDER BY a.split = 'val', a.row_index {limit}").fetchall()
-    items = []
-    for split, idx, root, sub, x, y, w, h, lm in rows:
-        box = None if None in (x, y, w, h) or not w or not h else (float(x), float(y),
-                                                                 float(w), float(h))
-        # os.path.join: pathlib costs ~0.1 ms per row, seconds over 420k rows
-        items.append(Item(key=f"{split}/{idx}", image=os.path.join(root, sub), split=split,
-                          row_index=int(idx), box=box,
-                          landmarks68=tuple(lm) if lm is not None else None))
-    return items
-
-
-def _hrm_items(con: Any, limit: str) -> list[Item]:
-    if not table_exists(con, "hrm_frames"):
-        raise FaceExplorerError("no HRM children in the index: import HRM first "
-                                "(faceexplorer index add hrm PATH)")
-    rows = con.execute(
-        "SELECT f.child, f.frame, c.frames_dir, c.video_path FROM hrm_frames f "
-        f"JOIN hrm_children c USING (child) ORDER BY f.child, f.frame {limit}").fetchall()
-    items = []
-    for child, frame, frames_dir, video in rows:
-        image = str(Path(frames_dir) / f"{frame}_0.jpg") if frames_dir else None
-        items.append(Item(key=f"{child}/{frame}", image=image, child=child, frame=int(frame),
-                          video=None if image else video))
-    return items
-
-
-def _rafd_items(con: Any, limit: str) -> list[Item]:
-    if not table_exists(con, "rafd_images"):
-        raise FaceExplorerError("no RaFD RGB images in the index: import RaFD-D with its RGB "
-                                "folder (faceexplorer index add rafd-d PATH images=DIR)")
-    return [Item(key=stem, image=path) for stem, path in con.execute(
-        f"SELECT stem, path FROM rafd_images ORDER BY stem {limit}").fetchall()]
-
-
-def dataset_items(con: Any, dataset: str, limit: int | None = None) -> list[Item]:
-    """The items of ``dataset`` in run order (the first ``limit`` only, if given).
-
-    Raises
-    ------
-    FaceExplorerError
-        Unknown dataset, or the dataset is not in the index.
-    """
-    sql_limit = "" if limit is None else f"LIMIT {max(0, int(limit))}"
-    if dataset == "affectnet":
-        return _affectnet_items(con, False, sql_limit)
-    if dataset == "affectnet-c25":
-        return _affectnet_items(con, True, sql_limit)
-    if dataset == "hrm":
-        return _hrm_items(con, sql_limit)
-    if dataset == "rafd-d":
-        return _rafd_items(con, sql_limit)
-    raise FaceExplorerError(f"cannot run a model on {dataset!r}: expected one of "
-                            f"{', '.join(DATASETS)}")
-
+# --- crops -------------------------------------------------------------------------------
 
 def five_points(landmarks68: tuple[float, ...] | np.ndarray) -> np.ndarray:
     """Eye centres, nose tip and mouth corners (image left to right) from 68 points.
@@ -280,8 +195,8 @@ def _rw(db_path: Path, access: Callable[[], contextlib.AbstractContextManager] |
 
 
 def run_batch(db_path: Path | str, model: ModelSession | Path | str, dataset: str, *,
-              limit: int | None = None, threads: int = 1, chunk: int = CHUNK,
-              progress: Progress | None = None,
+              limit: int | None = None, children: Sequence[str] | None = None,
+              threads: int = 1, chunk: int = CHUNK, progress: Progress | None = None,
               should_stop: Callable[[], bool] | None = None,
               index_access: Callable[[], contextlib.AbstractContextManager] | None = None
               ) -> BatchResult:
@@ -298,6 +213,9 @@ def run_batch(db_path: Path | str, model: ModelSession | Path | str, dataset: st
     limit : int, optional
         Only the first ``limit`` items (in run order); a later call with a larger limit
         continues the same run.
+    children : sequence of str, optional
+        HRM only: just these children's frames (still the one run of this model on HRM,
+        so a later run over more children or all of HRM keeps what is stored).
     threads : int
         onnxruntime threads when ``model`` is a path.
     chunk : int
@@ -315,10 +233,14 @@ def run_batch(db_path: Path | str, model: ModelSession | Path | str, dataset: st
         Ctrl-C (KeyboardInterrupt) ends the run as 'stopped', keeping what was done.
     """
     db_path = Path(db_path)
+    if not db_path.is_file():
+        # connect() would create an empty index, and the error would blame the dataset.
+        raise FaceExplorerError(f"no index at {db_path}: import the dataset first "
+                                f"(faceexplorer index add {dataset} PATH)")
     session = model if isinstance(model, ModelSession) else open_model(model, threads=threads)
     au_labels = _au_labels(session)
     with _rw(db_path, index_access) as con:
-        items = dataset_items(con, dataset, limit)
+        items = dataset_items(con, dataset, limit, children)
         run_id, done = store_predictions.start_run(
             con, session.sha256, str(session.path), session.card.to_dict(), dataset,
             au_labels, len(items))

@@ -14,16 +14,44 @@ from typing import Any
 
 from faceexplorer.inference import BATCH_DATASETS as DATASETS
 
+_DESCRIPTION = """\
+Run an ONNX model over a dataset of the index and store one prediction per item with the
+model's sha256 and card. Items: affectnet = AffectNet rows (their face box),
+affectnet-c25 = the AffectNet rows AffectNetC25 votes on, hrm = HRM labelled frames
+(frames folder, else the child's video; faces detected), rafd-d = RaFD RGB images (faces
+detected). Items without an image, without a face or with NaN outputs are stored as
+invalid with the reason and counted. The same model on the same dataset is one run:
+running the command again (also after Ctrl-C, or with a larger --limit or other
+--child) continues it without duplicates. At the end the model is compared with the
+human labels (expression confusion, or per-AU F1 and kappa for HRM)."""
+
+
+def _count(text: str) -> int:
+    """argparse type: an item count (0 or more)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of items, not {text!r}"
+                                         ) from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more items, not {n}")
+    return n
+
 
 def add_run_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``run`` command to the CLI's subparsers; returns its parser."""
     r = subparsers.add_parser(
-        "run", help="run an ONNX model over a dataset of the index and store its predictions")
+        "run", help="run an ONNX model over a dataset of the index and store its predictions",
+        description=_DESCRIPTION, epilog="exit status: 0 finished, 1 failed, 130 stopped "
+        "(what was written is kept)")
     r.add_argument("model", help="the .onnx file (its card is found beside it, inside it, "
                    "or among the shipped cards)")
-    r.add_argument("--dataset", required=True, choices=DATASETS, help="which items")
-    r.add_argument("--limit", type=int, help="only the first N items (a later run with a "
-                   "larger limit continues)")
+    r.add_argument("--dataset", required=True, choices=DATASETS,
+                   help="which items (see above)")
+    r.add_argument("--limit", type=_count, metavar="N", help="only the first N items in run "
+                   "order (a later run with a larger limit continues)")
+    r.add_argument("--child", action="append", metavar="ID", help="hrm only: just this "
+                   "child's frames (e.g. S12); repeat for more children")
     r.add_argument("--db", help="index file (default: $FACEEXPLORER_DB or the data folder)")
     r.add_argument("--threads", type=int, default=1, help="onnxruntime threads (default 1)")
     r.set_defaults(func=cmd_run)
@@ -47,8 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"\r{done}/{total} items, {rate:.1f} items/s", end="", file=sys.stderr,
                   flush=True)
 
-    result = run_batch(db, args.model, args.dataset, limit=args.limit, threads=args.threads,
-                       progress=progress)
+    result = run_batch(db, args.model, args.dataset, limit=args.limit, children=args.child,
+                       threads=args.threads, progress=progress)
     print(file=sys.stderr)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -57,6 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
           f"missing files; {result.items_per_second:.1f} items/s", file=sys.stderr)
     if result.status != "finished":
         limit = f" --limit {args.limit}" if args.limit is not None else ""
+        limit += "".join(f" --child {c}" for c in args.child or ())
         dbarg = f" --db {args.db}" if args.db else ""
         print(f"run {result.status}: {result.message}. What was written is kept; resume with: "
               f"faceexplorer run {args.model} --dataset {args.dataset}{limit}{dbarg}",
