@@ -10,6 +10,7 @@ the view is made, wired and handed the index connection when its tab is first sh
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -46,3 +47,19 @@ class LazyTab(QWidget):
     def built_view(self) -> QWidget | None:
         """The view if it was built, else None (never builds it)."""
         return self._view
+
+
+class LazyView:
+    """Class attribute giving the view of the owner's ``_pages[name]``, built on access.
+
+    ``window.hrm_view`` then reads like a plain attribute while the HRM tab stays
+    unbuilt until someone (the user's click, a test, a signal) needs it.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return obj._pages[self.name].view()

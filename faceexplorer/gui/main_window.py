@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 from faceexplorer.core.errors import FaceExplorerError, IndexBusyError
 from faceexplorer.datasets.registry import IMPORTERS
 from faceexplorer.gui.dataset_panel import DatasetPanel
-from faceexplorer.gui.lazy_tab import LazyTab
+from faceexplorer.gui.lazy_tab import LazyTab, LazyView
 from faceexplorer.gui.table_panel import TablePanel
 from faceexplorer.index import browse
 from faceexplorer.index.browse import DatasetOverview
@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         self.table_panel = TablePanel(self)
         #: the child last chosen in the HRM navigator: the HRM statistics' scope
         self._hrm_child: str | None = None
+        self._tabs_settling = False
         self.views = QTabWidget(self)
         self.views.setObjectName("views")
         self.views.setDocumentMode(True)
@@ -176,37 +177,14 @@ class MainWindow(QMainWindow):
         self.reload()
 
     # --- views, built on first use ----------------------------------------------------
-    @property
-    def faces_view(self) -> FacesView:
-        return self._pages["faces_view"].view()  # type: ignore[return-value]
-
-    @property
-    def crowd_panel(self) -> CrowdStatsPanel:
-        return self._pages["crowd_panel"].view()  # type: ignore[return-value]
-
-    @property
-    def hrm_view(self) -> HRMView:
-        return self._pages["hrm_view"].view()  # type: ignore[return-value]
-
-    @property
-    def hrm_stats(self) -> HRMStatsView:
-        return self._pages["hrm_stats"].view()  # type: ignore[return-value]
-
-    @property
-    def depth_view(self) -> DepthView:
-        return self._pages["depth_view"].view()  # type: ignore[return-value]
-
-    @property
-    def faces_explorer(self) -> FacesExplorerView:
-        return self._pages["faces_explorer"].view()  # type: ignore[return-value]
-
-    @property
-    def models_view(self) -> ModelsView:
-        return self._pages["models_view"].view()  # type: ignore[return-value]
-
-    @property
-    def live_view(self) -> LiveView:
-        return self._pages["live_view"].view()  # type: ignore[return-value]
+    faces_view: FacesView = LazyView()  # type: ignore[assignment]
+    crowd_panel: CrowdStatsPanel = LazyView()  # type: ignore[assignment]
+    hrm_view: HRMView = LazyView()  # type: ignore[assignment]
+    hrm_stats: HRMStatsView = LazyView()  # type: ignore[assignment]
+    depth_view: DepthView = LazyView()  # type: ignore[assignment]
+    faces_explorer: FacesExplorerView = LazyView()  # type: ignore[assignment]
+    models_view: ModelsView = LazyView()  # type: ignore[assignment]
+    live_view: LiveView = LazyView()  # type: ignore[assignment]
 
     def _status(self, text: str) -> None:
         self.statusBar().showMessage(text, 10000)
@@ -285,7 +263,8 @@ class MainWindow(QMainWindow):
 
     def _build_current(self, _index: int = -1) -> None:
         page = self.views.currentWidget()
-        if isinstance(page, LazyTab) and self.stack.currentWidget() is self.browse_page:
+        if isinstance(page, LazyTab) and not self._tabs_settling \
+                and self.stack.currentWidget() is self.browse_page:
             page.view()
 
     # --- states -----------------------------------------------------------------------
@@ -306,8 +285,12 @@ class MainWindow(QMainWindow):
             self._show_empty()
             return
         kinds = {d.kind for d in self.datasets}
+        # Hiding the current tab makes the next one current for a moment: build nothing
+        # until every tab has its visibility.
+        self._tabs_settling = True
         for widget, (_title, needs) in self._tabs.items():
             self.views.setTabVisible(self.views.indexOf(widget), not needs or bool(needs & kinds))
+        self._tabs_settling = False
         self._set_panel_connections(self.con)
         self.stack.setCurrentWidget(self.browse_page)
         self.dataset_panel.set_datasets(self.datasets)

@@ -309,3 +309,32 @@ def test_real_sample_import(qtbot, open_window, tmp_path, shoot, kind, writer, f
     for other in ds.tables[1:]:
         table.table_combo.setCurrentText(other)
         assert table.table == other and table.model.columnCount() > 0
+
+
+def test_views_are_built_when_their_tab_is_first_shown(qtbot, open_window, tmp_path) -> None:
+    """Start-up builds only the view on screen; the others on first show, connected."""
+    from faceexplorer.datasets import registry
+    from faceexplorer.gui.lazy_tab import LazyTab
+    from faceexplorer.samples.hrm import write_hrm
+
+    root = tmp_path / "samples"
+    write_hrm(root, "small", np.random.default_rng(0), images=False)
+    db = tmp_path / "index.duckdb"
+    registry.import_path(db, root / "HRM", "hrm")
+    window = open_window(db)
+    pages = {window.views.tabText(i): window.views.widget(i)
+             for i in range(window.views.count())}
+    assert all(isinstance(p, LazyTab) for t, p in pages.items() if t != "Records")
+    current = window.views.tabText(window.views.currentIndex())
+    assert current == "HRM timelines" and pages[current].built
+    built = {t for t, p in pages.items() if isinstance(p, LazyTab) and p.built}
+    assert built == {"HRM timelines"}, built
+    # the navigator of the built view already lists the children (it got the connection)
+    assert window.hrm_view.navigator.tree.topLevelItemCount() > 0
+    stats_page = pages["HRM statistics"]
+    window.views.setCurrentWidget(stats_page)
+    assert stats_page.built and stats_page.isVisible()
+    assert window.hrm_stats is stats_page.built_view()
+    # closing the index reaches built views only; a later build gets the reopened one
+    window.reload()
+    assert not pages["Live models"].built and not pages["FACES / DASS-21"].built
