@@ -4,8 +4,10 @@ AffectNet runs (and AffectNetC25 runs, which cover the linked AffectNet rows): c
 against the AffectNet label and, where C25 votes exist, against the crowd majority
 (authors' tie rule), accuracy and macro F1 of each, Jensen-Shannon divergence and
 soft-label log loss against the vote shares, and CCC of valence/arousal against the
-AffectNet values and the crowd's median votes. HRM runs: per-AU F1 and kappa against the
-coders over all children's frames. Only valid predictions count; the item counts say
+AffectNet values and the crowd's median votes. RaFD-D runs (the RaFD RGB images):
+confusion against the emotion in the RaFD file name, overall and per camera angle (the
+profile views are where face detection and models fail). HRM runs: per-AU F1 and kappa
+against the coders over all children's frames. Only valid predictions count; the item counts say
 how many were left out.
 """
 
@@ -100,6 +102,27 @@ def _crowd_block(con: duckdb.DuckDBPyConnection, rows: list, pred: np.ndarray,
     return out
 
 
+def _rafd_report(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+    rows = con.execute(
+        "SELECT p.predicted, r.emotion, r.yaw FROM predictions p JOIN rafd_images r "
+        "ON r.stem = p.item WHERE p.run_id = ? AND p.valid ORDER BY r.stem",
+        [run_id]).fetchall()
+    out: dict[str, Any] = {"valid_items": len(rows)}
+    pred = np.array([_CODE.get(r[0], -1) if r[0] else -1 for r in rows], dtype=np.int64)
+    if not rows or not (pred >= 0).any():
+        return out
+    label = np.array([_CODE.get(r[1], -1) for r in rows], dtype=np.int64)
+    yaw = np.array([r[2] for r in rows])
+    out["vs_rafd_label"] = _confusion_block(label, pred)
+    # Items per angle in the index too, so "n of total" shows what detection lost.
+    totals = dict(con.execute("SELECT yaw, count(*) FROM rafd_images GROUP BY yaw").fetchall())
+    out["by_yaw"] = [{"yaw": int(y), "n": int((yaw == y).sum()), "images": int(totals[y]),
+                      "accuracy": _nan_to_none(mm.accuracy(mm.confusion_matrix(
+                          label[yaw == y], pred[yaw == y])))}
+                     for y in sorted(totals)]
+    return out
+
+
 def _au_report(con: duckdb.DuckDBPyConnection, run_id: str, au_labels: tuple[str, ...],
                threshold: float) -> dict[str, Any]:
     aus = [a for a in au_labels if a in HRM_AU_COLUMNS]
@@ -142,6 +165,8 @@ def model_report(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
         "items_failed": run.items_failed, "items_missing": run.items_missing}
     if run.dataset in ("affectnet", "affectnet-c25") and table_exists(con, "affectnet_images"):
         out["expression"] = _expression_report(con, run_id)
+    if run.dataset == "rafd-d" and table_exists(con, "rafd_images"):
+        out["expression"] = _rafd_report(con, run_id)
     if run.dataset == "hrm" and run.au_labels and table_exists(con, "hrm_frames"):
         card = run_card(con, run_id)
         threshold = next((o["threshold"] for o in card["outputs"] if o["kind"] == "au"), 0.5)
@@ -160,6 +185,7 @@ def format_report(report: dict[str, Any]) -> str:
 
     e = report.get("expression", {})
     for key, title in (("vs_affectnet_label", "vs AffectNet label"),
+                       ("vs_rafd_label", "vs RaFD label"),
                        ("vs_crowd_majority", "vs crowd majority")):
         if key in e:
             b = e[key]
@@ -175,6 +201,17 @@ def format_report(report: dict[str, Any]) -> str:
         if key in e:
             lines.append(f"  {title:<20} valence {num(e[key]['valence'])}  "
                          f"arousal {num(e[key]['arousal'])}")
-    for row in report.get("aus", {}).get("per_au", []):
+    for row in e.get("by_yaw", []):
+        lines.append(f"    yaw {row['yaw']:+4d}: n={row['n']} of {row['images']} indexed  "
+                     f"accuracy {num(row['accuracy'])}")
+    if e.get("valid_items") == 0:
+        lines.append("  no valid expression predictions: nothing to compare with the labels")
+    aus = report.get("aus", {})
+    if "note" in aus:
+        lines.append(f"  {aus['note']}")
+    elif aus.get("frames") == 0:
+        lines.append("  no valid AU predictions on labelled frames: nothing to compare with "
+                     "the coders")
+    for row in aus.get("per_au", []):
         lines.append(f"  {row['au']:<6} F1 {num(row['f1'])}  kappa {num(row['kappa'])}")
     return "\n".join(lines)
