@@ -56,11 +56,14 @@ def measure_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     e = report.get("expression", {})
     rows: list[tuple[str, str, str, str]] = []
     for key, against in (("vs_affectnet_label", "AffectNet label"),
+                         ("vs_rafd_label", "RaFD label"),
                          ("vs_crowd_majority", "crowd majority")):
         if key in e:
             b = e[key]
             rows += [("accuracy", against, str(b["n"]), _num(b["accuracy"])),
                      ("macro F1", against, str(b["n"]), _num(b["macro_f1"]))]
+    rows += [(f"accuracy, yaw {y['yaw']:+d}", "RaFD label", f"{y['n']} of {y['images']}",
+              _num(y["accuracy"])) for y in e.get("by_yaw", [])]
     if "vs_crowd_votes" in e:
         v = e["vs_crowd_votes"]
         rows += [("JS divergence (bits), mean", "crowd vote shares", str(v["n"]),
@@ -134,11 +137,18 @@ class ReportPanel(QWidget):
             f"{report['items_failed']} invalid ({report['items_missing']} missing files)")
         _fill(self.measures, measure_rows(report))
         e = report.get("expression", {})
+        rafd = report["dataset"] == "rafd-d"
         why = ("no expression probabilities to compare" if report["dataset"] not in
-               ("affectnet", "affectnet-c25") else
+               ("affectnet", "affectnet-c25", "rafd-d") else
                f"no valid expression predictions among {e.get('valid_items', 0)} items")
-        self._confusion(self.label_card, e.get("vs_affectnet_label"), "AffectNet label", why)
+        self._confusion(self.label_card, e.get("vs_rafd_label" if rafd else
+                                               "vs_affectnet_label"),
+                        "RaFD label" if rafd else "AffectNet label", why)
+        self.tabs.setTabText(0, "vs RaFD label" if rafd else "vs AffectNet label")
+        self.label_card.plot.setLabel("left", "RaFD label" if rafd else "AffectNet label",
+                                      color="#222")
         self._confusion(self.crowd_card, e.get("vs_crowd_majority"), "crowd majority",
+                        "RaFD has no crowd votes" if rafd else
                         why if "vs_affectnet_label" not in e else
                         "no AffectNetC25 votes for the predicted images")
         aus = report.get("aus")
