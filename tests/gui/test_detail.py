@@ -117,7 +117,7 @@ def test_c25_image_shows_votes_as_counted_from_the_csv(qtbot, panel, indexes, sh
     assert p.stats.text("entropy").startswith(f"{h:.3f}")
     assert p.stats.text("majority") == f"{majority} ({top} of {n} votes)"
     assert p.stats.text("agreement").startswith(f"{top} of {n} annotators")
-    assert not p.stats.labels["tie"].isVisibleTo(p) or d.crowd.tie
+    assert p.stats.shown("tie") == d.crowd.tie and p.stats.isVisibleTo(p)
 
     # Who voted what: one row per annotator, the votes of the CSV row.
     model = p.votes_model
@@ -184,7 +184,7 @@ def test_real_tie_image_shows_the_tie(qtbot, panel, indexes, shoot) -> None:
     for k in h.tied_indices:
         assert h.count_labels[k].textItem.toPlainText().endswith("tie")
     assert "tie" in p.histogram_card.title.text()
-    assert p.stats.labels["tie"].isVisibleTo(p)
+    assert p.stats.shown("tie") and p.stats.isVisibleTo(p)
     assert TIE_RULE in p.stats.text("tie")
     # No AffectNet row in this index: the face part says so, the crowd part still shows.
     assert p.face.placeholder.isVisibleTo(p)

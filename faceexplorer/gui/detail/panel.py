@@ -104,14 +104,9 @@ class DetailPanel(QWidget):
         self.va = VAPlane(self)
         self.va_card = plotting.PlotCard("Valence · arousal votes", self.va, "va_votes", self)
         self.va_card.setMinimumSize(260, 280)
-        self.stats = CrowdStats(self)
-        # Word-wrapped lines can outgrow a short card: scroll rather than clip them.
-        self.stats_scroll = QScrollArea(self)
-        self.stats_scroll.setWidgetResizable(True)
-        self.stats_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.stats_scroll.setWidget(self.stats)
-        self.stats_card = plotting.PlotCard("Per-image statistics", self.stats_scroll,
-                                            "image_stats", self, export=self.stats)
+        self.stats = CrowdStats(self)   # scrolls itself when the card is short
+        self.stats_card = plotting.PlotCard("Per-image statistics", self.stats,
+                                            "image_stats", self)
         self.votes_model = VotesModel(self)
         self.votes_view = votes_table(self.votes_model, self)
         self.votes_card = plotting.PlotCard("Who voted what", self.votes_view, "votes", self)
