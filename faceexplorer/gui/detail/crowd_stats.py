@@ -11,8 +11,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QFont
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QFont, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -121,68 +121,73 @@ class CrowdStats(QTextBrowser):
             for key, title in STAT_ROWS if key in values))
 
 
-class VotesModel(QAbstractTableModel):
-    """Annotator, expression, valence and arousal vote per row; majority votes in blue."""
+class VotesModel(QStandardItemModel):
+    """Annotator, expression, valence and arousal vote per row; majority votes in blue.
+
+    A standard item model, so the table's paint reads its cells in C++: the Python
+    ``data()`` of a custom model was called ~800 times per paint of this small table
+    (several roles per cell, row and column counts), ~3 ms per image. Items are kept and
+    updated in place; the next image of a set (same annotators) keeps its rows.
+    """
 
     HEADERS = ("annotator", "expression", "valence", "arousal")
 
     def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
+        super().__init__(0, len(self.HEADERS), parent)
+        self.setHorizontalHeaderLabels(list(self.HEADERS))
         self.votes: tuple[Vote, ...] = ()
         self.majority: str | None = None
         self._bold = QFont()
         self._bold.setBold(True)
         self._blue = QBrush(plotting.MAJORITY)
+        self._items: list[list[QStandardItem]] = []
+        self._right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
     def set_votes(self, votes: tuple[Vote, ...], majority: str | None) -> None:
-        if votes and [v.annotator for v in votes] == [v.annotator for v in self.votes]:
-            # The same annotators (the next image of a set): new cells, same rows. A
-            # reset would make the sorting proxy rebuild and re-sort its whole mapping.
-            self.votes, self.majority = votes, majority
-            self.dataChanged.emit(self.index(0, 0),
-                                  self.index(len(votes) - 1, len(self.HEADERS) - 1))
-            return
-        self.beginResetModel()
+        same_rows = [v.annotator for v in votes] == [v.annotator for v in self.votes]
         self.votes, self.majority = votes, majority
-        self.endResetModel()
+        if not same_rows:
+            self._set_rows(votes)
+        if not votes:
+            return
+        display, sort_role = Qt.ItemDataRole.DisplayRole, SORT_ROLE
+        fg, font = Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.FontRole
+        # One dataChanged for the block instead of one per cell and role (each reaches
+        # the sorting proxy and the view).
+        self.blockSignals(True)
+        try:
+            for items, v in zip(self._items, votes, strict=True):
+                expression = items[1]
+                expression.setData(v.expression if v.expression is not None else "–",
+                                   display)
+                expression.setData(v.expression if v.expression is not None else "",
+                                   sort_role)
+                is_majority = v.expression is not None and v.expression == majority
+                expression.setData(self._blue if is_majority else None, fg)
+                expression.setData(self._bold if is_majority else None, font)
+                for item, value in ((items[2], v.valence), (items[3], v.arousal)):
+                    item.setData(_num(value), display)
+                    item.setData(value if value is not None else "", sort_role)
+        finally:
+            self.blockSignals(False)
+        self.dataChanged.emit(self.index(0, 1), self.index(len(votes) - 1, 3))
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.votes)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index: QModelIndex | QPersistentModelIndex,
-             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        v = self.votes[index.row()]
-        col = index.column()
-        value: Any = (v.annotator, v.expression, v.valence, v.arousal)[col]
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col >= 2:
-                return _num(value)
-            return value if value is not None else "–"
-        if role == SORT_ROLE:
-            if col == 0:
-                # participant10 after participant9: sort by the number, not the text
-                tail = v.annotator.rsplit("participant", 1)[-1]
-                return int(tail) if tail.isdigit() else v.annotator
-            return value if value is not None else ""
-        if role == Qt.ItemDataRole.TextAlignmentRole and col >= 2:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if col == 1 and value is not None and value == self.majority:
-            if role == Qt.ItemDataRole.ForegroundRole:
-                return self._blue
-            if role == Qt.ItemDataRole.FontRole:
-                return self._bold
-        return None
+    def _set_rows(self, votes: tuple[Vote, ...]) -> None:
+        """New annotators: one row of items each (their names and sort keys)."""
+        self.setRowCount(0)
+        self._items = []
+        for v in votes:
+            name = QStandardItem(v.annotator)
+            # participant10 after participant9: sort by the number, not the text
+            tail = v.annotator.rsplit("participant", 1)[-1]
+            name.setData(int(tail) if tail.isdigit() else v.annotator, SORT_ROLE)
+            row = [name] + [QStandardItem() for _ in self.HEADERS[1:]]
+            for item in row:
+                item.setEditable(False)
+            for item in row[2:]:
+                item.setData(self._right, Qt.ItemDataRole.TextAlignmentRole)
+            self._items.append(row)
+            self.appendRow(row)
 
 
 def votes_table(model: VotesModel, parent: QWidget | None = None) -> QTableView:
