@@ -14,7 +14,11 @@ varied parameters (seeded), a few untimed warm-ups first:
 - ``sort``: a header click (``setSortIndicator`` -> ``apply``) over every row -> painted;
   bare: ``ORDER BY <column>, pos LIMIT 200``;
 - ``page``: the next-page button at a random depth of a valence-descending order ->
-  painted; bare: ``ORDER BY ... LIMIT 200 OFFSET <depth>``;
+  painted; bare: the keyset query the app runs for that click (the positions of the 200
+  rows past the shown page's last row, then those rows: ``faces_page._keyset_sql``).
+  Until round 2 the bare side was ``ORDER BY ... LIMIT 200 OFFSET <depth>``, which the
+  app no longer runs (it sorts every row before the page: a far slower, flattering
+  baseline);
 - ``select``: ``select_row`` in a page -> the detail panel's ``shown`` (emitted right
   after the panel's synchronous repaint for its worker's answer; the wait also runs what
   else is queued, e.g. thumbnails); bare: the image's AffectNet row and its C25 votes;
@@ -296,6 +300,7 @@ class Bench:
 
     def act_page(self, k: int) -> tuple[float, float]:
         from faceexplorer.gui.browser.browser import PAGE_SIZE
+        from faceexplorer.index import faces_page
         from faceexplorer.index import faces_query as fq
 
         sort = fq.ImageSort("valence", descending=True)
@@ -307,15 +312,23 @@ class Bench:
         offset = int(self.rng.integers(0, max(1, total // PAGE_SIZE - 1))) * PAGE_SIZE
         self.browser.show_page(offset)
         self.wait_detail()
+        anchor = self.browser.table_model.rows[-1].pos   # the keyset: the page's last row
         start = self.clock()
         self.browser.next_page()   # the ▶ button
         self.paint_browser()
         gui = self.stop(start)
         assert self.browser.offset == offset + PAGE_SIZE, "the page did not change"
         self.wait_detail()
-        sql = (f"SELECT * FROM {fq.BROWSE_TABLE} ORDER BY {fq.order_sql(sort)} "
-               "LIMIT 200 OFFSET ?")
-        return gui, self.bare(sql, [offset + PAGE_SIZE])
+        # Bare: the keyset query the app runs for this click (positions past the anchor
+        # row, then those rows), not an OFFSET the app no longer uses.
+        where, params = fq.where_sql(fq.ImageFilter())
+        keys_sql, args = faces_page._keyset_sql(self.con, where, params, sort, anchor,
+                                                False, PAGE_SIZE)
+        start = time.perf_counter()
+        positions = [r[0] for r in self.con.execute(keys_sql, args).fetchall()]
+        self.con.execute(f"SELECT * FROM {fq.BROWSE_TABLE} WHERE pos = ANY(?)",
+                         [positions]).fetchall()
+        return gui, ms_since(start)
 
     def act_select(self, k: int) -> tuple[float, float]:
         from faceexplorer.index import faces_query as fq
