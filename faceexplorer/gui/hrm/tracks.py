@@ -16,6 +16,8 @@ the old x limits are lifted and the new range is set once (each clamp would move
 linked plots), row labels are set only when the rows change, RGBA rasters go to Qt
 without levels (no per-image conversion), axes have no SI-prefix label to re-render, and
 ``TimelineWidget`` moves the plots' contents before the paint (``prepareForPaint``).
+Raters, mean, segment edges and rules are :class:`.paths.PathItem` (drawn as given, no
+per-range re-slicing) and the x axes :class:`.paths.FrameAxis` (ticks laid out with numpy).
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from html import escape
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QWidget
 
 from faceexplorer.core.vocab import HRM_RATERS
 from faceexplorer.gui.hrm import raster
+from faceexplorer.gui.hrm.paths import FrameAxis, PathItem
 from faceexplorer.index.hrm_query import OPENFACE_CURVES, Timeline
 from faceexplorer.index.model_aus import ChildModelAUs
 
@@ -116,16 +120,10 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self.asd_plot.addItem(self.asd_image)
         self.atyp_gap = pg.ImageItem(axisOrder="row-major")
         self.atyp_plot.addItem(self.atyp_gap)
-        # Axis-parallel step curves gain nothing from antialiasing, which costs the most
-        # paint time in Qt's raster engine; thin cosmetic pens are the fast path.
-        self.rater_curves = [self.atyp_plot.plot(pen=pg.mkPen(c, width=1), connect="finite",
-                                                 antialias=False)
+        # Fixed per child: paths built once, stroked without antialiasing (.paths)
+        self.rater_curves = [self._path(self.atyp_plot, pg.mkPen(c, width=1))
                              for c in RATER_COLOURS]
-        self.mean_curve = self.atyp_plot.plot(pen=pg.mkPen("k", width=2), connect="finite",
-                                              antialias=False)
-        for item in (*self.rater_curves, self.mean_curve):
-            item.setClipToView(True)
-            item.setDownsampling(auto=True, method="peak")
+        self.mean_curve = self._path(self.atyp_plot, pg.mkPen("k", width=2))
         self.of_rows: tuple[str, ...] = ()
         # One item per OpenFace AU, made once and reused: adding and removing items per
         # child costs more than drawing them. Separate items keep x sorted, which
@@ -138,16 +136,14 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
             item.setDownsampling(auto=True, method="peak")
             item.hide()
             self.of_curves[hrm_au] = item
-        self.of_rules = self.of_plot.plot(pen=pg.mkPen((215, 218, 224), width=1),
-                                          connect="pairs")
+        self.of_rules = self._path(self.of_plot, pg.mkPen((215, 218, 224), width=1), "pairs")
         for plot in (self.model_plot, self.of_plot, self.atyp_plot, self.asd_plot):
             plot.setXLink(self.au_plot)
         self.atyp_plot.setFixedHeight(ATYPICALITY_PX)
         self.asd_plot.setFixedHeight(ASD_PX)
-        self.edges = [p.plot(pen=pg.mkPen("#505050", width=1), connect="pairs")
+        self.edges = [self._path(p, pg.mkPen("#505050", width=1), "pairs")
                       for p in (self.au_plot, self.of_plot, self.atyp_plot, self.asd_plot)]
-        self.model_edges = self.model_plot.plot(pen=pg.mkPen("#505050", width=1),
-                                                connect="pairs")
+        self.model_edges = self._path(self.model_plot, pg.mkPen("#505050", width=1), "pairs")
         # the model plot last: ``edges`` keep their order (AU, OpenFace, raters, ASD)
         self.plots = (self.au_plot, self.of_plot, self.atyp_plot, self.asd_plot,
                       self.model_plot)
@@ -177,11 +173,13 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self.au_plot.addItem(self.beyond_text, ignoreBounds=True)
 
     def _plot(self, row: int, name: str) -> pg.PlotItem:
-        plot = self.addPlot(row=row, col=0)
+        plot = self.addPlot(row=row, col=0, axisItems={"top": FrameAxis("top"),
+                                                       "bottom": FrameAxis("bottom")})
         plot.setMenuEnabled(False)
         plot.hideButtons()
         plot.setMouseEnabled(x=True, y=False)
         plot.hideAxis("bottom")
+        plot.hideAxis("top")    # custom axes start shown
         plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
         for side in ("left", "top", "bottom"):
             axis = plot.getAxis(side)
@@ -194,6 +192,13 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         plot.disableAutoRange()
         plot.setObjectName(name)
         return plot
+
+    @staticmethod
+    def _path(plot: pg.PlotItem, pen: QPen, connect: str = "finite") -> PathItem:
+        # rater steps without antialiasing (as they were); edges and rules keep it
+        item = PathItem(pen, connect, antialias=connect == "pairs")
+        plot.addItem(item)
+        return item
 
     def _set_row_ticks(self, plot: pg.PlotItem, ticks: list) -> None:
         """Row labels on ``plot``'s left axis, unless it shows them already: setting them
@@ -235,7 +240,7 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
             plot.setLimits(xMin=left - 0.05 * width, xMax=left + 1.05 * width,
                            minXRange=min(10, max(width, 1)))
 
-    def _draw_edges(self, tl: Timeline, item: pg.PlotDataItem, low: float, high: float) -> None:
+    def _draw_edges(self, tl: Timeline, item: PathItem, low: float, high: float) -> None:
         item.setData(*raster.boundary_lines(tl.segments, low, high))
 
 
