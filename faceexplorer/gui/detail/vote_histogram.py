@@ -136,6 +136,8 @@ class VoteHistogram(QWidget):
             self.affectnet_marker.setData(x=[heights[k] + 0.2 * self._x_top], y=[k])
         else:
             self.affectnet_marker.clear()
+        # An empty scatter still costs its Python paint: hidden instead.
+        self.affectnet_marker.setVisible(self.affectnet_index is not None)
 
     def set_models(self, series: list[tuple[str, dict[str, float]]], n_votes: int) -> None:
         """Draw each ``(model name, probabilities by expression)`` as thin bars.
