@@ -284,3 +284,34 @@ def test_model_predictions_beside_the_votes(qtbot, panel, indexes, tmp_path, sho
     other = next(i for i in range(IMAGE_ROWS) if i != image_index)
     show(qtbot, p, "train", other)
     assert not p.models_card.isVisible() and not p.histogram.model_legend.isVisible()
+
+
+def test_votes_table_keeps_its_order_across_sets_and_images(qtbot) -> None:
+    """Rows are updated in place: the sorted view must follow new names and new votes."""
+    from faceexplorer.gui.detail.crowd_stats import VotesModel, votes_table
+    from faceexplorer.index.image_detail import Vote
+
+    model = VotesModel()
+    view = votes_table(model)
+    qtbot.addWidget(view)
+    proxy = view.model()
+
+    def votes(prefix: str, valences: list[float]) -> tuple[Vote, ...]:
+        return tuple(Vote(f"{prefix}/participant{k}", "happy" if k % 2 else "sad", v, None)
+                     for k, v in enumerate(valences))
+
+    def shown(col: int) -> list[str]:
+        return [proxy.data(proxy.index(r, col)) for r in range(proxy.rowCount())]
+
+    model.set_votes(votes("set1", [0.5, -0.25, 1.0] + [0.0] * 8), "happy")
+    assert shown(0)[:3] == ["set1/participant0", "set1/participant1", "set1/participant2"]
+    assert shown(0)[-2:] == ["set1/participant9", "set1/participant10"]  # by number
+    model.set_votes(votes("set2", [0.25] * 11), "sad")   # same count, other annotators
+    assert shown(0)[0] == "set2/participant0" and len(shown(0)) == 11
+    assert shown(1)[0] == "sad" and model.item(0, 1).font().bold()
+    view.sortByColumn(2, Qt.SortOrder.AscendingOrder)
+    model.set_votes(votes("set2", [0.5, -1.0, 0.75] + [0.0] * 8), "sad")
+    assert shown(2)[0] == "−1.00" and shown(2)[-1] == "+0.75"
+    model.set_votes(votes("set1", [0.0, 0.25]), None)   # fewer annotators: new rows
+    assert shown(0) == ["set1/participant0", "set1/participant1"]
+    assert model.item(0, 1).font().bold() is False

@@ -127,7 +127,7 @@ class VotesModel(QStandardItemModel):
     A standard item model, so the table's paint reads its cells in C++: the Python
     ``data()`` of a custom model was called ~800 times per paint of this small table
     (several roles per cell, row and column counts), ~3 ms per image. Items are kept and
-    updated in place; the next image of a set (same annotators) keeps its rows.
+    updated in place; rows are made anew only when the number of annotators changes.
     """
 
     HEADERS = ("annotator", "expression", "valence", "arousal")
@@ -144,19 +144,27 @@ class VotesModel(QStandardItemModel):
         self._right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
     def set_votes(self, votes: tuple[Vote, ...], majority: str | None) -> None:
-        same_rows = [v.annotator for v in votes] == [v.annotator for v in self.votes]
+        same_names = [v.annotator for v in votes] == [v.annotator for v in self.votes]
         self.votes, self.majority = votes, majority
-        if not same_rows:
-            self._set_rows(votes)
+        if len(votes) != len(self._items):
+            self._set_rows(len(votes))
+            same_names = False
         if not votes:
             return
         display, sort_role = Qt.ItemDataRole.DisplayRole, SORT_ROLE
         fg, font = Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.FontRole
-        # One dataChanged for the block instead of one per cell and role (each reaches
-        # the sorting proxy and the view).
+        # Items are updated in place, with one dataChanged for the block instead of one
+        # per cell and role (each reaches the sorting proxy and the view); the proxy
+        # re-sorts on it when the sorted column changed.
         self.blockSignals(True)
         try:
             for items, v in zip(self._items, votes, strict=True):
+                if not same_names:
+                    items[0].setData(v.annotator, display)
+                    # participant10 after participant9: sort by the number, not the text
+                    tail = v.annotator.rsplit("participant", 1)[-1]
+                    items[0].setData(int(tail) if tail.isdigit() else v.annotator,
+                                     sort_role)
                 expression = items[1]
                 expression.setData(v.expression if v.expression is not None else "–",
                                    display)
@@ -170,18 +178,15 @@ class VotesModel(QStandardItemModel):
                     item.setData(value if value is not None else "", sort_role)
         finally:
             self.blockSignals(False)
-        self.dataChanged.emit(self.index(0, 1), self.index(len(votes) - 1, 3))
+        self.dataChanged.emit(self.index(0, 1 if same_names else 0),
+                              self.index(len(votes) - 1, len(self.HEADERS) - 1))
 
-    def _set_rows(self, votes: tuple[Vote, ...]) -> None:
-        """New annotators: one row of items each (their names and sort keys)."""
+    def _set_rows(self, n: int) -> None:
+        """``n`` rows of items (another set of annotators: another number of them)."""
         self.setRowCount(0)
         self._items = []
-        for v in votes:
-            name = QStandardItem(v.annotator)
-            # participant10 after participant9: sort by the number, not the text
-            tail = v.annotator.rsplit("participant", 1)[-1]
-            name.setData(int(tail) if tail.isdigit() else v.annotator, SORT_ROLE)
-            row = [name] + [QStandardItem() for _ in self.HEADERS[1:]]
+        for _ in range(n):
+            row = [QStandardItem() for _ in self.HEADERS]
             for item in row:
                 item.setEditable(False)
             for item in row[2:]:
