@@ -26,7 +26,6 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -37,7 +36,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTableView,
@@ -55,49 +53,12 @@ from faceexplorer.gui.hrm.segment_models import (
     SegmentModel,
     atypicality_text,
 )
+from faceexplorer.gui.hrm.widgets import TextLine
 from faceexplorer.index import hrm_query
 from faceexplorer.index.hrm_query import ChildRow, SegmentFilter, SegmentRow
 
 FILTER_DELAY_MS = 150
 _GROUP_TITLES = {"ASD": "ASD", "TD": "TD", "": "No group"}
-
-
-class TextLine(QWidget):
-    """One line of text whose changes repaint only itself.
-
-    A QLabel asks its layout for new geometry on every ``setText``; the request climbs
-    to the tab widget, which then repaints the whole navigator (tree, table, tab bar:
-    ~8 ms a child opened). This line's height is fixed by its font, its width comes
-    from the layout, so a new text needs only a paint.
-    """
-
-    def __init__(self, text: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._text = text
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-
-    def text(self) -> str:
-        return self._text
-
-    def setText(self, text: str) -> None:  # noqa: N802 (QLabel's name)
-        if text != self._text:
-            self._text = text
-            self.update()
-
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
-        return QSize(self.fontMetrics().horizontalAdvance(self._text),
-                     self.fontMetrics().height())
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
-        return QSize(0, self.fontMetrics().height())
-
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
-        painter = QPainter(self)
-        self.style().drawItemText(painter, self.contentsRect(),
-                                  Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                                  self.palette(), self.isEnabled(), self._text,
-                                  QPalette.ColorRole.WindowText)
-        painter.end()
 
 
 def _table(model: QAbstractItemModel, parent: QWidget) -> QTableView:

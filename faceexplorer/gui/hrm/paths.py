@@ -49,6 +49,7 @@ class PathItem(pg.GraphicsObject):
         self._path = QPainterPath()
         self._segments = None
         self._bounds = QRectF()
+        self._padded: QRectF | None = None
 
     def setData(self, x, y) -> None:  # noqa: N802 (pyqtgraph's name)
         """Draw ``x``, ``y`` (float arrays of equal length) from now on."""
@@ -56,18 +57,19 @@ class PathItem(pg.GraphicsObject):
         self.xData = np.asarray(x, dtype=np.float64)
         self.yData = np.asarray(y, dtype=np.float64)
         finite = np.isfinite(self.xData) & np.isfinite(self.yData)
-        self._segments = None
+        self._segments, self._path, self._padded = None, QPainterPath(), None
         if finite.any():
             if self.pen.widthF() > 1 and not self.antialias:
                 # A wide pen makes Qt outline and fill the path as one polygon (~17 ms
                 # for a 5,000-point mean); separate segments are ~4x cheaper and the
                 # very pixels pyqtgraph drew (its own choice for wide, sharp pens).
                 self._segments = _line_segments(self.xData, self.yData, self.connect)
-            self._path = pg.arrayToQPath(self.xData, self.yData, connect=self.connect)
+            else:
+                self._path = pg.arrayToQPath(self.xData, self.yData, connect=self.connect)
             xs, ys = self.xData[finite], self.yData[finite]
             self._bounds = QRectF(QPointF(xs.min(), ys.min()), QPointF(xs.max(), ys.max()))
         else:
-            self._path, self._bounds = QPainterPath(), QRectF()
+            self._bounds = QRectF()
         self.update()
 
     def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):  # noqa: N803
@@ -80,18 +82,22 @@ class PathItem(pg.GraphicsObject):
     def viewTransformChanged(self) -> None:  # noqa: N802 (Qt's name)
         # the bounds are padded by the pen's width in pixels: they change with the zoom
         self.prepareGeometryChange()
+        self._padded = None
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt's name)
-        if self._bounds.isNull():
-            return QRectF()
-        px, py = self.pixelVectors()
-        pad = self.pen.widthF() / 2 + 1
-        dx = pad * px.length() if px is not None else 0.0
-        dy = pad * py.length() if py is not None else 0.0
-        return self._bounds.adjusted(-dx, -dy, dx, dy)
+        # asked for dozens of times per paint: computed once per data and zoom
+        if self._padded is None:
+            if self._bounds.isNull():
+                return QRectF()
+            px, py = self.pixelVectors()
+            pad = self.pen.widthF() / 2 + 1
+            dx = pad * px.length() if px is not None else 0.0
+            dy = pad * py.length() if py is not None else 0.0
+            self._padded = self._bounds.adjusted(-dx, -dy, dx, dy)
+        return QRectF(self._padded)
 
     def paint(self, p: QPainter, *args) -> None:
-        if self._path.isEmpty():
+        if self._segments is None and self._path.isEmpty():
             return
         p.setRenderHint(QPainter.RenderHint.Antialiasing, self.antialias)
         p.setPen(self.pen)

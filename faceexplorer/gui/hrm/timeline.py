@@ -36,11 +36,14 @@ from PySide6.QtWidgets import (
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import HRM_AU22, HRM_AU_COLUMNS, HRM_CELL
 from faceexplorer.gui.hrm.tracks import RATER_NAMES, TimelinePlots, legend_html
+from faceexplorer.gui.hrm.widgets import Cover
 from faceexplorer.index import hrm_query
 from faceexplorer.index.hrm_query import Timeline
 from faceexplorer.index.model_aus import ChildModelAUs, au_runs_of_child, child_model_aus
 
 DRAG_INTERVAL_MS = 30
+
+
 class TimelineWidget(QWidget):
     """ELAN-like timeline of one child's frames.
 
@@ -116,6 +119,7 @@ class TimelineWidget(QWidget):
 
     def _build_plots(self) -> None:
         self.view = TimelinePlots(self)
+        self.view.reserve_rows(self.rows)    # the first child then keeps this layout
         self.view.cursors[0].sigPositionChanged.connect(self._cursor_dragged)
         self.view.scene().sigMouseClicked.connect(self._clicked)
         self.message = QLabel(self)
@@ -141,8 +145,11 @@ class TimelineWidget(QWidget):
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setWidget(self.view)
-        box.addWidget(self.scroll, 1)
-        box.addWidget(self.message, 1)
+        # The message covers the plots rather than replacing them: hidden plots would get
+        # their first layout (~25 ms, and a second paint) inside the first child's open;
+        # shown from the start, they are laid out with the window.
+        self.message.setAutoFillBackground(True)
+        box.addWidget(Cover(self.scroll, self.message, self), 1)
         box.addWidget(self.readout)
 
     # --- connection and child -----------------------------------------------------------
@@ -184,7 +191,6 @@ class TimelineWidget(QWidget):
         self.cursor = None
         self.openface_box.setEnabled(tl.openface is not None)
         self.message.hide()
-        self.scroll.show()
         self._describe(tl)
         self._load_model_runs(tl.child)
         self.view.draw_child(tl)     # which also shows all of the child's frames
@@ -198,7 +204,7 @@ class TimelineWidget(QWidget):
     def _show_message(self, text: str) -> None:
         self.message.setText(text)
         self.message.show()
-        self.scroll.hide()
+        self.message.raise_()
         for w in (self.model_box, self.threshold_box, self.run_chooser, self.model_table):
             w.hide()
         self.title.setText("AU timeline")

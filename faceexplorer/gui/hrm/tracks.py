@@ -244,17 +244,23 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         item.setData(*raster.boundary_lines(tl.segments, low, high))
 
 
-    def draw_rows(self, tl: Timeline, rows: Sequence[str], openface: bool) -> None:
-        """The AU rows (in ``rows`` order) and, when ``openface``, the OpenFace rows."""
+    def reserve_rows(self, rows: Sequence[str], fit: bool = True) -> None:
+        """Lay the AU plot out for ``rows`` (labels, y range, heights), data to come."""
         self.rows = tuple(rows)
-        first, width, _ = raster.frame_columns(tl.frames)
-        self.au_image.setImage(raster.au_raster(tl.rows(self.rows), tl.frames), autoLevels=False)
-        self.au_image.setRect(first - 0.5, 0, width, len(self.rows))
         self._set_row_ticks(self.au_plot,
                             [[(i + 0.5, name) for i, name in enumerate(self.rows)], []])
         # limits first: a range beyond the old limits would be clamped to them
         self.au_plot.setLimits(yMin=0, yMax=len(self.rows))
         self.au_plot.setYRange(0, len(self.rows), padding=0)
+        if fit:
+            self._fit_heights()
+
+    def draw_rows(self, tl: Timeline, rows: Sequence[str], openface: bool) -> None:
+        """The AU rows (in ``rows`` order) and, when ``openface``, the OpenFace rows."""
+        self.reserve_rows(rows, fit=False)    # heights once the OpenFace rows are known
+        first, width, _ = raster.frame_columns(tl.frames)
+        self.au_image.setImage(raster.au_raster(tl.rows(self.rows), tl.frames), autoLevels=False)
+        self.au_image.setRect(first - 0.5, 0, width, len(self.rows))
         self._draw_edges(tl, self.edges[0], 0, len(self.rows))
         self._draw_openface(tl, openface)
         self._fit_heights()
