@@ -202,3 +202,43 @@ def test_no_connection_shows_empty_state(qtbot, browser, indexes) -> None:
     b = browser(indexes["both"])
     b.set_connection(None)
     assert b.stack.currentWidget() is b.empty and b.page_label.text() == ""
+
+
+def _record_takes(prefetch) -> list:
+    """What ``prefetch.take`` hands over from now on, in a list."""
+    taken: list = []
+    take = type(prefetch).take
+
+    def recorded(key, *args, **kwargs):
+        taken.append(take(prefetch, key, *args, **kwargs))
+        return taken[-1]
+
+    prefetch.take = recorded
+    return taken
+
+
+def test_next_pages_read_ahead_equal_the_pages_read_on_click(qtbot, browser, indexes) -> None:
+    """The ▶ click takes the page read ahead on the worker: the same rows, any order."""
+    from faceexplorer.index import faces_page
+    from faceexplorer.index.faces_query import ImageFilter, ImageSort
+
+    b = browser(indexes["both"])
+    assert b.prefetch is not None
+    for flt, sort in ((ImageFilter(), ImageSort("valence", descending=True)),
+                      (ImageFilter(has_votes=True), ImageSort("majority"))):
+        b.apply(flt, sort)
+        for offset in range(PAGE_SIZE, min(b.total, 4 * PAGE_SIZE), PAGE_SIZE):
+            qtbot.waitUntil(b.prefetch.idle)
+            taken = _record_takes(b.prefetch)
+            b.next_page()
+            assert taken and taken[0] is not None, "the next page was not read ahead"
+            expected = faces_page.image_page(b.con, flt, sort, offset, PAGE_SIZE)
+            assert [r.pos for r in b.table_model.rows] == [r.pos for r in expected.rows]
+            assert tuple(b.table_model.rows) == tuple(expected.rows)
+        # a click before the read-ahead is done still shows the right page
+        b.previous_page()
+        b.next_page()
+        expected = faces_page.image_page(b.con, flt, sort, b.offset, PAGE_SIZE)
+        assert [r.pos for r in b.table_model.rows] == [r.pos for r in expected.rows]
+    b.set_connection(None)   # closes the worker's cursor before the connection goes
+    assert b.prefetch is None

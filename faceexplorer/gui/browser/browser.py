@@ -3,7 +3,9 @@
 It holds one page of rows (``faces_page.image_page``) and the selection's count, never
 a dataset. Queries run on the GUI thread: each is a few milliseconds to tens of
 milliseconds on the connection's browse table (built once in ``set_connection``), less
-than the time to hand work to a thread and back. Thumbnails load on their own thread.
+than the time to hand work to a thread and back. Two exceptions run on threads: the
+thumbnails, and the page after the one shown, read ahead (``prefetch``) so that the
+usual next click only paints.
 
 Keys (``keys.paging_key``): arrows move within the page (and across page ends),
 PgUp/PgDn change page, Home/End go to the first/last image of the whole selection. The
@@ -47,6 +49,7 @@ from PySide6.QtWidgets import (
 from faceexplorer.gui.browser.filter_bar import FilterBar
 from faceexplorer.gui.browser.keys import paging_key
 from faceexplorer.gui.browser.models import TILE, BrowserGridModel, BrowserTableModel
+from faceexplorer.gui.browser.prefetch import PagePrefetcher
 from faceexplorer.gui.thumbnails import ReadyBatches, ThumbnailLoader
 from faceexplorer.index import faces_export, faces_page
 from faceexplorer.index import faces_query as fq
@@ -189,6 +192,8 @@ class ImageBrowser(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.stack, 1)
 
+        #: Reads the next page ahead on its own cursor (None without a connection).
+        self.prefetch: PagePrefetcher | None = None
         self.thumbs = ThumbnailLoader(TILE, parent=self)
         # Thumbnails come one signal each; they are shown in batches (one grid repaint
         # per batch instead of one per tile, which slowed every action during a load).
@@ -200,6 +205,9 @@ class ImageBrowser(QWidget):
     # --- connection ---------------------------------------------------------------------
     def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
         """Browse ``con`` (builds its browse table once), or nothing (None)."""
+        if self.prefetch is not None:   # its cursor belongs to the old connection
+            self.prefetch.close()
+        self.prefetch = PagePrefetcher(con) if con is not None else None
         self.con = con
         self.src = fq.prepare_browse(con) if con is not None else fq.Sources(False, False,
                                                                             False)
@@ -238,9 +246,13 @@ class ImageBrowser(QWidget):
         after = shown[-1].pos if same and offset == self.offset + PAGE_SIZE else None
         before = shown[0].pos if same and offset == self.offset - PAGE_SIZE else None
         self.offset = offset
-        page = (faces_page.image_page(self.con, self.filter, self.sort, offset, PAGE_SIZE,
-                              total=self.total, src=self.src, after=after, before=before)
-                if self.src.any and self.total else None)
+        page = None
+        if after is not None and self.prefetch is not None:
+            page = self.prefetch.take((self.filter, self.sort, after, offset))
+        if page is None and self.src.any and self.total:
+            page = faces_page.image_page(self.con, self.filter, self.sort, offset, PAGE_SIZE,
+                                         total=self.total, src=self.src, after=after,
+                                         before=before)
         rows = page.rows if page else ()
         self._shown_for = (self.filter, self.sort)
         self._emitted = None
@@ -257,6 +269,12 @@ class ImageBrowser(QWidget):
         self._show_state()
         if rows:
             self.select_row(0 if select == "first" else len(rows) - 1)
+        if self.prefetch is not None and len(rows) == PAGE_SIZE \
+                and offset + PAGE_SIZE < self.total:
+            # The ▶ click most likely comes next: read that page ahead (prefetch.py).
+            nxt = offset + PAGE_SIZE
+            self.prefetch.request((self.filter, self.sort, rows[-1].pos, nxt), self.filter,
+                                  self.sort, nxt, PAGE_SIZE, self.total, rows[-1].pos)
 
     def next_page(self) -> None:
         if self.offset + PAGE_SIZE < self.total:
@@ -322,6 +340,13 @@ class ImageBrowser(QWidget):
 
     def close_loader(self) -> None:
         self.thumbs.stop()
+        if self.prefetch is not None:
+            self.prefetch.close()
+            self.prefetch = None
+
+    def background_settled(self) -> bool:
+        """Thumbnails shown and no page being read ahead (for benchmarks and tests)."""
+        return self.thumbnails_settled() and (self.prefetch is None or self.prefetch.idle())
 
     # --- reactions ----------------------------------------------------------------------
     def _filters_changed(self) -> None:
