@@ -42,6 +42,12 @@ from faceexplorer.index import hrm_query
 from faceexplorer.index.hrm_query import Timeline
 from faceexplorer.media.frames import ChildFrames, Frame
 
+#: Ask for a newly opened child's first frame once the events queued so far (the tab's
+#: paint among them) have run: a worker opening the video and decoding meanwhile takes
+#: turns with the GUI thread for the interpreter, and the timeline came ~10 ms later
+#: (full scale) while the frame came no sooner.
+DEFER_FIRST_FRAME = True
+
 #: Frames moved by Shift+Left/Right and the -N/+N buttons unless the user changes it.
 BIG_STEP: Final[int] = 10
 
@@ -76,6 +82,8 @@ class FrameViewer(QWidget):
         self._shown_request = 0
         self._described_fps = 0.0
         self._play_anchor: tuple[float, int] | None = None
+        self._defer_next = False
+        self._deferred: tuple | None = None
         self.loader = FrameLoader(self)
         self.loader.loaded.connect(self._on_loaded)
         app = QCoreApplication.instance()
@@ -246,6 +254,7 @@ class FrameViewer(QWidget):
         self.title.setText(f"{tl.child} ({tl.grp})" if tl.grp else tl.child)
         self._enable(True)
         frame, self.frame = self.frame, None
+        self._defer_next = DEFER_FIRST_FRAME
         self.set_frame(tl.first_frame if frame is None else frame)
 
     # --- moving ---------------------------------------------------------------------------
@@ -267,8 +276,18 @@ class FrameViewer(QWidget):
         self._request()
 
     def _request(self) -> None:
+        if self._defer_next:
+            self._defer_next = False
+            QTimer.singleShot(0, self, self._request_deferred)
+            self._deferred = (self.source, self.frame)
+            return
         if self.source is not None and self.frame is not None:
+            self._deferred = None
             self.loader.request(self.source, self.frame, self.canvas.fit_size())
+
+    def _request_deferred(self) -> None:
+        if self._deferred is not None and self._deferred == (self.source, self.frame):
+            self._request()
 
     def _go(self, frame: int) -> None:
         """Move by the viewer's own controls, and tell the timeline."""

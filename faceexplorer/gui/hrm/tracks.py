@@ -108,6 +108,7 @@ class TimelinePlots(pg.GraphicsLayoutWidget):
         self.model_plot.hide()
         self.model_rows: tuple[str, ...] = ()
         self.of_plot = self._plot(2, "OpenFace _r")
+        self.of_plot.hide()     # as for most children: the first open keeps the layout
         self.atyp_plot = self._plot(3, "atypicality")
         self.atyp_plot.getAxis("left").setTicks([[(v, str(v)) for v in range(5)]])
         self.atyp_plot.setYRange(-0.3, 4.3, padding=0)
