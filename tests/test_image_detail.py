@@ -220,6 +220,31 @@ def test_unknown_image_and_wrong_set(open_index) -> None:
         image_detail(con, "val", 0, c25_set=1)
 
 
+
+def test_kept_catalog_and_c25_names_give_the_same_detail(open_index) -> None:
+    """What the panel keeps per connection changes no answer, errors included."""
+    from faceexplorer.index.image_detail import c25_image_names, index_tables
+
+    con = open_index("sample")
+    tables, names = index_tables(con), c25_image_names(con)
+    in_both = con.execute("SELECT image_index FROM c25_images GROUP BY 1 "
+                          "HAVING count(DISTINCT c25_set) > 1 LIMIT 3").fetchall()
+    keys = [("train", int(r[0])) for r in con.execute(
+        "SELECT DISTINCT image_index FROM c25_images ORDER BY 1 LIMIT 8").fetchall()]
+    keys += [("train", int(r[0])) for r in in_both] + [("train", 0), ("train", 1),
+                                                         ("val", 3)]
+    for split, index in keys:
+        for c25_set in (None, 1, 2):
+            try:
+                expected = image_detail(con, split, index, c25_set)
+            except FaceExplorerError as exc:
+                with pytest.raises(FaceExplorerError, match=str(exc)[:30]):
+                    image_detail(con, split, index, c25_set, tables, names)
+                continue
+            got = image_detail(con, split, index, c25_set, tables, names)
+            assert got.crowd == expected.crowd and got.crowd_sets == expected.crowd_sets
+            assert (got.affectnet is None) == (expected.affectnet is None)
+
 # --- stored model predictions --------------------------------------------------------
 def add_expression_run(db: Path, split: str, row_index: int, name: str, seed: int) -> dict:
     """Store one prediction of a fake expression/VA model for one image; return its row."""

@@ -9,13 +9,14 @@ statistic is computed twice. Either part may be missing: a C25 image whose Affec
 was never imported still has its votes; a validation image has no crowd part. Stored model
 predictions (``index.predictions``, one per batch run that covered the image) come along,
 empty for an index without runs, with their JS divergence to the crowd's vote shares.
-A click costs four small queries (catalog, AffectNet row, the image's C25 sets, its
-votes) and no pandas: the panel reads one image per click and must paint within ~50 ms.
+A click costs two small queries (AffectNet row, votes; the catalog and every image's
+C25 sets are read once per connection by the panel) and no pandas frames but one: the
+panel reads one image per click and must paint within ~50 ms.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,7 +155,9 @@ class ImageDetail:
 
 def image_detail(con: duckdb.DuckDBPyConnection, split: str, row_index: int,
                  c25_set: int | None = None,
-                 tables: Collection[str] | None = None) -> ImageDetail:
+                 tables: Collection[str] | None = None,
+                 c25_names: Mapping[int, dict[int, str | None]] | None = None
+                 ) -> ImageDetail:
     """The AffectNet row and the crowd votes of the image ``(split, row_index)``.
 
     Parameters
@@ -170,6 +173,9 @@ def image_detail(con: duckdb.DuckDBPyConnection, split: str, row_index: int,
     tables
         :func:`index_tables` of ``con`` when the caller keeps it (the detail panel reads
         it once per connection): one catalog query fewer per image.
+    c25_names
+        :func:`c25_image_names` of ``con`` when the caller keeps it (the detail panel
+        does): the image's C25 sets are then looked up instead of queried.
 
     Returns
     -------
@@ -187,7 +193,12 @@ def image_detail(con: duckdb.DuckDBPyConnection, split: str, row_index: int,
     row_index = int(row_index)
     tables = index_tables(con) if tables is None else tables
     affectnet = _affectnet_row(con, split, row_index) if "affectnet_images" in tables else None
-    names = _c25_sets_of(con, split, row_index) if "c25_images" in tables else {}
+    if "c25_images" not in tables or split != "train":
+        names: Mapping[int, str | None] = {}
+    elif c25_names is not None:
+        names = c25_names.get(row_index, {})
+    else:
+        names = _c25_sets_of(con, split, row_index)
     sets = sorted(names)
     crowd = None
     if sets:
@@ -197,7 +208,7 @@ def image_detail(con: duckdb.DuckDBPyConnection, split: str, row_index: int,
             raise FaceExplorerError(
                 f"AffectNetC25 set {c25_set} has no image {row_index} "
                 f"(sets holding it: {', '.join(map(str, sets))})")
-        votes = crowd_report.image_vote_stats(
+        votes = crowd_report.image_vote_values(
             c25_set, row_index, crowd_report.image_vote_rows(con, c25_set, row_index))
         crowd = _crowd_votes({**votes, "filename": names[c25_set]})
     elif c25_set is not None:
@@ -216,6 +227,20 @@ def index_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     """Names of the index's persistent tables (one catalog query)."""
     return frozenset(r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall())
+
+
+def c25_image_names(con: duckdb.DuckDBPyConnection) -> dict[int, dict[int, str | None]]:
+    """Every C25 image's sets and the file name each gives: ``{image_index: {set: name}}``.
+
+    One query for the whole index (a few thousand rows), kept by the detail panel per
+    connection, so that a click does not query ``c25_images`` again.
+    """
+    names: dict[int, dict[int, str | None]] = {}
+    for image_index, c25_set, filename in con.execute(
+            "SELECT image_index, c25_set, filename FROM c25_images "
+            "ORDER BY image_index, c25_set, line").fetchall():
+        names.setdefault(int(image_index), {}).setdefault(int(c25_set), filename)
+    return names
 
 
 def _affectnet_row(con: duckdb.DuckDBPyConnection, split: str,
@@ -256,7 +281,8 @@ def _c25_sets_of(con: duckdb.DuckDBPyConnection, split: str,
 
 
 def _crowd_votes(d: dict) -> CrowdVotes:
-    """``crowd_report.image_vote_stats``' JSON-ready dict (plus the filename) as a typed value."""
+    """``crowd_report.image_vote_values``' dict (plus the filename) as a typed value
+    (NaN, like None, means missing)."""
     votes = tuple(Vote(annotator=v["annotator"], expression=v["expression"],
                        valence=_float(v["valence"]), arousal=_float(v["arousal"]))
                   for v in d["votes"])
@@ -264,9 +290,9 @@ def _crowd_votes(d: dict) -> CrowdVotes:
         c25_set=int(d["c25_set"]), image_index=int(d["image_index"]),
         filename=d.get("filename"), votes=votes, n_votes=int(d["n_votes"]),
         counts={e: int(d["counts"].get(e) or 0) for e in EXPRESSIONS},
-        soft_label={e: float(d["soft_label"].get(e) or 0.0) for e in EXPRESSIONS},
+        soft_label={e: _float(d["soft_label"].get(e)) or 0.0 for e in EXPRESSIONS},
         majority=d["majority"], tie=bool(d["tie"]), tied_labels=tuple(d["tied_labels"]),
-        agreement=int(d["agreement"]), plurality_share=_float(d["plurality_share"]),
+        agreement=int(_float(d["agreement"]) or 0), plurality_share=_float(d["plurality_share"]),
         entropy=_float(d["entropy"]), valence=_spread(d["valence"]),
         arousal=_spread(d["arousal"]))
 
@@ -275,7 +301,7 @@ def _spread(s: dict) -> SpreadStats:
     return SpreadStats(n_votes=int(s["n_votes"]), mean=_float(s["mean"]),
                        median=_float(s["median"]), std=_float(s["std"]),
                        iqr=_float(s["iqr"]), majority=_float(s["majority"]),
-                       agreement=int(s["agreement"] or 0))
+                       agreement=int(_float(s["agreement"]) or 0))
 
 
 def _float(value: object) -> float | None:

@@ -39,6 +39,7 @@ from faceexplorer.gui.detail.vote_histogram import MODEL_COLOURS, VoteHistogram
 from faceexplorer.index.image_detail import (
     AffectNetRow,
     ImageDetail,
+    c25_image_names,
     image_detail,
     index_tables,
 )
@@ -69,6 +70,7 @@ class DetailPanel(QWidget):
         super().__init__(parent)
         self._cursor: duckdb.DuckDBPyConnection | None = None
         self._tables: frozenset[str] = frozenset()
+        self._c25_names: dict[int, dict[int, str | None]] = {}
         self._request = 0
         self.current: ImageDetail | None = None
         self.loader = DetailLoader(self)
@@ -173,6 +175,8 @@ class DetailPanel(QWidget):
         self._cursor = con.cursor() if con is not None else None
         # Read once per connection (the window reconnects after an index changes).
         self._tables = index_tables(con) if con is not None else frozenset()
+        self._c25_names = (c25_image_names(con) if con is not None
+                           and "c25_images" in self._tables else {})
         self._show_message("No image selected" if con is not None else "No index open")
 
     def show_image(self, split: str, row_index: int, c25_set: int | None = None) -> None:
@@ -183,7 +187,8 @@ class DetailPanel(QWidget):
             self.shown.emit(None)
             return
         self.loader.request(self._request, partial(
-            image_detail, self._cursor, split, int(row_index), c25_set, self._tables))
+            image_detail, self._cursor, split, int(row_index), c25_set, self._tables,
+            self._c25_names))
 
     def clear(self) -> None:
         """Show nothing (e.g. the browser's selection became empty)."""
