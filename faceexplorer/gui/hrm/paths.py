@@ -4,9 +4,9 @@ pyqtgraph's general items pay per view change for what the timeline never needs.
 ``PlotDataItem`` with clip-to-view and downsampling re-slices, re-downsamples and rebuilds
 its path on every range change (each child opened, each zoom), then strokes it. The
 timeline's raters, their mean and the segment edges are fixed per child: a few thousand
-axis-parallel segments that Qt's cosmetic stroker draws, clipped to the view, in well
-under a millisecond. :class:`PathItem` builds the ``QPainterPath`` once per ``setData`` and
-only strokes it when painted (the step curves without antialiasing, as before).
+axis-parallel segments. :class:`PathItem` builds the ``QPainterPath`` of the points in
+view when first painted and keeps it until the view's x range or the data change (a
+cursor move repaints with no rebuild), strokes without antialiasing where pyqtgraph did.
 
 ``AxisItem.generateDrawSpecs`` spends its time in Python per tick (two ``Point`` objects,
 a pen each, one ``drawLine`` each; 80 ticks on a child's full range cost ~3 ms per axis
@@ -46,8 +46,8 @@ class PathItem(pg.GraphicsObject):
         self.antialias = antialias
         self.xData = np.empty(0)
         self.yData = np.empty(0)
-        self._path = QPainterPath()
-        self._segments = None
+        self._sorted = True
+        self._drawn: tuple[tuple[int, int], object] | None = None
         self._bounds = QRectF()
         self._padded: QRectF | None = None
 
@@ -56,21 +56,47 @@ class PathItem(pg.GraphicsObject):
         self.prepareGeometryChange()
         self.xData = np.asarray(x, dtype=np.float64)
         self.yData = np.asarray(y, dtype=np.float64)
+        self._drawn, self._padded = None, None
         finite = np.isfinite(self.xData) & np.isfinite(self.yData)
-        self._segments, self._path, self._padded = None, QPainterPath(), None
         if finite.any():
-            if self.pen.widthF() > 1 and not self.antialias:
-                # A wide pen makes Qt outline and fill the path as one polygon (~17 ms
-                # for a 5,000-point mean); separate segments are ~4x cheaper and the
-                # very pixels pyqtgraph drew (its own choice for wide, sharp pens).
-                self._segments = _line_segments(self.xData, self.yData, self.connect)
-            else:
-                self._path = pg.arrayToQPath(self.xData, self.yData, connect=self.connect)
             xs, ys = self.xData[finite], self.yData[finite]
             self._bounds = QRectF(QPointF(xs.min(), ys.min()), QPointF(xs.max(), ys.max()))
         else:
             self._bounds = QRectF()
+        self._sorted = bool(np.all(self.xData[1:] >= self.xData[:-1]))
         self.update()
+
+    def _visible(self) -> tuple[int, int]:
+        """Index range of the points that draw inside the view's x range (one more on
+        each side, so lines leaving the view are drawn as before); all if unsorted."""
+        n = len(self.xData)
+        vb = self.getViewBox()
+        if not self._sorted or vb is None or n < 64:
+            return 0, n
+        lo, hi = vb.viewRange()[0]
+        a = max(int(np.searchsorted(self.xData, lo, "left")) - 1, 0)
+        b = min(int(np.searchsorted(self.xData, hi, "right")) + 1, n)
+        if self.connect == "pairs":
+            a -= a % 2
+            b = min(b + (b - a) % 2, n)
+        return a, b
+
+    def _drawing(self):
+        """The path (or segments) of the visible points, rebuilt only when they change:
+        a zoomed-in view strokes its few hundred points, not the child's thousands."""
+        span = self._visible()
+        if self._drawn is None or self._drawn[0] != span:
+            a, b = span
+            x, y = self.xData[a:b], self.yData[a:b]
+            if self.pen.widthF() > 1 and not self.antialias:
+                # A wide pen makes Qt outline and fill a path as one polygon (~17 ms
+                # for a 5,000-point mean); separate segments are ~4x cheaper and the
+                # very pixels pyqtgraph drew (its own choice for wide, sharp pens).
+                drawing = _line_segments(x, y, self.connect)
+            else:
+                drawing = pg.arrayToQPath(x, y, connect=self.connect)
+            self._drawn = (span, drawing)
+        return self._drawn[1]
 
     def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):  # noqa: N803
         """(min, max) along ``ax`` for a ViewBox's auto-range (the timeline sets ranges)."""
@@ -97,16 +123,15 @@ class PathItem(pg.GraphicsObject):
         return QRectF(self._padded)
 
     def paint(self, p: QPainter, *args) -> None:
-        if self._segments is None and self._path.isEmpty():
+        if self._bounds.isNull():
             return
+        drawing = self._drawing()
         p.setRenderHint(QPainter.RenderHint.Antialiasing, self.antialias)
         p.setPen(self.pen)
-        if self._segments is not None:
-            segments = self._segments
-            p.drawLines(*(segments.drawargs() if hasattr(segments, "drawargs")
-                          else (segments,)))
+        if isinstance(drawing, QPainterPath):
+            p.drawPath(drawing)
         else:
-            p.drawPath(self._path)
+            p.drawLines(*(drawing.drawargs() if hasattr(drawing, "drawargs") else (drawing,)))
 
 
 def _line_segments(x: np.ndarray, y: np.ndarray, connect: str):
