@@ -15,6 +15,8 @@ the real :class:`~faceexplorer.gui.hrm.view.HRMView` offscreen, for each of the 
   timeline's plots are painted (forced if those events had not painted them yet). The
   viewer's first frame is decoded on its worker thread: it is in this figure only when
   it arrives while those events run, and is timed on its own as ``open -> first frame``.
+  (Since round 2 of issue 4 the viewer asks for that frame only after the queued paint,
+  so it usually lands after the clock stops: watch ``open -> first frame`` with it.)
   Baseline: the DuckDB query of the child's frames. Also printed: the open's process CPU
   time (steadier than wall time on a shared machine);
 - ``zoom``: ``timeline.zoom_to`` a segment -> painted, over the child's segments; same
