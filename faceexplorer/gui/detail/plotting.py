@@ -88,6 +88,26 @@ def save_png(widget: QWidget, path: Path | str) -> Path:
     return path
 
 
+class _CardTitle(QLabel):
+    """A word-wrapped title whose height, at a given width, never shrinks.
+
+    The titles carry per-image state ("majority anger (15 of 25)", a tie...), so their
+    line count changes from image to image in a narrow card. Each change re-sized the
+    plot below: a full re-layout of its scene and new axis drawings (pyqtgraph redraws
+    its axes at every resize), ~5 ms per image. Keeping the tallest height seen for the
+    width (a blank line at worst) keeps the plot's size, so only the text changes.
+    """
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self._heights: dict[int, int] = {}
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802
+        height = max(super().heightForWidth(width), self._heights.get(width, 0))
+        self._heights[width] = height
+        return height
+
+
 class PlotCard(QFrame):
     """A plot (or any view) under a title line with a "Save PNG..." button.
 
@@ -102,7 +122,7 @@ class PlotCard(QFrame):
         self.body = body
         self.export = export if export is not None else body
         self.file_stem = file_stem
-        self.title = QLabel(title, self)
+        self.title = _CardTitle(title, self)
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.title.setStyleSheet("font-weight: bold;")
         # A long title wraps instead of pushing the button out of the card.
