@@ -166,6 +166,13 @@ class TimelineWidget(QWidget):
             self.load_child(child)
         else:
             self._show_message("No child open: choose one in the navigator.")
+            QTimer.singleShot(0, self, self._warm_up)
+
+    def _warm_up(self) -> None:
+        """Paint the (covered) plots once while idle: their axes' pictures, text sizes and
+        glyphs are then ready, and the first child's open paints once, not twice."""
+        if self.timeline is None and self.isVisible():
+            self.view.grab()
 
     @Slot(str)
     def load_child(self, child: str) -> None:
