@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
+    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -50,6 +51,10 @@ def plot_widget(parent: QWidget | None = None) -> pg.PlotWidget:
         axis = item.getAxis(name)
         axis.setPen(pg.mkPen("#555555"))
         axis.setTextPen(pg.mkPen("#333333"))
+        # The detail plots keep fixed ranges, so an axis (and its grid) looks the same
+        # from image to image: Qt keeps its drawing as a pixmap and blits it (~1 ms less
+        # per plot paint than replaying pyqtgraph's picture of ticks and labels).
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     return w
 
 
