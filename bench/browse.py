@@ -18,11 +18,13 @@ varied parameters (seeded), a few untimed warm-ups first:
   rows past the shown page's last row, then those rows: ``faces_page._keyset_sql``).
   Until round 2 the bare side was ``ORDER BY ... LIMIT 200 OFFSET <depth>``, which the
   app no longer runs (it sorts every row before the page: a far slower, flattering
-  baseline). Since round 2 the app reads the next page ahead on a worker as soon as a
-  page is shown (``gui/browser/prefetch.py``), and the bench lets that finish before the
-  click, as a user's pause between clicks would: the timed click is then the app's
-  real next-page path (take the page read ahead, set the models, paint). A click that
-  comes before the read-ahead is done waits for it or reads the page itself;
+  baseline). Since round 2 the app reads the next page ahead on a worker right after a
+  page is shown and painted (``gui/browser/prefetch.py``; it starts at the event loop's
+  next turn, so it is outside the filter and sort spans, which end at their synchronous
+  paint), and the bench lets that finish before the click, as a user's pause would: the
+  timed click is then the app's real next-page path (take the page read ahead, set the
+  models, paint). A click that comes before the read-ahead is done waits for it or reads
+  the page itself;
 - ``select``: ``select_row`` in a page -> the detail panel's ``shown`` (emitted right
   after the panel's synchronous repaint for its worker's answer; the wait also runs what
   else is queued, e.g. thumbnails); bare: the image's AffectNet row and its C25 votes;

@@ -228,7 +228,7 @@ def test_next_pages_read_ahead_equal_the_pages_read_on_click(qtbot, browser, ind
                       (ImageFilter(has_votes=True), ImageSort("majority"))):
         b.apply(flt, sort)
         for offset in range(PAGE_SIZE, min(b.total, 4 * PAGE_SIZE), PAGE_SIZE):
-            qtbot.waitUntil(b.prefetch.idle)
+            qtbot.waitUntil(b.background_settled)
             taken = _record_takes(b.prefetch)
             b.next_page()
             assert taken and taken[0] is not None, "the next page was not read ahead"

@@ -25,6 +25,7 @@ from PySide6.QtCore import (
     QObject,
     QSize,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtWidgets import (
@@ -194,6 +195,11 @@ class ImageBrowser(QWidget):
 
         #: Reads the next page ahead on its own cursor (None without a connection).
         self.prefetch: PagePrefetcher | None = None
+        self._read_ahead: tuple[ImageFilter, ImageSort, int, int] | None = None
+        self._read_ahead_timer = QTimer(self)
+        self._read_ahead_timer.setSingleShot(True)
+        self._read_ahead_timer.setInterval(0)
+        self._read_ahead_timer.timeout.connect(self._start_read_ahead)
         self.thumbs = ThumbnailLoader(TILE, parent=self)
         # Thumbnails come one signal each; they are shown in batches (one grid repaint
         # per batch instead of one per tile, which slowed every action during a load).
@@ -269,12 +275,22 @@ class ImageBrowser(QWidget):
         self._show_state()
         if rows:
             self.select_row(0 if select == "first" else len(rows) - 1)
+        self._read_ahead = None
         if self.prefetch is not None and len(rows) == PAGE_SIZE \
                 and offset + PAGE_SIZE < self.total:
-            # The ▶ click most likely comes next: read that page ahead (prefetch.py).
-            nxt = offset + PAGE_SIZE
-            self.prefetch.request((self.filter, self.sort, rows[-1].pos, nxt), self.filter,
-                                  self.sort, nxt, PAGE_SIZE, self.total, rows[-1].pos)
+            # The ▶ click most likely comes next: read that page ahead (prefetch.py),
+            # from the event loop's next turn, i.e. after this page is painted (posted
+            # paints run before timers): the worker must not slow the paint it follows.
+            self._read_ahead = (self.filter, self.sort, offset + PAGE_SIZE, rows[-1].pos)
+            self._read_ahead_timer.start()
+
+    def _start_read_ahead(self) -> None:
+        if self._read_ahead is None or self.prefetch is None:
+            return
+        flt, sort, offset, after = self._read_ahead
+        self._read_ahead = None
+        self.prefetch.request((flt, sort, after, offset), flt, sort, offset, PAGE_SIZE,
+                              self.total, after)
 
     def next_page(self) -> None:
         if self.offset + PAGE_SIZE < self.total:
@@ -346,7 +362,8 @@ class ImageBrowser(QWidget):
 
     def background_settled(self) -> bool:
         """Thumbnails shown and no page being read ahead (for benchmarks and tests)."""
-        return self.thumbnails_settled() and (self.prefetch is None or self.prefetch.idle())
+        return (self.thumbnails_settled() and not self._read_ahead_timer.isActive()
+                and (self.prefetch is None or self.prefetch.idle()))
 
     # --- reactions ----------------------------------------------------------------------
     def _filters_changed(self) -> None:
