@@ -315,3 +315,15 @@ def test_votes_table_keeps_its_order_across_sets_and_images(qtbot) -> None:
     model.set_votes(votes("set1", [0.0, 0.25]), None)   # fewer annotators: new rows
     assert shown(0) == ["set1/participant0", "set1/participant1"]
     assert model.item(0, 1).font().bold() is False
+
+
+def test_statistics_png_holds_every_line(qtbot, panel, indexes, tmp_path) -> None:
+    """Saved statistics are the whole text, also when the card is too short to show it."""
+    _, image_index = first_c25_image(indexes, with_file=True)
+    p = panel(indexes["sample"])
+    show(qtbot, p, "train", image_index)
+    p.stats.setFixedHeight(60)   # scrolls: most lines are out of view
+    qtbot.wait(10)
+    out = save_png(p.stats_card.export, tmp_path / "stats")
+    saved = QImage(str(out))
+    assert saved.height() > 3 * 60 and saved.width() == p.stats.viewport().width()

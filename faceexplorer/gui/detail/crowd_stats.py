@@ -12,7 +12,14 @@ from html import escape
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QFont, QStandardItem, QStandardItemModel
+from PySide6.QtGui import (
+    QBrush,
+    QFont,
+    QPainter,
+    QPixmap,
+    QStandardItem,
+    QStandardItemModel,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -83,6 +90,20 @@ class CrowdStats(QTextBrowser):
         doc = QTextDocument()
         doc.setHtml(self.values.get(key, ""))
         return doc.toPlainText()
+
+    def export_pixmap(self) -> QPixmap:
+        """All the statistics as shown (at the view's width), scrolled-out lines too."""
+        doc = self.document()
+        width = self.viewport().width()
+        height = max(1, int(doc.size().height()) + 1)
+        pixmap = QPixmap(width, height)
+        pixmap.fill(self.palette().color(self.viewport().backgroundRole()))
+        painter = QPainter(pixmap)
+        try:
+            doc.drawContents(painter)
+        finally:
+            painter.end()
+        return pixmap
 
     def shown(self, key: str) -> bool:
         """Whether the statistic ``key`` is part of the block."""

@@ -85,7 +85,9 @@ def save_png(widget: QWidget, path: Path | str) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".png":
         path = path.with_suffix(path.suffix + ".png") if path.suffix else path.with_suffix(".png")
-    pixmap = widget.grab()
+    # A scrolling view (the statistics text) saves all of its content, not its viewport.
+    full = getattr(widget, "export_pixmap", None)
+    pixmap = full() if callable(full) else widget.grab()
     if pixmap.isNull():
         raise OSError(f"{path}: nothing to save, the plot is not shown")
     if not pixmap.save(str(path), "PNG"):
