@@ -95,7 +95,7 @@ def test_c25_image_shows_votes_as_counted_from_the_csv(qtbot, panel, indexes, sh
     assert p.histogram.majority_index == EXPRESSIONS.index(majority)
     code = int(training["expression"])
     assert p.histogram.affectnet_index == (code if code < 8 else None)
-    assert [lab.textItem.toPlainText() for lab in p.histogram.count_labels] == [
+    assert [lab.toPlainText() for lab in p.histogram.count_labels] == [
         str(n) if n else "" for n in expected]
 
     # VA plane: one point per distinct (valence, arousal) vote, sized and labelled by count.
@@ -182,7 +182,7 @@ def test_real_tie_image_shows_the_tie(qtbot, panel, indexes, shoot) -> None:
     assert shown_tied == tied
     assert EXPRESSIONS[h.majority_index] == C25_CODES[int(modes.loc[tie_index, 0])]
     for k in h.tied_indices:
-        assert h.count_labels[k].textItem.toPlainText().endswith("tie")
+        assert h.count_labels[k].toPlainText().endswith("tie")
     assert "tie" in p.histogram_card.title.text()
     assert p.stats.shown("tie") and p.stats.isVisibleTo(p)
     assert TIE_RULE in p.stats.text("tie")

@@ -73,7 +73,7 @@ class VAPlane(QWidget):
         self.affectnet = pg.ScatterPlotItem(symbol="d", size=15, pen=pg.mkPen("#8a3b00"),
                                             brush=pg.mkBrush(plotting.AFFECTNET))
         item.addItem(self.affectnet)
-        self._labels: list[pg.TextItem] = []
+        self._labels: list[plotting.PlotLabel] = []
         self._font = QFont()
         self._font.setPointSizeF(7.5)
         self._font.setBold(True)
@@ -108,7 +108,7 @@ class VAPlane(QWidget):
     @property
     def count_texts(self) -> list[str]:
         """The count written on each point (empty for single votes), as shown."""
-        return [lab.textItem.toPlainText() for lab in self._labels[:len(self.points)]]
+        return [lab.text() for lab in self._labels[:len(self.points)]]
 
     def set_votes(self, valence: Sequence[float | None], arousal: Sequence[float | None],
                   mean: tuple[float | None, float | None],
@@ -119,18 +119,17 @@ class VAPlane(QWidget):
                                                                             strict=True))
         self.votes.setData(x=x, y=y, size=marker_size(counts))
         while len(self._labels) < len(x):
-            label = pg.TextItem("", color="w", anchor=(0.5, 0.5))
-            label.setFont(self._font)
+            label = plotting.PlotLabel("w", anchor=(0.5, 0.5), font=self._font)
+            label.setZValue(20)   # over the markers (TextItems came after them)
             self.plot.getPlotItem().addItem(label)
             self._labels.append(label)
         for k, label in enumerate(self._labels):
             shown = bool(k < len(x) and counts[k] > 1)
             text = str(counts[k]) if shown else ""
-            # Only what changed: a pyqtgraph TextItem re-lays out its text and transform
-            # at every setText/setPos, and most labels of the pool stay hidden.
+            # Only what changed: most labels of the pool stay hidden.
             if label.isVisible() != shown:
                 label.setVisible(shown)
-            if label.textItem.toPlainText() != text:
+            if label.text() != text:
                 label.setText(text)
             if shown and (label.pos().x(), label.pos().y()) != (float(x[k]), float(y[k])):
                 label.setPos(float(x[k]), float(y[k]))

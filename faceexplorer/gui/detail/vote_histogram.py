@@ -52,8 +52,8 @@ class VoteHistogram(QWidget):
         item.addItem(self.bars)
         self.count_labels = []
         for k in rows:
-            label = pg.TextItem("", color=plotting.TEXT, anchor=(0.0, 0.5))
-            label.setPos(k, 0)
+            label = plotting.PlotLabel(plotting.TEXT, anchor=(0.0, 0.5), shift_px=4)
+            label.setPos(0, k)
             item.addItem(label)
             self.count_labels.append(label)
         self.affectnet_marker = pg.ScatterPlotItem(
@@ -115,8 +115,8 @@ class VoteHistogram(QWidget):
             text = str(heights[k]) if heights[k] else ""
             if k in self.tied_indices:
                 text += " tie"
-            # Only what changed (each TextItem call re-lays out the text item).
-            if label.textItem.toPlainText() != text:
+            # Only what changed (each call re-measures or moves the label).
+            if label.text() != text:
                 label.setText(text)
             if (label.pos().x(), label.pos().y()) != (heights[k] + 0.01 * top, k):
                 label.setPos(heights[k] + 0.01 * top, k)
