@@ -182,6 +182,8 @@ class VotesModel(QStandardItemModel):
             for items, v in zip(self._items, votes, strict=True):
                 if not same_names:
                     items[0].setData(v.annotator, display)
+                    # the column elides the middle of a long id: the whole one on hover
+                    items[0].setData(v.annotator, Qt.ItemDataRole.ToolTipRole)
                     # participant10 after participant9: sort by the number, not the text
                     tail = v.annotator.rsplit("participant", 1)[-1]
                     items[0].setData(int(tail) if tail.isdigit() else v.annotator,
@@ -230,6 +232,8 @@ def votes_table(model: VotesModel, parent: QWidget | None = None) -> QTableView:
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setAlternatingRowColors(True)
+    # "set1/…ant12": the set and the annotator's number stay readable in a narrow column
+    view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
     view.verticalHeader().hide()
     view.verticalHeader().setDefaultSectionSize(20)
     header = view.horizontalHeader()
@@ -241,4 +245,11 @@ def votes_table(model: VotesModel, parent: QWidget | None = None) -> QTableView:
         header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(col, max(fm.horizontalAdvance(sample),
                                       fm.horizontalAdvance(VotesModel.HEADERS[col]) + 24))
+    # The annotator column stretches; the view's minimum width keeps room for
+    # "set1/…ant12" beside the three vote columns (the card asks its column for that).
+    annotator = fm.horizontalAdvance("set1/…ant12") + 12
+    header.setMinimumSectionSize(min(header.minimumSectionSize(), annotator))
+    view.setMinimumWidth(annotator + sum(header.sectionSize(col) for col in (1, 2, 3))
+                         + view.style().pixelMetric(view.style().PixelMetric.PM_ScrollBarExtent)
+                         + 2 * view.frameWidth())
     return view

@@ -1,7 +1,11 @@
 """The detail panel: one image, its official label and, for C25 images, the crowd.
 
 Layout, left to right: the face (with its box and landmarks); the vote histogram above
-the valence-arousal plane; the statistics block above the "who voted what" table. The
+the valence-arousal plane; the statistics block above the "who voted what" table. Below
+``COMPACT_WIDTH`` (a laptop window, where three columns left the tables ~100 px wide) the
+tables column moves under the face instead: two columns of ~half the panel each. The
+arrangement changes only on a resize, never per image (one reparenting of one splitter;
+each plot still paints once per shown image). The
 crowd columns are hidden, not left empty, for an image without C25 votes and for an
 index without C25 data. Stored model predictions add a "Model predictions" table above
 the statistics, their distributions as thin bars on the vote histogram and their V/A as
@@ -18,6 +22,7 @@ from html import escape
 
 import duckdb
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -43,6 +48,10 @@ from faceexplorer.index.image_detail import (
     image_detail,
     index_tables,
 )
+
+#: Below this panel width the statistics and votes go under the face (two columns);
+#: from it on they get a third column (~30 % of the width, >= ~300 px).
+COMPACT_WIDTH = 1000
 
 
 def _signed(x: float | None) -> str:
@@ -105,7 +114,7 @@ class DetailPanel(QWidget):
         self.histogram_card.setMinimumHeight(250)
         self.va = VAPlane(self)
         self.va_card = plotting.PlotCard("Valence · arousal votes", self.va, "va_votes", self)
-        self.va_card.setMinimumSize(260, 280)
+        self.va_card.setMinimumSize(240, 280)
         self.stats = CrowdStats(self)   # scrolls itself when the card is short
         self.stats_card = plotting.PlotCard("Per-image statistics", self.stats,
                                             "image_stats", self)
@@ -127,7 +136,8 @@ class DetailPanel(QWidget):
         plots.addWidget(self.va_card)
         plots.setStretchFactor(0, 2)
         plots.setStretchFactor(1, 3)
-        tables = QSplitter(Qt.Orientation.Vertical, self.crowd)
+        self.tables = tables = QSplitter(Qt.Orientation.Vertical, self.crowd)
+        tables.setObjectName("crowdTables")
         tables.addWidget(self.models_card)
         tables.addWidget(self.stats_card)
         tables.addWidget(self.votes_card)
@@ -139,7 +149,14 @@ class DetailPanel(QWidget):
         self.crowd.setStretchFactor(1, 1)
 
         self.body = QSplitter(Qt.Orientation.Horizontal, self)
-        self.body.addWidget(self.face_card)
+        # the face's column; in the compact arrangement the tables sit under the face
+        self.left = QSplitter(Qt.Orientation.Vertical, self.body)
+        self.left.setObjectName("faceColumn")
+        self.left.addWidget(self.face_card)
+        self.left.setChildrenCollapsible(False)
+        self.compact = False
+        self._parts = (False, False, False)
+        self.body.addWidget(self.left)
         self.body.addWidget(self.crowd)
         self.body.setStretchFactor(0, 2)
         self.body.setStretchFactor(1, 3)
@@ -155,6 +172,38 @@ class DetailPanel(QWidget):
                         self.va.plot.scene())
         self._min_width = 0
         self._show_message("No image selected")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.set_compact(event.size().width() < COMPACT_WIDTH)
+
+    def set_compact(self, compact: bool) -> None:
+        """Tables under the face (``True``) or in their own column beside the plots."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        width = max(self.body.width(), self.width() - 12, 400)
+        if compact:
+            self.left.addWidget(self.tables)
+            self.left.setStretchFactor(0, 2)
+            self.left.setStretchFactor(1, 3)
+            self.tables.setStretchFactor(1, 2)
+            self.tables.setStretchFactor(2, 3)
+            # face 2 : tables 3; the votes table gets more of the tables than the text
+            height = max(self.left.height(), 400)
+            self.left.setSizes([height * 2 // 5, height - height * 2 // 5])
+            rest = height - height * 2 // 5
+            self.tables.setSizes([120, rest * 2 // 5, rest - rest * 2 // 5])
+        else:
+            self.crowd.addWidget(self.tables)
+            self.crowd.setStretchFactor(1, 1)
+        self._set_parts_visible(*self._parts, force=True)
+        # compact: two equal columns; wide: face 2 : crowd 3, the crowd's halves equal
+        face = width // 2 if compact else width * 2 // 5
+        self.body.setSizes([face, width - face])
+        if not compact:
+            half = (width - face) // 2
+            self.crowd.setSizes([half, width - face - half])
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
         # The widest minimum seen so far (votes shown): a minimum that shrank again for an
@@ -280,20 +329,30 @@ class DetailPanel(QWidget):
         self.face.set_face(None, None, None, None)
         self._set_parts_visible(False, False, False)
 
-    def _set_parts_visible(self, face: bool, crowd: bool, models: bool) -> None:
+    def _set_parts_visible(self, face: bool, crowd: bool, models: bool,
+                           force: bool = False) -> None:
+        self._parts = (face, crowd, models)
         right = crowd or models
         changed = (face, right) != (self.face_card.isVisibleTo(self),
                                     self.crowd.isVisibleTo(self))
         self.face_card.setVisible(face)
-        self.crowd.setVisible(right)
-        if right:
+        if self.compact:
+            # the plots' column holds only the plots; the tables follow the face column
+            self.crowd.setVisible(crowd)
+            self.tables.setVisible(right)
+            self.left.setVisible(face or right)
+        else:
+            self.crowd.setVisible(right)
+            self.tables.setVisible(True)
+            self.left.setVisible(face)
+        if right or force:
             # without votes the model table stands alone on the right; a splitter gives a
             # part shown again no width, so the crowd's halves are shared out anew
             reshown = crowd and not self.plots.isVisibleTo(self)
             for card in (self.plots, self.stats_card, self.votes_card):
                 card.setVisible(crowd)
             self.models_card.setVisible(models)
-            if reshown:
+            if reshown and not self.compact:
                 half = max(self.crowd.width(), 400) // 2
                 self.crowd.setSizes([half, half])
         if changed and face and right:
@@ -301,4 +360,5 @@ class DetailPanel(QWidget):
             # than let the face banner's text decide (the user's own drag is kept while
             # the parts stay visible).
             width = max(self.body.width(), 600)
-            self.body.setSizes([width * 2 // 5, width - width * 2 // 5])
+            face_width = width // 2 if self.compact else width * 2 // 5
+            self.body.setSizes([face_width, width - face_width])
