@@ -9,6 +9,10 @@ by repainting the whole tab, which cost a full-window repaint (filter bar, grid,
 plot) per change, several per click. Only a change of the splitter's minimum size goes
 up, and the minimum only grows (the widest an image has needed), so showing an image
 with votes after one without does not re-share the window either.
+
+Until the user drags the splitter, the browser gets the width of three grid columns and
+the detail panel the rest (at 1366-1600 px windows the panel then has ~700-900 px,
+enough for its statistics and votes to be read; see ``DetailPanel``'s compact layout).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QSplitter, QWidget
 
 from faceexplorer.gui.browser.browser import ImageBrowser
+from faceexplorer.gui.browser.models import TILE
 from faceexplorer.gui.detail.panel import DetailPanel
 
 
@@ -37,6 +42,8 @@ class FacesView(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
         self._minimum = QSize(0, 0)
+        self._user_share = False  # the user dragged the splitter: keep their share
+        self.splitter.splitterMoved.connect(self._dragged)
         self.browser.image_selected.connect(self.detail.show_image)
 
     def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
@@ -59,8 +66,22 @@ class FacesView(QWidget):
         self._minimum = self._minimum.expandedTo(self.splitter.minimumSizeHint())
         return self._minimum
 
+    def _dragged(self) -> None:
+        self._user_share = True
+
+    def browser_width(self) -> int:
+        """The browser's starting width: three grid columns (or its minimum, if wider)."""
+        style = self.style()
+        grid = (3 * (TILE + 16) + style.pixelMetric(style.PixelMetric.PM_ScrollBarExtent)
+                + 2 * self.browser.grid.frameWidth() + 8 + 4)  # + the browser's margins
+        return max(grid, self.browser.minimumSizeHint().width())
+
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         self.splitter.setGeometry(self.rect())
+        if not self._user_share:
+            width = event.size().width() - self.splitter.handleWidth()
+            browser = min(self.browser_width(), width // 2)
+            self.splitter.setSizes([browser, width - browser])
         super().resizeEvent(event)
 
     def event(self, event: QEvent) -> bool:

@@ -179,18 +179,25 @@ class ImageBrowser(QWidget):
             self.page_label.fontMetrics().horizontalAdvance("0,000,000–0,000,000 of 0,000,000"))
         self.page_label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
 
+        # Two lines (view and sort; paging): one line set a minimum width that left the
+        # detail panel too narrow in a laptop window.
         bar = QHBoxLayout()
         for w in (self.grid_button, self.table_button, QLabel("Sort", self), self.sort_combo,
                   self.sort_order):
             bar.addWidget(w)
         bar.addStretch(1)
+        bar.addWidget(self.export_button)
+        pager = QHBoxLayout()
+        pager.addStretch(1)
         for w in (self.first_button, self.prev_button, self.page_label, self.next_button,
-                  self.last_button, self.export_button):
-            bar.addWidget(w)
+                  self.last_button):
+            pager.addWidget(w)
+        pager.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.filters)
         layout.addLayout(bar)
+        layout.addLayout(pager)
         layout.addWidget(self.stack, 1)
 
         #: Reads the next page ahead on its own cursor (None without a connection).

@@ -118,11 +118,13 @@ class FilterBar(QWidget):
         self.reset_button = QPushButton("Reset", self)
         self.reset_button.clicked.connect(self.reset)
 
+        # Three short lines rather than two long ones: the bar sets the browser's minimum
+        # width, and at a laptop's 1366 px the detail panel beside it needs the room.
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
-        row1 = [self.search, self.expression_button, self.split, self.c25_set, self.votes,
-                self.differs]
-        row2 = [self.valence, self.arousal, self.agreement, self.reset_button]
+        grid.setVerticalSpacing(3)
+        row1 = [self.search, self.expression_button, self.split, self.votes]
+        row2 = [self.c25_set, self.agreement, self.differs]
         for col, w in enumerate(row1):
             grid.addWidget(w, 0, col)
         line2 = QHBoxLayout()
@@ -130,6 +132,11 @@ class FilterBar(QWidget):
             line2.addWidget(w)
         line2.addStretch(1)
         grid.addLayout(line2, 1, 0, 1, len(row1))
+        line3 = QHBoxLayout()
+        for w in (self.valence, self.arousal, self.reset_button):
+            line3.addWidget(w)
+        line3.addStretch(1)
+        grid.addLayout(line3, 2, 0, 1, len(row1))
         grid.setColumnStretch(0, 1)
         self.crowd_widgets = [self.c25_set, self.votes, self.differs, self.agreement]
 
