@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from PySide6.QtCore import Qt
 
 from faceexplorer.datasets.registry import import_path
 from faceexplorer.gui.main_window import MainWindow
@@ -61,6 +62,10 @@ def test_detail_readable_at_laptop_sizes(qtbot, index, shoot, size) -> None:
         assert header.sectionSize(col) >= 45, col
         assert 0 <= left and left + header.sectionSize(col) <= view.viewport().width(), col
     assert view.model().rowCount() == 25
+    # A long annotator id keeps its set and its number ("set1/p…ipant12"), whole on hover.
+    assert view.textElideMode() == Qt.TextElideMode.ElideMiddle and not view.wordWrap()
+    cell = view.model().index(0, 0)
+    assert cell.data(Qt.ItemDataRole.ToolTipRole) == cell.data()
     # The statistics are wide enough to read (a line holds a few words, not one).
     assert p.stats.viewport().width() >= 250
     # Nothing else went missing: the plots and the face are still shown.

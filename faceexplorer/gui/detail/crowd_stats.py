@@ -233,7 +233,9 @@ def votes_table(model: VotesModel, parent: QWidget | None = None) -> QTableView:
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setAlternatingRowColors(True)
     # "set1/…ant12": the set and the annotator's number stay readable in a narrow column
+    # (one line per cell: with word wrap, Qt breaks the id at "/" and elides the end)
     view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+    view.setWordWrap(False)
     view.verticalHeader().hide()
     view.verticalHeader().setDefaultSectionSize(20)
     header = view.horizontalHeader()
