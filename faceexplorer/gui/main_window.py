@@ -404,7 +404,14 @@ class MainWindow(QMainWindow):
     def _close_index(self) -> None:
         self._set_panel_connections(None)
         if self.con is not None:
-            self.con.close()
+            try:
+                self.con.close()
+            except duckdb.Error:
+                # A view's background job (statistics, a FACES ranking) is still in a
+                # query on a cursor of this connection, and DuckDB refuses to close
+                # under it. The job was told the connection is gone; it closes its
+                # cursor when done, and the connection goes with its last reference.
+                pass
             self.con = None
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
