@@ -72,3 +72,35 @@ def test_detail_readable_at_laptop_sizes(qtbot, index, shoot, size) -> None:
     for part in (p.face_card, p.histogram_card, p.va_card, p.stats_card, p.votes_card):
         assert part.isVisible() and part.width() >= 200 and part.height() >= 150
     window.close()
+
+
+def test_detail_arrangement_follows_width_only(qtbot, index) -> None:
+    """Compact below COMPACT_WIDTH, three columns above; a new image never re-arranges."""
+    from faceexplorer.gui.detail.panel import COMPACT_WIDTH, DetailPanel
+
+    con = duckdb.connect(str(index), read_only=True)
+    p = DetailPanel()
+    qtbot.addWidget(p)
+    p.resize(COMPACT_WIDTH + 300, 800)
+    p.show()
+    qtbot.waitExposed(p)
+    p.set_connection(con)
+    try:
+        train = con.execute("SELECT row_index FROM affectnet_images a JOIN c25_images c "
+                            "USING (filename) WHERE split = 'train' LIMIT 2").fetchall()
+        for width, compact in ((COMPACT_WIDTH + 300, False), (COMPACT_WIDTH - 300, True),
+                               (COMPACT_WIDTH + 300, False)):
+            p.resize(width, 800)
+            qtbot.wait(20)
+            assert p.compact is compact
+            for (row,) in train:
+                with qtbot.waitSignal(p.shown, timeout=10_000):
+                    p.show_image("train", row)
+                assert p.compact is compact
+                assert (p.tables.parent() is p.left) is compact
+                for part in (p.face_card, p.histogram_card, p.va_card, p.stats_card,
+                             p.votes_card):
+                    assert part.isVisible() and part.width() > 150 and part.height() > 100
+    finally:
+        p.set_connection(None)
+        con.close()
