@@ -127,7 +127,7 @@ class Bench:
         self.faces = self.window.faces_view
         self.browser, self.detail = self.faces.browser, self.faces.detail
         self.crowd = self.window.crowd_panel
-        self.window.views.setCurrentWidget(self.faces)
+        self.window.show_view(self.faces)
         self.settle()
         self.open_ms = ms_since(start)
         assert self.window.con is not None, "the index did not open"
@@ -374,14 +374,15 @@ class Bench:
         task = TASKS[(k // len(self.sets)) % len(TASKS)]
         n = len(self.stats_shown)
         start = self.clock()
-        views.setCurrentWidget(self.crowd)   # the tab
+        self.window.show_view(self.crowd)   # the tab
         self.crowd.show_statistics(c25_set, task)
         self.app.sendPostedEvents()   # layouts of the newly shown page
         views.repaint()
         gui = self.stop(start)
         assert len(self.stats_shown) > n and self.stats_shown[-1] == (c25_set, task), \
             "the statistics were not shown from the cache"
-        views.setCurrentWidget(self.faces)
+        assert self.crowd.isVisible(), "the Crowd statistics tab did not come up"
+        self.window.show_view(self.faces)
         self.settle()
         sql = ("SELECT image_index, annotator, expression, value FROM c25_votes "
                "WHERE c25_set = ? AND task = ?")

@@ -186,6 +186,15 @@ class MainWindow(QMainWindow):
     models_view: ModelsView = LazyView()  # type: ignore[assignment]
     live_view: LiveView = LazyView()  # type: ignore[assignment]
 
+    def show_view(self, view: QWidget) -> None:
+        """Make the tab holding ``view`` current (a view sits inside its LazyTab page)."""
+        page = view
+        while page is not None and self.views.indexOf(page) < 0:
+            page = page.parentWidget()
+        if page is None:
+            raise ValueError(f"{type(view).__name__} is not a view of this window")
+        self.views.setCurrentWidget(page)
+
     def _status(self, text: str) -> None:
         self.statusBar().showMessage(text, 10000)
 

@@ -41,7 +41,7 @@ def test_detail_readable_at_laptop_sizes(qtbot, index, shoot, size) -> None:
     window.show()
     qtbot.waitExposed(window)
     faces = window.faces_view
-    window.views.setCurrentWidget(faces)
+    window.show_view(faces)
     b, p = faces.browser, faces.detail
     b.filters.votes.setCurrentIndex(1)  # has crowd votes
     qtbot.waitUntil(lambda: b.total == 1600)

@@ -332,8 +332,8 @@ def test_views_are_built_when_their_tab_is_first_shown(qtbot, open_window, tmp_p
     # the navigator of the built view already lists the children (it got the connection)
     assert window.hrm_view.navigator.tree.topLevelItemCount() > 0
     stats_page = pages["HRM statistics"]
-    window.views.setCurrentWidget(stats_page)
-    assert stats_page.built and stats_page.isVisible()
+    window.show_view(window.hrm_stats)   # builds it, then brings its tab up
+    assert stats_page.built and stats_page.isVisible() and window.hrm_stats.isVisible()
     assert window.hrm_stats is stats_page.built_view()
     # closing the index reaches built views only; a later build gets the reopened one
     window.reload()
