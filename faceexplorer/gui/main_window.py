@@ -1,9 +1,12 @@
 """The FaceExplorer main window: datasets on the left, the views of the index on the right.
 
-The views are tabs, each shown only when its data is in the index: Faces (browse
-AffectNet/AffectNetC25 images with their crowd votes), Crowd statistics (per C25 set),
-HRM (children's AU timelines with their frames), and Records (a paged table of any
-dataset's tables). Selecting a dataset opens the view made for it.
+The views are tabs, each shown only when its data is in the index: AffectNet (images
+with their crowd votes), Crowd statistics (per C25 set), HRM timelines and statistics,
+Depth, FACES / DASS-21, Model runs, Live models and Records (a paged table of any
+dataset's tables). Selecting a dataset opens the view made for it. A view is built the
+first time its tab is shown (:mod:`faceexplorer.gui.lazy_tab`), so start-up pays only
+for the tab on screen; ``window.hrm_view`` and the like build theirs on access, and
+:meth:`MainWindow.show_view` brings a view's tab up.
 
 The window owns one read-only DuckDB connection to the index. DuckDB locks the file
 per process: while the window is open, other processes may read the index too, but an
@@ -28,19 +31,17 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QStyle,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
 from faceexplorer.core.errors import FaceExplorerError, IndexBusyError
-from faceexplorer.datasets.registry import IMPORTERS
 from faceexplorer.gui.dataset_panel import DatasetPanel
 from faceexplorer.gui.lazy_tab import LazyTab, LazyView
+from faceexplorer.gui.message_page import MessagePage, how_to_fill
 from faceexplorer.gui.table_panel import TablePanel
 from faceexplorer.index import browse
 from faceexplorer.index.browse import DatasetOverview
@@ -55,42 +56,6 @@ if TYPE_CHECKING:
     from faceexplorer.gui.hrm.view import HRMView
     from faceexplorer.gui.live.view import LiveView
     from faceexplorer.gui.models.view import ModelsView
-
-
-class MessagePage(QWidget):
-    """A centred icon, title, explanation and one button: the empty and error states."""
-
-    def __init__(self, object_name: str, icon: QStyle.StandardPixmap, button_text: str,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName(object_name)
-        self.icon = QLabel(self)
-        self.icon.setPixmap(self.style().standardIcon(icon).pixmap(48, 48))
-        self.title = QLabel(self)
-        self.title.setObjectName(f"{object_name}Title")
-        self.title.setStyleSheet("font-size: 16pt; font-weight: bold;")
-        self.body = QLabel(self)
-        self.body.setObjectName(f"{object_name}Body")
-        self.body.setTextFormat(Qt.TextFormat.RichText)
-        self.body.setWordWrap(True)
-        # A fixed width makes the wrapped height exact; a centred word-wrapped label
-        # otherwise guesses its width and clips its last paragraphs.
-        self.body.setFixedWidth(600)
-        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.button = QPushButton(button_text, self)
-        self.button.setMaximumWidth(160)
-        layout = QVBoxLayout(self)
-        layout.addStretch(2)
-        for w in (self.icon, self.title, self.body, self.button):
-            layout.addWidget(w, 0, Qt.AlignmentFlag.AlignHCenter)
-            layout.addSpacing(6)
-        layout.addStretch(3)
-
-    def show_message(self, title: str, body_html: str) -> None:
-        self.title.setText(title)
-        self.body.setText(body_html)
-        # Layouts size an aligned label by its minimum hint; reserve the wrapped height.
-        self.body.setMinimumHeight(self.body.heightForWidth(self.body.width()))
 
 
 class MainWindow(QMainWindow):
@@ -317,7 +282,7 @@ class MainWindow(QMainWindow):
 
     def _show_empty(self) -> None:
         self.empty_page.show_message(
-            "This index has no datasets yet", _how_to_fill(self.db_path, "Reload"))
+            "This index has no datasets yet", how_to_fill(self.db_path, "Reload"))
         self.stack.setCurrentWidget(self.empty_page)
         self.path_label.setText(f"Index: {self.db_path}  (read-only)")
 
@@ -334,7 +299,7 @@ class MainWindow(QMainWindow):
                     f"<p style='color:gray'>Index: {path}</p>")
         elif not self.db_path.exists():
             title = "No index here yet"
-            body = _how_to_fill(self.db_path, "Retry")
+            body = how_to_fill(self.db_path, "Retry")
         else:
             title = "Cannot open the index"
             body = (f"<p>{escape(text)}</p><p>This file is not a FaceExplorer index (a DuckDB "
@@ -434,16 +399,3 @@ class MainWindow(QMainWindow):
             built["live_view"].stop()  # type: ignore[attr-defined]
         self._close_index()
         super().closeEvent(event)
-
-
-def _how_to_fill(db_path: Path, button: str) -> str:
-    """The commands that put datasets into an index, as the empty states show them."""
-    return (
-        "<p>Import a dataset you have, by kind and folder (or file):</p>"
-        "<pre>    faceexplorer index add KIND PATH</pre>"
-        f"<p>KIND is one of {', '.join(IMPORTERS)}. For example:</p>"
-        "<pre>    faceexplorer index add affectnet ~/data/AffectNet</pre>"
-        "<p>Or explore synthetic sample datasets written in the real formats:</p>"
-        "<pre>    faceexplorer demo</pre>"
-        f"<p style='color:gray'>Index: {escape(str(db_path))}<br>Close this window while "
-        f"importing (the import needs to write the index), then press {button}.</p>")

@@ -1,0 +1,65 @@
+"""The main window's two message states: an empty index and one that cannot be opened.
+
+A centred icon, a title, an explanation (rich text, wrapped at a fixed width so its
+height is exact) and one button; :func:`how_to_fill` is the explanation an empty index
+shows: the commands that put datasets into it.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QPushButton, QStyle, QVBoxLayout, QWidget
+
+from faceexplorer.datasets.registry import IMPORTERS
+
+
+class MessagePage(QWidget):
+    """A centred icon, title, explanation and one button: the empty and error states."""
+
+    def __init__(self, object_name: str, icon: QStyle.StandardPixmap, button_text: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(object_name)
+        self.icon = QLabel(self)
+        self.icon.setPixmap(self.style().standardIcon(icon).pixmap(48, 48))
+        self.title = QLabel(self)
+        self.title.setObjectName(f"{object_name}Title")
+        self.title.setStyleSheet("font-size: 16pt; font-weight: bold;")
+        self.body = QLabel(self)
+        self.body.setObjectName(f"{object_name}Body")
+        self.body.setTextFormat(Qt.TextFormat.RichText)
+        self.body.setWordWrap(True)
+        # A fixed width makes the wrapped height exact; a centred word-wrapped label
+        # otherwise guesses its width and clips its last paragraphs.
+        self.body.setFixedWidth(600)
+        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.button = QPushButton(button_text, self)
+        self.button.setMaximumWidth(160)
+        layout = QVBoxLayout(self)
+        layout.addStretch(2)
+        for w in (self.icon, self.title, self.body, self.button):
+            layout.addWidget(w, 0, Qt.AlignmentFlag.AlignHCenter)
+            layout.addSpacing(6)
+        layout.addStretch(3)
+
+    def show_message(self, title: str, body_html: str) -> None:
+        self.title.setText(title)
+        self.body.setText(body_html)
+        # Layouts size an aligned label by its minimum hint; reserve the wrapped height.
+        self.body.setMinimumHeight(self.body.heightForWidth(self.body.width()))
+
+
+def how_to_fill(db_path: Path, button: str) -> str:
+    """The commands that put datasets into an index, as the empty states show them."""
+    return (
+        "<p>Import a dataset you have, by kind and folder (or file):</p>"
+        "<pre>    faceexplorer index add KIND PATH</pre>"
+        f"<p>KIND is one of {', '.join(IMPORTERS)}. For example:</p>"
+        "<pre>    faceexplorer index add affectnet ~/data/AffectNet</pre>"
+        "<p>Or explore synthetic sample datasets written in the real formats:</p>"
+        "<pre>    faceexplorer demo</pre>"
+        f"<p style='color:gray'>Index: {escape(str(db_path))}<br>Close this window while "
+        f"importing (the import needs to write the index), then press {button}.</p>")
