@@ -19,7 +19,7 @@ import duckdb
 
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.index.report import Skipped
-from faceexplorer.index.store import imported, table_exists
+from faceexplorer.index.store import imported, table_exists, table_names
 
 #: DuckDB type names (before any ``(``) whose values the window right-aligns.
 NUMERIC_TYPES = frozenset({
@@ -120,10 +120,7 @@ def datasets_overview(con: duckdb.DuckDBPyConnection) -> list[DatasetOverview]:
 
 def list_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Names of the persistent tables of the index (the only names queries accept)."""
-    return [r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
-        "AND database_name = current_database() AND schema_name = current_schema() "
-        "ORDER BY table_name").fetchall()]
+    return sorted(table_names(con))
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[Column]:

@@ -26,6 +26,7 @@ import numpy as np
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import EXPRESSIONS
 from faceexplorer.index.predictions import ImagePrediction, predictions_of_image
+from faceexplorer.index.store import table_names
 from faceexplorer.stats import crowd_report
 from faceexplorer.stats.model_metrics import js_divergence
 
@@ -224,9 +225,9 @@ def image_detail(con: duckdb.DuckDBPyConnection, split: str, row_index: int,
 
 
 def index_tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
-    """Names of the index's persistent tables (one catalog query)."""
-    return frozenset(r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall())
+    """Names of the index's persistent tables (:func:`store.table_names`, kept per
+    read-only connection)."""
+    return table_names(con)
 
 
 def c25_image_names(con: duckdb.DuckDBPyConnection) -> dict[int, dict[int, str | None]]:

@@ -120,8 +120,8 @@ _READ_ONLY_TABLES: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, frozense
     weakref.WeakKeyDictionary())
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether the index has a (persistent, not TEMP) table ``name``.
+def table_names(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """Names of the index's persistent tables (TEMP tables left out).
 
     ``duckdb_tables()`` costs 10-50 ms beside FACES' 8,500-column table, and the views
     ask dozens of times while the window opens. A read-only connection cannot change
@@ -132,11 +132,18 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     cached = _READ_ONLY_TABLES.get(con)
     if cached is None:
         cached = frozenset(r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall())
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
+            "AND database_name = current_database() AND schema_name = current_schema()"
+        ).fetchall())
         mode = con.execute("SELECT current_setting('access_mode')").fetchone()
         if mode is not None and mode[0] == "read_only":
             _READ_ONLY_TABLES[con] = cached
-    return name in cached
+    return cached
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the index has a persistent (not TEMP) table ``name`` (see table_names)."""
+    return name in table_names(con)
 
 
 def _first_line(exc: BaseException) -> str:
