@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.core.vocab import HRM_AU22
+from faceexplorer.gui.background import BackgroundCache
 from faceexplorer.gui.hrm.stats_plots import (
     CooccurrenceCard,
     CorrelationCard,
@@ -69,106 +70,19 @@ def interval(low: Any, high: Any, digits: int = 3) -> str:
 
 
 # --- the worker ---------------------------------------------------------------------------
-class _JobSignals(QObject):
-    done = Signal(int, str, object)   # generation, scope, report
-    failed = Signal(int, str, str)    # generation, scope, message
-
-
-class _ReportJob(QRunnable):
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, scope: str, generation: int,
-                 n_boot: int, signals: _JobSignals) -> None:
-        super().__init__()
-        self.cursor, self.scope, self.generation = cursor, scope, generation
-        self.n_boot, self.signals = n_boot, signals
-
-    def run(self) -> None:
-        try:
-            child = None if self.scope == "all" else self.scope
-            report = hrm_report(self.cursor, child, n_boot=self.n_boot)
-        except Exception as exc:  # shown to the user; nothing may escape into Qt
-            self.signals.failed.emit(self.generation, self.scope, f"{type(exc).__name__}: "
-                                     f"{exc}")
-        else:
-            self.signals.done.emit(self.generation, self.scope, report)
-        finally:
-            try:
-                self.cursor.close()
-            except duckdb.Error:
-                pass  # the parent connection is already closed
-
-
-class ReportCache(QObject):
-    """``hrm_report`` per scope ("all" or a child), computed in the background on request.
-
-    Signals
-    -------
-    ready(str)
-        The report of this scope is now cached.
-    failed(str, str)
-        Computing this scope failed; the message says why.
-    """
-
-    ready = Signal(str)
-    failed = Signal(str, str)
+class ReportCache(BackgroundCache):
+    """``hrm_report`` per scope ("all" or a child id), computed in the background."""
 
     def __init__(self, n_boot: int = hrm_stats.N_BOOT, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
+        super().__init__(self._report, parent)
         self.n_boot = n_boot
-        self.con: duckdb.DuckDBPyConnection | None = None
-        self.generation = 0
-        self.reports: dict[str, dict[str, Any]] = {}
-        self.running: set[str] = set()
-        # Signal objects must outlive their queued delivery; dropped on the next request.
-        self._signals: set[_JobSignals] = set()
-        self._delivered: list[_JobSignals] = []
 
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
-        if con is self.con and con is not None:
-            return
-        self.generation += 1
-        self.con = con
-        self.reports.clear()
-        self.running.clear()
+    @property
+    def reports(self) -> dict[str, dict[str, Any]]:
+        return self.results
 
-    def request(self, scope: str) -> dict[str, Any] | None:
-        """The cached report of ``scope``, or None after starting (or while) computing it."""
-        if scope in self.reports or self.con is None:
-            return self.reports.get(scope)
-        self._delivered.clear()
-        if scope not in self.running:
-            signals = _JobSignals()
-            signals.done.connect(self._on_done)
-            signals.failed.connect(self._on_failed)
-            self._signals.add(signals)
-            self.running.add(scope)
-            self.pool.start(_ReportJob(self.con.cursor(), scope, self.generation,
-                                       self.n_boot, signals))
-        return None
-
-    def wait(self, msecs: int = -1) -> bool:
-        """Block until every job has finished (shutdown, tests)."""
-        return self.pool.waitForDone(msecs)
-
-    def _finish(self, generation: int, scope: str) -> bool:
-        sender = self.sender()
-        if sender in self._signals:
-            self._signals.discard(sender)
-            self._delivered.append(sender)
-        if generation != self.generation:
-            return False
-        self.running.discard(scope)
-        return True
-
-    def _on_done(self, generation: int, scope: str, report: dict[str, Any]) -> None:
-        if self._finish(generation, scope):
-            self.reports[scope] = report
-            self.ready.emit(scope)
-
-    def _on_failed(self, generation: int, scope: str, message: str) -> None:
-        if self._finish(generation, scope):
-            self.failed.emit(scope, message)
+    def _report(self, cursor: duckdb.DuckDBPyConnection, scope: str) -> dict[str, Any]:
+        return hrm_report(cursor, None if scope == "all" else scope, n_boot=self.n_boot)
 
 
 # --- tables -------------------------------------------------------------------------------
