@@ -26,6 +26,7 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
+    QGraphicsView,
     QLabel,
     QScrollArea,
     QSizePolicy,
@@ -168,8 +169,8 @@ class DetailPanel(QWidget):
         layout.addWidget(self.subtitle)
         layout.addWidget(self.notice)
         layout.addWidget(self.body, 1)
-        self._scenes = (self.face.graphics.scene(), self.histogram.plot.scene(),
-                        self.va.plot.scene())
+        # every graphics scene drawn in the panel (whichever parts are pyqtgraph views)
+        self._scenes = tuple(v.scene() for v in self.findChildren(QGraphicsView))
         self._min_width = 0
         self._show_message("No image selected")
 
