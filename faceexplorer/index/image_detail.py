@@ -211,7 +211,7 @@ def image_detail(con: duckdb.DuckDBPyConnection, split: str, row_index: int,
                 f"(sets holding it: {', '.join(map(str, sets))})")
         votes = crowd_report.image_vote_values(
             c25_set, row_index, crowd_report.image_vote_rows(con, c25_set, row_index))
-        crowd = _crowd_votes({**votes, "filename": names[c25_set]})
+        crowd = crowd_votes({**votes, "filename": names[c25_set]})
     elif c25_set is not None:
         raise FaceExplorerError(f"image {split} {row_index} is not an AffectNetC25 image")
     if affectnet is None and crowd is None:
@@ -244,15 +244,22 @@ def c25_image_names(con: duckdb.DuckDBPyConnection) -> dict[int, dict[int, str |
     return names
 
 
+#: The columns :func:`affectnet_from_row` reads.
+AFFECTNET_COLUMNS = (
+    "split, row_index, sub_path, filename, image_root, face_x, face_y, face_w, face_h, "
+    "landmarks, expression_raw, expression, valence, arousal, file, line")
+
+
 def _affectnet_row(con: duckdb.DuckDBPyConnection, split: str,
                    row_index: int) -> AffectNetRow | None:
     row = con.execute(
-        "SELECT split, row_index, sub_path, filename, image_root, face_x, face_y, face_w, "
-        "face_h, landmarks, expression_raw, expression, valence, arousal, file, line "
-        "FROM affectnet_images WHERE split = ? AND row_index = ? LIMIT 1",
-        [split, row_index]).fetchone()
-    if row is None:
-        return None
+        f"SELECT {AFFECTNET_COLUMNS} FROM affectnet_images WHERE split = ? AND "
+        "row_index = ? LIMIT 1", [split, row_index]).fetchone()
+    return None if row is None else affectnet_from_row(row)
+
+
+def affectnet_from_row(row: tuple) -> AffectNetRow:
+    """One ``SELECT {AFFECTNET_COLUMNS} FROM affectnet_images`` row, typed."""
     (split_, index, sub_path, filename, image_root, x, y, w, h, landmarks, code, label,
      valence, arousal, file, line) = row
     box = None if None in (x, y, w, h) else (int(x), int(y), int(w), int(h))
@@ -281,7 +288,7 @@ def _c25_sets_of(con: duckdb.DuckDBPyConnection, split: str,
     return names
 
 
-def _crowd_votes(d: dict) -> CrowdVotes:
+def crowd_votes(d: dict) -> CrowdVotes:
     """``crowd_report.image_vote_values``' dict (plus the filename) as a typed value
     (NaN, like None, means missing)."""
     votes = tuple(Vote(annotator=v["annotator"], expression=v["expression"],

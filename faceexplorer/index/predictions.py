@@ -227,27 +227,34 @@ class ImagePrediction:
     message: str | None
 
 
+#: The columns :func:`prediction_from_row` reads, after ``p.split, p.row_index`` when a
+#: caller reads several images at once (``index.page_details``).
+PREDICTION_SELECT = (
+    f"p.run_id, r.card->>'name', {', '.join('p.' + c for c in P_COLUMNS)}, "
+    "p.predicted, p.valence, p.arousal, p.aus, r.au_labels, p.box_x, p.box_y, p.box_w, "
+    "p.box_h, p.valid, p.message FROM predictions p JOIN model_runs r USING (run_id)")
+
+
+def prediction_from_row(r: Sequence[Any]) -> ImagePrediction:
+    """One row of ``SELECT {PREDICTION_SELECT}`` as an :class:`ImagePrediction`."""
+    n = len(P_COLUMNS)
+    probs = {e: v for e, v in zip(EXPRESSIONS, r[2:2 + n], strict=True) if v is not None}
+    pred, val, aro, aus, labels, *box, valid, msg = r[2 + n:]
+    return ImagePrediction(
+        run_id=r[0], model_name=r[1], expression=probs, predicted=pred, valence=val,
+        arousal=aro, aus=dict(zip(labels or (), aus or (), strict=False)),
+        box=None if box[0] is None else tuple(box), valid=valid, message=msg)
+
+
 def predictions_of_image(con: duckdb.DuckDBPyConnection, split: str, row_index: int
                          ) -> list[ImagePrediction]:
     """Every run's prediction for AffectNet row ``(split, row_index)`` (C25 runs included)."""
     if not table_exists(con, "predictions"):
         return []
     rows = con.execute(
-        f"SELECT p.run_id, r.card->>'name', {', '.join('p.' + c for c in P_COLUMNS)}, "
-        "p.predicted, p.valence, p.arousal, p.aus, r.au_labels, p.box_x, p.box_y, p.box_w, "
-        "p.box_h, p.valid, p.message FROM predictions p JOIN model_runs r USING (run_id) "
-        "WHERE p.split = ? AND p.row_index = ? ORDER BY r.started_at",
-        [split, int(row_index)]).fetchall()
-    out = []
-    n = len(P_COLUMNS)
-    for r in rows:
-        probs = {e: v for e, v in zip(EXPRESSIONS, r[2:2 + n], strict=True) if v is not None}
-        pred, val, aro, aus, labels, *box, valid, msg = r[2 + n:]
-        out.append(ImagePrediction(
-            run_id=r[0], model_name=r[1], expression=probs, predicted=pred, valence=val,
-            arousal=aro, aus=dict(zip(labels or (), aus or (), strict=False)),
-            box=None if box[0] is None else tuple(box), valid=valid, message=msg))
-    return out
+        f"SELECT {PREDICTION_SELECT} WHERE p.split = ? AND p.row_index = ? "
+        "ORDER BY r.started_at", [split, int(row_index)]).fetchall()
+    return [prediction_from_row(r) for r in rows]
 
 
 @dataclass(frozen=True)

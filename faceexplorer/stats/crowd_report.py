@@ -173,38 +173,71 @@ def image_vote_values(c25_set: int, image_index: int, rows: list[tuple]) -> dict
     For the detail panel's typed reader, which maps NaN to None itself: the recursive
     JSON pass over the votes cost ~1 ms per click.
     """
-    by_annotator: dict[str, dict[str, Any]] = {}
-    for annotator, task, expression, value in rows:
-        by_annotator.setdefault(annotator, {})[task] = (
-            expression if task == "expression" else value)
-    annotators = sorted(by_annotator, key=_annotator_key)
-    votes = [{"annotator": a, **{t: by_annotator[a].get(t) for t in TASKS}}
-             for a in annotators]
-    codes = np.array([[np.nan if v["expression"] is None else _CODE.get(v["expression"], np.nan)
-                       for v in votes]], dtype=float)
+    return images_vote_values(c25_set, {int(image_index): rows})[int(image_index)]
+
+
+def images_vote_values(c25_set: int, rows_by_image: dict[int, list[tuple]]
+                       ) -> dict[int, dict]:
+    """:func:`image_vote_values` of many images of one set, by image index.
+
+    The statistics run once per group of images rated by the same annotators (in C25 one
+    group per set), on that group's matrix: a page of 200 images costs about what one
+    image did. Grouping by annotator set keeps each image's matrix row exactly its own
+    votes, so every figure is bit-identical to computing the image alone.
+    """
+    groups: dict[tuple[str, ...], list[tuple[int, dict[str, dict[str, Any]]]]] = {}
+    for image_index, rows in rows_by_image.items():
+        by_annotator: dict[str, dict[str, Any]] = {}
+        for annotator, task, expression, value in rows:
+            by_annotator.setdefault(annotator, {})[task] = (
+                expression if task == "expression" else value)
+        annotators = tuple(sorted(by_annotator, key=_annotator_key))
+        groups.setdefault(annotators, []).append((int(image_index), by_annotator))
+    out: dict[int, dict] = {}
+    for annotators, images in groups.items():
+        out.update(_group_values(c25_set, annotators, images))
+    return out
+
+
+def _group_values(c25_set: int, annotators: tuple[str, ...],
+                  images: list[tuple[int, dict[str, dict[str, Any]]]]) -> dict[int, dict]:
+    """The statistics of images rated by the same ``annotators``, one matrix row each."""
+    votes = [[{"annotator": a, **{t: by[a].get(t) for t in TASKS}} for a in annotators]
+             for _, by in images]
+    codes = np.array([[np.nan if v["expression"] is None
+                       else _CODE.get(v["expression"], np.nan) for v in vs] for vs in votes],
+                     dtype=float).reshape(len(images), len(annotators))
     counts = crowd.vote_counts(codes)
     majority = crowd.majority_label(counts)
-    soft = crowd.soft_labels(counts)[0]
-    m = int(majority[0])
-    out: dict[str, Any] = {
-        "c25_set": c25_set, "image_index": int(image_index), "votes": votes,
-        "n_votes": int(counts[0].sum()),
-        "counts": {e: int(counts[0, k]) for k, e in enumerate(EXPRESSIONS)},
-        "soft_label": {e: float(soft[k]) for k, e in enumerate(EXPRESSIONS)},
-        "majority": EXPRESSIONS[m] if m >= 0 else None,
-        "tie": bool(crowd.tie_flag(counts)[0]),
-        "tied_labels": list(crowd.tied_labels(counts)[0]),
-        "agreement": int(crowd.agreement_score(codes, majority)[0]),
-        "plurality_share": float(crowd.plurality_share(counts)[0]),
-        "entropy": float(crowd.normalised_entropy(counts)[0]),
-    }
-    # Valence and arousal as two rows of one matrix: one va_stats call for both.
-    values = np.array([[np.nan if v[t] is None else float(v[t]) for v in votes]
+    soft = crowd.soft_labels(counts)
+    tie = crowd.tie_flag(counts)
+    tied = crowd.tied_labels(counts)
+    agreement = crowd.agreement_score(codes, majority)
+    share = crowd.plurality_share(counts)
+    entropy = crowd.normalised_entropy(counts)
+    # Valence and arousal as the two halves of one matrix: one va_stats call for both.
+    values = np.array([[[np.nan if v[t] is None else float(v[t]) for v in vs] for vs in votes]
                        for t in ("valence", "arousal")], dtype=float)
-    va = crowd.va_stats(values)
+    va = crowd.va_stats(values.reshape(2 * len(images), len(annotators)))
     columns = {c: va[c].to_numpy() for c in va.columns}
-    for k, task in enumerate(("valence", "arousal")):
-        out[task] = {c: columns[c][k].item() for c in columns}
+    out: dict[int, dict] = {}
+    for i, (image_index, _) in enumerate(images):
+        m = int(majority[i])
+        one: dict[str, Any] = {
+            "c25_set": c25_set, "image_index": image_index, "votes": votes[i],
+            "n_votes": int(counts[i].sum()),
+            "counts": {e: int(counts[i, k]) for k, e in enumerate(EXPRESSIONS)},
+            "soft_label": {e: float(soft[i, k]) for k, e in enumerate(EXPRESSIONS)},
+            "majority": EXPRESSIONS[m] if m >= 0 else None,
+            "tie": bool(tie[i]),
+            "tied_labels": list(tied[i]),
+            "agreement": int(agreement[i]),
+            "plurality_share": float(share[i]),
+            "entropy": float(entropy[i]),
+        }
+        for k, task in enumerate(("valence", "arousal")):
+            one[task] = {c: columns[c][k * len(images) + i].item() for c in columns}
+        out[image_index] = one
     return out
 
 
