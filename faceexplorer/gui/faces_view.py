@@ -45,6 +45,7 @@ class FacesView(QWidget):
         self._user_share = False  # the user dragged the splitter: keep their share
         self.splitter.splitterMoved.connect(self._dragged)
         self.browser.image_selected.connect(self.detail.show_image)
+        self.browser.page_shown.connect(self.detail.read_ahead_page)
 
     def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
         # the detail panel's worker holds a cursor: release it before the browser's
@@ -53,6 +54,7 @@ class FacesView(QWidget):
 
     def close_workers(self) -> None:
         self.browser.close_loader()
+        self.detail.close_workers()
 
     def sizes(self) -> list[int]:
         """The widths of the browser and the detail panel."""

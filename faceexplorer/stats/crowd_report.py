@@ -13,6 +13,7 @@ image_index`` when that row exists and its file name matches.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 import duckdb
@@ -38,6 +39,7 @@ def c25_sets(con: duckdb.DuckDBPyConnection) -> list[int]:
         "SELECT DISTINCT c25_set FROM c25_images ORDER BY 1").fetchall()]
 
 
+@cache   # a few dozen names, sorted at every image of a page
 def _annotator_key(name: str) -> tuple[str, int]:
     match = re.search(r"(\d+)$", name)
     return (name[: match.start()], int(match.group(1))) if match else (name, -1)

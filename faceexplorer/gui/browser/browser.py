@@ -69,6 +69,9 @@ class ImageBrowser(QWidget):
     -------
     image_selected(split, row_index)
         The current image changed (click, keys, paging).
+    page_shown(list)
+        A page was shown: the ``(split, row_index)`` keys of its images, in order (the
+        detail panel reads their details ahead).
     view_painted()
         The visible view finished a paint (for benchmarks: action to painted view).
     message(str)
@@ -76,6 +79,7 @@ class ImageBrowser(QWidget):
     """
 
     image_selected = Signal(str, int)
+    page_shown = Signal(object)
     view_painted = Signal()
     message = Signal(str)
 
@@ -282,6 +286,8 @@ class ImageBrowser(QWidget):
         self._show_state()
         if rows:
             self.select_row(0 if select == "first" else len(rows) - 1)
+        self.page_shown.emit([(r.split, int(r.row_index)) for r in rows
+                              if r.row_index is not None])
         self._read_ahead = None
         if self.prefetch is not None and len(rows) == PAGE_SIZE \
                 and offset + PAGE_SIZE < self.total:

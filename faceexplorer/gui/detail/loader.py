@@ -118,6 +118,11 @@ class DetailLoader(QObject):
                 self._running = True
                 threading.Thread(target=self._drain, name="detail-loader", daemon=True).start()
 
+    def idle(self) -> bool:
+        """No request running or pending (its answer may still be queued to the GUI)."""
+        with self._cond:
+            return not self._running
+
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Drop what is pending and wait for the running request (before closing a cursor)."""
         with self._cond:

@@ -21,7 +21,7 @@ from functools import partial
 from html import escape
 
 import duckdb
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -40,6 +40,7 @@ from faceexplorer.gui.detail.crowd_stats import CrowdStats, VotesModel, votes_ta
 from faceexplorer.gui.detail.face_view import FaceView
 from faceexplorer.gui.detail.loader import DetailLoader, Loaded
 from faceexplorer.gui.detail.model_predictions import ModelTable
+from faceexplorer.gui.detail.read_ahead import DetailReadAhead
 from faceexplorer.gui.detail.va_plane import VAPlane
 from faceexplorer.gui.detail.vote_histogram import MODEL_COLOURS, VoteHistogram
 from faceexplorer.index.image_detail import (
@@ -70,6 +71,10 @@ def affectnet_html(a: AffectNetRow | None) -> str:
             f"<span style='color:gray'>· {escape(where)}{line}</span>")
 
 
+def _known(detail: ImageDetail) -> ImageDetail:
+    return detail
+
+
 class DetailPanel(QWidget):
     """Everything about one image. Standalone: ``set_connection`` then ``show_image``."""
 
@@ -85,6 +90,13 @@ class DetailPanel(QWidget):
         self.current: ImageDetail | None = None
         self.loader = DetailLoader(self)
         self.loader.loaded.connect(self._on_loaded)
+        #: The details of the browser's page, read ahead (``read_ahead.py``); per connection.
+        self.read_ahead: DetailReadAhead | None = None
+        self._read_ahead_keys: list[tuple[str, int]] = []
+        self._read_ahead_timer = QTimer(self)
+        self._read_ahead_timer.setSingleShot(True)
+        self._read_ahead_timer.setInterval(0)
+        self._read_ahead_timer.timeout.connect(self._start_read_ahead)
 
         self.title = QLabel(self)
         self.title.setObjectName("detailTitle")
@@ -219,6 +231,10 @@ class DetailPanel(QWidget):
         """Use ``con`` (read-only is enough), or none. Call with None BEFORE closing it."""
         self._request += 1  # whatever is in flight belongs to the old connection
         self.loader.wait_idle()
+        self._read_ahead_timer.stop()
+        if self.read_ahead is not None:   # its cursor belongs to the old connection
+            self.read_ahead.close()
+            self.read_ahead = None
         if self._cursor is not None:
             self._cursor.close()
         # The worker thread needs its own cursor: DuckDB connections are not thread-safe.
@@ -227,7 +243,34 @@ class DetailPanel(QWidget):
         self._tables = index_tables(con) if con is not None else frozenset()
         self._c25_names = (c25_image_names(con) if con is not None
                            and "c25_images" in self._tables else {})
+        if con is not None:
+            self.read_ahead = DetailReadAhead(con, self._tables, self._c25_names)
         self._show_message("No image selected" if con is not None else "No index open")
+
+    def read_ahead_page(self, keys: list[tuple[str, int]]) -> None:
+        """Read the details of ``keys`` (the browser's page) ahead, so clicks only paint.
+
+        Started at the event loop's next turn: after the page and its first image are
+        painted, which the worker must not slow.
+        """
+        self._read_ahead_keys = list(keys)
+        self._read_ahead_timer.start()
+
+    def background_settled(self) -> bool:
+        """No detail being read or read ahead (benchmarks wait for this off the clock)."""
+        return (self.loader.idle() and not self._read_ahead_timer.isActive()
+                and (self.read_ahead is None or self.read_ahead.idle()))
+
+    def close_workers(self) -> None:
+        """Stop the read-ahead (at shutdown; ``set_connection`` makes a new one)."""
+        self._read_ahead_timer.stop()
+        if self.read_ahead is not None:
+            self.read_ahead.close()
+            self.read_ahead = None
+
+    def _start_read_ahead(self) -> None:
+        if self.read_ahead is not None and self._read_ahead_keys:
+            self.read_ahead.request(self._read_ahead_keys)
 
     def show_image(self, split: str, row_index: int, c25_set: int | None = None) -> None:
         """Show the image ``(split, row_index)`` as soon as it is read (``shown`` follows)."""
@@ -235,6 +278,12 @@ class DetailPanel(QWidget):
         if self._cursor is None:
             self._show_message("No index open")
             self.shown.emit(None)
+            return
+        key = (split, int(row_index))
+        known = self.read_ahead.get(key) if self.read_ahead is not None else None
+        if known is not None and c25_set in (None, known.crowd and known.crowd.c25_set):
+            # read ahead with its page: the worker only reads the image file
+            self.loader.request(self._request, partial(_known, known))
             return
         self.loader.request(self._request, partial(
             image_detail, self._cursor, split, int(row_index), c25_set, self._tables,

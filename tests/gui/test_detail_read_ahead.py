@@ -1,0 +1,130 @@
+"""The detail read-ahead in the real main window: a page's clicks need no query.
+
+A user shows a page of C25 images, waits a moment, then clicks images of it: the panel
+must show each one exactly as the single-image query would (the reference), without
+running that query. A click before the read-ahead (or after it was forgotten) still
+works, by the query; a new connection (after an import or a model run) never shows
+details read from the old one.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from faceexplorer.datasets.registry import import_path
+from faceexplorer.gui.detail import panel as panel_module
+from faceexplorer.gui.main_window import MainWindow
+from faceexplorer.index.image_detail import image_detail
+from faceexplorer.samples.generate import write_samples
+from tests.test_image_detail import add_expression_run
+from tests.test_page_details import assert_same
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("read-ahead")
+    write_samples(root, "small", seed=1, only=["affectnet-c25"], images=False)
+    db = root / "both.duckdb"
+    import_path(db, root / "AffectNet", "affectnet")
+    import_path(db, root / "AffectNetC25", "affectnet-c25")
+    return db
+
+
+@pytest.fixture
+def window(qtbot, index, tmp_path):
+    db = tmp_path / "index.duckdb"
+    shutil.copy(index, db)
+    w = MainWindow(db)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    w.show_view(w.faces_view)
+    yield w
+    w.close()
+
+
+def counting_queries(monkeypatch) -> list[tuple]:
+    """Record every single-image query the panel runs."""
+    calls: list[tuple] = []
+
+    def counted(con, split, row_index, *args, **kwargs):
+        calls.append((split, row_index))
+        return image_detail(con, split, row_index, *args, **kwargs)
+
+    monkeypatch.setattr(panel_module, "image_detail", counted)
+    return calls
+
+
+def settle(qtbot, panel) -> None:
+    qtbot.waitUntil(panel.background_settled, timeout=20_000)
+
+
+def click(qtbot, browser, panel, row: int):
+    r = browser.table_model.rows[row]
+    with qtbot.waitSignal(panel.shown, timeout=20_000, check_params_cb=lambda d: (
+            d is not None and d.row_index == r.row_index)) as shown:
+        browser.select_row(row)
+    return shown.args[0]
+
+
+def test_clicks_on_a_read_page_run_no_query(qtbot, window, monkeypatch, shoot) -> None:
+    b, p = window.faces_view.browser, window.faces_view.detail
+    b.filters.votes.setCurrentIndex(1)   # has crowd votes
+    qtbot.waitUntil(lambda: b.total == 1600)
+    settle(qtbot, p)
+    assert p.read_ahead is not None and p.read_ahead.pages_read >= 1
+    calls = counting_queries(monkeypatch)
+    rows = [5, 17, 40, len(b.table_model.rows) - 1]
+    for row in rows:
+        d = click(qtbot, b, p, row)
+        assert_same(d, image_detail(window.con, d.split, d.row_index))
+        # what the user sees is this image's crowd
+        assert sum(p.histogram.heights) == d.crowd.n_votes
+        assert f"row {d.row_index:,}" in p.title.text()
+    assert calls == []   # every click was served by the read-ahead
+    shoot(window, "read_ahead_click")
+
+    # Forgotten (or not read yet): the click asks the index, and shows the same.
+    p.read_ahead.clear()
+    d = click(qtbot, b, p, 8)
+    assert calls == [(d.split, d.row_index)]
+    assert_same(d, image_detail(window.con, d.split, d.row_index))
+
+    # The next page is read ahead in its turn.
+    before = p.read_ahead.pages_read
+    b.next_page()
+    settle(qtbot, p)
+    assert p.read_ahead.pages_read == before + 1
+    n = len(calls)
+    click(qtbot, b, p, 3)
+    assert len(calls) == n
+
+
+def test_a_new_connection_forgets_what_was_read(qtbot, window, tmp_path) -> None:
+    b, p = window.faces_view.browser, window.faces_view.detail
+    b.filters.votes.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: b.total == 1600)
+    settle(qtbot, p)
+    d = click(qtbot, b, p, 2)
+    assert d.predictions == ()
+    old = p.read_ahead
+    # A model run writes predictions for that image while the window lets go of the index
+    # (as the Model runs tab does), then the window reloads it.
+    window._release_for_run()
+    assert p.read_ahead is None and old.idle()
+    add_expression_run(Path(window.db_path), d.split, d.row_index, "late-model", 4)
+    window.reload()
+    window.show_view(window.faces_view)
+    assert p.read_ahead is not None and p.read_ahead is not old
+    b.filters.votes.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: b.total == 1600)
+    settle(qtbot, p)
+    with qtbot.waitSignal(p.shown, timeout=20_000) as shown:
+        p.show_image(d.split, d.row_index)
+    again = shown.args[0]
+    assert [x.model_name for x in again.predictions] == ["late-model"]
+    assert p.models_card.isVisible()
