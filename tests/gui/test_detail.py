@@ -90,13 +90,14 @@ def test_c25_image_shows_votes_as_counted_from_the_csv(qtbot, panel, indexes, sh
     # Histogram: bar heights, majority (pandas mode on the raw C25 codes), AffectNet label.
     expected = tuple(int((labels == e).sum()) for e in EXPRESSIONS)
     assert p.histogram.heights == expected
-    assert tuple(p.histogram.bars.opts["width"]) == expected  # horizontal bars
+    # horizontal bars as drawn: their pixel lengths on the votes axis are the counts
+    scale = p.histogram.frame().scale_x()
+    assert [r.width() / scale for r in p.histogram.bar_rects()] == pytest.approx(expected)
     majority = C25_CODES[int(raw["expression"].astype(int).mode().iloc[0])]
     assert p.histogram.majority_index == EXPRESSIONS.index(majority)
     code = int(training["expression"])
     assert p.histogram.affectnet_index == (code if code < 8 else None)
-    assert [lab.toPlainText() for lab in p.histogram.count_labels] == [
-        str(n) if n else "" for n in expected]
+    assert list(p.histogram.count_texts) == [str(n) if n else "" for n in expected]
 
     # VA plane: one point per distinct (valence, arousal) vote, sized and labelled by count.
     pairs = Counter(zip(raw["valence"].astype(float), raw["arousal"].astype(float),
@@ -182,7 +183,7 @@ def test_real_tie_image_shows_the_tie(qtbot, panel, indexes, shoot) -> None:
     assert shown_tied == tied
     assert EXPRESSIONS[h.majority_index] == C25_CODES[int(modes.loc[tie_index, 0])]
     for k in h.tied_indices:
-        assert h.count_labels[k].toPlainText().endswith("tie")
+        assert h.count_texts[k].endswith("tie")
     assert "tie" in p.histogram_card.title.text()
     assert p.stats.shown("tie") and p.stats.isVisibleTo(p)
     assert TIE_RULE in p.stats.text("tie")
@@ -260,13 +261,16 @@ def test_model_predictions_beside_the_votes(qtbot, panel, indexes, tmp_path, sho
     # thin bars: probability x votes, as stored
     for shown, row in zip(p.histogram.model_heights, rows, strict=True):
         assert shown == pytest.approx([row[f"p_{e}"] * n_votes for e in EXPRESSIONS])
-    drawn = p.histogram._model_bars[0].opts["width"]
-    assert list(drawn) == pytest.approx([rows[0][f"p_{e}"] * n_votes for e in EXPRESSIONS])
+    scale = p.histogram.frame().scale_x()
+    drawn = [r.width() / scale for r in p.histogram.model_bar_rects()[0]]
+    assert drawn == pytest.approx([rows[0][f"p_{e}"] * n_votes for e in EXPRESSIONS])
     # stars at the stored V/A, named in the legend
     assert [n for n, _, _ in p.va.model_points] == ["tiny-expr", "other-net"]
-    xs, ys = p.va.models.getData()
-    assert list(xs) == pytest.approx([r["valence"] for r in rows])
-    assert list(ys) == pytest.approx([r["arousal"] for r in rows])
+    f = p.va.frame()
+    assert [f.px(v, a) for _, v, a in p.va.model_points] == [
+        f.px(r["valence"], r["arousal"]) for r in rows]
+    assert [v for _, v, _ in p.va.model_points] == pytest.approx([r["valence"] for r in rows])
+    assert [a for _, _, a in p.va.model_points] == pytest.approx([r["arousal"] for r in rows])
     assert "tiny-expr" in p.va.model_legend.text() and "other-net" in p.va.model_legend.text()
     # table: label and JS divergence recomputed with scipy from the raw CSV votes
     votes = sample_votes(indexes, c25_set, image_index)["expression"].dropna().astype(int)

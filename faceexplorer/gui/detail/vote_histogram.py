@@ -4,11 +4,16 @@ Bars are coloured by role: the crowd majority dark blue, expressions tied with i
 lighter blue with a dashed outline (a tie is shown as a tie, not hidden behind the
 winner the pandas rule picks), the rest grey. The official AffectNet label gets an
 orange outline and an orange marker beside its bar. Every bar carries its vote count.
-The bar item, count labels and marker are created once and updated in place.
 
 Model predictions (one series per stored run) are thin coloured bars over the vote bars,
 each run at its own offset inside the row: probability x the number of votes, so a model
-that agrees with the crowd lines up with the vote counts. Their items are pooled.
+that agrees with the crowd lines up with the vote counts.
+
+Drawn with QPainter on a :class:`~faceexplorer.gui.detail.canvas.PlotCanvas` (the range
+is fixed and there is no mouse interaction, so pyqtgraph's scene only cost time). Where
+things land in widget pixels is computed by pure methods (:meth:`VoteHistogram.frame`,
+:meth:`~VoteHistogram.bar_rects`, ...) that the paint and the tests share. Hovering a row
+tells its votes, share and the models' probabilities.
 """
 
 from __future__ import annotations
@@ -17,18 +22,37 @@ import math
 from collections.abc import Mapping
 from html import escape
 
-import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from faceexplorer.core.vocab import EXPRESSIONS
-from faceexplorer.gui.detail import plotting
+from faceexplorer.gui.detail import canvas, plotting
 
 BAR_WIDTH = 0.72
 #: Thickness of one model series' bars (rows of the plot).
 MODEL_BAR = 0.16
 #: Colours of the model series, by run (cycled).
 MODEL_COLOURS = ("#c2185b", "#2e7d32", "#6a1b9a", "#00838f")
+#: Rows shown: a little room above the first bar and below the last.
+Y_RANGE = (-0.6, len(EXPRESSIONS) - 0.4)
+MARKER = 13.0   # AffectNet marker size (px)
+
+_BRUSHES = {"majority": QBrush(plotting.MAJORITY), "tied": QBrush(plotting.TIED),
+            "other": QBrush(plotting.OTHER_BAR)}
+_PENS = {"affectnet": QPen(plotting.AFFECTNET, 3),
+         "tied": QPen(QColor("#0d3a6e"), 2, Qt.PenStyle.DashLine),
+         "other": QPen(QColor("#6d7f94"), 1)}
+
+
+def x_top_for(n_votes: int) -> float:
+    """The votes axis' end for ``n_votes``: room right of a bar of all the votes.
+
+    Depends on the number of votes only (21..25 votes: one range), so the axis stays put
+    from image to image and bar lengths compare across images at a glance.
+    """
+    votes = 5 * math.ceil(max(n_votes, 1) / 5)
+    return max(5.0 * math.ceil(votes * 1.3 / 5.0), 10.0)
 
 
 class VoteHistogram(QWidget):
@@ -36,29 +60,8 @@ class VoteHistogram(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = plotting.plot_widget(self)
-        item = self.plot.getPlotItem()
-        item.setMouseEnabled(x=False, y=False)
-        # Horizontal bars: the expression names stay readable however narrow the panel.
-        item.invertY(True)
-        item.getAxis("left").setTicks([list(enumerate(EXPRESSIONS)), []])
-        item.getAxis("left").setStyle(tickTextOffset=4)
-        item.setLabel("bottom", "votes")
-        item.getAxis("bottom").setTickSpacing(5, 1)
-        item.showGrid(x=True, alpha=0.15)
-        rows = list(range(len(EXPRESSIONS)))
-        self.bars = pg.BarGraphItem(x0=0, y=rows, width=[0] * len(rows), height=BAR_WIDTH,
-                                    brush=plotting.OTHER_BAR)
-        item.addItem(self.bars)
-        self.count_labels = []
-        for k in rows:
-            label = plotting.PlotLabel(plotting.TEXT, anchor=(0.0, 0.5), shift_px=4)
-            label.setPos(0, k)
-            item.addItem(label)
-            self.count_labels.append(label)
-        self.affectnet_marker = pg.ScatterPlotItem(
-            symbol="t3", size=13, pen=pg.mkPen("#8a3b00"), brush=pg.mkBrush(plotting.AFFECTNET))
-        item.addItem(self.affectnet_marker)
+        self.plot = canvas.PlotCanvas(self._draw_background, self._draw, self.tooltip_at,
+                                      lambda: self._x_top, self)
         self.legend = plotting.legend_label([
             ("■", plotting.MAJORITY, "majority"),
             ("■", plotting.TIED, "tied (dashed)"),
@@ -71,22 +74,22 @@ class VoteHistogram(QWidget):
         self.model_legend = plotting.legend_label([], self)
         self.model_legend.hide()
         layout.addWidget(self.model_legend)
-        self._model_bars: list[pg.BarGraphItem] = []
         #: Drawn lengths of each model series (probability x votes), canonical order.
         self.model_heights: list[tuple[float, ...]] = []
+        #: The model series' names, as in the legend.
+        self.model_names: list[str] = []
 
         self.heights: tuple[int, ...] = (0,) * len(EXPRESSIONS)
         self.majority_index: int | None = None
         self.tied_indices: tuple[int, ...] = ()
         self.affectnet_index: int | None = None
-        self._x_top = 0.0
-        self._brushes = {"majority": pg.mkBrush(plotting.MAJORITY),
-                         "tied": pg.mkBrush(plotting.TIED),
-                         "other": pg.mkBrush(plotting.OTHER_BAR)}
-        self._pens = {"affectnet": pg.mkPen(plotting.AFFECTNET, width=3),
-                      "tied": pg.mkPen("#0d3a6e", width=2, style=Qt.PenStyle.DashLine),
-                      "other": pg.mkPen("#6d7f94", width=1)}
+        #: The count written right of each bar ("12", "12 tie", "" for none), as shown.
+        self.count_texts: tuple[str, ...] = ("",) * len(EXPRESSIONS)
+        self._x_top = 10.0
+        self._model_votes = 0
+        self._frame: tuple[tuple, canvas.Frame] | None = None
 
+    # --- state ----------------------------------------------------------------------------
     def set_votes(self, counts: Mapping[str, int], majority: str | None,
                   tied_labels: tuple[str, ...] = (), affectnet_label: str | None = None) -> None:
         """Show ``counts`` (by expression); mark ``majority``, the ties and AffectNet's label.
@@ -102,42 +105,11 @@ class VoteHistogram(QWidget):
         self.tied_indices = tuple(sorted(tied)) if len(tied) > 1 else ()
         self.affectnet_index = (EXPRESSIONS.index(affectnet_label)
                                 if affectnet_label in EXPRESSIONS else None)
-        # Pens and brushes are made once (mkPen/mkBrush per bar per image cost ~1 ms).
-        brushes = [self._brushes["majority" if k == self.majority_index else
-                                 "tied" if k in self.tied_indices else "other"]
-                   for k in range(len(EXPRESSIONS))]
-        pens = [self._pens["affectnet" if k == self.affectnet_index else
-                           "tied" if k in self.tied_indices else "other"]
-                for k in range(len(EXPRESSIONS))]
-        self.bars.setOpts(width=list(heights), brushes=brushes, pens=pens)
-        top = max(max(heights), 1)
-        for k, label in enumerate(self.count_labels):
-            text = str(heights[k]) if heights[k] else ""
-            if k in self.tied_indices:
-                text += " tie"
-            # Only what changed (each call re-measures or moves the label).
-            if label.text() != text:
-                label.setText(text)
-            if (label.pos().x(), label.pos().y()) != (heights[k] + 0.01 * top, k):
-                label.setPos(heights[k] + 0.01 * top, k)
-        # Room right of the longest possible bar (all the votes) for its count and the
-        # AffectNet marker. The range depends on the number of votes only, so it stays
-        # put from image to image (25 per C25 image): the axes keep their drawing and the
-        # view its transform, and bar lengths compare across images at a glance.
-        votes = 5 * math.ceil(max(sum(heights), 1) / 5)   # 21..25 votes: one range
-        x_top = max(5.0 * math.ceil(votes * 1.3 / 5.0), 10.0)
-        if x_top != self._x_top:
-            self._x_top = x_top
-            self.plot.getPlotItem().setRange(
-                xRange=(0, x_top), yRange=(-0.6, len(EXPRESSIONS) - 0.4), padding=0)
-        if self.affectnet_index is not None:
-            # Right of the bar's count label ("12 tie" is about a sixth of the plot wide).
-            k = self.affectnet_index
-            self.affectnet_marker.setData(x=[heights[k] + 0.2 * self._x_top], y=[k])
-        else:
-            self.affectnet_marker.clear()
-        # An empty scatter still costs its Python paint: hidden instead.
-        self.affectnet_marker.setVisible(self.affectnet_index is not None)
+        self.count_texts = tuple((str(n) if n else "") + (" tie" if k in self.tied_indices
+                                                          else "")
+                                 for k, n in enumerate(heights))
+        self._x_top = x_top_for(sum(heights))
+        self.plot.update()
 
     def set_models(self, series: list[tuple[str, dict[str, float]]], n_votes: int) -> None:
         """Draw each ``(model name, probabilities by expression)`` as thin bars.
@@ -145,37 +117,144 @@ class VoteHistogram(QWidget):
         A bar's length is probability x ``n_votes`` (the crowd's votes), on the votes axis.
         Expressions a model lacks get no bar. Call after :meth:`set_votes`.
         """
-        item = self.plot.getPlotItem()
-        while len(self._model_bars) < len(series):
-            bars = pg.BarGraphItem(x0=0, y=[0], width=[0], height=MODEL_BAR)
-            bars.setZValue(5)
-            item.addItem(bars)
-            self._model_bars.append(bars)
-        self.model_heights = []
-        n = len(series)
-        for r, bars in enumerate(self._model_bars):
-            if r >= n:
-                bars.hide()
-                continue
-            name, probs = series[r]
-            lengths = tuple(float(probs.get(e, float("nan"))) * n_votes for e in EXPRESSIONS)
-            self.model_heights.append(lengths)
-            # runs side by side inside the row, centred on the vote bar
-            offset = (r - (n - 1) / 2) * MODEL_BAR * 1.15
-            rows = [k + offset for k, v in enumerate(lengths) if math.isfinite(v)]
-            colour = MODEL_COLOURS[r % len(MODEL_COLOURS)]
-            bars.setOpts(y=rows, width=[v for v in lengths if math.isfinite(v)],
-                         height=MODEL_BAR, brush=pg.mkBrush(colour),
-                         pen=pg.mkPen("w", width=1))
-            bars.show()
+        self.model_names = [name for name, _ in series]
+        self._model_votes = n_votes
+        self.model_heights = [tuple(float(probs.get(e, float("nan"))) * n_votes
+                                    for e in EXPRESSIONS) for _, probs in series]
         longest = max((v for h in self.model_heights for v in h if math.isfinite(v)),
                       default=0.0)
         if longest > self._x_top:  # a confident model may outgrow the votes' range
             self._x_top = 5.0 * math.ceil(longest * 1.05 / 5.0)
-            item.setRange(xRange=(0, self._x_top),
-                          yRange=(-0.6, len(EXPRESSIONS) - 0.4), padding=0)
         self.model_legend.setText("&nbsp;&nbsp;&nbsp;".join(
             f"<span style='color:{MODEL_COLOURS[r % len(MODEL_COLOURS)]}; font-size:13pt'>"
             f"▬</span>&nbsp;{escape(name)}" for r, (name, _) in enumerate(series))
             + f"&nbsp;&nbsp;<span style='color:gray'>(probability × {n_votes} votes)</span>")
         self.model_legend.setVisible(bool(series))
+        self.plot.update()
+
+    @property
+    def x_range(self) -> tuple[float, float]:
+        """The votes axis as shown."""
+        return 0.0, self._x_top
+
+    # --- geometry (widget pixels of ``self.plot``) ------------------------------------------
+    def frame(self, size: QSize | None = None) -> canvas.Frame:
+        """Where the plot's data area lies in the plot widget, and its ranges."""
+        size = size or self.plot.size()
+        # Memoised: every geometry method asks for it, several times per paint.
+        key = (size.width(), size.height(), self._x_top, self.plot.font_generation)
+        if self._frame is None or self._frame[0] != key:
+            fm = QFontMetricsF(self.plot.font())
+            left = (max(fm.horizontalAdvance(e) for e in EXPRESSIONS)
+                    + canvas.TICK + canvas.GAP + 6)
+            bottom = canvas.bottom_margin(self.plot.font(), titled=True)
+            rect = QRectF(left, 8, max(size.width() - left - 10, 10),
+                          max(size.height() - 8 - bottom, 10))
+            self._frame = (key, canvas.Frame(rect, self.x_range, Y_RANGE, invert_y=True))
+        return self._frame[1]
+
+    def bar_rects(self, size: QSize | None = None) -> list[QRectF]:
+        """Each expression's vote bar (canonical order); zero votes: zero width."""
+        f = self.frame(size)
+        half = BAR_WIDTH / 2 * f.scale_y()
+        return [QRectF(f.px_x(0), f.px_y(k) - half, n * f.scale_x(), 2 * half)
+                for k, n in enumerate(self.heights)]
+
+    def model_bar_rects(self, size: QSize | None = None) -> list[list[QRectF | None]]:
+        """Per model series, its bar per expression (None where it has no probability)."""
+        f = self.frame(size)
+        n = len(self.model_heights)
+        thick = MODEL_BAR * f.scale_y()
+        out = []
+        for r, lengths in enumerate(self.model_heights):
+            # runs side by side inside the row, centred on the vote bar
+            offset = (r - (n - 1) / 2) * MODEL_BAR * 1.15
+            out.append([QRectF(f.px_x(0), f.px_y(k + offset) - thick / 2,
+                               v * f.scale_x(), thick) if math.isfinite(v) else None
+                        for k, v in enumerate(lengths)])
+        return out
+
+    def count_positions(self, size: QSize | None = None) -> list[QPointF]:
+        """The left-middle point of each bar's count text (a small gap after the bar)."""
+        f = self.frame(size)
+        top = max(max(self.heights), 1)
+        return [QPointF(f.px_x(n + 0.01 * top) + 4, f.px_y(k))
+                for k, n in enumerate(self.heights)]
+
+    def affectnet_marker_pos(self, size: QSize | None = None) -> QPointF | None:
+        """Centre of the AffectNet marker: right of its bar's count (None: no marker)."""
+        k = self.affectnet_index
+        if k is None:
+            return None
+        f = self.frame(size)
+        start = self.count_positions(size)[k]
+        text_end = start.x() + QFontMetricsF(self.plot.font()).horizontalAdvance(
+            self.count_texts[k])
+        x = max(f.px_x(self.heights[k] + 0.2 * self._x_top), text_end + 4 + MARKER / 2)
+        return QPointF(x, start.y())
+
+    def row_at(self, pos: QPointF) -> int | None:
+        """The expression row under ``pos`` (its band across the plot and name), or None."""
+        f = self.frame()
+        if not (f.rect.top() <= pos.y() <= f.rect.bottom()) or pos.x() > f.rect.right():
+            return None
+        k = round(Y_RANGE[0] + (pos.y() - f.rect.top()) / f.scale_y())
+        return k if 0 <= k < len(EXPRESSIONS) else None
+
+    def tooltip_at(self, pos: QPointF) -> str | None:
+        """``happy: 12 of 25 votes (48%)``, its role, and the models' probabilities."""
+        k = self.row_at(pos)
+        if k is None:
+            return None
+        total = sum(self.heights)
+        n = self.heights[k]
+        share = f" ({n / total:.0%})" if total else ""
+        lines = [f"{EXPRESSIONS[k]}: {n} of {total} votes{share}"]
+        roles = [("crowd majority", k == self.majority_index),
+                 ("tied for the top count", k in self.tied_indices),
+                 ("AffectNet label", k == self.affectnet_index)]
+        lines += [role for role, on in roles if on]
+        for name, lengths in zip(self.model_names, self.model_heights, strict=True):
+            if math.isfinite(lengths[k]) and self._model_votes:
+                lines.append(f"{name}: p = {lengths[k] / self._model_votes:.2f}")
+        return "\n".join(lines)
+
+    # --- painting -------------------------------------------------------------------------
+    def _draw_background(self, p: QPainter, size: QSize) -> None:
+        f = self.frame(size)
+        step = 5 if self._x_top <= 60 else 10 * math.ceil(self._x_top / 60)
+        x_ticks = [(float(x), str(x)) for x in range(0, int(self._x_top) + 1, step)]
+        canvas.draw_axes(p, f, self.plot.font(), x_ticks, list(enumerate(EXPRESSIONS)),
+                         x_title="votes", x_grid=True)
+
+    def _draw(self, p: QPainter, size: QSize) -> None:
+        f = self.frame(size)
+        p.setClipRect(f.rect.adjusted(-2, -2, 12, 2))
+        for k, rect in enumerate(self.bar_rects(size)):
+            role = ("majority" if k == self.majority_index else
+                    "tied" if k in self.tied_indices else "other")
+            outline = ("affectnet" if k == self.affectnet_index else
+                       "tied" if k in self.tied_indices else "other")
+            # an empty bar is drawn only for the AffectNet label (its outline at 0)
+            if self.heights[k] or outline == "affectnet":
+                p.setBrush(_BRUSHES[role])
+                p.setPen(_PENS[outline])
+                p.drawRect(rect)
+        p.setPen(QPen(Qt.GlobalColor.white, 1))
+        for r, rects in enumerate(self.model_bar_rects(size)):
+            p.setBrush(QColor(MODEL_COLOURS[r % len(MODEL_COLOURS)]))
+            for rect in rects:
+                if rect is not None and rect.width() > 0:
+                    p.drawRect(rect)
+        p.setClipping(False)
+        fm = QFontMetricsF(self.plot.font())
+        p.setFont(self.plot.font())
+        p.setPen(plotting.TEXT)
+        for text, at in zip(self.count_texts, self.count_positions(size), strict=True):
+            if text:
+                p.drawText(QPointF(at.x(), at.y() + (fm.ascent() - fm.descent()) / 2), text)
+        marker = self.affectnet_marker_pos(size)
+        if marker is not None:
+            p.setPen(QPen(QColor("#8a3b00"), 1))
+            p.setBrush(plotting.AFFECTNET)
+            p.drawPath(canvas.left_triangle(MARKER).translated(marker))
