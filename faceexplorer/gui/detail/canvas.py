@@ -215,11 +215,11 @@ class PlotCanvas(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-    # The hints of the pyqtgraph PlotWidget this replaced: the panel's splitters share
-    # their room from them, so the plots keep the sizes (and the panel its minimum width)
-    # they had.
+    # Small hints, as the pyqtgraph views this replaced gave their layouts: the panel's
+    # splitters share their room from the hints, so the plots keep the sizes (and the
+    # panel its minimum width) they had. A large hint took width from the tables column.
     def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(600, 480)
+        return QSize(68, 68)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
         return QSize(68, 68)
