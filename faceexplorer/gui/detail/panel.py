@@ -360,7 +360,8 @@ class DetailPanel(QWidget):
         self.histogram_card.set_title(f"Expression votes · {state}")
         va = (a.valence, a.arousal) if a is not None and not problem else None
         self.va.set_votes([v.valence for v in c.votes], [v.arousal for v in c.votes],
-                          (c.valence.mean, c.arousal.mean), va)
+                          (c.valence.mean, c.arousal.mean), va,
+                          annotators=[v.annotator for v in c.votes])
         self.stats.set_crowd(c, label)
         self.votes_model.set_votes(c.votes, c.majority)
         self.votes_card.set_title(f"Who voted what · {len(c.votes)} annotators")
