@@ -132,16 +132,23 @@ def test_c25_image_shows_votes_as_counted_from_the_csv(qtbot, panel, indexes, sh
     f = p.face
     assert f.has_image and not f.placeholder.isVisibleTo(p)
     box = tuple(int(training[c]) for c in ("face_x", "face_y", "face_width", "face_height"))
-    assert f.face_box == box and f.box_item.rect().getRect() == pytest.approx(box)
-    assert f.landmarks_visible and f.box_visible
-    assert len(f.landmark_item.data) == 68
+    g = f.graphics
+    assert f.face_box == box and f.landmarks_visible and f.box_visible
+    # where the box and the points land in widget pixels: the data mapped by the view
+    k, origin = g.scale(), g.to_px(0, 0)
+    assert g.box_rect_px().getRect() == pytest.approx(
+        (origin.x() + box[0] * k, origin.y() + box[1] * k, box[2] * k, box[3] * k))
+    lm = np.array(training["facial_landmarks"].split(";"), float).reshape(68, 2)
+    assert g.landmarks_px() == pytest.approx(lm * k + [origin.x(), origin.y()])
+    assert len(g.landmarks_px()) == 68
     assert p.crowd.isVisibleTo(p)
     shoot(p, "detail_c25")
 
     qtbot.mouseClick(f.landmarks_check, Qt.MouseButton.LeftButton)
-    assert not f.landmarks_visible and not f.contours.isVisible() and f.box_visible
+    assert not f.landmarks_visible and not g.show_landmarks and f.box_visible
     qtbot.mouseClick(f.zoom_button, Qt.MouseButton.LeftButton)
-    (x0, x1), (y0, y1) = f.view.viewRange()
+    shown = g.visible_rect()
+    (x0, x1), (y0, y1) = (shown.left(), shown.right()), (shown.top(), shown.bottom())
     assert x0 <= box[0] and x1 >= box[0] + box[2] and y0 <= box[1] and y1 >= box[1] + box[3]
     assert (x1 - x0) < 2 * box[2] + 1 or (y1 - y0) < 2 * box[3] + 1  # zoomed, not whole image
     shoot(p, "detail_c25_zoom_no_landmarks")

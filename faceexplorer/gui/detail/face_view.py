@@ -1,10 +1,14 @@
 """The face: the whole image with its AffectNet face box and 68 landmarks on top.
 
-One ViewBox (y down, aspect locked) holds an ImageItem, a rectangle for the box and a
-scatter for the landmarks, plus thin contours joining the landmark groups (jaw, brows,
-nose, eyes, lips) so a misplaced point shows at a glance. Items are created once and
-updated in place. The scene is in the image's own pixel coordinates, so a downscaled
-large image is stretched back over its original size and the overlays still fit.
+The drawing is one QPainter widget (:class:`~faceexplorer.gui.detail.face_canvas.FaceCanvas`,
+``graphics``): the image stretched over its original pixel size (a downscaled large image
+still fits its box and landmarks), the box, the landmarks and thin contours joining their
+groups (jaw, brows, nose, eyes, lips) so a misplaced point shows at a glance. It replaced
+a pyqtgraph ViewBox whose item and range updates, scene preparation and paint were the
+largest part of the face's cost per click. This widget keeps the state around it: the
+"Landmarks" / "Face box" toggles, "Zoom to face" and the banner.
+Each new image starts at :meth:`FaceView.target_rect` (as the ViewBox did); the wheel,
+a left drag and a double click (back to that rectangle) move about it.
 A missing or unreadable file shows a banner naming the expected path, and the box and
 landmarks are still drawn (on an empty canvas) when the row has them.
 """
@@ -12,12 +16,9 @@ landmarks are still drawn (on an empty canvas) when the row has them.
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
-    QGraphicsRectItem,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -26,28 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceexplorer.gui.detail import plotting
+from faceexplorer.gui.detail.face_canvas import FaceCanvas
 from faceexplorer.gui.detail.loader import FaceImage
 
-#: 68-point contours (iBUG order): (first, last, closed).
-CONTOURS = ((0, 16, False), (17, 21, False), (22, 26, False), (27, 30, False),
-            (31, 35, False), (36, 41, True), (42, 47, True), (48, 59, True), (60, 67, True))
 #: Margin around the face box when zoomed to the face, as a share of the box size.
 FACE_MARGIN = 0.25
-
-
-def _contour_connect() -> tuple[np.ndarray, np.ndarray]:
-    """Point order and pyqtgraph ``connect`` flags drawing every contour in one curve."""
-    order: list[int] = []
-    connect: list[bool] = []
-    for first, last, closed in CONTOURS:
-        idx = list(range(first, last + 1)) + ([first] if closed else [])
-        order += idx
-        connect += [True] * (len(idx) - 1) + [False]
-    return np.array(order), np.array(connect)
-
-
-_ORDER, _CONNECT = _contour_connect()
 
 
 class FaceView(QWidget):
@@ -58,22 +42,7 @@ class FaceView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.graphics = pg.GraphicsLayoutWidget(self)
-        self.graphics.setBackground("#2b2b2b")
-        self.view: pg.ViewBox = self.graphics.addViewBox(lockAspect=True, invertY=True)
-        self.view.setMenuEnabled(False)
-        self.image_item = pg.ImageItem()
-        self.view.addItem(self.image_item)
-        self.box_item = QGraphicsRectItem()
-        pen = pg.mkPen(plotting.BOX, width=2)
-        pen.setCosmetic(True)
-        self.box_item.setPen(pen)
-        self.view.addItem(self.box_item)
-        self.contours = pg.PlotCurveItem(pen=pg.mkPen(QColor(0, 229, 255, 110), width=1))
-        self.view.addItem(self.contours)
-        self.landmark_item = pg.ScatterPlotItem(
-            size=5, pen=pg.mkPen("#003b44", width=0.8), brush=pg.mkBrush(plotting.LANDMARK))
-        self.view.addItem(self.landmark_item)
+        self.graphics = FaceCanvas(self.target_rect, self)
 
         self.placeholder = QLabel(self)
         self.placeholder.setObjectName("imagePlaceholder")
@@ -124,37 +93,20 @@ class FaceView(QWidget):
 
     @property
     def landmarks_visible(self) -> bool:
-        return self.landmark_item.isVisible()
+        return self.graphics.landmarks_shown
 
     @property
     def box_visible(self) -> bool:
-        return self.box_item.isVisible()
+        return self.graphics.box_shown
 
     def set_face(self, image: FaceImage | None, box: tuple[int, int, int, int] | None,
                  landmarks: np.ndarray | None, problem: str | None = None) -> None:
         """Show ``image`` (or the ``problem`` banner instead) with its box and landmarks."""
         self.face_box, self.landmarks = box, landmarks
-        if image is not None:
-            self.image_size = (image.width, image.height)
-            self.image_item.setImage(image.rgb, autoLevels=False, levels=(0, 255))
-            self.image_item.setRect(QRectF(0, 0, image.width, image.height))
-            self.image_item.show()
-        else:
-            if self.image_item.image is not None:  # clearing an empty item still repaints
-                self.image_item.clear()
-            self.image_size = None
-            self.image_item.hide()
+        self.image_size = (image.width, image.height) if image is not None else None
+        self.graphics.set_image(image.rgb if image is not None else None, self.image_size)
         self.placeholder.setText(problem or "")
         self.placeholder.setVisible(bool(problem))
-        if box is not None:
-            self.box_item.setRect(QRectF(*box))
-        if landmarks is not None:
-            self.landmark_item.setData(x=landmarks[:, 0], y=landmarks[:, 1])
-            pts = landmarks[_ORDER]
-            self.contours.setData(x=pts[:, 0], y=pts[:, 1], connect=_CONNECT)
-        else:
-            self.landmark_item.clear()
-            self.contours.setData(x=[], y=[])
         # Nothing to draw at all (no AffectNet row): the banner alone, no empty canvas.
         drawable = image is not None or box is not None or landmarks is not None
         self.graphics.setVisible(drawable)
@@ -165,13 +117,11 @@ class FaceView(QWidget):
 
     # --- toggles -------------------------------------------------------------------------
     def _apply_visibility(self) -> None:
-        self.box_item.setVisible(self.box_check.isChecked() and self.face_box is not None)
-        show_lm = self.landmarks_check.isChecked() and self.landmarks is not None
-        self.landmark_item.setVisible(show_lm)
-        self.contours.setVisible(show_lm)
+        self.graphics.set_overlays(self.face_box, self.landmarks, self.box_check.isChecked(),
+                                   self.landmarks_check.isChecked())
 
     def _apply_zoom(self) -> None:
-        self.view.setRange(self.target_rect(), padding=0)
+        self.graphics.set_view(self.target_rect())
 
     def target_rect(self) -> QRectF:
         """The scene rectangle the view shows: the face (zoomed) or everything."""
