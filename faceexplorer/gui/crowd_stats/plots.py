@@ -74,6 +74,9 @@ class PlotCard(QWidget):
 
     def set_title(self, html: str) -> None:
         # Short lines (<br>): a title wider than the view would widen the plot past it.
+        label = self.plot.titleLabel
+        if label.isVisible() and label.text == html:
+            return  # the same title: setting it again lays out its rich text ~3 times
         self.plot.setTitle(html, size="10pt", color="#222")
 
     def show_plot(self) -> None:
@@ -224,7 +227,8 @@ class HistogramCard(PlotCard):
         self.heights = np.asarray(counts, dtype=float)
         self.bars.setOpts(x=x, height=self.heights, width=0.8)
         self.mean_line.setValue(mean)
-        self.plot.setLabel("bottom", x_title, color="#222")
+        if self.plot.getAxis("bottom").labelText != x_title:  # it changes with the task only
+            self.plot.setLabel("bottom", x_title, color="#222")
         top = float(self.heights.max()) if self.heights.size else 1.0
         self.plot.setRange(xRange=(x.min() - 0.6, x.max() + 0.6), yRange=(0, top * 1.08),
                            padding=0)
