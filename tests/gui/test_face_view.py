@@ -86,6 +86,28 @@ def test_image_box_and_landmarks_land_where_computed(face) -> None:
         assert close_to(pixel(g, QPointF(px, py)), plotting.LANDMARK, 60)
 
 
+def test_large_image_shown_small_is_averaged_not_aliased(face) -> None:
+    """1 px black/white stripes shrunk ~4x: grey as averaged; at 1:1 the stripes again."""
+    rgb = np.zeros((1200, 1600, 3), np.uint8)
+    rgb[:, ::2] = 255
+    face.set_face(FaceImage(rgb=rgb, width=1600, height=1200), None, None, None)
+    g = face.graphics
+    inside = g.image_rect_px().adjusted(10, 10, -10, -10)
+    image = g.grab().toImage()
+    ratio = image.devicePixelRatio()
+    row = [image.pixelColor(int(x * ratio), int(inside.center().y() * ratio)).red()
+           for x in np.linspace(inside.left(), inside.right(), 40)]
+    assert all(abs(v - 127.5) < 25 for v in row), row
+    assert min(g._levels) >= 1 and 0 not in g._levels   # full size never converted
+    # zoomed to one image pixel per screen pixel: the stripes themselves
+    g.zoom(g.scale(), QPointF(g.width() / 2, g.height() / 2))   # view shrinks by k
+    assert g.scale() == pytest.approx(1.0)
+    image = g.grab().toImage()
+    y = int(g.height() / 2 * image.devicePixelRatio())
+    values = {image.pixelColor(x, y).red() for x in range(100, 140)}
+    assert min(values) < 40 and max(values) > 215 and 0 in g._levels
+
+
 def test_toggles_hide_their_parts(face, qtbot) -> None:
     g = face.graphics
     b = g.box_rect_px()
