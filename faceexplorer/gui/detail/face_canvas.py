@@ -259,7 +259,11 @@ class FaceCanvas(QWidget):
         pts = self.landmarks_px()
         if pts is not None and self.show_landmarks:
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
-            p.setPen(QPen(CONTOUR, 1.0))
+            # cosmetic (as pyqtgraph's pens were): Qt's line stroker, not path outlining
+            # and filling; ~15% cheaper, the same 1 px line without a painter transform
+            pen = QPen(CONTOUR, 1.0)
+            pen.setCosmetic(True)
+            p.setPen(pen)
             p.setBrush(Qt.BrushStyle.NoBrush)
             for first, last, closed in CONTOURS:
                 line = QPolygonF([QPointF(x, y) for x, y in pts[first:last + 1]])
