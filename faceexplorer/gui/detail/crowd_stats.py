@@ -135,11 +135,20 @@ class CrowdStats(QTextBrowser):
         values["valence"] = spread_text(c.valence)
         values["arousal"] = spread_text(c.arousal)
         self.values = values
+        # The scroll bar stays while the text is replaced: setHtml empties the document
+        # first, which hid a needed bar and showed it again, each time re-laying out the
+        # view (and, after the panel's paint, the panel once more).
+        bar_shown = self.verticalScrollBar().isVisibleTo(self)
+        if bar_shown:
+            self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         # Paragraphs, not an HTML table: QTextDocument lays a table out ~4x slower.
         self.setHtml("".join(
             f"<p style='margin:0 0 4px 0'><span style='color:#555555'>{title}</span>"
             f"{'&nbsp; ' if title else ''}{values[key]}</p>"
             for key, title in STAT_ROWS if key in values))
+        if bar_shown:
+            self.document().size()   # laid out at the view's width before the bar may go
+            self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
 
 
 class VotesModel(QStandardItemModel):

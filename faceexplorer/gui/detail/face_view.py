@@ -16,17 +16,16 @@ landmarks are still drawn (on an empty canvas) when the row has them.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
-    QLabel,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
+from faceexplorer.gui.detail.banner import Banner
 from faceexplorer.gui.detail.face_canvas import FaceCanvas
 from faceexplorer.gui.detail.loader import FaceImage
 
@@ -44,16 +43,10 @@ class FaceView(QWidget):
         super().__init__(parent)
         self.graphics = FaceCanvas(self.target_rect, self)
 
-        self.placeholder = QLabel(self)
+        # why the image is not shown; re-lays out the panel only when its height changes
+        self.placeholder = Banner(self)
         self.placeholder.setObjectName("imagePlaceholder")
-        self.placeholder.setWordWrap(True)
-        self.placeholder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.placeholder.setStyleSheet(
-            "background: #fff4e0; color: #6b3500; border: 1px solid #e0b070; padding: 6px;")
         self.placeholder.hide()
-        # A long path is one unbreakable word: it must not set the panel's minimum width
-        # (which would change from image to image and re-lay out the whole tab).
-        self.placeholder.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         self.landmarks_check = QCheckBox("Landmarks", self)
         self.landmarks_check.setChecked(True)

@@ -310,6 +310,11 @@ class DetailPanel(QWidget):
         self.setUpdatesEnabled(False)
         try:
             self.paint(result)
+            # The statistics' text is laid out now, not during the paint: its size change
+            # queues the view's scroll-bar update (a MetaCall), whose re-layout would
+            # otherwise come after the paint and paint the panel again.
+            self.stats.document().size()
+            QApplication.sendPostedEvents(self.stats, QEvent.Type.MetaCall)
             QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
             for scene in self._scenes:
                 scene.prepareForPaint()
