@@ -42,12 +42,23 @@ def test_banner_wraps_and_relays_out_only_on_height_change(qtbot, shoot) -> None
     QApplication.sendPostedEvents()
     assert requests.n == 0 and banner.height() == one_line
 
-    long_path = "Image file not found: /" + "/".join(["Manually_Annotated_Images"] * 6)
-    banner.setText(long_path)                              # wraps inside the path
+    two = "Image file not found: /" + "/".join(["Manually_Annotated_Images"] * 2)
+    banner.setText(two)                                    # wraps inside the path
     QApplication.sendPostedEvents()
-    assert requests.n >= 1
-    assert banner.height() >= one_line + 2 * banner.fontMetrics().height()
+    assert requests.n >= 1 and banner.shown_text() == two
+    two_lines = banner.height()
+    assert two_lines >= one_line + banner.fontMetrics().height() - 2
     assert banner.height() == banner.heightForWidth(banner.width())
+
+    # Longer: at most two lines, the middle elided; the root and the file name stay.
+    long_path = ("Image file not found: /data/" + "/".join(["Manually_Annotated_Images"] * 6)
+                 + "/608/7d27663.jpg")
+    banner.setText(long_path)
+    QApplication.sendPostedEvents()
+    shown = banner.shown_text()
+    assert banner.height() == two_lines and banner.text() == long_path
+    assert "…" in shown and shown.startswith("Image file not found: /data/")
+    assert shown.endswith("7d27663.jpg")
     shoot(host, "banner_long_path")
 
     # the whole message can be copied (the context menu's action)

@@ -8,9 +8,10 @@ a second paint per click on an index without image files). :class:`Banner` measu
 text once, when it is set, and calls ``updateGeometry`` only when the height for its
 current width changes; otherwise only its own pixels are repainted.
 
-Long paths wrap anywhere (they have no spaces). The text can be copied from the context
-menu ("Copy message") and reads in full in the tooltip, as the label's selectable text
-allowed before.
+Long paths wrap anywhere (they have no spaces), on at most ``max_lines`` lines: a longer
+message loses the middle of its text ("…"), which keeps the dataset root and the file
+name, and the face below keeps its room on a laptop screen. The whole text can be copied
+from the context menu ("Copy message") and reads in full in the tooltip.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ FLAGS = int(Qt.TextFlag.TextWrapAnywhere) | int(Qt.AlignmentFlag.AlignLeft
 class Banner(QWidget):
     """A warning message: wrapped text on a light orange card, copyable."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, max_lines: int = 2) -> None:
         super().__init__(parent)
         self._text = ""
+        self.max_lines = max_lines
         policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
         # A long path must not set the panel's minimum width (Ignored), and the banner is
@@ -60,13 +62,33 @@ class Banner(QWidget):
     def hasHeightForWidth(self) -> bool:  # noqa: N802
         return True
 
+    def shown_text(self, width: int | None = None) -> str:
+        """The text as drawn at ``width`` (default: the banner's): elided in the middle
+        when it would need more than ``max_lines`` lines."""
+        inner = max(1, (self.width() if width is None else width) - 2 * PADDING - 2)
+        fm = self.fontMetrics()
+        if self._lines(self._text, inner) <= self.max_lines:
+            return self._text
+        # a little under max_lines full lines: wrapping breaks before the edge
+        room = int(self.max_lines * inner * 0.92)
+        shown = fm.elidedText(self._text, Qt.TextElideMode.ElideMiddle, room)
+        while self._lines(shown, inner) > self.max_lines and room > inner // 2:
+            room -= inner // 10
+            shown = fm.elidedText(self._text, Qt.TextElideMode.ElideMiddle, room)
+        return shown
+
+    def _lines(self, text: str, inner: int) -> int:
+        fm = self.fontMetrics()
+        rect = fm.boundingRect(QRect(0, 0, inner, 100_000), FLAGS, text or " ")
+        return max(1, round(rect.height() / fm.lineSpacing()))
+
     def heightForWidth(self, width: int) -> int:  # noqa: N802
         if self._measured is not None and self._measured[:2] == (self._text, width):
             return self._measured[2]
         inner = max(1, width - 2 * PADDING - 2)
-        rect = self.fontMetrics().boundingRect(QRect(0, 0, inner, 100_000), FLAGS,
-                                               self._text or " ")
-        height = rect.height() + 2 * PADDING + 2
+        lines = min(self._lines(self._text, inner), self.max_lines)
+        fm = self.fontMetrics()
+        height = fm.height() + (lines - 1) * fm.lineSpacing() + 2 * PADDING + 2
         self._measured = (self._text, width, height)
         return height
 
@@ -84,7 +106,7 @@ class Banner(QWidget):
         p.drawRect(self.rect().adjusted(0, 0, -1, -1))
         p.setPen(TEXT)
         p.drawText(self.rect().adjusted(PADDING + 1, PADDING + 1, -PADDING - 1, -PADDING - 1),
-                   FLAGS, self._text)
+                   FLAGS, self.shown_text())
         p.end()
 
     def copy(self) -> None:
