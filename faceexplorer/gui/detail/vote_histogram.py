@@ -3,7 +3,9 @@
 Bars are coloured by role: the crowd majority dark blue, expressions tied with it
 lighter blue with a dashed outline (a tie is shown as a tie, not hidden behind the
 winner the pandas rule picks), the rest grey. The official AffectNet label gets an
-orange outline and an orange marker beside its bar. Every bar carries its vote count.
+orange outline and an orange marker beside its bar. Every bar carries its vote count,
+written after the longest bar of its row (a model's may outrun the votes'). The plot
+keeps a line of text per row at least, so the expression names never overlap.
 
 Model predictions (one series per stored run) are thin coloured bars over the vote bars,
 each run at its own offset inside the row: probability x the number of votes, so a model
@@ -88,6 +90,15 @@ class VoteHistogram(QWidget):
         self._x_top = 10.0
         self._model_votes = 0
         self._frame: tuple[tuple, canvas.Frame] | None = None
+        # At least a line of text per row: a shorter plot (the compact layout at
+        # 1366x768 left ~100 px) wrote the eight expression names over each other.
+        self.plot.setMinimumHeight(self.minimum_plot_height())
+
+    def minimum_plot_height(self) -> int:
+        """The plot's height at which each row is one line of its font high."""
+        line = QFontMetricsF(self.plot.font()).height()
+        rows = Y_RANGE[1] - Y_RANGE[0]
+        return math.ceil(8 + rows * line + canvas.bottom_margin(self.plot.font(), True))
 
     # --- state ----------------------------------------------------------------------------
     def set_votes(self, counts: Mapping[str, int], majority: str | None,
@@ -175,11 +186,18 @@ class VoteHistogram(QWidget):
         return out
 
     def count_positions(self, size: QSize | None = None) -> list[QPointF]:
-        """The left-middle point of each bar's count text (a small gap after the bar)."""
+        """The left-middle point of each row's count text, a small gap after its bar.
+
+        After the longest bar of the row, the models' included: written at the end of
+        the vote bar, a count sat on a model's longer bar and could not be read.
+        """
         f = self.frame(size)
         top = max(max(self.heights), 1)
-        return [QPointF(f.px_x(n + 0.01 * top) + 4, f.px_y(k))
-                for k, n in enumerate(self.heights)]
+        ends = list(self.heights)
+        for lengths in self.model_heights:
+            ends = [max(e, v) if math.isfinite(v) else e
+                    for e, v in zip(ends, lengths, strict=True)]
+        return [QPointF(f.px_x(n + 0.01 * top) + 4, f.px_y(k)) for k, n in enumerate(ends)]
 
     def affectnet_marker_pos(self, size: QSize | None = None) -> QPointF | None:
         """Centre of the AffectNet marker: right of its bar's count (None: no marker)."""

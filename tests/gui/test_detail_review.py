@@ -1,0 +1,109 @@
+"""Bugs found by reviewing the detail panel as a new user would, each pinned by a test.
+
+The review drove the real window over a sample index at 1400x900, 1920x1080, 1366x768
+(compact layout) and at a device pixel ratio of 2, and looked at every screenshot. Each
+test below failed before its fix: the expression names of the histogram overlapped in
+a short card, a bar's vote count was written over a model's longer bar, a V/A marker
+under another one could not be read from its tooltip, and the face's toggles stayed
+active for a row without landmarks or face box (clicking them did nothing).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QFontMetricsF
+from PySide6.QtWidgets import QApplication
+
+from faceexplorer.core.vocab import EXPRESSIONS
+from faceexplorer.gui.detail.face_view import FaceView
+from faceexplorer.gui.detail.loader import FaceImage
+from faceexplorer.gui.detail.va_plane import VAPlane
+from faceexplorer.gui.detail.vote_histogram import VoteHistogram
+
+COUNTS = {"neutral": 6, "happy": 2, "sad": 2, "anger": 1, "contempt": 14}   # 25 votes
+
+
+def test_expression_names_never_overlap_in_a_short_card(qtbot, shoot) -> None:
+    # The compact layout at 1366x768 left the plot ~100 px for eight rows: each name
+    # was drawn over its neighbours. The plot keeps at least one text line per row.
+    h = VoteHistogram()
+    qtbot.addWidget(h)
+    h.resize(240, 150)
+    h.show()
+    qtbot.waitExposed(h)
+    h.set_votes(COUNTS, "contempt", ("contempt",), "happy")
+    QApplication.processEvents()
+    line = QFontMetricsF(h.plot.font()).height()
+    assert h.frame().scale_y() >= line, "rows closer than a line of text: names overlap"
+    shoot(h, "review_histogram_short")
+
+
+def test_vote_count_is_written_after_the_longest_bar_of_its_row(qtbot) -> None:
+    h = VoteHistogram()
+    qtbot.addWidget(h)
+    h.resize(300, 330)
+    h.show()
+    qtbot.waitExposed(h)
+    h.set_votes(COUNTS, "contempt", ("contempt",), "happy")
+    # a model far more sure of "sad" than the crowd: its bar is longer than the votes'
+    probs = dict.fromkeys(EXPRESSIONS, 0.02) | {"sad": 0.6, "happy": 0.26}
+    h.set_models([("m", probs)], 25)
+    fm = QFontMetricsF(h.plot.font())
+    bars = h.model_bar_rects()[0]
+    for k, (text, at) in enumerate(zip(h.count_texts, h.count_positions(), strict=True)):
+        if not text:
+            continue
+        box = QRectF(at.x(), at.y() - fm.height() / 2, fm.horizontalAdvance(text),
+                     fm.height())
+        assert bars[k] is None or not box.intersects(bars[k]), EXPRESSIONS[k]
+        assert box.left() >= h.bar_rects()[k].right()
+    # the AffectNet marker still sits right of its row's count
+    marker = h.affectnet_marker_pos()
+    k = EXPRESSIONS.index("happy")
+    assert marker.x() > h.count_positions()[k].x() + fm.horizontalAdvance(h.count_texts[k])
+
+
+def test_va_tooltip_names_every_marker_under_the_cursor(qtbot) -> None:
+    # Mean, AffectNet point, a model's star and a vote on one spot: the tooltip named
+    # only the topmost, so the crowd mean (and the vote's annotators) could not be read.
+    va = VAPlane()
+    qtbot.addWidget(va)
+    va.resize(300, 400)
+    va.show()
+    qtbot.waitExposed(va)
+    va.set_votes([0.5, 0.5, -0.5], [0.0, 0.0, 0.5], (0.5, 0.02), (0.52, 0.0),
+                 annotators=["set1/participant1", "set1/participant2", "set1/participant3"])
+    va.set_models([("enet", 0.51, -0.01)], ["#c2185b"])
+    text = va.tooltip_at(va.point_px(0.5, 0.0))
+    assert text is not None
+    for part in ("enet: valence", "AffectNet label", "crowd mean", "2 annotators",
+                 "set1/participant1, set1/participant2"):
+        assert part in text, (part, text)
+    # alone, a vote still gives just its own text
+    alone = va.tooltip_at(va.point_px(-0.5, 0.5))
+    assert alone == "valence −0.50, arousal +0.50: 1 annotator\nset1/participant3"
+    assert va.tooltip_at(QPointF(2, 2)) is None
+
+
+def _image() -> FaceImage:
+    return FaceImage(rgb=np.full((50, 100, 3), 90, np.uint8), width=200, height=100)
+
+
+@pytest.mark.parametrize(("box", "landmarks"), [
+    (None, None), ((40, 20, 100, 60), None), (None, np.zeros((68, 2)) + 50)])
+def test_face_toggles_only_for_what_the_row_has(qtbot, box, landmarks) -> None:
+    f = FaceView()
+    qtbot.addWidget(f)
+    f.resize(400, 400)
+    f.show()
+    f.set_face(_image(), box, landmarks, None)
+    assert f.box_check.isEnabled() == (box is not None)
+    assert f.zoom_button.isEnabled() == (box is not None)
+    assert f.landmarks_check.isEnabled() == (landmarks is not None)
+    # the next image has both again: usable again, with the user's choices kept
+    f.set_face(_image(), (40, 20, 100, 60), np.zeros((68, 2)) + 50, None)
+    assert f.box_check.isEnabled() and f.landmarks_check.isEnabled()
+    assert f.zoom_button.isEnabled()
+    assert f.box_check.isChecked() and f.landmarks_check.isChecked()
