@@ -12,7 +12,7 @@ Drawn with QPainter on a square :class:`~faceexplorer.gui.detail.canvas.PlotCanv
 circle and the axes are cached per size. Pixel positions come from pure methods
 (:meth:`VAPlane.frame`, :meth:`~VAPlane.point_px`, :meth:`~VAPlane.marker_rects`) shared
 by the paint and the tests. Hovering a point names its V/A, its annotators (their ids when
-given) and what it is.
+given) and what it is; where markers overlap, every one under the cursor is named.
 """
 
 from __future__ import annotations
@@ -169,22 +169,26 @@ class VAPlane(QWidget):
                 for (v, a, _), d in zip(self.points, self.sizes, strict=True)]
 
     def tooltip_at(self, pos: QPointF) -> str | None:
-        """What is under ``pos``: a model star, the AffectNet point, the mean or a vote."""
+        """Everything under ``pos``, topmost first: model stars, AffectNet, mean, votes.
+
+        All of them, not only the topmost: the mean, the AffectNet point and a model's
+        star often land on one spot (or on a vote), and each hides the others' marker.
+        """
         f = self.frame()
 
         def near(v: float, a: float, diameter: float) -> bool:
             c = f.px(v, a)
             return (c.x() - pos.x()) ** 2 + (c.y() - pos.y()) ** 2 <= max(diameter / 2, 6) ** 2
 
-        for (name, v, a) in self.model_points:
-            if near(v, a, STAR_SIZE):
-                return f"{name}: valence {_signed(v)}, arousal {_signed(a)}"
+        parts = [f"{name}: valence {_signed(v)}, arousal {_signed(a)}"
+                 for name, v, a in self.model_points if near(v, a, STAR_SIZE)]
         if self.affectnet_point and near(*self.affectnet_point, AFFECTNET_SIZE):
-            return "AffectNet label: valence {}, arousal {}".format(
-                *map(_signed, self.affectnet_point))
+            parts.append("AffectNet label: valence {}, arousal {}".format(
+                *map(_signed, self.affectnet_point)))
         if self.mean_point and near(*self.mean_point, MEAN_SIZE):
-            return "crowd mean: valence {}, arousal {}".format(*map(_signed, self.mean_point))
-        # the smallest point under the cursor (drawn last, on top)
+            parts.append("crowd mean: valence {}, arousal {}".format(
+                *map(_signed, self.mean_point)))
+        # the smallest vote first (drawn last, on top)
         for k in np.argsort(self.sizes, kind="stable"):
             v, a, n = self.points[k]
             if near(v, a, float(self.sizes[k])):
@@ -193,8 +197,8 @@ class VAPlane(QWidget):
                 ids = self.point_annotators[k] if self.point_annotators else ()
                 lines = [", ".join(ids[i:i + IDS_PER_LINE])
                          for i in range(0, len(ids), IDS_PER_LINE)]
-                return "\n".join([text, *lines])
-        return None
+                parts.append("\n".join([text, *lines]))
+        return "\n".join(parts) if parts else None
 
     # --- painting -------------------------------------------------------------------------
     def _draw_background(self, p: QPainter, size: QSize) -> None:
