@@ -6,7 +6,8 @@ still fits its box and landmarks), the box, the landmarks and thin contours join
 groups (jaw, brows, nose, eyes, lips) so a misplaced point shows at a glance. It replaced
 a pyqtgraph ViewBox whose item and range updates, scene preparation and paint were the
 largest part of the face's cost per click. This widget keeps the state around it: the
-"Landmarks" / "Face box" toggles, "Zoom to face" and the banner.
+"Landmarks" / "Face box" toggles (greyed out for a row without them), "Zoom to
+face" (needs the box) and the banner.
 Each new image starts at :meth:`FaceView.target_rect` (as the ViewBox did); the wheel,
 a left drag and a double click (back to that rectangle) move about it.
 A missing or unreadable file shows a banner naming the expected path, and the box and
@@ -104,6 +105,11 @@ class FaceView(QWidget):
         drawable = image is not None or box is not None or landmarks is not None
         self.graphics.setVisible(drawable)
         self.tools.setVisible(drawable)
+        # A toggle for what the row lacks did nothing when clicked: off until an image
+        # has it (the user's choice is kept for that image).
+        self.box_check.setEnabled(box is not None)
+        self.zoom_button.setEnabled(box is not None)
+        self.landmarks_check.setEnabled(landmarks is not None)
         self._apply_visibility()
         self._apply_zoom()
         self.updated.emit()
