@@ -107,3 +107,59 @@ def test_face_toggles_only_for_what_the_row_has(qtbot, box, landmarks) -> None:
     assert f.box_check.isEnabled() and f.landmarks_check.isEnabled()
     assert f.zoom_button.isEnabled()
     assert f.box_check.isChecked() and f.landmarks_check.isChecked()
+
+
+def _lines(label, width: int) -> list[str]:
+    """The lines a word-wrapped rich-text ``label`` shows at ``width`` px."""
+    from PySide6.QtGui import QTextDocument
+
+    doc = QTextDocument()
+    doc.setDefaultFont(label.font())
+    doc.setHtml(label.text())
+    doc.setTextWidth(width)
+    doc.documentLayout()   # lay out
+    out = []
+    block = doc.begin()
+    while block.isValid():
+        layout = block.layout()
+        for i in range(layout.lineCount()):
+            line = layout.lineAt(i)
+            out.append(block.text()[line.textStart():line.textStart() + line.textLength()])
+        block = block.next()
+    return out
+
+
+def test_legends_wrap_between_entries_never_inside_one(qtbot) -> None:
+    h, va = VoteHistogram(), VAPlane()
+    for w in (h, va):
+        qtbot.addWidget(w)
+    h.set_models([("enet_b0_8_best_vgaf", dict.fromkeys(EXPRESSIONS, 0.125))], 25)
+    va.set_models([("enet_b0_8_best_vgaf", 0.59, -0.06)], ["#c2185b"])
+    nbsp = "\xa0"
+    for label, whole in ((h.legend, f"tied{nbsp}(dashed)"),
+                         (h.legend, f"AffectNet{nbsp}label"),
+                         (h.model_legend, f"(probability{nbsp}×{nbsp}25{nbsp}votes)"),
+                         (va.legend, f"votes{nbsp}(size,{nbsp}number:{nbsp}annotators)"),
+                         (va.model_legend, f"(+0.59,{nbsp}−0.06)")):
+        lines = _lines(label, 230)
+        assert any(whole in line for line in lines), (whole, lines)
+
+
+def test_small_va_plane_labels_fewer_valence_ticks(qtbot, shoot) -> None:
+    va = VAPlane()
+    qtbot.addWidget(va)
+    va.resize(200, 230)
+    va.show()
+    qtbot.waitExposed(va)
+    va.set_votes([0.25], [0.25], (0.25, 0.25), None)
+    fm = QFontMetricsF(va.plot.font())
+    f = va.frame()
+    ticks = va.x_ticks()
+    assert ticks[0] == -1.0 and ticks[-1] == 1.0 and 0.0 in ticks
+    # neighbouring labels leave a gap between them
+    step = min(b - a for a, b in zip(ticks, ticks[1:], strict=False))
+    assert step * f.scale_x() >= fm.horizontalAdvance("−0.5") + 6
+    shoot(va, "review_va_small")
+    va.resize(320, 440)
+    QApplication.processEvents()
+    assert len(va.x_ticks()) == 5   # room enough: every half again

@@ -8,6 +8,7 @@ with a title line and a "Save PNG..." button; the dialog (the "ask") is separate
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -91,15 +92,21 @@ class PlotLabel(QGraphicsSimpleTextItem):
         return self.text()
 
 
+#: Between two legend entries: the only place a legend's line may break (inside an
+#: entry the spaces are non-breaking: "tied" and "(dashed)" were split over two lines).
+ENTRY_GAP = "&nbsp;&nbsp; "
+
+
 def legend_label(entries: list[tuple[str, QColor, str]], parent: QWidget | None = None) -> QLabel:
     """A one-line legend under a plot: ``(symbol, colour, text)`` per entry.
 
     Kept outside the plot area so it never hides a bar or a vote; it is part of the
-    widget a "Save PNG..." grabs, so saved plots keep their legend.
+    widget a "Save PNG..." grabs, so saved plots keep their legend. In a narrow card it
+    wraps between entries, never inside one.
     """
-    html = "&nbsp;&nbsp;&nbsp;".join(
-        f"<span style='color:{c.name()}; font-size:13pt'>{sym}</span>&nbsp;{text}"
-        for sym, c, text in entries)
+    html = ENTRY_GAP.join(
+        f"<span style='color:{c.name()}; font-size:13pt'>{sym}</span>&nbsp;"
+        f"{escape(text).replace(' ', '&nbsp;')}" for sym, c, text in entries)
     label = QLabel(html, parent)
     label.setTextFormat(Qt.TextFormat.RichText)
     label.setStyleSheet("background: white; color: #222222; padding: 0 6px 3px 6px;")

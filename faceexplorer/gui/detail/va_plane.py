@@ -132,9 +132,10 @@ class VAPlane(QWidget):
                  for r, (name, v, a) in enumerate(points) if v is not None and a is not None]
         self.model_points = tuple((n, v, a) for n, v, a, _ in shown)
         self.model_colours = tuple(c for *_, c in shown)
-        self.model_legend.setText("&nbsp;&nbsp;&nbsp;".join(
+        # breaks between runs or before a run's values, never inside "(+0.59, −0.06)"
+        self.model_legend.setText(plotting.ENTRY_GAP.join(
             f"<span style='color:{c}; font-size:13pt'>★</span>&nbsp;{escape(n)} "
-            f"({_signed(v)}, {_signed(a)})" for n, v, a, c in shown))
+            f"({_signed(v)},&nbsp;{_signed(a)})" for n, v, a, c in shown))
         self.model_legend.setVisible(bool(shown))
         self.plot.update()
 
@@ -211,7 +212,16 @@ class VAPlane(QWidget):
         radius = f.scale_x()
         p.drawEllipse(f.px(0, 0), radius, radius)
         ticks = [(t, _tick(t)) for t in TICKS]
-        canvas.draw_axes(p, f, self.plot.font(), ticks, ticks, "valence", "arousal")
+        x_ticks = [(t, _tick(t)) for t in self.x_ticks(size)]
+        canvas.draw_axes(p, f, self.plot.font(), x_ticks, ticks, "valence", "arousal")
+
+    def x_ticks(self, size: QSize | None = None) -> tuple[float, ...]:
+        """The valence ticks labelled: every half, or only −1, 0, 1 when a small plane
+        would write "−0.5 0 0.5" into each other (the compact layout at 1366x768)."""
+        f = self.frame(size)
+        fm = QFontMetricsF(self.plot.font())
+        widest = max(fm.horizontalAdvance(_tick(t)) for t in TICKS)
+        return TICKS if 0.5 * f.scale_x() >= widest + 6 else (-1.0, 0.0, 1.0)
 
     def _draw(self, p: QPainter, size: QSize) -> None:
         f = self.frame(size)

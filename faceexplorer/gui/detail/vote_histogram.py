@@ -136,10 +136,11 @@ class VoteHistogram(QWidget):
                       default=0.0)
         if longest > self._x_top:  # a confident model may outgrow the votes' range
             self._x_top = 5.0 * math.ceil(longest * 1.05 / 5.0)
-        self.model_legend.setText("&nbsp;&nbsp;&nbsp;".join(
+        self.model_legend.setText(plotting.ENTRY_GAP.join(
             f"<span style='color:{MODEL_COLOURS[r % len(MODEL_COLOURS)]}; font-size:13pt'>"
             f"▬</span>&nbsp;{escape(name)}" for r, (name, _) in enumerate(series))
-            + f"&nbsp;&nbsp;<span style='color:gray'>(probability × {n_votes} votes)</span>")
+            + plotting.ENTRY_GAP + "<span style='color:gray'>(probability&nbsp;×&nbsp;"
+            f"{n_votes}&nbsp;votes)</span>")
         self.model_legend.setVisible(bool(series))
         self.plot.update()
 
