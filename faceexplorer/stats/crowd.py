@@ -186,6 +186,12 @@ def va_stats(values: np.ndarray | pd.DataFrame) -> pd.DataFrame:
         ``n_votes``, ``mean``, ``median``, ``std`` (ddof 1, as pandas), ``iqr`` (75th minus
         25th percentile, linear interpolation as pandas), ``majority`` and ``agreement``.
     """
+    return pd.DataFrame(va_stats_arrays(values))
+
+
+def va_stats_arrays(values: np.ndarray | pd.DataFrame) -> dict[str, np.ndarray]:
+    """:func:`va_stats` as one array per column, without the frame (the detail panel's
+    per-image path: building a DataFrame cost more than the statistics)."""
     v = _as_float(values)
     n = (~np.isnan(v)).sum(axis=1)
     with warnings.catch_warnings():
@@ -195,7 +201,7 @@ def va_stats(values: np.ndarray | pd.DataFrame) -> pd.DataFrame:
         mean = np.nanmean(v, axis=1)
         median = np.nanmedian(v, axis=1)
     majority = va_majority(v)
-    return pd.DataFrame({
+    return {
         "n_votes": n,
         "mean": mean,
         "median": median,
@@ -203,7 +209,7 @@ def va_stats(values: np.ndarray | pd.DataFrame) -> pd.DataFrame:
         "iqr": _row_quantiles(v, 0.75) - _row_quantiles(v, 0.25),
         "majority": majority,
         "agreement": va_agreement(v, majority),
-    })
+    }
 
 
 def expression_stats(codes: np.ndarray | pd.DataFrame) -> pd.DataFrame:

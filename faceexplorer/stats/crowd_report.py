@@ -220,8 +220,7 @@ def _group_values(c25_set: int, annotators: tuple[str, ...],
     # Valence and arousal as the two halves of one matrix: one va_stats call for both.
     values = np.array([[[np.nan if v[t] is None else float(v[t]) for v in vs] for vs in votes]
                        for t in ("valence", "arousal")], dtype=float)
-    va = crowd.va_stats(values.reshape(2 * len(images), len(annotators)))
-    columns = {c: va[c].to_numpy() for c in va.columns}
+    columns = crowd.va_stats_arrays(values.reshape(2 * len(images), len(annotators)))
     out: dict[int, dict] = {}
     for i, (image_index, _) in enumerate(images):
         m = int(majority[i])
