@@ -163,3 +163,42 @@ def test_small_va_plane_labels_fewer_valence_ticks(qtbot, shoot) -> None:
     va.resize(320, 440)
     QApplication.processEvents()
     assert len(va.x_ticks()) == 5   # room enough: every half again
+
+
+def test_model_table_is_never_squeezed_under_its_columns(qtbot, shoot) -> None:
+    # In a narrow card the rich-text table shrank its columns below their text: a long
+    # model name (bold) ran into the "predicted" column. It now scrolls instead.
+    from types import SimpleNamespace
+
+    from PySide6.QtGui import QTextDocument
+    from PySide6.QtWidgets import QScrollArea
+
+    from faceexplorer.gui.detail.model_predictions import ModelTable
+
+    name = "enet_b0_8_best_vgaf_long_name"
+    pred = SimpleNamespace(model_name=name, run_id="r1", predicted="surprise", valence=0.5,
+                           arousal=-0.25, valid=True, message=None)
+    detail = SimpleNamespace(predictions=(pred,), divergence=lambda p: 0.317)
+    table = ModelTable()
+    area = QScrollArea()
+    qtbot.addWidget(area)
+    area.setWidgetResizable(True)
+    area.setWidget(table)
+    area.resize(220, 150)
+    area.show()
+    qtbot.waitExposed(area)
+    table.set_detail(detail)
+    QApplication.processEvents()
+    # laid out as the label lays it out, at its width: the name fits its cell, one line
+    doc = QTextDocument()
+    doc.setDefaultFont(table.font())
+    doc.setHtml(table.text())
+    doc.setTextWidth(table.contentsRect().width() - 8)   # the label's 4 px padding
+    block = doc.begin()
+    while name not in block.text():
+        block = block.next()
+    cell = doc.documentLayout().blockBoundingRect(block)
+    assert block.layout().lineCount() == 1
+    assert block.layout().lineAt(0).naturalTextWidth() <= cell.width()
+    assert area.horizontalScrollBar().maximum() > 0   # the card scrolls it
+    shoot(area, "review_model_table_narrow")

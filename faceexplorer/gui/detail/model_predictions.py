@@ -5,6 +5,9 @@ plane use), the predicted label, the JS divergence of its distribution to the cr
 vote shares (``ImageDetail.divergence``; computed there, not here), the predicted valence
 and arousal, and whether the prediction is valid (else why not). The cells are kept as
 text in :attr:`ModelTable.rows` so tests read what is shown.
+
+The label is never narrower than its table: squeezed, Qt's rich-text table wrote a long
+(bold) model name over the next column; the card's scroll area scrolls it instead.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from html import escape
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QLabel, QWidget
 
 from faceexplorer.gui.detail.vote_histogram import MODEL_COLOURS
@@ -59,7 +63,19 @@ class ModelTable(QLabel):
                 + "".join(f"<td>{escape(c)}</td>" for c in cells[1:5])
                 + f"<td style='color:{'#222' if p.valid else '#a00000'}'>"
                 f"{escape(status)}</td></tr>")
-        html.append("</table><span style='color:gray'>JS: Jensen-Shannon divergence (bits) "
+        html.append("</table>")
+        table = "".join(html)
+        html.append("<span style='color:gray'>JS: Jensen-Shannon divergence (bits) "
                     "of the model's distribution to the vote shares</span>")
+        self.setMinimumWidth(self.table_width(table))
         self.setText("".join(html))
         self.setToolTip("\n".join(f"{p.model_name}: run {p.run_id}" for p in detail.predictions))
+
+    def table_width(self, table_html: str) -> int:
+        """The width (px) the table needs unwrapped, with the label's padding."""
+        doc = QTextDocument()
+        doc.setDefaultFont(self.font())
+        doc.setHtml(table_html)
+        margins = self.contentsMargins()
+        # + the 4 px stylesheet padding each side and a pixel of rounding
+        return int(doc.idealWidth()) + margins.left() + margins.right() + 8 + 1
