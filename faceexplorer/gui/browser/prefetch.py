@@ -16,27 +16,28 @@ reads the page itself. Nothing here touches Qt.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Hashable
 
 import duckdb
 
+from faceexplorer.core.newest_worker import NewestWorker
 from faceexplorer.index import faces_page
 from faceexplorer.index import faces_query as fq
 
+Request = tuple[Hashable, dict]
 
-class PagePrefetcher:
+
+class PagePrefetcher(NewestWorker[Request, "fq.ImagePage | None"]):
     """Reads ``faces_page.image_page(..., after=pos)`` ahead on a worker thread."""
 
+    thread_name = "page-prefetch"
+
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        super().__init__()
         self._cursor = con.cursor()
         self._src: fq.Sources | None = None   # the cursor's browse table, once built
-        self._cond = threading.Condition()
-        self._pending: tuple[Hashable, dict] | None = None
         self._running: Hashable | None = None
-        self._done: tuple[Hashable, fq.ImagePage] | None = None
-        self._busy = False
-        self._closed = False
+        self._ready: tuple[Hashable, fq.ImagePage] | None = None
 
     def request(self, key: Hashable, flt: fq.ImageFilter, sort: fq.ImageSort, offset: int,
                 limit: int, total: int, after: int) -> None:
@@ -44,13 +45,8 @@ class PagePrefetcher:
         args = {"flt": flt, "sort": sort, "offset": offset, "limit": limit, "total": total,
                 "after": after}
         with self._cond:
-            if self._closed or key in (self._running, self._done and self._done[0]):
-                return
-            self._pending = (key, args)
-            if not self._busy:
-                self._busy = True
-                threading.Thread(target=self._drain, name="page-prefetch",
-                                 daemon=True).start()
+            if key not in (self._running, self._ready and self._ready[0]):
+                self._submit((key, args))
 
     def take(self, key: Hashable, timeout: float = 5.0) -> fq.ImagePage | None:
         """The page of ``key`` if it was read ahead (waiting while it is being read)."""
@@ -62,44 +58,33 @@ class PagePrefetcher:
             # Never wait behind the one-time build of the cursor's browse table.
             if asked() and self._src is not None:
                 self._cond.wait_for(lambda: not asked(), timeout)
-            if self._done is not None and self._done[0] == key:
-                page, self._done = self._done[1], None
+            if self._ready is not None and self._ready[0] == key:
+                page, self._ready = self._ready[1], None
                 return page
             return None
 
-    def idle(self) -> bool:
-        """Nothing being read or waiting to be (benchmarks wait for this off the clock)."""
-        with self._cond:
-            return not self._busy
-
     def close(self, timeout: float = 10.0) -> None:
-        """Refuse further requests, wait for the running one, close the cursor."""
-        with self._cond:
-            self._closed = True
-            self._pending = None
-            if self._busy:
-                # e.g. the one-time table build (~1 s): a writer may be waiting for the file
-                self._cursor.interrupt()
-            self._cond.wait_for(lambda: not self._busy, timeout)
+        """Refuse further requests, wait for the running one (the one-time table build,
+        ~1 s, is interrupted: a writer may be waiting for the file), close the cursor."""
+        super().close(timeout)
         self._cursor.close()
 
-    def _drain(self) -> None:
-        while True:
-            with self._cond:
-                if self._pending is None or self._closed:
-                    self._busy = False
-                    self._cond.notify_all()
-                    return
-                key, args = self._pending
-                self._pending, self._running = None, key
-            try:
-                if self._src is None:
-                    self._src = fq.prepare_browse(self._cursor)
-                page = faces_page.image_page(self._cursor, src=self._src, **args)
-            except Exception:  # noqa: BLE001 - the click then reads the page itself
-                page = None
-            with self._cond:
-                self._running = None
-                if page is not None:
-                    self._done = (key, page)
-                self._cond.notify_all()
+    def _started(self, request: Request) -> None:
+        self._running = request[0]
+
+    def _work(self, request: Request) -> fq.ImagePage | None:
+        try:
+            if self._src is None:
+                self._src = fq.prepare_browse(self._cursor)
+            return faces_page.image_page(self._cursor, src=self._src, **request[1])
+        except Exception:  # noqa: BLE001 - the click then reads the page itself
+            return None
+
+    def _done(self, request: Request, page: fq.ImagePage | None) -> bool:
+        self._running = None
+        if page is not None:
+            self._ready = (request[0], page)
+        return True
+
+    def _interrupt(self) -> None:
+        self._cursor.interrupt()

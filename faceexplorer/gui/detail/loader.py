@@ -10,15 +10,15 @@ which Qt queues onto the GUI thread.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, SignalInstance
 
+from faceexplorer.core.newest_worker import NewestWorker
 from faceexplorer.index.image_detail import ImageDetail
 
 #: Longest side drawn at full resolution; larger images are shown downscaled (the scene
@@ -95,61 +95,50 @@ def load(query: Callable[[], ImageDetail], request: int) -> Loaded:
 class DetailLoader(QObject):
     """Serves the newest :meth:`request` on a worker thread; answers on :attr:`loaded`.
 
-    The thread lives only while there is work: it drains the pending request and exits,
-    so nothing is left running (holding a DuckDB cursor) when the app shuts down.
+    The thread lives only while there is work (``core.newest_worker``): it drains the
+    pending request and exits, so nothing is left running (holding a DuckDB cursor) when
+    the app shuts down.
     """
 
     loaded = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._cond = threading.Condition()
-        self._pending: tuple[int, Callable[[], ImageDetail]] | None = None
-        self._running = False
-        self._stopped = False
+        self._worker = _LoadWorker(self.loaded)
 
     def request(self, request: int, query: Callable[[], ImageDetail]) -> None:
         """Run ``query`` soon, replacing any request not started yet."""
-        with self._cond:
-            if self._stopped:
-                return
-            self._pending = (request, query)
-            if not self._running:
-                self._running = True
-                threading.Thread(target=self._drain, name="detail-loader", daemon=True).start()
+        self._worker.submit((request, query))
 
     def idle(self) -> bool:
         """No request running or pending (its answer may still be queued to the GUI)."""
-        with self._cond:
-            return not self._running
+        return self._worker.idle()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Drop what is pending and wait for the running request (before closing a cursor)."""
-        with self._cond:
-            self._pending = None
-            return self._cond.wait_for(lambda: not self._running, timeout)
+        return self._worker.drop_pending(timeout)
 
     def stop(self) -> None:
         """Refuse further requests and wait for the running one."""
-        with self._cond:
-            self._stopped = True
-        self.wait_idle()
+        self._worker.close()
 
-    def _drain(self) -> None:
-        while True:
-            with self._cond:
-                if self._pending is None or self._stopped:
-                    self._running = False
-                    self._cond.notify_all()
-                    return
-                request, query = self._pending
-                self._pending = None
-            result = load(query, request)
-            del query  # the cursor is not held past its job
-            try:
-                self.loaded.emit(result)
-            except RuntimeError:  # the panel was deleted meanwhile: nobody to tell
-                with self._cond:
-                    self._running = False
-                    self._cond.notify_all()
-                return
+
+class _LoadWorker(NewestWorker[tuple[int, Callable[[], ImageDetail]], Loaded]):
+    thread_name = "detail-loader"
+
+    def __init__(self, loaded: SignalInstance) -> None:
+        super().__init__()
+        self._loaded = loaded
+
+    def submit(self, request: tuple[int, Callable[[], ImageDetail]]) -> None:
+        self._submit(request)
+
+    def _work(self, request: tuple[int, Callable[[], ImageDetail]]) -> Loaded:
+        return load(request[1], request[0])   # the cursor is not held past its job
+
+    def _done(self, request: tuple[int, Callable[[], ImageDetail]], result: Loaded) -> bool:
+        try:
+            self._loaded.emit(result)   # queued to the GUI thread
+        except RuntimeError:  # the panel was deleted meanwhile: nobody to tell
+            return False
+        return True

@@ -17,55 +17,48 @@ first; a detail is a few kilobytes). Nothing here touches Qt.
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
 import duckdb
 
+from faceexplorer.core.newest_worker import NewestWorker
 from faceexplorer.index.image_detail import ImageDetail
 from faceexplorer.index.page_details import Key, page_details
 
 
-class DetailReadAhead:
+class DetailReadAhead(NewestWorker[list[Key], dict[Key, ImageDetail]]):
     """Reads :func:`page_details` of the requested keys on a worker and keeps them."""
+
+    thread_name = "detail-read-ahead"
 
     def __init__(self, con: duckdb.DuckDBPyConnection, tables: frozenset[str],
                  c25_names: Mapping[int, dict[int, str | None]],
                  capacity: int = 1000) -> None:
+        super().__init__()
         self._cursor = con.cursor()
         self._tables = tables
         self._c25_names = c25_names
         self.capacity = capacity
         self._kept: OrderedDict[Key, ImageDetail] = OrderedDict()
-        self._cond = threading.Condition()
-        self._pending: list[Key] | None = None
-        self._busy = False
-        self._closed = False
-        #: Pages read and keys answered (the bench and the tests read these).
+        #: Pages read (the bench and the tests read this).
         self.pages_read = 0
 
     def request(self, keys: Iterable[Key]) -> None:
         """Read the details of ``keys`` soon (replacing a request not started yet)."""
         keys = [(str(s), int(r)) for s, r in keys]
         with self._cond:
-            if self._closed:
-                return
             missing = [k for k in keys if k not in self._kept]
-            if not missing:
-                return
-            self._pending = missing
-            if not self._busy:
-                self._busy = True
-                threading.Thread(target=self._drain, name="detail-read-ahead",
-                                 daemon=True).start()
+            if missing:
+                self._submit(missing)
 
     def get(self, key: Key) -> ImageDetail | None:
         """The detail of ``key`` if it was read ahead, else None (never waits)."""
+        key = (str(key[0]), int(key[1]))
         with self._cond:
-            detail = self._kept.get((str(key[0]), int(key[1])))
+            detail = self._kept.get(key)
             if detail is not None:
-                self._kept.move_to_end((str(key[0]), int(key[1])))
+                self._kept.move_to_end(key)
             return detail
 
     def clear(self) -> None:
@@ -73,35 +66,23 @@ class DetailReadAhead:
         with self._cond:
             self._kept.clear()
 
-    def idle(self) -> bool:
-        """Nothing being read or waiting to be (benchmarks wait for this off the clock)."""
-        with self._cond:
-            return not self._busy
-
     def close(self, timeout: float = 10.0) -> None:
         """Refuse further requests, wait for the running one, close the cursor."""
-        with self._cond:
-            self._closed = True
-            self._pending = None
-            if self._busy:
-                self._cursor.interrupt()
-            self._cond.wait_for(lambda: not self._busy, timeout)
+        super().close(timeout)
         self._cursor.close()
 
-    def _drain(self) -> None:
-        while True:
-            with self._cond:
-                if self._pending is None or self._closed:
-                    self._busy = False
-                    self._cond.notify_all()
-                    return
-                keys, self._pending = self._pending, None
-            try:
-                got = page_details(self._cursor, keys, self._tables, self._c25_names)
-            except Exception:  # noqa: BLE001 - a click then reads its image itself
-                got = {}
-            with self._cond:
-                self.pages_read += 1
-                self._kept.update(got)
-                while len(self._kept) > self.capacity:
-                    self._kept.popitem(last=False)
+    def _work(self, keys: list[Key]) -> dict[Key, ImageDetail]:
+        try:
+            return page_details(self._cursor, keys, self._tables, self._c25_names)
+        except Exception:  # noqa: BLE001 - a click then reads its image itself
+            return {}
+
+    def _done(self, keys: list[Key], got: dict[Key, ImageDetail]) -> bool:
+        self.pages_read += 1
+        self._kept.update(got)
+        while len(self._kept) > self.capacity:
+            self._kept.popitem(last=False)
+        return True
+
+    def _interrupt(self) -> None:
+        self._cursor.interrupt()
