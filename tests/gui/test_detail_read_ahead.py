@@ -14,23 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from faceexplorer.datasets.registry import import_path
 from faceexplorer.gui.detail import panel as panel_module
 from faceexplorer.gui.main_window import MainWindow
 from faceexplorer.index.image_detail import image_detail
-from faceexplorer.samples.generate import write_samples
+from tests.gui import test_browser_layout
 from tests.test_image_detail import add_expression_run
 from tests.test_page_details import assert_same
 
-
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("read-ahead")
-    write_samples(root, "small", seed=1, only=["affectnet-c25"], images=False)
-    db = root / "both.duckdb"
-    import_path(db, root / "AffectNet", "affectnet")
-    import_path(db, root / "AffectNetC25", "affectnet-c25")
-    return db
+#: The sample index (AffectNet + C25, no image files) of the layout tests.
+index = test_browser_layout.index
 
 
 @pytest.fixture
