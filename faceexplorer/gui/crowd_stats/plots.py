@@ -174,7 +174,7 @@ class HeatmapCard(PlotCard):
         for side, title in (("left", row_title), ("bottom", column_title)):
             axis = self.plot.getAxis(side)
             axis.setTicks(ticks)
-            axis.setStyle(tickFont=font, tickLength=0)
+            axis.setStyle(tickFont=font, tickLength=0, hideOverlappingLabels=False)
             axis.setTextPen("k")
             axis.setPen("k")
             self.plot.setLabel(side, title, color="#222")

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.gui.detail import plotting
+from faceexplorer.gui.detail.captions import affectnet_html, face_title
 from faceexplorer.gui.detail.crowd_stats import CrowdStats, VotesModel, votes_table
 from faceexplorer.gui.detail.face_view import FaceView
 from faceexplorer.gui.detail.loader import DetailLoader, Loaded
@@ -44,7 +45,6 @@ from faceexplorer.gui.detail.read_ahead import DetailReadAhead
 from faceexplorer.gui.detail.va_plane import VAPlane
 from faceexplorer.gui.detail.vote_histogram import MODEL_COLOURS, VoteHistogram
 from faceexplorer.index.image_detail import (
-    AffectNetRow,
     ImageDetail,
     c25_image_names,
     image_detail,
@@ -54,21 +54,6 @@ from faceexplorer.index.image_detail import (
 #: Below this panel width the statistics and votes go under the face (two columns);
 #: from it on they get a third column (~30 % of the width, >= ~300 px).
 COMPACT_WIDTH = 1000
-
-
-def _signed(x: float | None) -> str:
-    return "missing" if x is None else f"{x:+.2f}".replace("-", "−")
-
-
-def affectnet_html(a: AffectNetRow | None) -> str:
-    """The official-label line under the title."""
-    if a is None:
-        return "<span style='color:gray'>AffectNet row not in the index</span>"
-    where = a.source_file.replace("\\", "/").rsplit("/", 1)[-1]
-    line = f", line {a.source_line:,}" if a.source_line is not None else ""
-    return (f"AffectNet label <b>{escape(a.expression)}</b> (code {a.expression_raw}) · "
-            f"valence {_signed(a.valence)} · arousal {_signed(a.arousal)} "
-            f"<span style='color:gray'>· {escape(where)}{line}</span>")
 
 
 def _known(detail: ImageDetail) -> ImageDetail:
@@ -337,8 +322,11 @@ class DetailPanel(QWidget):
         if c is not None:
             badge = (f" <span style='background:#e3edf9;color:#0d3a6e'>&nbsp;AffectNetC25 "
                      f"set {c.c25_set}&nbsp;</span>")
-        self.title.setText(f"<b>{escape(d.split)} · row {d.row_index:,}</b> "
-                           f"<span style='color:gray'>{escape(name or '')}</span>{badge}")
+        # The badge before the file name: a long (hashed) name is what gets cut at the
+        # panel's edge, and reads in full in the tooltip.
+        self.title.setText(f"<b>{escape(d.split)} · row {d.row_index:,}</b>{badge} "
+                           f"<span style='color:gray'>{escape(name or '')}</span>")
+        self.title.setToolTip(name or "")
         self.subtitle.setText(affectnet_html(a))
         self.subtitle.show()
         problem = d.link_problem
@@ -346,6 +334,7 @@ class DetailPanel(QWidget):
         self.notice.setVisible(bool(problem))
         self.face.set_face(result.image, a.face_box if a else None,
                            a.landmarks if a else None, result.image_problem)
+        self.face_card.set_title(face_title(a))
         self._set_parts_visible(True, c is not None, bool(d.predictions))
         if d.predictions:
             self.models.set_detail(d)
