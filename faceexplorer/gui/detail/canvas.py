@@ -192,6 +192,21 @@ def _rotated(path: QPainterPath, degrees: float) -> QPainterPath:
     return QTransform().rotate(degrees).map(path)
 
 
+def tooltip_event(widget: QWidget, event: QEvent,
+                  tip: Callable[[QPointF], str | None]) -> bool:
+    """Answer a ToolTip event with ``tip`` at its position; False for other events."""
+    if event.type() != QEvent.Type.ToolTip:
+        return False
+    assert isinstance(event, QHelpEvent)
+    text = tip(QPointF(event.pos()))
+    if text:
+        QToolTip.showText(event.globalPos(), text, widget)
+    else:
+        QToolTip.hideText()
+        event.ignore()
+    return True
+
+
 class PlotCanvas(QWidget):
     """A white plot area painted by its owner's callbacks, with tooltips.
 
@@ -250,13 +265,4 @@ class PlotCanvas(QWidget):
         super().changeEvent(event)
 
     def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ToolTip:
-            assert isinstance(event, QHelpEvent)
-            text = self._tip(QPointF(event.pos()))
-            if text:
-                QToolTip.showText(event.globalPos(), text, self)
-            else:
-                QToolTip.hideText()
-                event.ignore()
-            return True
-        return super().event(event)
+        return tooltip_event(self, event, self._tip) or super().event(event)

@@ -31,7 +31,6 @@ import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QColor,
-    QHelpEvent,
     QImage,
     QMouseEvent,
     QPainter,
@@ -41,9 +40,10 @@ from PySide6.QtGui import (
     QPolygonF,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
+from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from faceexplorer.gui.detail import plotting
+from faceexplorer.gui.detail.canvas import tooltip_event
 
 BACKGROUND = QColor("#2b2b2b")
 CONTOUR = QColor(0, 229, 255, 110)
@@ -332,13 +332,4 @@ class FaceCanvas(QWidget):
             super().mouseDoubleClickEvent(event)
 
     def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ToolTip:
-            assert isinstance(event, QHelpEvent)
-            text = self.tip(QPointF(event.pos()))
-            if text:
-                QToolTip.showText(event.globalPos(), text, self)
-            else:
-                QToolTip.hideText()
-                event.ignore()
-            return True
-        return super().event(event)
+        return tooltip_event(self, event, self.tip) or super().event(event)
