@@ -204,7 +204,7 @@ def test_landmark_tooltip_names_the_point(face, qtbot, monkeypatch) -> None:
     assert g.tip(QPointF(px + 1.5, py - 1.5)) == text
     assert g.tip(QPointF(2, 2)) is None
     shown: list[str] = []
-    monkeypatch.setattr("faceexplorer.gui.detail.face_canvas.QToolTip.showText",
+    monkeypatch.setattr("faceexplorer.gui.detail.canvas.QToolTip.showText",
                         lambda _pos, t, *_a: shown.append(t))
     at = QPoint(round(px), round(py))
     QApplication.sendEvent(g, QHelpEvent(QEvent.Type.ToolTip, at, g.mapToGlobal(at)))
