@@ -20,6 +20,7 @@ from faceexplorer.core.vocab import EXPRESSIONS
 from faceexplorer.gui.detail import plotting
 from faceexplorer.gui.detail.va_plane import LIMIT, VAPlane, marker_size
 from faceexplorer.gui.detail.vote_histogram import MODEL_COLOURS, VoteHistogram, x_top_for
+from tests.gui.pixels import close_to, pixel
 
 COUNTS = {"neutral": 2, "happy": 9, "sad": 9, "surprise": 1, "anger": 4}   # 25 votes
 
@@ -49,16 +50,6 @@ def plane(qtbot):
     return va
 
 
-def pixel(widget, point: QPointF) -> QColor:
-    """The colour painted at ``point`` (widget coordinates) of ``widget``."""
-    image = widget.grab().toImage()
-    ratio = image.devicePixelRatio()
-    return image.pixelColor(round(point.x() * ratio), round(point.y() * ratio))
-
-
-def close_to(c: QColor, ref: QColor, tol: int = 40) -> bool:
-    return all(abs(a - b) <= tol for a, b in ((c.red(), ref.red()), (c.green(), ref.green()),
-                                              (c.blue(), ref.blue())))
 
 
 def test_bar_length_is_proportional_to_votes_on_the_shown_axis(histogram) -> None:

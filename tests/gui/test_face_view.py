@@ -20,6 +20,7 @@ from faceexplorer.gui.detail.face_canvas import BACKGROUND, region
 from faceexplorer.gui.detail.face_view import FACE_MARGIN, FaceView
 from faceexplorer.gui.detail.loader import FaceImage
 from faceexplorer.gui.detail.plotting import save_png
+from tests.gui.pixels import close_to, pixel
 
 GREEN = QColor(0, 160, 0)
 WIDTH, HEIGHT = 200, 100                       # original pixels
@@ -46,15 +47,6 @@ def face(qtbot):
     return f
 
 
-def pixel(widget, point: QPointF) -> QColor:
-    image = widget.grab().toImage()
-    ratio = image.devicePixelRatio()
-    return image.pixelColor(int(point.x() * ratio), int(point.y() * ratio))
-
-
-def close_to(c: QColor, ref: QColor, tol: int = 40) -> bool:
-    return all(abs(a - b) <= tol for a, b in ((c.red(), ref.red()), (c.green(), ref.green()),
-                                              (c.blue(), ref.blue())))
 
 
 def send_mouse(widget, kind: QEvent.Type, pos: QPointF, button: Qt.MouseButton,
