@@ -20,29 +20,21 @@ from faceexplorer.core.vocab import EXPRESSIONS
 from faceexplorer.gui.detail import plotting
 from faceexplorer.gui.detail.va_plane import LIMIT, VAPlane, marker_size
 from faceexplorer.gui.detail.vote_histogram import MODEL_COLOURS, VoteHistogram, x_top_for
-from tests.gui.pixels import close_to, pixel
+from tests.gui.painted import close_to, pixel, shown
 
 COUNTS = {"neutral": 2, "happy": 9, "sad": 9, "surprise": 1, "anger": 4}   # 25 votes
 
 
 @pytest.fixture
 def histogram(qtbot):
-    h = VoteHistogram()
-    qtbot.addWidget(h)
-    h.resize(285, 325)
-    h.show()
-    qtbot.waitExposed(h)
+    h = shown(qtbot, VoteHistogram(), 285, 325)
     h.set_votes(COUNTS, "happy", ("happy", "sad"), "anger")
     return h
 
 
 @pytest.fixture
 def plane(qtbot):
-    va = VAPlane()
-    qtbot.addWidget(va)
-    va.resize(285, 447)
-    va.show()
-    qtbot.waitExposed(va)
+    va = shown(qtbot, VAPlane(), 285, 447)
     valence = [0.25, 0.25, 0.25, -0.5, -0.5, 1.0, None]
     arousal = [-0.5, -0.5, -0.5, 0.75, 0.75, 0.0, 0.5]
     va.set_votes(valence, arousal, (0.0, 0.0), (0.6, 0.6),

@@ -21,6 +21,7 @@ from faceexplorer.gui.detail.face_view import FaceView
 from faceexplorer.gui.detail.loader import FaceImage
 from faceexplorer.gui.detail.va_plane import VAPlane
 from faceexplorer.gui.detail.vote_histogram import VoteHistogram
+from tests.gui.painted import shown
 
 COUNTS = {"neutral": 6, "happy": 2, "sad": 2, "anger": 1, "contempt": 14}   # 25 votes
 
@@ -28,11 +29,7 @@ COUNTS = {"neutral": 6, "happy": 2, "sad": 2, "anger": 1, "contempt": 14}   # 25
 def test_expression_names_never_overlap_in_a_short_card(qtbot, shoot) -> None:
     # The compact layout at 1366x768 left the plot ~100 px for eight rows: each name
     # was drawn over its neighbours. The plot keeps at least one text line per row.
-    h = VoteHistogram()
-    qtbot.addWidget(h)
-    h.resize(240, 150)
-    h.show()
-    qtbot.waitExposed(h)
+    h = shown(qtbot, VoteHistogram(), 240, 150)
     h.set_votes(COUNTS, "contempt", ("contempt",), "happy")
     QApplication.processEvents()
     line = QFontMetricsF(h.plot.font()).height()
@@ -41,11 +38,7 @@ def test_expression_names_never_overlap_in_a_short_card(qtbot, shoot) -> None:
 
 
 def test_vote_count_is_written_after_the_longest_bar_of_its_row(qtbot) -> None:
-    h = VoteHistogram()
-    qtbot.addWidget(h)
-    h.resize(300, 330)
-    h.show()
-    qtbot.waitExposed(h)
+    h = shown(qtbot, VoteHistogram(), 300, 330)
     h.set_votes(COUNTS, "contempt", ("contempt",), "happy")
     # a model far more sure of "sad" than the crowd: its bar is longer than the votes'
     probs = dict.fromkeys(EXPRESSIONS, 0.02) | {"sad": 0.6, "happy": 0.26}
@@ -68,11 +61,7 @@ def test_vote_count_is_written_after_the_longest_bar_of_its_row(qtbot) -> None:
 def test_va_tooltip_names_every_marker_under_the_cursor(qtbot) -> None:
     # Mean, AffectNet point, a model's star and a vote on one spot: the tooltip named
     # only the topmost, so the crowd mean (and the vote's annotators) could not be read.
-    va = VAPlane()
-    qtbot.addWidget(va)
-    va.resize(300, 400)
-    va.show()
-    qtbot.waitExposed(va)
+    va = shown(qtbot, VAPlane(), 300, 400)
     va.set_votes([0.5, 0.5, -0.5], [0.0, 0.0, 0.5], (0.5, 0.02), (0.52, 0.0),
                  annotators=["set1/participant1", "set1/participant2", "set1/participant3"])
     va.set_models([("enet", 0.51, -0.01)], ["#c2185b"])
@@ -146,11 +135,7 @@ def test_legends_wrap_between_entries_never_inside_one(qtbot) -> None:
 
 
 def test_small_va_plane_labels_fewer_valence_ticks(qtbot, shoot) -> None:
-    va = VAPlane()
-    qtbot.addWidget(va)
-    va.resize(200, 230)
-    va.show()
-    qtbot.waitExposed(va)
+    va = shown(qtbot, VAPlane(), 200, 230)
     va.set_votes([0.25], [0.25], (0.25, 0.25), None)
     fm = QFontMetricsF(va.plot.font())
     f = va.frame()

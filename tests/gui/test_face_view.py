@@ -20,7 +20,7 @@ from faceexplorer.gui.detail.face_canvas import BACKGROUND, region
 from faceexplorer.gui.detail.face_view import FACE_MARGIN, FaceView
 from faceexplorer.gui.detail.loader import FaceImage
 from faceexplorer.gui.detail.plotting import save_png
-from tests.gui.pixels import close_to, pixel
+from tests.gui.painted import close_to, pixel, shown
 
 GREEN = QColor(0, 160, 0)
 WIDTH, HEIGHT = 200, 100                       # original pixels
@@ -37,11 +37,7 @@ def green_image() -> FaceImage:
 
 @pytest.fixture
 def face(qtbot):
-    f = FaceView()
-    qtbot.addWidget(f)
-    f.resize(420, 460)
-    f.show()
-    qtbot.waitExposed(f)
+    f = shown(qtbot, FaceView(), 420, 460)
     f.set_face(green_image(), BOX, LANDMARKS, None)
     QApplication.processEvents()
     return f
