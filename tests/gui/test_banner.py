@@ -24,7 +24,7 @@ def test_banner_wraps_and_relays_out_only_on_height_change(qtbot, shoot) -> None
     host = QWidget()
     qtbot.addWidget(host)
     layout = QVBoxLayout(host)
-    banner = Banner(host)
+    banner = Banner(host, max_lines=2)
     layout.addWidget(banner)
     layout.addStretch(1)
     host.resize(320, 300)

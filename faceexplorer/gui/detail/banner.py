@@ -8,9 +8,10 @@ a second paint per click on an index without image files). :class:`Banner` measu
 text once, when it is set, and calls ``updateGeometry`` only when the height for its
 current width changes; otherwise only its own pixels are repainted.
 
-Long paths wrap anywhere (they have no spaces), on at most ``max_lines`` lines: a longer
-message loses the middle of its text ("…"), which keeps the dataset root and the file
-name, and the face below keeps its room on a laptop screen. The whole text can be copied
+Long paths wrap anywhere (they have no spaces), on at most ``max_lines`` lines (three: a
+typical AffectNet image path fits whole even in a laptop's face card): a longer message
+loses the middle of its text ("…"), which keeps the dataset root and the file name, and
+the face below keeps its room. The whole text can be copied
 from the context menu ("Copy message") and reads in full in the tooltip.
 """
 
@@ -32,7 +33,7 @@ FLAGS = int(Qt.TextFlag.TextWrapAnywhere) | int(Qt.AlignmentFlag.AlignLeft
 class Banner(QWidget):
     """A warning message: wrapped text on a light orange card, copyable."""
 
-    def __init__(self, parent: QWidget | None = None, max_lines: int = 2) -> None:
+    def __init__(self, parent: QWidget | None = None, max_lines: int = 3) -> None:
         super().__init__(parent)
         self._text = ""
         self.max_lines = max_lines
