@@ -35,6 +35,11 @@ varied parameters (seeded), a few untimed warm-ups first:
 - ``select cold``: the same click with the read-ahead forgotten just before it (a click
   that beats the read-ahead): the worker runs the single-image query, as every click did
   until round 3;
+- ``select busy``: a click while the page's read-ahead runs (it starts after the user
+  has left a page alone for 250 ms, and reads a page's details in chunks of 25, ~50-150
+  ms in all, on a worker that competes for the GIL and the cores; a click pauses it
+  between chunks), the thumbnails and the next page perhaps too: a quick user's worst
+  case. The bench waits for the read-ahead to start, clicks, and times it as ``select``;
 - ``set stats``: switch to the Crowd statistics tab and ``show_statistics(set, task)``
   (cached sets, as after a first visit) -> tab repainted; bare: re-reading the set's
   votes of that task.
@@ -79,7 +84,7 @@ SEED = 3
 WARMUPS = 3
 GOAL_MS = 50.0
 GOAL_RATIO = 3.0
-ACTIONS = ("filter", "sort", "page", "select", "select cold", "set stats")
+ACTIONS = ("filter", "sort", "page", "select", "select cold", "select busy", "set stats")
 
 
 def prepare(samples: Path, out: Path) -> Path:
@@ -354,7 +359,8 @@ class Bench:
                          [positions]).fetchall()
         return gui, ms_since(start)
 
-    def act_select(self, k: int, cold: bool = False) -> tuple[float, float]:
+    def act_select(self, k: int, cold: bool = False, busy: bool = False
+                   ) -> tuple[float, float]:
         from faceexplorer.index import faces_query as fq
 
         # two in three images carry C25 votes (the detail draws the crowd for those)
@@ -364,7 +370,14 @@ class Bench:
             self.wait_detail()
         pages = max(1, self.browser.total // 200)
         self.browser.show_page(int(self.rng.integers(0, pages)) * 200)
-        self.wait_detail()
+        if busy:
+            # The click lands while the page's read-ahead runs (after the user's first
+            # pause on the page), the thumbnails and the next page perhaps too.
+            assert self.detail.read_ahead is not None
+            self.detail.read_ahead.clear()   # the whole page to read (none kept yet)
+            self.wait_read_ahead_started()
+        else:
+            self.wait_detail()
         n = len(self.browser.table_model.rows)
         row = int(self.rng.integers(1, n)) if n > 1 else 0
         r = self.browser.table_model.rows[row]
@@ -377,6 +390,8 @@ class Bench:
         self.wait_shown(key)
         gui = self.stop(start)
         self.settle()
+        if busy:
+            self.wait_detail()
         start = time.perf_counter()
         self.con.execute("SELECT * FROM affectnet_images WHERE split = ? AND row_index = ?",
                          list(key)).fetchall()
@@ -388,6 +403,20 @@ class Bench:
 
     def act_select_cold(self, k: int) -> tuple[float, float]:
         return self.act_select(k, cold=True)
+
+    def act_select_busy(self, k: int) -> tuple[float, float]:
+        return self.act_select(k, busy=True)
+
+    def wait_read_ahead_started(self) -> None:
+        """Until the detail read-ahead of the page shown is running (its idle delay over)."""
+        from PySide6.QtCore import QEventLoop
+
+        ahead = self.detail.read_ahead
+        deadline = time.perf_counter() + 30
+        while self.detail._read_ahead_timer.isActive() or (ahead is not None and ahead.idle()):
+            if time.perf_counter() > deadline:
+                raise TimeoutError("the read-ahead did not start within 30 s")
+            self.app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 5)
 
     def act_set_stats(self, k: int) -> tuple[float, float]:
         from faceexplorer.stats.crowd_report import TASKS

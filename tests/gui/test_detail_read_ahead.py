@@ -120,3 +120,39 @@ def test_a_new_connection_forgets_what_was_read(qtbot, window, tmp_path) -> None
     again = shown.args[0]
     assert [x.model_name for x in again.predictions] == ["late-model"]
     assert p.models_card.isVisible()
+
+
+def test_a_click_pauses_the_read_ahead_between_chunks(index) -> None:
+    """While a click is served nothing new is read; after it the page is read in chunks."""
+    import time
+
+    import duckdb
+
+    from faceexplorer.gui.detail.read_ahead import CHUNK, DetailReadAhead
+    from faceexplorer.index.image_detail import c25_image_names, index_tables
+
+    con = duckdb.connect(str(index), read_only=True)
+    ahead = DetailReadAhead(con, index_tables(con), c25_image_names(con))
+    keys = [("train", int(r[0])) for r in con.execute(
+        "SELECT DISTINCT image_index FROM c25_images ORDER BY 1 LIMIT ?",
+        [3 * CHUNK]).fetchall()]
+    try:
+        ahead.pause()                 # a click is being served
+        ahead.request(keys)
+        time.sleep(0.3)
+        assert not ahead.idle() and all(ahead.get(k) is None for k in keys)
+        ahead.resume()                # painted: the page is read
+        deadline = time.monotonic() + 20
+        while not ahead.idle():
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert all(ahead.get(k) is not None for k in keys) and ahead.pages_read == 1
+        # a read-ahead waiting out a pause closes at once
+        ahead.pause()
+        ahead.clear()
+        ahead.request(keys)
+        started = time.monotonic()
+    finally:
+        ahead.close(timeout=5)
+        con.close()
+    assert ahead.idle() and time.monotonic() - started < 2

@@ -51,6 +51,10 @@ from faceexplorer.index.image_detail import (
     index_tables,
 )
 
+#: The page is read ahead once the user has left it alone this long (ms): a click made
+#: sooner (paging on, or picking an image at once) is not slowed by the read-ahead.
+READ_AHEAD_IDLE_MS = 250
+
 #: Below this panel width the statistics and votes go under the face (two columns);
 #: from it on they get a third column (~30 % of the width, >= ~300 px).
 COMPACT_WIDTH = 1000
@@ -80,7 +84,7 @@ class DetailPanel(QWidget):
         self._read_ahead_keys: list[tuple[str, int]] = []
         self._read_ahead_timer = QTimer(self)
         self._read_ahead_timer.setSingleShot(True)
-        self._read_ahead_timer.setInterval(0)
+        self._read_ahead_timer.setInterval(READ_AHEAD_IDLE_MS)
         self._read_ahead_timer.timeout.connect(self._start_read_ahead)
 
         self.title = QLabel(self)
@@ -235,8 +239,8 @@ class DetailPanel(QWidget):
     def read_ahead_page(self, keys: list[tuple[str, int]]) -> None:
         """Read the details of ``keys`` (the browser's page) ahead, so clicks only paint.
 
-        Started at the event loop's next turn: after the page and its first image are
-        painted, which the worker must not slow.
+        Started after ``READ_AHEAD_IDLE_MS`` without another page: the page and its first
+        image are painted by then, and a user paging on never waits for pages left behind.
         """
         self._read_ahead_keys = list(keys)
         self._read_ahead_timer.start()
@@ -265,6 +269,8 @@ class DetailPanel(QWidget):
             self.shown.emit(None)
             return
         key = (split, int(row_index))
+        if self.read_ahead is not None:
+            self.read_ahead.pause()   # this click first (resumed once painted)
         known = self.read_ahead.get(key) if self.read_ahead is not None else None
         if known is not None and c25_set in (None, known.crowd and known.crowd.c25_set):
             # read ahead with its page: the worker only reads the image file
@@ -283,6 +289,13 @@ class DetailPanel(QWidget):
     def _on_loaded(self, result: Loaded) -> None:
         if result.request != self._request:
             return  # an older request answered after a newer one was made
+        try:
+            self._show_loaded(result)
+        finally:
+            if self.read_ahead is not None:
+                self.read_ahead.resume()   # painted: the read-ahead may go on
+
+    def _show_loaded(self, result: Loaded) -> None:
         if result.detail is None:
             self._show_message("Cannot show this image", result.error)
             self.shown.emit(None)
