@@ -26,7 +26,6 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
-    QGraphicsView,
     QLabel,
     QScrollArea,
     QSizePolicy,
@@ -170,8 +169,6 @@ class DetailPanel(QWidget):
         layout.addWidget(self.subtitle)
         layout.addWidget(self.notice)
         layout.addWidget(self.body, 1)
-        # every graphics scene drawn in the panel (whichever parts are pyqtgraph views)
-        self._scenes = tuple(v.scene() for v in self.findChildren(QGraphicsView))
         self._min_width = 0
         self._show_message("No image selected")
 
@@ -300,11 +297,9 @@ class DetailPanel(QWidget):
             self._show_message("Cannot show this image", result.error)
             self.shown.emit(None)
             return
-        # Every part changes at once, then the panel paints once. With updates off: the
-        # re-layouts the new texts and parts ask for, pyqtgraph's per-paint view updates
-        # (ranges, axes, label transforms) and the scenes' queued dirty-item pass (which
-        # would otherwise ask each view for a second paint after ours). Left to the event
-        # loop, these came in separate passes: ~6 paints of the panel per image.
+        # Every part changes at once, then the panel paints once: with updates off, the
+        # re-layouts the new texts and parts ask for run first. Left to the event loop,
+        # they came in separate passes, each painting the panel again.
         self.setUpdatesEnabled(False)
         try:
             self.paint(result)
@@ -314,9 +309,6 @@ class DetailPanel(QWidget):
             self.stats.document().size()
             QApplication.sendPostedEvents(self.stats, QEvent.Type.MetaCall)
             QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-            for scene in self._scenes:
-                scene.prepareForPaint()
-                QApplication.sendPostedEvents(scene, QEvent.Type.MetaCall)
         finally:
             self.setUpdatesEnabled(True)
         # Qt would post the paint at low priority, after other queued work: paint now, so

@@ -1,4 +1,4 @@
-"""What every plot of the detail panel shares: pyqtgraph options, colours, a titled card.
+"""What every plot of the detail panel shares: colours, legends, a titled card.
 
 The colours give each role one meaning across plots: the crowd majority is blue, the
 official AffectNet label orange, the crowd mean red. A :class:`PlotCard` frames a plot
@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QTransform
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
-    QGraphicsItem,
-    QGraphicsSimpleTextItem,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -41,55 +39,6 @@ LANDMARK = QColor("#00e5ff")
 BOX = QColor("#ffd600")
 WARNING = QColor("#b35900")
 TEXT = QColor("#222222")
-
-
-def plot_widget(parent: QWidget | None = None) -> pg.PlotWidget:
-    """A white-background plot without the mouse menu and with readable axes."""
-    w = pg.PlotWidget(parent=parent, background="w")
-    w.setMenuEnabled(False)
-    item = w.getPlotItem()
-    item.hideButtons()
-    for name in ("left", "bottom"):
-        axis = item.getAxis(name)
-        axis.setPen(pg.mkPen("#555555"))
-        axis.setTextPen(pg.mkPen("#333333"))
-        # The detail plots keep fixed ranges, so an axis (and its grid) looks the same
-        # from image to image: Qt keeps its drawing as a pixmap and blits it (~1 ms less
-        # per plot paint than replaying pyqtgraph's picture of ticks and labels).
-        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-    return w
-
-
-class PlotLabel(QGraphicsSimpleTextItem):
-    """A short plain-text label pinned to a data point, upright and unscaled.
-
-    What pyqtgraph's TextItem does for the count labels, without its per-paint Python
-    (transform updates) and rich-text document: Qt draws it alone, ~0.1 ms less per
-    label and paint. ``anchor`` is the point of the text's box placed on the data
-    point, as in TextItem: (0, 0.5) left-middle, (0.5, 0.5) centred.
-    """
-
-    def __init__(self, color: QColor | str, anchor: tuple[float, float],
-                 font: QFont | None = None, shift_px: float = 0.0) -> None:
-        super().__init__()
-        # Pixel-sized and upright whatever the view's scale or y inversion.
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        self.setBrush(pg.mkColor(color))
-        self.setPen(Qt.PenStyle.NoPen)
-        if font is not None:
-            self.setFont(font)
-        self._anchor = anchor
-        self._shift = shift_px   # to the right, in pixels (a gap after a bar's end)
-
-    def setText(self, text: str) -> None:  # noqa: N802
-        super().setText(text)
-        box = self.boundingRect()
-        self.setTransform(QTransform.fromTranslate(
-            self._shift - self._anchor[0] * box.width(), -self._anchor[1] * box.height()))
-
-    def toPlainText(self) -> str:  # noqa: N802
-        """The text shown (TextItem's name for it)."""
-        return self.text()
 
 
 #: Between two legend entries: the only place a legend's line may break (inside an
