@@ -156,3 +156,23 @@ def test_a_click_pauses_the_read_ahead_between_chunks(index) -> None:
         ahead.close(timeout=5)
         con.close()
     assert ahead.idle() and time.monotonic() - started < 2
+
+
+def test_a_click_taken_back_does_not_leave_the_read_ahead_paused(qtbot, window) -> None:
+    """A click whose answer is never painted (the selection cleared) resumes the reading."""
+    import time
+
+    b, p = window.faces_view.browser, window.faces_view.detail
+    b.filters.votes.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: b.total == 1600)
+    settle(qtbot, p)
+    keys = [(r.split, int(r.row_index)) for r in b.table_model.rows]
+    p.show_image(*keys[3])        # a click ...
+    p.clear()                     # ... taken back before its answer is painted
+    p.read_ahead.clear()
+    started = time.monotonic()
+    p.read_ahead.request(keys)
+    qtbot.waitUntil(p.read_ahead.idle, timeout=20_000)
+    # a paused read-ahead waits 5 s per chunk before it gives up on the click
+    assert time.monotonic() - started < 4
+    assert all(p.read_ahead.get(k) is not None for k in keys)

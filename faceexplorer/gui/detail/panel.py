@@ -265,10 +265,10 @@ class DetailPanel(QWidget):
             self._show_message("No index open")
             self.shown.emit(None)
             return
-        key = (split, int(row_index))
+        known = None
         if self.read_ahead is not None:
             self.read_ahead.pause()   # this click first (resumed once painted)
-        known = self.read_ahead.get(key) if self.read_ahead is not None else None
+            known = self.read_ahead.get((split, int(row_index)))
         if known is not None and c25_set in (None, known.crowd and known.crowd.c25_set):
             # read ahead with its page: the worker only reads the image file
             self.loader.request(self._request, partial(_known, known))
@@ -279,7 +279,9 @@ class DetailPanel(QWidget):
 
     def clear(self) -> None:
         """Show nothing (e.g. the browser's selection became empty)."""
-        self._request += 1
+        self._request += 1   # the click in flight will not be painted: nothing to wait for
+        if self.read_ahead is not None:
+            self.read_ahead.resume()
         self._show_message("No image selected")
 
     # --- painting -----------------------------------------------------------------------
