@@ -49,6 +49,7 @@ class NewestWorker(Generic[T, R]):
         with self._cond:
             self._closed = True
             self._pending = None
+            self._cond.notify_all()   # a _work waiting on the condition sees the close
             if self._busy:
                 self._interrupt()
             self._cond.wait_for(lambda: not self._busy, timeout)

@@ -33,7 +33,7 @@ from faceexplorer.core.newest_worker import NewestWorker
 from faceexplorer.index.image_detail import ImageDetail
 from faceexplorer.index.page_details import Key, page_details
 
-#: Images per chunk: ~10-20 ms of work, the longest a click can wait for the GIL.
+#: Images per chunk: ~5-8 ms of work, about the longest a click waits for the GIL.
 CHUNK = 10
 
 
@@ -52,7 +52,7 @@ class DetailReadAhead(NewestWorker[list[Key], None]):
         self.capacity = capacity
         self._kept: OrderedDict[Key, ImageDetail] = OrderedDict()
         self._paused = False
-        #: Pages read (the bench and the tests read this).
+        #: Requests served, read whole or cut short by a newer one (tests read this).
         self.pages_read = 0
 
     def request(self, keys: Iterable[Key]) -> None:
@@ -90,10 +90,7 @@ class DetailReadAhead(NewestWorker[list[Key], None]):
 
     def close(self, timeout: float = 10.0) -> None:
         """Refuse further requests, wait for the running one, close the cursor."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()   # a chunk loop waiting out a pause sees the close
-        super().close(timeout)
+        super().close(timeout)   # wakes a chunk loop waiting out a pause
         self._cursor.close()
 
     def _work(self, keys: list[Key]) -> None:
