@@ -49,7 +49,7 @@ def view(qtbot, sample):
     v.show()
     qtbot.waitExposed(v)
     yield v
-    v.stats.pool.waitForDone(20_000)
+    v.stats.wait_until_idle(20)
     v.set_connection(None)
     con.close()
 

@@ -1,8 +1,9 @@
 """Per-expression depth statistics: mean depth image per class and mean profiles.
 
-Figures come from :mod:`faceexplorer.stats.depth_stats`, computed by a ``QRunnable``
-with its own DuckDB cursor (reading a few hundred maps takes a second or more) and
-cached per dataset; the newest request wins, older results are dropped.
+Figures come from :mod:`faceexplorer.stats.depth_stats`, computed by the panel's
+:class:`~faceexplorer.gui.core.tasks.TaskRunner` (one lane: the newest request wins, an
+older one is interrupted) with its own DuckDB cursor (reading a few hundred maps takes a
+second or more), and cached per dataset.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from faceexplorer.core.vocab import DEPTH_CLASSES
+from faceexplorer.gui.core.tasks import TaskContext, TaskRunner
 from faceexplorer.media.depth import colormap_lut
 from faceexplorer.stats.depth_stats import N_PER_CLASS, SEED, ClassDepthStats, depth_stats
 
@@ -21,24 +23,14 @@ _PENS = ((230, 25, 75), (245, 130, 48), (255, 225, 25), (60, 180, 75), (70, 240,
          (0, 130, 200), (145, 30, 180), (240, 50, 230))
 
 
-class _Signals(QObject):
-    done = Signal(int, str, object)
-
-
-class _StatsJob(QRunnable):
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, dataset: str, ticket: int,
-                 signals: _Signals) -> None:
-        super().__init__()
-        self.cursor, self.dataset, self.ticket, self.signals = cursor, dataset, ticket, signals
-
-    def run(self) -> None:
-        try:
-            result: object = depth_stats(self.cursor, self.dataset)
-        except Exception as exc:  # shown in the panel; nothing may escape into Qt
-            result = f"{type(exc).__name__}: {exc}"
-        finally:
-            self.cursor.close()
-        self.signals.done.emit(self.ticket, self.dataset, result)
+def _compute(ctx: TaskContext, cursor: duckdb.DuckDBPyConnection,
+             dataset: str) -> tuple[str, dict[str, ClassDepthStats]]:
+    """On a worker: the statistics of ``dataset`` (the cursor is interrupted on cancel)."""
+    ctx.on_cancel(cursor.interrupt)
+    try:
+        return dataset, depth_stats(cursor, dataset)
+    finally:
+        cursor.close()
 
 
 class StatsPanel(QWidget):
@@ -49,12 +41,8 @@ class StatsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self.signals = _Signals(self)
-        self.signals.done.connect(self._done)
+        self.tasks = TaskRunner(max_workers=1, parent=self)
         self.cache: dict[str, dict[str, ClassDepthStats]] = {}
-        self.ticket = 0
         self.note = QLabel("Statistics appear when a depth dataset is shown")
         self.note.setWordWrap(True)
         self.graphics = pg.GraphicsLayoutWidget()
@@ -78,30 +66,31 @@ class StatsPanel(QWidget):
 
     def request(self, con: duckdb.DuckDBPyConnection | None, dataset: str) -> None:
         """Show ``dataset``'s statistics (cached, else computed off the GUI thread)."""
-        self.ticket += 1
-        if con is None:
-            self._show(dataset, None)
-            return
-        if dataset in self.cache:
-            self._show(dataset, self.cache[dataset])
+        if con is None or dataset in self.cache:
+            self.tasks.cancel("stats")
+            self._show(dataset, self.cache.get(dataset) if con is not None else None)
             return
         self.note.setText(f"Computing depth statistics of {dataset} "
                           f"(up to {N_PER_CLASS} maps per class, seed {SEED})…")
-        self.pool.start(_StatsJob(con.cursor(), dataset, self.ticket, self.signals))
+        self.tasks.submit(_compute, con.cursor(), dataset, key="stats", on_done=self._done,
+                          on_error=self._failed)
 
     def clear_cache(self) -> None:
+        """Forget every result (the index changed); one being computed is dropped."""
         self.cache.clear()
-        self.ticket += 1
+        self.tasks.cancel("stats")
 
-    def _done(self, ticket: int, dataset: str, result: object) -> None:
-        if isinstance(result, dict):
-            self.cache[dataset] = result
-        if ticket != self.ticket:
-            return  # a newer request superseded this one
-        if isinstance(result, str):
-            self.note.setText(f"Depth statistics failed: {result}")
-            return
-        self._show(dataset, result)  # type: ignore[arg-type]
+    def wait_until_idle(self, timeout: float = 30.0) -> bool:
+        """For tests: the statistics asked for are computed and shown."""
+        return self.tasks.wait_until_idle(timeout)
+
+    def _done(self, answer: tuple[str, dict[str, ClassDepthStats]]) -> None:
+        dataset, stats = answer
+        self.cache[dataset] = stats
+        self._show(dataset, stats)
+
+    def _failed(self, message: str) -> None:
+        self.note.setText(f"Depth statistics failed: {message}")
 
     def _show(self, dataset: str, stats: dict[str, ClassDepthStats] | None) -> None:
         self.vertical.clear()
