@@ -17,6 +17,10 @@ and says so, with a Retry button, rather than failing.
 
 Three states share the window, one at a time: browsing, an empty index (with the
 commands that fill it), and an index that cannot be opened (with the reason).
+
+The window's layout (geometry, the dataset list's splitter, the current tab) is kept in
+:class:`~faceexplorer.gui.core.settings.Settings` when it closes and restored when it
+opens; View > Reset layout forgets it.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.core.errors import FaceExplorerError, IndexBusyError
+from faceexplorer.gui.core import settings as keys
+from faceexplorer.gui.core.settings import Settings
 from faceexplorer.gui.dataset_panel import DatasetPanel
 from faceexplorer.gui.lazy_tab import LazyTab, LazyView
 from faceexplorer.gui.message_page import MessagePage, how_to_fill
@@ -73,7 +79,9 @@ class MainWindow(QMainWindow):
         self.con: duckdb.DuckDBPyConnection | None = None
         self.datasets: list[DatasetOverview] = []
         self.setWindowTitle(f"FaceExplorer — {self.db_path.name}")
-        self.resize(1200, 760)
+        self.settings = Settings(parent=self)
+        self._restoring = True     # build no tab until the remembered one is chosen
+        self.resize(*self.DEFAULT_SIZE)
 
         self.dataset_panel = DatasetPanel(self)
         self.table_panel = TablePanel(self)
@@ -119,7 +127,7 @@ class MainWindow(QMainWindow):
         self.browse_page.addWidget(self.views)
         self.browse_page.setStretchFactor(0, 0)
         self.browse_page.setStretchFactor(1, 1)
-        self.browse_page.setSizes([280, 1000])
+        self.browse_page.setSizes(list(self.BROWSE_SIZES))
         self.dataset_panel.setMinimumWidth(230)
         self.browse_page.setChildrenCollapsible(False)
         self.browse_page.setContentsMargins(6, 4, 6, 0)
@@ -140,6 +148,11 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.path_label)
         self._make_menu()
         self.reload()
+        self._restore_layout()
+
+    #: The window's size before any layout is remembered (and after View > Reset layout).
+    DEFAULT_SIZE = (1200, 760)
+    BROWSE_SIZES = (280, 1000)
 
     # --- views, built on first use ----------------------------------------------------
     faces_view: FacesView = LazyView()  # type: ignore[assignment]
@@ -237,9 +250,51 @@ class MainWindow(QMainWindow):
 
     def _build_current(self, _index: int = -1) -> None:
         page = self.views.currentWidget()
-        if isinstance(page, LazyTab) and not self._tabs_settling \
-                and self.stack.currentWidget() is self.browse_page:
+        if self._restoring or self._tabs_settling \
+                or self.stack.currentWidget() is not self.browse_page:
+            return
+        if page is not None:
+            self.settings.set(keys.CURRENT_TAB, self._tabs[page][0])
+        if isinstance(page, LazyTab):
             page.view()
+
+    # --- the remembered layout --------------------------------------------------------
+    def _restore_layout(self) -> None:
+        """Geometry, splitter and tab as the window was last closed (if remembered)."""
+        geometry = self.settings.get(keys.WINDOW_GEOMETRY)
+        if not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        splitter = self.settings.get(keys.BROWSE_SPLITTER)
+        if not splitter.isEmpty():
+            self.browse_page.restoreState(splitter)
+        self._select_tab(self.settings.get(keys.CURRENT_TAB))
+        self._restoring = False
+        self._build_current()
+
+    def _select_tab(self, title: str) -> bool:
+        for widget, (name, _kinds) in self._tabs.items():
+            index = self.views.indexOf(widget)
+            if name == title and self.views.isTabVisible(index):
+                self.views.setCurrentIndex(index)
+                return True
+        return False
+
+    def _save_layout(self) -> None:
+        self.settings.set(keys.WINDOW_GEOMETRY, self.saveGeometry())
+        self.settings.set(keys.BROWSE_SPLITTER, self.browse_page.saveState())
+        self.settings.sync()
+
+    def reset_layout(self) -> None:
+        """Forget the remembered layout and go back to the defaults (View > Reset layout)."""
+        self.settings.forget_group(keys.LAYOUT_GROUP)
+        if self.isMaximized() or self.isFullScreen():
+            self.showNormal()
+        self.resize(*self.DEFAULT_SIZE)
+        self.browse_page.setSizes(list(self.BROWSE_SIZES))
+        selected = self.dataset_panel.current()
+        if selected is not None:           # the tab a fresh start shows: the dataset's view
+            self._open_view_for(selected)
+        self.statusBar().showMessage("Layout reset to the defaults", 5000)
 
     # --- states -----------------------------------------------------------------------
     def reload(self) -> None:
@@ -322,6 +377,12 @@ class MainWindow(QMainWindow):
         menu.addAction(reload_action)
         menu.addSeparator()
         menu.addAction(quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        self.reset_layout_action = QAction("Reset &layout", self)
+        self.reset_layout_action.setToolTip(
+            "Forget the remembered window size, panel widths and tab")
+        self.reset_layout_action.triggered.connect(self.reset_layout)
+        view_menu.addAction(self.reset_layout_action)
 
     def _set_panel_connections(self, con: duckdb.DuckDBPyConnection | None) -> None:
         self.table_panel.set_connection(con)
@@ -389,6 +450,7 @@ class MainWindow(QMainWindow):
             self.con = None
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self._save_layout()
         # Release the file lock at once so an import can start right after closing.
         built = {name: page.built_view() for name, page in self._pages.items()}
         if built["models_view"] is not None:
