@@ -286,21 +286,6 @@ class VideoFrames:
         return self._read_from_here(n)
 
 
-class NoFrames:
-    """A child without frames folder or video: every frame names what is missing."""
-
-    def __init__(self, message: str, fps: float = DEFAULT_FPS) -> None:
-        self.message = message
-        self.fps = fps
-        self.description = "no media"
-
-    def frame(self, n: int) -> FrameResult:
-        return Missing(n, "no_media", self.message)
-
-    def close(self) -> None:
-        pass
-
-
 class ChildFrames:
     """One child's frames: ``prefer`` (folder or video) first, the other where it fails.
 
