@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Build the one-folder FaceExplorer app: dist/FaceExplorer/ (macOS: dist/FaceExplorer.app).
+# Build the one-folder FaceExplorer app: dist/FaceExplorer/ (macOS: dist/FaceExplorer.app),
+# and on Linux the installable package dist/FaceExplorer-<version>-linux-x86_64.deb
+# (packaging/make_deb.py; skipped with a note where dpkg-deb is missing, or NO_DEB=1).
 #
 #   packaging/build.sh            # from anywhere; uses the `python` on PATH
 #   PYTHON=/path/to/python packaging/build.sh
@@ -39,4 +41,13 @@ print(f"{total / 1e6:.0f}")
 PY
 )
 echo "build.sh: built $app in ${secs} s; folder size ${size_mb} MB"
+if [ "$(uname -s)" = "Linux" ] && [ "${NO_DEB:-0}" != 1 ]; then
+    if command -v dpkg-deb >/dev/null; then
+        deb_start=$(date +%s)
+        "$python" packaging/make_deb.py --app "$app" --out dist
+        echo "build.sh: .deb in $(( $(date +%s) - deb_start )) s; total $(( $(date +%s) - start )) s"
+    else
+        echo "build.sh: dpkg-deb not found: no .deb (apt-get install dpkg)"
+    fi
+fi
 echo "build.sh: check it with: $python packaging/smoke.py"

@@ -1,0 +1,168 @@
+"""Wrap the frozen folder into a Debian package: FaceExplorer-<version>-linux-x86_64.deb.
+
+    python packaging/make_deb.py [--app dist/FaceExplorer] [--out dist]
+
+``packaging/build.sh`` runs it on Linux after PyInstaller. The package installs without
+Python (the frozen folder carries it) and asks the system only for what a frozen Qt app
+cannot carry: the X11/xcb, OpenGL, font and keyboard libraries Qt's platform plugins link
+against (``DEPENDS``; ``packaging/test_stock_linux.sh`` proves on a stock Debian 12 root
+that nothing else is missing: every bundled library resolves and the selftest passes).
+
+Layout (what ``apt install ./FaceExplorer-...deb`` puts where):
+
+* ``/opt/faceexplorer/``: the frozen folder, unchanged (third-party software, FHS 3.13);
+* ``/usr/bin/faceexplorer``: a launcher script (``exec /opt/faceexplorer/FaceExplorer``);
+* ``/usr/share/applications/faceexplorer.desktop``: the menu entry;
+* ``/usr/share/icons/hicolor/256x256/apps/faceexplorer.png``: its icon
+  (``packaging/icons/``, drawn by ``packaging/make_icon.py``).
+
+The app writes only to the user's data folder (``~/.local/share/faceexplorer``), never
+under /opt, so the package needs no maintainer scripts; ``apt remove faceexplorer``
+removes every file it installed. The version comes from ``pyproject.toml``. Compression:
+xz (every dpkg reads it; the smallest of gzip/xz/zstd here), multi-threaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = "faceexplorer"
+PREFIX = "opt/faceexplorer"
+
+#: Debian 12 packages of the system libraries the bundled Qt needs and cannot carry:
+#: libqxcb.so and libQt6XcbQpa (the X11 platform), libQt6Gui's OpenGL/EGL/fontconfig
+#: links and libxkbcommon's keyboard data. Checked by packaging/test_stock_linux.sh
+#: (ldd on every bundled library inside a stock Debian 12 root shows no "not found").
+DEPENDS = [
+    "libc6 (>= 2.34)",
+    "libegl1", "libgl1", "libopengl0", "libglib2.0-0", "libdbus-1-3", "libfontconfig1",
+    "libfreetype6", "libx11-6", "libx11-xcb1", "libxcb1", "libxcb-cursor0",
+    "libxcb-glx0", "libxcb-icccm4", "libxcb-image0", "libxcb-keysyms1", "libxcb-randr0",
+    "libxcb-render0", "libxcb-render-util0", "libxcb-shape0", "libxcb-shm0",
+    "libxcb-sync1", "libxcb-util1", "libxcb-xfixes0", "libxcb-xinerama0", "libxcb-xkb1",
+    "libxkbcommon0", "libxkbcommon-x11-0",
+]
+
+DESKTOP = """\
+[Desktop Entry]
+Type=Application
+Name=FaceExplorer
+GenericName=Facial-affect dataset explorer
+Comment=Browse facial-affect datasets, crowd labels and model predictions
+Exec=faceexplorer
+Icon=faceexplorer
+Terminal=false
+Categories=Science;Education;Graphics;
+Keywords=faces;affect;emotion;dataset;AffectNet;
+StartupNotify=true
+"""
+
+LAUNCHER = f"""\
+#!/bin/sh
+# FaceExplorer launcher (Debian package): the frozen app lives in /{PREFIX}.
+exec /{PREFIX}/FaceExplorer "$@"
+"""
+
+
+def project_version() -> str:
+    """The version in pyproject.toml."""
+    with open(REPO / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]["version"]
+
+
+def artefact_name(version: str, ext: str = "deb") -> str:
+    """FaceExplorer-<version>-linux-x86_64.<ext>."""
+    return f"FaceExplorer-{version}-linux-x86_64.{ext}"
+
+
+def control(version: str, installed_kb: int) -> str:
+    """The DEBIAN/control file."""
+    return (
+        f"Package: {PACKAGE}\n"
+        f"Version: {version}\n"
+        "Architecture: amd64\n"
+        "Maintainer: FaceExplorer developers <faceexplorer@localhost>\n"
+        f"Installed-Size: {installed_kb}\n"
+        f"Depends: {', '.join(DEPENDS)}\n"
+        "Section: science\n"
+        "Priority: optional\n"
+        "Description: desktop explorer for facial-affect datasets\n"
+        " FaceExplorer browses facial-affect datasets (AffectNet, AffectNetC25, HRM,\n"
+        " AffectNet-D/RaFD-D, FACES) on a local DuckDB index: images, crowd labels,\n"
+        " agreement statistics and ONNX model predictions. Self-contained: Python,\n"
+        " Qt, OpenCV, onnxruntime and DuckDB are bundled under /opt/faceexplorer.\n"
+        " Works offline; writes only to ~/.local/share/faceexplorer.\n"
+    )
+
+
+def stage(app: Path, root: Path, version: str) -> None:
+    """Lay out the package tree under ``root`` (the app is hard-linked, not copied)."""
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(app, root / PREFIX, symlinks=True, copy_function=os.link)
+    launcher = root / "usr" / "bin" / PACKAGE
+    launcher.parent.mkdir(parents=True)
+    launcher.write_text(LAUNCHER)
+    launcher.chmod(0o755)
+    apps = root / "usr" / "share" / "applications"
+    apps.mkdir(parents=True)
+    (apps / f"{PACKAGE}.desktop").write_text(DESKTOP)
+    icons = root / "usr" / "share" / "icons" / "hicolor" / "256x256" / "apps"
+    icons.mkdir(parents=True)
+    shutil.copy(REPO / "packaging" / "icons" / "faceexplorer.png", icons / f"{PACKAGE}.png")
+    for dirpath, _dirs, files in os.walk(root):
+        os.chmod(dirpath, 0o755)
+        for name in files:
+            path = Path(dirpath) / name
+            if not path.is_symlink():
+                # hard links share the mode with dist/: keep the owner's x bit, drop the rest
+                path.chmod(0o755 if path.stat().st_mode & 0o100 else 0o644)
+    kb = sum((Path(d) / f).lstat().st_size for d, _, fs in os.walk(root) for f in fs) // 1024
+    (root / "DEBIAN").mkdir()
+    (root / "DEBIAN" / "control").write_text(control(version, kb))
+
+
+def build(app: Path, out: Path, work: Path) -> Path:
+    """Stage and build the .deb; its path."""
+    version = project_version()
+    root = work / "root"
+    stage(app, root, version)
+    deb = out / artefact_name(version)
+    out.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "-z6", "--threads-max=2",
+                    "--build", str(root), str(deb)], check=True, stdout=subprocess.DEVNULL)
+    shutil.rmtree(root)
+    return deb
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the package and print its size and the time it took."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--app", type=Path, default=REPO / "dist" / "FaceExplorer")
+    p.add_argument("--out", type=Path, default=REPO / "dist")
+    p.add_argument("--work", type=Path, default=REPO / "build" / "deb")
+    args = p.parse_args(argv)
+    if shutil.which("dpkg-deb") is None:
+        print("make_deb: dpkg-deb not found (apt-get install dpkg); no .deb built",
+              file=sys.stderr)
+        return 2
+    if not (args.app / "FaceExplorer").is_file():
+        print(f"make_deb: no frozen app in {args.app}; run packaging/build.sh", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    deb = build(args.app, args.out, args.work)
+    print(f"make_deb: built {deb} in {time.perf_counter() - start:.0f} s; "
+          f"{deb.stat().st_size / 1e6:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
