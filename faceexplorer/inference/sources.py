@@ -6,6 +6,12 @@ after N of M frames, stopped by the user). Problems found before the first frame
 (``CameraUnavailable``, ``SourceError``); problems after it end the stream with a reason,
 so whatever was read is kept. Timestamps: camera = seconds since the first frame
 (monotonic clock), video = index / fps, images = index / ``fps`` (default 1).
+
+A video's header count is only an announcement: real MP4s often announce a few frames
+more than they decode. A video that stops decoding within ``overcount_tolerance`` of
+the announced end has ended normally (the reason gives the real count); only a larger
+shortfall, or frames that still decode past the point where decoding stopped, is
+reported as truncated or corrupt.
 """
 
 from __future__ import annotations
@@ -156,12 +162,26 @@ class CameraSource(FrameSource):
 
 
 class VideoFileSource(FrameSource):
-    """A video file read in order; a short or corrupt file ends with a reason, not a crash."""
+    """A video file read in order; a short or corrupt file ends with a reason, not a crash.
 
-    def __init__(self, path: Path | str) -> None:
+    Parameters
+    ----------
+    path : path
+        The video.
+    start, stop, stride : int
+        Yield frames ``start``, ``start + stride``, ... before ``stop`` (None: to the
+        end); frames in between are decoded with ``grab()`` only (no colour conversion).
+        Frame indices and timestamps stay those of the whole video.
+    """
+
+    def __init__(self, path: Path | str, start: int = 0, stop: int | None = None,
+                 stride: int = 1) -> None:
         super().__init__()
         self.path = Path(path)
         self.description = f"video {self.path.name}"
+        if start < 0 or stride < 1 or (stop is not None and stop < start):
+            raise ValueError(f"bad frame range start={start} stop={stop} stride={stride}")
+        self.start, self.stop_at, self.stride = start, stop, stride
         if not self.path.is_file():
             raise SourceError(f"{self.path}: no such video file")
         self._cap = _quiet_capture(cv2.VideoCapture, str(self.path))
@@ -174,30 +194,71 @@ class VideoFileSource(FrameSource):
         self.fps = fps if fps and 0 < fps < 1000 else 25.0
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count: int | None = count if count > 0 else None
+        #: Frames the file really decoded (known once the end was reached), else None.
+        self.decoded_count: int | None = None
+
+    @staticmethod
+    def overcount_tolerance(announced: int) -> int:
+        """Frames a header may announce beyond the real end of an intact video."""
+        return max(5, announced // 50)
+
+    def _next(self, index: int, keep: bool) -> tuple[bool, np.ndarray | None]:
+        """Decode the frame at ``index``; ``keep=False`` grabs it without converting."""
+        try:
+            if keep:
+                ok, image = self._cap.read()
+                return bool(ok) and image is not None, image
+            return bool(self._cap.grab()), None
+        except cv2.error as exc:
+            self.end_reason = f"{self.path}: decoding failed at frame {index} ({exc})"
+            return False, None
+
+    def _decodes_past(self, index: int) -> bool:
+        """Whether any frame after ``index`` still decodes (a hole, not the end)."""
+        announced = self.frame_count or 0
+        for probe in (index + 1, index + 2, (index + announced) // 2):
+            if probe >= announced:
+                break
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, probe)
+            ok, _ = self._next(probe, keep=True)
+            if ok:
+                return True
+        return False
 
     def frames(self) -> Iterator[Frame]:
-        """Frames in file order until the end or the first undecodable frame."""
-        index = 0
+        """Frames in file order until the end (or ``stop``), or the first undecodable one."""
+        index, ended = 0, False
         while not self._stop:
-            try:
-                ok, image = self._cap.read()
-            except cv2.error as exc:
-                ok, image = False, None
-                self.end_reason = f"{self.path}: decoding failed at frame {index} ({exc})"
-            if not ok or image is None:
+            if self.stop_at is not None and index >= self.stop_at:
                 break
-            yield Frame(index, index / self.fps, image)
+            keep = index >= self.start and (index - self.start) % self.stride == 0
+            ok, image = self._next(index, keep)
+            if not ok:
+                ended = True
+                break
+            if keep:
+                yield Frame(index, index / self.fps, image)  # type: ignore[arg-type]
             index += 1
-        if self._stop:
+        if self._stop or not ended:
+            if not self._stop and self.end_reason is None:
+                self.end_reason = f"end of the requested range (frame {index})"
             return
+        self.decoded_count = index
         announced = self.frame_count
+        if self.end_reason is not None:  # cv2 raised: decoding really failed
+            return
         if index == 0:
             self.end_reason = (f"{self.path}: no frame could be decoded (corrupt or truncated "
                                "video)")
-        elif announced and index < announced - 1:  # containers may over-count by one
+        elif announced and index < announced and (
+                announced - index > self.overcount_tolerance(announced)
+                or self._decodes_past(index)):
             self.end_reason = (f"{self.path}: video ended after {index} of {announced} "
                                "frames (truncated or corrupt file); the frames read are kept")
-        elif self.end_reason is None:
+        elif announced and index != announced:
+            self.end_reason = (f"end of video ({index} frames; its header announced "
+                               f"{announced})")
+        else:
             self.end_reason = f"end of video ({index} frames)"
 
     def close(self) -> None:

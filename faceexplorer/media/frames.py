@@ -16,6 +16,10 @@ Nothing here raises for absent media; a viewer shows the message and goes on.
   (``CAP_PROP_POS_MSEC`` x fps) must name frame ``n``. If it lands early we grab forward;
   if late, we seek further back (16, 64, 256 ... frames) and grab forward; the last resort
   is decoding from frame 0, which is exact by construction.
+  A header's frame count is an announcement: real MP4s often announce a few frames more
+  than they decode. A frame that fails to decode within :data:`OVERCOUNT_TOLERANCE` of the
+  announced end marks the real end: the count shrinks to it and later frames are "beyond
+  the end of the video (N frames; its header announced M)", not unreadable.
 * :class:`ChildFrames` is the choice a viewer wants: the frames folder first (the images
   the coders saw), the video for frames the folder lacks (gaps between segments), or the
   other way round with ``prefer="video"``.
@@ -37,6 +41,8 @@ DEFAULT_FPS: Final[float] = 25.0
 #: A forward jump up to this many frames is decoded with grab() instead of a seek: a
 #: keyframe seek plus decoding forward costs about as much as ~a GOP of grabs.
 GRAB_AHEAD: Final[int] = 24
+#: Frames a header may announce beyond the real end of an intact video (or 2%).
+OVERCOUNT_TOLERANCE: Final[int] = 5
 #: How far back (frames) a seek that landed past its target retries, in turn.
 _SEEK_BACKOFF: Final[tuple[int, ...]] = (16, 64, 256, 1024)
 
@@ -145,6 +151,7 @@ class VideoFrames:
         self._cap: Any = None
         self._next = 0          # index of the frame the next read() returns
         self._known_frames = n_frames
+        self._announced: int | None = None  # the header's count, once it proved too high
         self.fps = DEFAULT_FPS
         #: Decoder work done, for tests and benchmarks: frames read, grabbed, seeks made.
         self.reads = self.grabs = self.seeks = 0
@@ -206,6 +213,13 @@ class VideoFrames:
         if n < 0 or (total is not None and n >= total):
             return self._beyond(n, total)
         bgr = self._decode(n)
+        if bgr is None and total is not None and total - n <= max(OVERCOUNT_TOLERANCE,
+                                                                  total // 50):
+            # Near the announced end: the header over-counted, and this is the real end.
+            self.close()
+            self._announced = self._announced or total
+            self._known_frames = n
+            return self._beyond(n, n)
         if bgr is None:
             # The header promised more frames than the stream gave; start afresh next time.
             self.close()
@@ -221,6 +235,8 @@ class VideoFrames:
             return Missing(n, "beyond_video", f"frame {n} is before the start of the video",
                            self.path)
         length = f"{total} frames" if total is not None else "length unknown"
+        if self._announced is not None and total is not None:
+            length += f"; its header announced {self._announced}"
         return Missing(n, "beyond_video",
                        f"frame {n} is beyond the end of the video ({length}): {self.path}",
                        self.path)
