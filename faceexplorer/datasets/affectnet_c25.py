@@ -34,6 +34,10 @@ TASKS: tuple[str, ...] = ("expression", "valence", "arousal")
 ANNOTATORS_PER_SET = 25
 PARTICIPANTS: tuple[str, ...] = tuple(f"participant{i}" for i in range(ANNOTATORS_PER_SET))
 HEADER: tuple[str, ...] = ("index", "filename", *PARTICIPANTS)
+#: Types every C25 CSV is read with. Votes are DOUBLE even for codes: an INTEGER column
+#: would round "2.5" silently.
+CSV_TYPES: dict[str, str] = {"index": "DOUBLE", "filename": "VARCHAR",
+                             **dict.fromkeys(PARTICIPANTS, "DOUBLE")}
 FILE_PATTERN = re.compile(r"^(expression|valence|arousal)_set(\d+)_C25\.csv$", re.IGNORECASE)
 MAX_CODE = max(C25_CODES)
 
@@ -227,10 +231,7 @@ def _read_task_file(con: duckdb.DuckDBPyConnection, c25_set: int, task: str,
     table = f"c25_raw_{task}_{c25_set}"
     csvio.check_text_file(file)
     csvio.expect_header(file, HEADER)
-    # Votes are read as DOUBLE even for codes: an INTEGER column would round "2.5" silently.
-    columns = {"index": "DOUBLE", "filename": "VARCHAR",
-               **{p: "DOUBLE" for p in PARTICIPANTS}}
-    n_rows = csvio.load_csv(con, file, table, columns, nullstr=())
+    n_rows = csvio.load_csv(con, file, table, CSV_TYPES, nullstr=())
     report.skip(file, csvio.BLANK_LINES_REASON, *csvio.blank_lines(file, n_rows))
     any_null = " OR ".join(f'"{c}" IS NULL' for c in HEADER)
     checks = [(any_null, "empty cell (every image needs its index, filename and 25 votes)"),

@@ -84,16 +84,31 @@ def load_csv(
     complaint, so read whole-number columns as DOUBLE and check them in SQL.
     """
     con.execute(f'DROP TABLE IF EXISTS "{table}"')
+    reader, params = read_csv_call(path, columns, nullstr, delimiter)
     try:
-        con.execute(
-            f'CREATE TEMP TABLE "{table}" AS SELECT * FROM read_csv(?, header = true, '
-            "auto_detect = false, columns = ?, delim = ?, quote = '\"', escape = '\"', "
-            "nullstr = ?, strict_mode = true, null_padding = false, parallel = true)",
-            [str(path), dict(columns), delimiter, [*nullstr, ""]])
+        con.execute(f'CREATE TEMP TABLE "{table}" AS SELECT * FROM {reader}', params)
     except duckdb.Error as exc:
         raise diagnose(path, columns, nullstr, delimiter, exc) from None
     row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
     return int(row[0]) if row else 0
+
+
+def read_csv_call(
+    path: Path | str,
+    columns: Mapping[str, str],
+    nullstr: Sequence[str] = ("NULL",),
+    delimiter: str = ",",
+) -> tuple[str, list[object]]:
+    """DuckDB's ``read_csv(...)`` with the options every importer reads with, and its
+    parameters: a header line, exactly ``columns`` (no sniffing), RFC 4180 quotes, strict
+    field counts, ``nullstr`` and empty cells as NULL. DuckDB takes ``\\n`` and ``\\r\\n``
+    line ends alike with these. ``bench/index_build.py`` times its raw baseline with the
+    same call, so the two cannot drift apart.
+    """
+    sql = ("read_csv(?, header = true, auto_detect = false, columns = ?, delim = ?, "
+           "quote = '\"', escape = '\"', nullstr = ?, strict_mode = true, "
+           "null_padding = false, parallel = true)")
+    return sql, [str(path), dict(columns), delimiter, [*nullstr, ""]]
 
 
 def diagnose(
