@@ -409,6 +409,18 @@ class FiftyOneSide:
                 for f, (counts, _edges, _other) in zip(("valence", "arousal"), out, strict=True)}
 
 
+def code_version() -> str:
+    """The commit the FaceExplorer side ran, and whether faceexplorer/ had local changes."""
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--",
+                                "faceexplorer"], capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (no git)"
+    return head + (" + uncommitted changes in faceexplorer/" if dirty.strip() else "")
+
+
 # --- the run --------------------------------------------------------------------------
 def agreement(a: Any, b: Any) -> str:
     return "agree" if a == b else f"DIFFER ({a!r:.120} vs {b!r:.120})"
@@ -462,6 +474,7 @@ def run(fo: Any, args: argparse.Namespace, work: Path, data: Path, clock: Clock,
           f"duckdb {duckdb.__version__}, python {sys.version.split()[0]}, "
           f"{os.cpu_count()} CPUs, load {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
           flush=True)
+    print(f"FaceExplorer code: {code_version()}", flush=True)
     for path in csv_files(data).values():   # warm page cache for both sides
         path.read_bytes()
 
