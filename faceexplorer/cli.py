@@ -5,6 +5,7 @@
 ``faceexplorer stats``    crowd agreement (AffectNetC25), HRM prevalence and raters
 ``faceexplorer models``   check an ONNX model: its card, the input it expects, a timed run
 ``faceexplorer run``      run a model over a dataset of the index (resumable)
+``faceexplorer analyze``  run a model over every frame of videos or images (resumable)
 ``faceexplorer demo``     build the demo index once and open the window
 ``faceexplorer gui``      open the window on an index
 
@@ -240,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     from faceexplorer.inference.run_cli import add_run_parser
 
     add_run_parser(sub)
+
+    from faceexplorer.inference.analyze_cli import add_analyze_parser
+
+    add_analyze_parser(sub)
 
     d = sub.add_parser("demo", help="build the demo index once and open the window")
     d.add_argument("--rebuild", action="store_true", help="build the demo again")

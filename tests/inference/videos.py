@@ -33,6 +33,17 @@ def face_frame(shift: int = 0) -> np.ndarray:
     return frame
 
 
+def faces_frame(left: bool = True, right: bool = True) -> np.ndarray:
+    """A 320x240 frame with the astronaut's face on the left, the right, or both."""
+    face = cv2.resize(astronaut_bgr()[0:300, 100:350], (125, 150), interpolation=cv2.INTER_AREA)
+    frame = np.full((SIZE[1], SIZE[0], 3), 90, np.uint8)
+    if left:
+        frame[40:190, 15:140] = face
+    if right:
+        frame[40:190, 180:305] = face
+    return frame
+
+
 def blank_frame(i: int = 0) -> np.ndarray:
     """A faceless frame: a smooth gradient that changes a little per frame."""
     ramp = np.linspace(40, 200, SIZE[0], dtype=np.float32)[None, :]
