@@ -12,15 +12,21 @@ Schema (every key but ``name``, ``input`` and ``outputs`` optional; unknown keys
     {"schema": 1, "name": "HSEmotion enet_b0_8_va_mtl",
      "files": ["enet_b0_8_va_mtl*.onnx"], "reference": "...", "notes": "...",
      "input": {"name": "input", "layout": "NCHW" | "NHWC", "size": [height, width],
-               "colour": "RGB" | "BGR", "divide_by": 255, "mean": [r, g, b] (in colour
-               order), "std": [.., .., ..], "crop": "box" | "aligned", "margin": 0.0},
+               "colour": "RGB" | "BGR" | "GRAY", "divide_by": 255, "mean": [r, g, b] (in
+               colour order; one number for GRAY), "std": [.., .., ..], "crop": "box" |
+               "aligned", "margin": 0.0},
      "outputs": [{"kind": "expression" | "valence" | "arousal" | "au",
                   "output": 0 | "name", "slice": [start, stop | null],
                   "activation": "softmax" | "sigmoid" | "none" | "auto",
                   "labels": ["anger", ...] | "@HSEMOTION_8" | ["@HRM_AU22", "@HRM_AU17"],
                   "threshold": 0.5}]}
 
-A pixel becomes ``(value / divide_by - mean) / std``. ``labels`` name the model's own
+A pixel becomes ``(value / divide_by - mean) / std``. ``GRAY`` models (one channel, e.g.
+FER2013-style 48x48 or 64x64) get the crop converted to grey (OpenCV's BT.601 weights);
+their mean and std are one number (``0.5`` or ``[0.5]``; three equal numbers are taken
+too). The batch axis may be fixed (1, 4, 16...): ``session`` pads or splits batches to
+it. Every refusal names the key, what was found and what to write instead.
+``labels`` name the model's own
 order; they are mapped to the canonical vocabulary (``vocab.EXPRESSIONS``, HRM AU names)
 here, so everything downstream speaks one language. A list of ``@`` sets offers
 alternatives chosen by the output's width (22- or 17-AU models). ``activation: auto``
@@ -172,16 +178,39 @@ def _check_keys(data: dict, allowed: set[str], where: str) -> None:
                         f"allowed: {', '.join(sorted(allowed))}")
 
 
-def _triple(value: Any, key: str, where: str) -> tuple[float, float, float]:
-    if (not isinstance(value, list) or len(value) != 3
-            or not all(isinstance(v, int | float) for v in value)):
-        raise CardError(f"{where}: '{key}' must be three numbers, got {value!r}")
+def _triple(value: Any, key: str, where: str, colour: str) -> tuple[float, float, float]:
+    """Three numbers in colour order; one number (or a list of one) is used for all three.
+
+    A GRAY model has one channel: three different numbers are refused.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = [value]
+    if (not isinstance(value, list) or len(value) not in (1, 3)
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)):
+        one = " or one number (e.g. [0.5])" if colour != "GRAY" else ""
+        example = "[0.5]" if colour == "GRAY" else "[0.485, 0.456, 0.406]"
+        raise CardError(f"{where}: '{key}' must be "
+                        f"{'one number' if colour == 'GRAY' else 'three numbers in colour order'}"
+                        f"{one}, got {value!r}; write e.g. \"{key}\": {example}")
+    if len(value) == 1:
+        value = [value[0]] * 3
+    if colour == "GRAY" and len(set(value)) > 1:
+        raise CardError(f"{where}: '{key}' has three different numbers {value!r}, but a GRAY "
+                        "model has one channel; write one number, e.g. "
+                        f"\"{key}\": [{sum(value) / 3:.4g}] (or use \"colour\": \"RGB\" if "
+                        "the model takes three channels)")
     return (float(value[0]), float(value[1]), float(value[2]))
+
+
+#: Accepted spellings of the input colours, and what they mean.
+_COLOURS = {"RGB": "RGB", "BGR": "BGR", "GRAY": "GRAY", "GREY": "GRAY", "GRAYSCALE": "GRAY",
+            "GREYSCALE": "GRAY", "L": "GRAY"}
 
 
 def _parse_input(d: Any, where: str) -> InputSpec:
     if not isinstance(d, dict):
-        raise CardError(f"{where}: 'input' must be an object")
+        raise CardError(f"{where}: 'input' must be an object, e.g. {{\"size\": [224, 224], "
+                        "\"colour\": \"RGB\"}")
     _check_keys(d, {"name", "layout", "size", "colour", "divide_by", "mean", "std", "crop",
                     "margin"}, where + " input")
     size = d.get("size", [224, 224])
@@ -189,21 +218,31 @@ def _parse_input(d: Any, where: str) -> InputSpec:
         size = [size, size]
     if not (isinstance(size, list) and len(size) == 2 and all(isinstance(s, int) and s > 0
                                                              for s in size)):
-        raise CardError(f"{where}: input 'size' must be [height, width], got {size!r}")
+        raise CardError(f"{where}: input 'size' must be [height, width] in pixels (or one "
+                        f"number for a square), got {size!r}; write e.g. \"size\": [224, 224]")
+    raw_colour = str(d.get("colour", "RGB")).upper()
+    colour = _COLOURS.get(raw_colour)
+    if colour is None:
+        raise CardError(f"{where}: input 'colour' is {d.get('colour')!r}, which is not "
+                        "supported; write \"RGB\" or \"BGR\" (three channels, in the "
+                        "model's order) or \"GRAY\" (one channel)")
     spec = InputSpec(
         layout=str(d.get("layout", "NCHW")).upper(), size=(size[0], size[1]),
-        colour=str(d.get("colour", "RGB")).upper(), divide_by=float(d.get("divide_by", 255)),
-        mean=_triple(d.get("mean", [0, 0, 0]), "mean", where),
-        std=_triple(d.get("std", [1, 1, 1]), "std", where),
+        colour=colour, divide_by=float(d.get("divide_by", 255)),
+        mean=_triple(d.get("mean", [0, 0, 0]), "mean", where, colour),
+        std=_triple(d.get("std", [1, 1, 1]), "std", where, colour),
         crop=str(d.get("crop", "box")).lower(), margin=float(d.get("margin", 0.0)),
         name=d.get("name"))
-    for key, value, allowed in (("layout", spec.layout, ("NCHW", "NHWC")),
-                                ("colour", spec.colour, ("RGB", "BGR")),
-                                ("crop", spec.crop, ("box", "aligned"))):
+    for key, value, allowed, what in (
+            ("layout", spec.layout, ("NCHW", "NHWC"), "channels first or last"),
+            ("crop", spec.crop, ("box", "aligned"), "the detector's box or 5-point aligned")):
         if value not in allowed:
-            raise CardError(f"{where}: input '{key}' is {value!r}; expected one of {allowed}")
+            raise CardError(f"{where}: input '{key}' is {value!r}, which is not supported; "
+                            f"write one of {', '.join(repr(a) for a in allowed)} ({what})")
     if spec.divide_by <= 0 or min(spec.std) <= 0:
-        raise CardError(f"{where}: input 'divide_by' and 'std' must be positive")
+        raise CardError(f"{where}: input 'divide_by' and 'std' must be positive, got "
+                        f"{spec.divide_by:g} and {list(spec.std)}; write e.g. "
+                        "\"divide_by\": 255, \"std\": [1, 1, 1]")
     return spec
 
 
@@ -363,18 +402,34 @@ def check_against_model(card: ModelCard, model_path: Path | str,
                         f"{names}")
     shape = dict(inputs)[name]
     h, w = spec.size
-    want: Shape = ["N", 3, h, w] if spec.layout == "NCHW" else ["N", h, w, 3]
+    ch = 1 if spec.colour == "GRAY" else 3
+    want: Shape = ["N", ch, h, w] if spec.layout == "NCHW" else ["N", h, w, ch]
     bad = len(shape) != 4 or any(
         _static(got) is not None and got != exp for got, exp in zip(shape[1:], want[1:],
                                                                      strict=False))
     if bad:
         hint = ""
-        if len(shape) == 4 and spec.layout == "NCHW" and shape[3] == 3:
-            hint = " (the model looks NHWC: set \"layout\": \"NHWC\")"
-        elif len(shape) == 4 and spec.layout == "NHWC" and shape[1] == 3:
-            hint = " (the model looks NCHW: set \"layout\": \"NCHW\")"
-        raise CardError(f"{head}'s input: card says {spec.layout} {h}x{w}, i.e. shape "
-                        f"{_fmt(want)}; ONNX input {name!r} has shape {_fmt(shape)}{hint}")
+        if len(shape) == 3:
+            hint = (" (a 3-axis input, probably one grey channel without its axis: "
+                    "FaceExplorer feeds 4-axis [N, C, H, W] or [N, H, W, C] inputs; export "
+                    "the model with a channel axis of 1 and set \"colour\": \"GRAY\")")
+        elif len(shape) == 4:
+            nchw = spec.layout == "NCHW"
+            channels, other = (shape[1], shape[3]) if nchw else (shape[3], shape[1])
+            hw = [_static(v) for v in (shape[2:4] if nchw else shape[1:3])]
+            flip = "NHWC" if nchw else "NCHW"
+            if _static(channels) not in (1, 3) and other in (1, 3):
+                hint = f" (the model looks {flip}: set \"layout\": \"{flip}\")"
+            elif channels == 1 and ch == 3:
+                hint = " (the model takes one channel: set \"colour\": \"GRAY\")"
+            elif channels == 3 and ch == 1:
+                hint = (" (the model takes three channels: set \"colour\": \"RGB\" or "
+                        "\"BGR\")")
+            elif None not in hw and hw != [h, w]:
+                hint = f" (set \"size\": [{hw[0]}, {hw[1]}])"
+        raise CardError(f"{head}'s input: card says {spec.layout} {h}x{w} {spec.colour}, i.e. "
+                        f"shape {_fmt(want)}; ONNX input {name!r} has shape {_fmt(shape)}"
+                        f"{hint}")
     out_names = [n for n, _ in outputs]
     resolved = []
     for o in card.outputs:

@@ -4,8 +4,9 @@ Two crops: ``box`` (the detector's box made square around its centre, grown by
 ``margin`` x its size on every side, padded with black where it leaves the frame, then
 resized) and ``aligned`` (a similarity transform from the face's 5 points - eyes, nose
 tip, mouth corners, in the image's left-to-right order - onto the ArcFace 112x112
-template scaled to the input size). Then colour order, ``(v / divide_by - mean) / std``
-and the layout. Everything works on float32; no per-pixel Python.
+template scaled to the input size). Then colour order (or grey, one channel, for
+``GRAY`` cards), ``(v / divide_by - mean) / std`` and the layout. Everything works on
+float32; no per-pixel Python.
 """
 
 from __future__ import annotations
@@ -86,12 +87,21 @@ def crop_box(frame: np.ndarray, box: tuple[float, float, float, float], margin: 
 
 
 def to_tensor(crops: list[np.ndarray], spec: InputSpec) -> np.ndarray:
-    """Stack BGR uint8 crops into the model's float32 batch (colour, scale, mean/std, layout)."""
-    batch = np.stack(crops).astype(np.float32)
-    if spec.colour == "RGB":
-        batch = batch[..., ::-1]
-    mean = np.asarray(spec.mean, np.float32)
-    std = np.asarray(spec.std, np.float32)
+    """Stack BGR uint8 crops into the model's float32 batch (colour, scale, mean/std, layout).
+
+    ``GRAY`` gives one channel: ``(N, 1, H, W)`` or ``(N, H, W, 1)``.
+    """
+    if spec.colour == "GRAY":
+        batch = np.stack([cv2.cvtColor(c, cv2.COLOR_BGR2GRAY) if c.ndim == 3 else c
+                          for c in crops]).astype(np.float32)[..., None]
+        mean = np.float32(spec.mean[0])
+        std = np.float32(spec.std[0])
+    else:
+        batch = np.stack(crops).astype(np.float32)
+        if spec.colour == "RGB":
+            batch = batch[..., ::-1]
+        mean = np.asarray(spec.mean, np.float32)
+        std = np.asarray(spec.std, np.float32)
     batch = (batch / np.float32(spec.divide_by) - mean) / std
     if spec.layout == "NCHW":
         batch = batch.transpose(0, 3, 1, 2)

@@ -3,7 +3,10 @@
 ``open_model`` hashes the file (sha256, so predictions can name the exact weights),
 loads it on the CPU provider with spinning threads off (``allow_spinning=0``: idle
 workers would otherwise burn the cores OpenCV and the GUI share, 10-15 ms per frame on
-2 cores), finds the model card and refuses a card that contradicts the model. Every
+2 cores), finds the model card and refuses a card that contradicts the model. A model
+exported with a fixed batch size (1, 4, 16...) is fed batches of exactly that size:
+larger batches are split, and the last (or a smaller) one is padded with copies of its
+last face whose outputs are dropped. Every
 failure is a ``ModelLoadError`` or ``CardError`` naming the file: never a raw traceback.
 onnxruntime is imported here lazily, so importing the package stays cheap.
 """
@@ -34,6 +37,14 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _one_line(exc: BaseException, limit: int = 600) -> str:
+    """The whole message on one line: onnxruntime puts the useful part on later lines
+    ("index: 0 Got: 3 Expected: 1")."""
+    msg = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+    msg = msg or type(exc).__name__
+    return msg if len(msg) <= limit else msg[:limit] + "..."
+
+
 def _first_line(exc: BaseException, limit: int = 300) -> str:
     text = str(exc).strip().splitlines()
     msg = text[0] if text else type(exc).__name__
@@ -59,9 +70,28 @@ class ModelSession:
         return self.card.input.name
 
     @property
+    def batch_size(self) -> int | None:
+        """The model's fixed batch size, or None when its batch axis is dynamic."""
+        first = self.input_shape[0] if self.input_shape else None
+        return first if isinstance(first, int) and first > 0 else None
+
+    @property
     def batch_fixed(self) -> bool:
-        """True when the model's batch axis is a fixed 1 (then faces run one at a time)."""
-        return self.input_shape[0] == 1
+        """True when the model's batch axis is fixed (then batches are split or padded)."""
+        return self.batch_size is not None
+
+    def _run_fixed(self, names: list[str], batch: np.ndarray, size: int) -> list[np.ndarray]:
+        """Run ``batch`` in slices of exactly ``size``, the last padded with its last face."""
+        parts = []
+        for start in range(0, len(batch), size):
+            piece = batch[start:start + size]
+            real = len(piece)
+            if real < size:
+                pad = np.repeat(piece[-1:], size - real, axis=0)
+                piece = np.concatenate([piece, pad])
+            out = self.session.run(names, {self.input_name: piece})
+            parts.append([np.asarray(v)[:real] for v in out])
+        return [np.concatenate([p[k] for p in parts]) for k in range(len(names))]
 
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Run a float32 batch; returns each output by name, batch axis first.
@@ -72,17 +102,17 @@ class ModelSession:
             When onnxruntime fails at run time (for example a shape the model rejects).
         """
         names = [n for n, _ in self.outputs]
+        size = self.batch_size
         try:
-            if self.batch_fixed and len(batch) != 1:
-                parts = [self.session.run(names, {self.input_name: batch[i:i + 1]})
-                         for i in range(len(batch))]
-                values = [np.concatenate([p[k] for p in parts]) for k in range(len(names))]
+            if size is not None and len(batch) != size:
+                values = self._run_fixed(names, batch, size)
             else:
                 values = self.session.run(names, {self.input_name: batch})
         except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ModelLoadError(f"{self.path}: onnxruntime failed to run the model on a "
-                                 f"batch of shape {list(batch.shape)}: {_first_line(exc)}"
-                                 ) from None
+            raise ModelLoadError(
+                f"{self.path}: onnxruntime failed to run the model on a batch of shape "
+                f"{list(batch.shape)} (the model's input {self.input_name!r} has shape "
+                f"{list(self.input_shape)}): {_one_line(exc)}") from None
         return dict(zip(names, (np.asarray(v) for v in values), strict=True))
 
 
