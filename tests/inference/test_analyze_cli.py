@@ -64,6 +64,17 @@ def test_analyze_errors_are_one_line(models: dict[str, Path], videos: tuple[Path
     assert code == 1 and message in err and "Traceback" not in err
 
 
+def test_a_file_that_is_no_yunet_is_refused_before_any_work(
+        models: dict[str, Path], videos: tuple[Path, Path], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "t.csv"
+    code = main(["analyze", str(models["logits8"]), str(videos[0]), "--out", str(out),
+                 "--no-index", "--detector", str(models["logits8"])])
+    err = capsys.readouterr().err
+    assert code == 1 and "YuNet" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 def test_bad_ranges_are_refused(models: dict[str, Path], videos: tuple[Path, Path],
                                 capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
