@@ -178,8 +178,6 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport,
     layouts: dict[Layout, list[LabelFile]] = {}
     for f in files:
         layouts.setdefault(read_layout(f.path), []).append(f)
-        report.skip(f.path, "blank lines ignored (stored line numbers after them are one "
-                    "less per blank line)", *csvio.blank_lines(f.path))
     media = child_media(root, [f.child for f in files], report)
 
     con.execute(SCHEMA)
@@ -198,6 +196,7 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport,
     for i, (layout, group) in enumerate(layouts.items()):
         table = f"hrm_read{i}"
         _read_group(con, table, layout, group)
+        _report_blank_lines(con, table, group, report)
         _check_cells(con, table, layout)
         _check_duplicates(con, table)
         _check_means(con, table, layout, report)
@@ -237,6 +236,16 @@ def _read_group(con: duckdb.DuckDBPyConnection, table: str, layout: Layout,
                 raise error from None
         raise DatasetFormatError(group[0].path.parent, "cannot read the HRM label files: "
                                  + (str(exc).strip().splitlines() or ["?"])[0]) from None
+
+
+def _report_blank_lines(con: duckdb.DuckDBPyConnection, table: str,
+                        group: Sequence[LabelFile], report: ImportReport) -> None:
+    """Count each file's blank lines; its rows read let a newline count clear it."""
+    rows = dict(con.execute(f"SELECT filename, count(*) FROM {table} GROUP BY filename"
+                            ).fetchall())
+    for f in group:
+        report.skip(f.path, csvio.BLANK_LINES_REASON,
+                    *csvio.blank_lines(f.path, int(rows.get(str(f.path), 0))))
 
 
 def _line_of(con: duckdb.DuckDBPyConnection, table: str, filename: str, rowid: int) -> int:
