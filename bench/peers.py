@@ -1,7 +1,7 @@
 """Benchmark: FaceExplorer side by side with FiftyOne on the same AffectNet rows (issue 18).
 
     /opt/peers-venv/bin/python bench/peers.py [--data DIR] [--rows N] [--repeat 7]
-                                              [--ingest-repeat 2] [--work DIR]
+        [--ingest-repeat 3] [--fo-ingest-repeat 1] [--reuse] [--work DIR]
 
 Five operations a user of either tool does, on the same rows, both sides in ONE run and
 interleaved (repeat i runs FaceExplorer then FiftyOne, repeat i+1 the other way round),
@@ -13,7 +13,9 @@ handful of repeats is close to their maximum: read it as "the slow end".
 Data: the full-scale synthetic AffectNet sample (``faceexplorer sample DIR --scale full``,
 no images), ``--data`` default ``bench/out/full/AffectNet`` (414,800 + 5,500 rows), read
 only. ``--rows N`` copies the first N training rows (and as large a share of validation)
-into ``--work`` for a quick look; the figures to report use every row.
+into ``--work`` for a quick look; the figures to report use every row. FiftyOne's
+ingest takes many minutes at full scale (hence one repeat by default); ``--reuse`` skips
+the ingest and queries the index file and MongoDB data the last run left in ``--work``.
 
 Environment (FiftyOne is never needed by the app or its tests, nor in pyproject.toml)::
 
@@ -122,13 +124,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_mongod(work: Path) -> tuple[subprocess.Popen[bytes], int, str]:
+def start_mongod(work: Path, reuse: bool) -> tuple[subprocess.Popen[bytes], int, str]:
     exe = mongod_path()
     version = subprocess.run([exe, "--version"], capture_output=True, text=True,
                              check=True).stdout.splitlines()[0]
     dbpath = work / "mongo"
-    shutil.rmtree(dbpath, ignore_errors=True)
-    dbpath.mkdir(parents=True)
+    if not reuse:
+        shutil.rmtree(dbpath, ignore_errors=True)
+    dbpath.mkdir(parents=True, exist_ok=True)
     port = free_port()
     proc = subprocess.Popen([exe, "--dbpath", str(dbpath), "--bind_ip", "127.0.0.1",
                              "--port", str(port), "--nounixsocket",
@@ -435,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="repeats of FaceExplorer's ingest")
     ap.add_argument("--fo-ingest-repeat", type=int, default=1,
                     help="repeats of FiftyOne's ingest (minutes each at full scale)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="skip the ingest: query the index and dataset of the last run")
     ap.add_argument("--batch", type=int, default=10_000, help="FiftyOne add_samples batch")
     ap.add_argument("--work", type=Path, default=WORK, help="index file, mongod data, logs")
     args = ap.parse_args(argv)
@@ -448,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     data = subset(args.data, work, args.rows) if args.rows else args.data
-    mongod, port, mongod_version = start_mongod(work)
+    mongod, port, mongod_version = start_mongod(work, args.reuse)
     try:
         os.environ["FIFTYONE_DATABASE_URI"] = f"mongodb://127.0.0.1:{port}"
         os.environ["FIFTYONE_DO_NOT_TRACK"] = "true"
@@ -478,15 +483,25 @@ def run(fo: Any, args: argparse.Namespace, work: Path, data: Path, clock: Clock,
     for path in csv_files(data).values():   # warm page cache for both sides
         path.read_bytes()
 
-    t_fe, t_fo, n_fe, n_fo = interleaved(clock, args.ingest_repeat, fe.ingest, fos.ingest,
-                                         before_fe=fe.clear, before_fo=fos.clear,
-                                         repeat_fo=args.fo_ingest_repeat)
-    rows_fe = fe.rows()
-    report("1 ingest CSVs", t_fe, t_fo,
-           agreement(rows_fe, len(fos.dataset)) + f" ({rows_fe:,} rows kept; "
-           f"{n_fe:,} read)")
+    if args.reuse:
+        if not (fe.db.is_file() and fo.dataset_exists(DATASET)):
+            raise SystemExit("--reuse: no index or dataset of an earlier run in --work")
+        fos.query_dataset()
+        print(f"1 ingest: skipped (--reuse); {fe.rows():,} rows in the index, "
+              f"{len(fos.dataset):,} samples in the dataset", flush=True)
+    else:
+        t_fe, t_fo, n_fe, n_fo = interleaved(
+            clock, args.ingest_repeat, fe.ingest, fos.ingest, before_fe=fe.clear,
+            before_fo=fos.clear, repeat_fo=args.fo_ingest_repeat)
+        rows_fe = fe.rows()
+        report("1 ingest CSVs", t_fe, t_fo,
+               agreement(rows_fe, len(fos.dataset)) + f" ({rows_fe:,} rows kept; "
+               f"{n_fe:,} read)")
+        fos.dataset.persistent = True   # kept for --reuse (else FiftyOne deletes it)
 
     fos.query_dataset()
+    if "arousal" in fos.dataset.list_indexes():   # left by a --reuse'd run
+        fos.dataset.drop_index("arousal")
     fe.open_tab(), fos.open_dataset()   # warm-up: first reads after the ingest
     t_fe, t_fo, o_fe, o_fo = interleaved(clock, args.repeat, fe.open_tab, fos.open_dataset,
                                          before_fo=fos.forget_dataset)
