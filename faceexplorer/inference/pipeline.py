@@ -106,6 +106,7 @@ class Pipeline:
         self.warnings: list[str] = []
         self.counts = {"aligned_landmarks": 0, "aligned_eyes": 0, "box_fallback": 0, "nan": 0}
         self._eyes: EyeLandmarker | None = None
+        self._last_image: str | None = None  # file name of the last frame from a folder
         wants_alignment = model.card.input.crop == "aligned"
         if wants_alignment and detector is not None and not detector.gives_landmarks:
             try:
@@ -158,6 +159,10 @@ class Pipeline:
         """
         image = frame.image if frame.image.ndim == 3 else cv2.cvtColor(frame.image,
                                                                        cv2.COLOR_GRAY2BGR)
+        reset = getattr(self.detector, "reset", None)
+        if frame.name and frame.name != self._last_image and reset is not None:
+            reset()  # images of a folder are unrelated: no face is tracked across them
+        self._last_image = frame.name or None
         t0 = time.perf_counter()
         dets = self._detections(image)
         t1 = time.perf_counter()
