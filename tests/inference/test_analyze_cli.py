@@ -92,3 +92,34 @@ def test_progress_bar_on_a_terminal() -> None:
     text = stream.getvalue()
     assert "\r[############------------] 5/10 frames, 2.0 frames/s, 0:02 left (clip.mp4)" in text
     assert "[########################] 10/10" in text and text.endswith("\n")
+
+
+def test_ctrl_c_keeps_the_parts_and_the_same_command_resumes(
+        models: dict[str, Path], videos: tuple[Path, Path], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from faceexplorer.inference import analyze
+
+    monkeypatch.setattr(analyze, "PART_FRAMES", 4)
+    real = analyze.run_analysis
+    calls = iter(range(1000))
+
+    def interrupted(*args: object, **kwargs: object) -> analyze.AnalysisResult:
+        def ctrl_c() -> bool:
+            if next(calls) == 5:
+                raise KeyboardInterrupt
+            return False
+        return real(*args, should_stop=ctrl_c, **kwargs)  # type: ignore[arg-type]
+
+    out = tmp_path / "t.csv"
+    argv = ["analyze", str(models["logits8"]), str(videos[0]), "--out", str(out),
+            "--no-index"]
+    monkeypatch.setattr(analyze, "run_analysis", interrupted)
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert "interrupted (Ctrl-C)" in err and "resume with the same command" in err
+    assert "face.avi: face found in 3 of 4 frames so far" in err and not out.exists()
+    monkeypatch.setattr(analyze, "run_analysis", real)
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "face found in 9 of 10 frames (4 from the earlier run)" in err
+    assert out.read_text().count("\n") == 11
