@@ -49,7 +49,7 @@ from faceexplorer.gui.dataset_panel import DatasetPanel
 from faceexplorer.gui.lazy_tab import LazyTab, LazyView
 from faceexplorer.gui.message_page import MessagePage, how_to_fill
 from faceexplorer.gui.table_panel import TablePanel
-from faceexplorer.index import browse
+from faceexplorer.index import browse, browse_table
 from faceexplorer.index.browse import DatasetOverview
 from faceexplorer.index.store import connect
 
@@ -303,6 +303,8 @@ class MainWindow(QMainWindow):
         self._close_index()
         try:
             self.con = connect(self.db_path, read_only=True)
+            # An index made before the browser's table was stored gets it once, now.
+            self.con = browse_table.opened_for_browsing(self.con, self.db_path)
             self.datasets = browse.datasets_overview(self.con)
         except (FaceExplorerError, duckdb.Error) as exc:
             self._close_index()

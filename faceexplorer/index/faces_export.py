@@ -72,9 +72,9 @@ def export_selection(con: duckdb.DuckDBPyConnection, flt: ImageFilter, sort: Ima
         joins.append(f"LEFT JOIN {_STATS_TABLE} s ON s.c25_set = b.c25_set "
                      "AND s.image_index = b.row_index AND b.split = 'train'")
     if src.affectnet:
-        select += ["a.image_root", "a.sub_path", "a.face_x", "a.face_y", "a.face_w",
-                   "a.face_h"]
-        joins.append("LEFT JOIN affectnet_images a ON a.rowid = b.arow")
+        # Where the file is, from the browse table itself (it keeps no AffectNet rowid).
+        select += ["b.image_root::VARCHAR AS image_root", "b.subdir || b.filename AS sub_path",
+                   "b.face_x", "b.face_y", "b.face_w", "b.face_h"]
     votes_join, vote_cols = _votes_sql(con, src)
     select += vote_cols
     if votes_join:

@@ -148,9 +148,9 @@ _PAGE_SELECT = ", ".join(
 
 def _image_row(r: tuple[Any, ...]) -> ImageRow:
     n = len(_ROW_FIELDS)
-    arow, root, subdir, x, y, w, h, pos = r[n:]
+    in_affectnet, root, subdir, x, y, w, h, pos = r[n:]
     # String joins, not pathlib: 200 Path objects cost ~10 ms per page.
     path = f"{root}{os.sep}{subdir}{r[2]}" if root is not None else None
     box = (int(x), int(y), int(w), int(h)) if None not in (x, y, w, h) else None
-    return ImageRow(*r[:n], image_path=path, face_box=box, in_affectnet=arow is not None,
+    return ImageRow(*r[:n], image_path=path, face_box=box, in_affectnet=bool(in_affectnet),
                     pos=int(pos))

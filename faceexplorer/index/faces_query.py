@@ -2,11 +2,12 @@
 
 One browser row is one image, keyed by ``(split, row_index)``: every AffectNet row, plus
 every AffectNetC25 image whose AffectNet row is not in the index (key ``('train',
-image_index)``, no label, no image path). The rows come from one SQL relation built for
-whatever the index holds (AffectNet only, C25 only, or both joined on the key) with the
-crowd statistics of ``c25_image_stats`` as plain columns, so DuckDB filters and sorts them
-in one scan. A filter is an :class:`ImageFilter`, a sort an :class:`ImageSort`; values
-travel as bound parameters, column names only from the fixed :data:`COLUMNS` list.
+image_index)``, no label, no image path). The rows are one narrow table, ``faces_browse``,
+stored in the index at import (``browse_table``: whatever the index holds, AffectNet only,
+C25 only, or both joined on the key, with the crowd statistics of ``c25_image_stats`` as
+plain columns), so DuckDB filters and sorts them in one scan. A filter is an
+:class:`ImageFilter`, a sort an :class:`ImageSort`; values travel as bound parameters,
+column names only from the fixed :data:`COLUMNS` list.
 
 The jobs on these rows live beside this module: reading a page (``faces_page``: offset
 and keyset paging) and exporting the selection (``faces_export``).
@@ -20,7 +21,13 @@ from typing import Any
 import duckdb
 
 from faceexplorer.core.vocab import EXPRESSION_LABELS
-from faceexplorer.index.store import table_exists
+from faceexplorer.index import browse_table
+from faceexplorer.index.browse_table import PAGE_EXTRA as _PAGE_EXTRA
+from faceexplorer.index.browse_table import Sources, sources
+
+__all__ = ["BROWSE_TABLE", "COLUMNS", "COLUMN_NAMES", "CROWD_COLUMNS", "ImageFilter",
+           "ImagePage", "ImageRow", "ImageSort", "Sources", "count_images", "find_position",
+           "order_sql", "prepare_browse", "qualified", "sources", "where_sql", "_PAGE_EXTRA"]
 
 # (name, title, numeric) of every column the browser shows and sorts by, in table order.
 COLUMNS: tuple[tuple[str, str, bool], ...] = (
@@ -139,25 +146,6 @@ _ROW_FIELDS = tuple(f.name for f in fields(ImageRow))[:18]
 
 
 @dataclass(frozen=True)
-class Sources:
-    """Which tables the index has; decides the relation and which filters make sense."""
-
-    affectnet: bool
-    c25: bool
-    c25_stats: bool
-
-    @property
-    def any(self) -> bool:
-        return self.affectnet or self.c25
-
-
-def sources(con: duckdb.DuckDBPyConnection) -> Sources:
-    """What the index holds for the browser."""
-    return Sources(table_exists(con, "affectnet_images"), table_exists(con, "c25_images"),
-                   table_exists(con, _STATS_TABLE))
-
-
-@dataclass(frozen=True)
 class ImagePage:
     """Rows ``offset ..`` of the filtered, sorted selection."""
 
@@ -166,73 +154,18 @@ class ImagePage:
 
 
 # --- the browse table -------------------------------------------------------------------
-#: TEMP table (per connection) the browser queries: narrow, numeric where it can be.
-BROWSE_TABLE = "faces_browse"
-_LABEL_ENUM = "ENUM(" + ", ".join(f"'{e}'" for e in EXPRESSION_LABELS) + ")"
-_STATS = ("majority", "tie", "agreement", "plurality_share", "entropy", "valence_mean",
-          "valence_sd", "arousal_mean", "arousal_sd", "ds_label")
-_STATS_TYPES = ("VARCHAR", "BOOLEAN", "INTEGER", "DOUBLE", "DOUBLE", "DOUBLE", "DOUBLE",
-                "DOUBLE", "DOUBLE", "VARCHAR")
-
-
-def _crowd_sql(src: Sources) -> str:
-    """One row per C25 image (an image in several sets shows its lowest set)."""
-    if src.c25_stats:
-        body = f"SELECT c25_set, image_index, filename, {', '.join(_STATS)} FROM {_STATS_TABLE}"
-    else:
-        nulls = ", ".join(f"NULL::{t} AS {c}" for c, t in zip(_STATS, _STATS_TYPES, strict=True))
-        body = f"SELECT c25_set, image_index, filename, {nulls} FROM c25_images"
-    return (f"SELECT * FROM ({body}) "
-            "QUALIFY row_number() OVER (PARTITION BY image_index ORDER BY c25_set) = 1")
-
-
-# The image's folder: sub_path without its file name (short; the name is a column already).
-_PATH_COLS = ("a.image_root, left(a.sub_path, length(a.sub_path) - length(a.filename)) "
-              "AS subdir, a.face_x, a.face_y, a.face_w, a.face_h")
-#: Columns of a page query, after the ImageRow fields.
-_PAGE_EXTRA = ("arow", "image_root", "subdir", "face_x", "face_y", "face_w", "face_h")
-
-
-def _source_sql(src: Sources) -> str:
-    """Every browser row of what the index holds, with AffectNet's rowid as ``arow``."""
-    crowd = ", ".join(f"c.{c}" for c in _STATS)
-    no_crowd = ", ".join(f"NULL::{t} AS {c}" for c, t in zip(_STATS, _STATS_TYPES, strict=True))
-    if src.affectnet and src.c25:
-        return f"""
-        SELECT coalesce(a.split, 'train') AS split,
-               coalesce(a.row_index, c.image_index) AS row_index,
-               coalesce(a.filename, c.filename) AS filename,
-               a.expression, a.valence, a.arousal, c.c25_set, {crowd},
-               (a.expression IS NOT NULL AND c.majority IS NOT NULL
-                AND a.filename = c.filename AND a.expression <> c.majority)
-                   AS majority_differs,
-               a.rowid AS arow, {_PATH_COLS}
-        FROM affectnet_images a
-        FULL JOIN ({_crowd_sql(src)}) c ON a.split = 'train' AND a.row_index = c.image_index"""
-    if src.affectnet:
-        return f"""
-        SELECT split, row_index, filename, expression, valence, arousal,
-               NULL::INTEGER AS c25_set, {no_crowd}, NULL::BOOLEAN AS majority_differs,
-               rowid AS arow, {_PATH_COLS}
-        FROM affectnet_images a"""
-    return f"""
-        SELECT 'train' AS split, c.image_index AS row_index, c.filename,
-               NULL::VARCHAR AS expression, NULL::DOUBLE AS valence, NULL::DOUBLE AS arousal,
-               c.c25_set, {crowd}, NULL::BOOLEAN AS majority_differs, NULL::BIGINT AS arow,
-               NULL::VARCHAR AS image_root, NULL::VARCHAR AS subdir, NULL::INTEGER AS face_x,
-               NULL::INTEGER AS face_y, NULL::INTEGER AS face_w, NULL::INTEGER AS face_h
-        FROM ({_crowd_sql(src)}) c"""
+#: The table every browser query reads (``browse_table``).
+BROWSE_TABLE = browse_table.TABLE
 
 
 def prepare_browse(con: duckdb.DuckDBPyConnection, rebuild: bool = False) -> Sources:
-    """Build the connection's browse table once (or again with ``rebuild``).
+    """Make sure ``con`` has a browse table to query; what the index holds.
 
-    Every browser query reads this TEMP table instead of joining AffectNet and C25 each
-    time: rows numbered ``pos`` in key order (so the default order is a stored-order
-    scan), labels as ENUMs (integer compares, canonical sort order), no wide columns.
-    Measured on 420k rows (2 loaded cores): ~1 s to build; then a filtered count ~3 ms
-    and a sorted first page ~20 ms instead of ~50 ms and ~500 ms on the joined tables.
-    A read-only connection may create it (TEMP objects live in memory).
+    The index stores the table since its AffectNet or C25 import (``browse_table``): then
+    nothing is built, the open costs a catalog lookup. An index made before that (or
+    that the window could not upgrade) gets the connection's own TEMP copy, built once
+    per connection (~0.4-1 s on 420k rows; again with ``rebuild``). A read-only
+    connection may create it (TEMP objects live in memory).
 
     Returns
     -------
@@ -240,34 +173,11 @@ def prepare_browse(con: duckdb.DuckDBPyConnection, rebuild: bool = False) -> Sou
         What the index holds (all false: nothing to browse, no table).
     """
     src = sources(con)
-    exists = table_exists_temp(con, BROWSE_TABLE)
-    if exists and not rebuild:
+    if not src.any or (not rebuild and browse_table.is_stored(con)):
         return src
-    con.execute(f"DROP TABLE IF EXISTS temp.{BROWSE_TABLE}")
-    if not src.any:
-        return src
-    enums = {c: _LABEL_ENUM for c in ("expression", "majority", "ds_label")}
-    enums["split"] = "ENUM('train', 'val')"
-    if src.affectnet:
-        # A few distinct folders: an ENUM stores each row's as a byte, not a long string.
-        roots = [r[0] for r in con.execute(
-            "SELECT DISTINCT image_root FROM affectnet_images").fetchall()]
-        enums["image_root"] = "ENUM(" + ", ".join(_sql_text(r) for r in roots) + ")"
-    splits = con.execute(f"SELECT DISTINCT split FROM ({_source_sql(src)})").fetchall()
-    if {r[0] for r in splits} - {"train", "val"}:
-        enums.pop("split")
-    cols = ", ".join(f"{c}::{enums[c]} AS {c}" if c in enums else c for c in
-                     (*_ROW_FIELDS, *_PAGE_EXTRA))
-    con.execute(f"""
-        CREATE TEMP TABLE {BROWSE_TABLE} AS
-        SELECT row_number() OVER (ORDER BY split, row_index NULLS LAST, arow) - 1 AS pos,
-               {cols}
-        FROM ({_source_sql(src)}) ORDER BY pos""")
+    if rebuild or not table_exists_temp(con, BROWSE_TABLE):
+        browse_table.build(con, temporary=True)
     return src
-
-
-def _sql_text(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def table_exists_temp(con: duckdb.DuckDBPyConnection, name: str) -> bool:
