@@ -3,23 +3,33 @@
     python bench/scrub.py [--root DIR] [--size 640x480] [--frames 300] [--json]
 
 Writes once under ``--root`` a full-scale-like child: the labelled segments of a typical
-child of the full-scale plan (``samples.hrm.plan_frames("full")``: ~1,300 labelled frames
-in ~16 segments over a ~3,000-frame video), as an mp4v video at ``--size`` plus the
-labelled frames as JPEGs in ``origin/<child>/`` (drawn sample faces, upscaled, with the
-frame number burnt in so every frame differs). Then, in this one process:
+child of the full-scale plan (``samples.hrm.plan_frames("full")``: ~1,200 labelled frames
+in ~16 segments over a ~2,200-frame video), as a video at ``--size`` that decodes at a
+real camera file's cost (``bench/videos.py``: a ``samples.scenes`` face scene - textured
+room, moving faces, grain - as H.264 with a keyframe every 250 frames and B-frames, or
+OpenCV mp4v with a keyframe every 12 when imageio-ffmpeg is absent; the report names
+which) plus the labelled frames as JPEGs in ``origin/<child>/``. Up to issue 18 the video
+was a flat drawn face with a moving bar in mp4v (~2,000 fps to decode; seeks decoded at
+most 11 frames). Then, in this one process:
 
 - ``sequential``: 300 consecutive frames (a slow drag, or playback); raw = one seek then
   ``read()`` + BGR->RGB per frame; viewer = ``set_frame(f)``, wait until it is on screen;
-- ``random``: 300 random frames; raw = ``CAP_PROP_POS_FRAMES`` seek + read per frame (not
-  verified); viewer = the same frames through its verified seeks;
+- ``random``: ``--seeks`` frames (100) drawn uniformly over the whole video, so each is a
+  seek; raw = ``CAP_PROP_POS_FRAMES`` seek + ``read()`` + BGR->RGB per frame (not
+  verified); viewer = the same frames through its verified seeks, each timed from
+  ``set_frame`` to the frame painted (``frame_displayed``, then the paint's events);
 - ``frames folder``: the sequential frames of a segment from the JPEGs (raw = imdecode);
 - ``drag``: 300 requests fired at mouse-move rate (100 per second) without waiting:
   frames actually drawn per second, decodes made, and the lag from the last request to
   its frame on screen;
-- ``flood``: 300 requests with no event loop between them: decodes made, ms to the last.
+- ``flood``: the random frames requested with no event loop between them: decodes
+  made, ms to the last.
 
-Each figure is printed with its ratio to the raw decode (goal: viewer at 30 fps or
-better while scrubbing). ``run`` returns the figures for ``bench/timeline.py``.
+Each figure is printed with its ratio to the raw decode, p50/p95 ms per frame for the
+viewer, and the load average (goal: viewer at 30 fps or better while scrubbing). In the
+clocks: decode, colour conversion, scaling, the hand-over and the paint; outside:
+writing the video, opening the viewer. ``run`` returns the figures for
+``bench/timeline.py``.
 """
 
 from __future__ import annotations
@@ -27,12 +37,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # bench.videos
 
 CHILD = "S1"
 
@@ -41,7 +53,8 @@ def write_child(root: Path, size: tuple[int, int], rng: np.random.Generator) -> 
     """Video and JPEGs of a typical full-scale child under ``root`` (kept between runs)."""
     import cv2
 
-    from faceexplorer.samples import drawing, hrm
+    from bench.videos import write_scene_video
+    from faceexplorer.samples import hrm
 
     meta = root / "child.json"
     if meta.is_file():
@@ -49,34 +62,20 @@ def write_child(root: Path, size: tuple[int, int], rng: np.random.Generator) -> 
     plans = hrm.plan_frames("full", rng)
     # The child whose labelled frame count is the median: "typical".
     plan = sorted(plans, key=lambda p: p.n_frames)[len(plans) // 2]
-    width, height = size
-    faces = []
-    for _ in range(6):
-        params = drawing.params_for_aus({}, rng)
-        face = drawing.draw_face(params, rng, size=hrm.FRAME_SIZE).image
-        faces.append(cv2.resize(face, (width, height), interpolation=cv2.INTER_CUBIC))
     labelled = set(plan.frames.tolist())
     n_video = plan.segments[-1][1] + 1
     video = root / "videos" / f"{CHILD}.mp4"
     folder = root / "origin" / CHILD
-    video.parent.mkdir(parents=True, exist_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), hrm.FPS,
-                             (width, height))
-    for k in range(n_video):
-        img = faces[(k // 40) % len(faces)].copy()
-        # A moving bar and the frame number: every frame differs, as video frames do.
-        x = (k * 7) % width
-        img[:, max(0, x - 6):x] = (255, 255, 255)
-        cv2.putText(img, str(k), (10, height - 20), cv2.FONT_HERSHEY_SIMPLEX, 1.5,
-                    (0, 0, 0), 3)
-        writer.write(img)
+
+    def save_labelled(k: int, image: np.ndarray) -> None:
         if k in labelled:
-            cv2.imwrite(str(folder / f"{k}_0.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    writer.release()
+            cv2.imwrite(str(folder / f"{k}_0.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+
+    encoder = write_scene_video(video, n_video, size, hrm.FPS, on_frame=save_labelled)
     info = {"video": str(video), "frames_dir": str(folder), "video_frames": n_video,
             "segments": [list(s) for s in plan.segments], "labelled": plan.n_frames,
-            "size": [width, height]}
+            "size": list(size), "encoder": encoder}
     meta.write_text(json.dumps(info))
     return info
 
@@ -126,6 +125,13 @@ def raw_folder(folder: str, frames: list[int]) -> float:
     return time.perf_counter() - start
 
 
+def decoder_work(viewer) -> tuple[int, int, int]:
+    """Seeks, reads and grabs the viewer's video source has made so far (0s: none open)."""
+    source = getattr(viewer.source, "_source", viewer.source)
+    video = getattr(source, "video", None)
+    return (video.seeks, video.reads, video.grabs) if video is not None else (0, 0, 0)
+
+
 class Driver:
     """A shown FrameViewer and helpers to wait for what it draws."""
 
@@ -157,15 +163,17 @@ class Driver:
             self.app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
         self.app.processEvents()        # the paint that puts it on screen
 
-    def paced(self, frames: list[int]) -> float:
+    def paced(self, frames: list[int]) -> list[float]:
         """Seconds to show each frame in turn, waiting until each is on screen."""
         self.viewer.set_frame(frames[0] - 1)
         self.wait(frames[0] - 1)
-        start = time.perf_counter()
+        steps = []
         for f in frames:
+            start = time.perf_counter()
             self.viewer.set_frame(f)
             self.wait(f)
-        return time.perf_counter() - start
+            steps.append(time.perf_counter() - start)
+        return steps
 
     def drag(self, frames: list[int], rate: float = 100.0) -> dict:
         """Requests at ``rate`` per second without waiting, as a mouse drag sends them."""
@@ -194,75 +202,92 @@ class Driver:
         for f in frames:
             self.viewer.set_frame(f)
         self.wait(frames[-1])
-        return {"ms": 1000 * (time.perf_counter() - start),
+        return {"ms": 1000 * (time.perf_counter() - start), "requests": len(frames),
                 "decodes": self.viewer.loader.decodes - decodes}
 
     def close(self) -> None:
         self.viewer.close()
 
 
-def run(root: Path, size: tuple[int, int] = (640, 480), n: int = 300, seed: int = 7) -> dict:
+def run(root: Path, size: tuple[int, int] = (640, 480), n: int = 300, seed: int = 7,
+        seeks: int = 100) -> dict:
     """Every figure of the module docstring, for one full-scale-like child."""
     rng = np.random.default_rng(seed)
     info = write_child(root, size, rng)
     total = info["video_frames"]
     start = int(rng.integers(1, total - n))
     sequential = list(range(start, start + n))
-    random_frames = [int(f) for f in rng.integers(1, total, n)]
+    random_frames = [int(f) for f in rng.integers(1, total, seeks)]
     # The longest segment's frames, for the folder (JPEGs exist only for labelled frames).
     a, b = max(info["segments"], key=lambda s: s[1] - s[0])
     folder_frames = list(range(a + 1, min(b, a + n) + 1))
     driver = Driver(info)
     try:
-        out: dict = {"video_frames": total, "labelled": info["labelled"], "size": info["size"]}
+        out: dict = {"video_frames": total, "labelled": info["labelled"], "size": info["size"],
+                     "encoder": info.get("encoder", "mp4v"), "load_before": os.getloadavg()}
         driver.open(prefer=1)           # video first
         for name, frames, seq in (("sequential", sequential, True),
                                   ("random", random_frames, False)):
             raw = raw_video(info["video"], frames, seq)
-            viewer = driver.paced(frames)
-            out[name] = {"raw_fps": len(frames) / raw, "viewer_fps": len(frames) / viewer,
-                         "ratio": raw / viewer}
+            before = decoder_work(driver.viewer)
+            steps = driver.paced(frames)
+            work = np.subtract(decoder_work(driver.viewer), before) / len(frames)
+            out[name] = {**_figures(raw, steps), "seeks_per_frame": work[0],
+                         "decoded_per_frame": work[1] + work[2]}
         out["drag"] = driver.drag(sequential)
         out["flood"] = driver.flood(random_frames)
         driver.open(prefer=0)           # frames folder first
         raw = raw_folder(info["frames_dir"], folder_frames)
-        viewer = driver.paced(folder_frames)
-        out["frames folder"] = {"raw_fps": len(folder_frames) / raw,
-                                "viewer_fps": len(folder_frames) / viewer,
-                                "ratio": raw / viewer}
+        out["frames folder"] = _figures(raw, driver.paced(folder_frames))
     finally:
         driver.close()
+    out["load"] = os.getloadavg()
     return out
+
+
+def _figures(raw_seconds: float, steps: list[float]) -> dict:
+    ms = 1000 * np.asarray(steps)
+    return {"raw_fps": len(steps) / raw_seconds, "viewer_fps": len(steps) / sum(steps),
+            "ratio": raw_seconds / sum(steps), "p50_ms": float(np.percentile(ms, 50)),
+            "p95_ms": float(np.percentile(ms, 95))}
 
 
 def report(out: dict, n: int) -> str:
     w, h = out["size"]
+    lb, la = out["load_before"], out["load"]
     lines = [f"HRM frame viewer scrubbing ({n} frames; video {out['video_frames']} frames "
-             f"{w}x{h} mp4v, {out['labelled']} labelled JPEGs)"]
+             f"{w}x{h} {out['encoder']}, {out['labelled']} labelled JPEGs); load average "
+             f"{lb[0]:.2f} before, {la[0]:.2f} after"]
     for name in ("sequential", "random", "frames folder"):
         r = out[name]
-        lines.append(f"  {name:<14} viewer {r['viewer_fps']:7.1f} fps   raw OpenCV "
-                     f"{r['raw_fps']:7.1f} fps   viewer/raw {r['ratio']:.2f}x"
+        lines.append(f"  {name:<14} viewer {r['viewer_fps']:7.1f} fps (p50 {r['p50_ms']:.1f} "
+                     f"ms, p95 {r['p95_ms']:.1f} ms)   raw OpenCV {r['raw_fps']:7.1f} fps   "
+                     f"viewer/raw {r['ratio']:.2f}x"
                      f"   {'OK' if r['viewer_fps'] >= 30 else 'BELOW 30 fps'}")
+        if "decoded_per_frame" in r:
+            lines.append(f"  {'':<14} decoder work per frame shown: {r['seeks_per_frame']:.2f} "
+                         f"seeks, {r['decoded_per_frame']:.1f} frames decoded (read or grab)")
     d, f = out["drag"], out["flood"]
     lines.append(f"  drag at 100 requests/s: {d['drawn_per_s']:.1f} frames drawn per s, "
                  f"{d['decodes']} decodes for {n} requests, last frame {d['lag_ms']:.0f} ms "
                  "after the last request")
-    lines.append(f"  flood of {n} requests: {f['decodes']} decodes, last frame on screen "
-                 f"after {f['ms']:.0f} ms")
+    lines.append(f"  flood of {f['requests']} requests: {f['decodes']} decodes, last frame on "
+                 f"screen after {f['ms']:.0f} ms")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=Path("/tmp/faceexplorer-bench/scrub"))
+    parser.add_argument("--root", type=Path, default=Path("/tmp/faceexplorer-bench/scrub-scene"))
     parser.add_argument("--size", default="640x480", help="video frame size WxH")
     parser.add_argument("--frames", type=int, default=300, help="frames per scrub")
+    parser.add_argument("--seeks", type=int, default=100,
+                        help="random frames (each a seek: ~0.1-0.5 s with H.264)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
     root = args.root / f"{width}x{height}"
-    out = run(root, (width, height), args.frames)
+    out = run(root, (width, height), args.frames, seeks=args.seeks)
     print(json.dumps(out, indent=2) if args.json else report(out, args.frames))
 
 
