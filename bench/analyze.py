@@ -15,7 +15,7 @@ turn:
   of a small region around each face, the whole frame every 12 frames or when a face is
   lost; the class itself is called, its searches are the bare detection work), crop
   each face with one ``cv2.warpAffine`` (square box, 224x224) and normalise in numpy,
-  and ``InferenceSession.run`` on batches of 16 faces (the app's batch) with a plain
+  and ``InferenceSession.run`` on batches of ``analyze_input.BATCH`` faces (8) with a plain
   session (``bench/models.bare_session``: same threads, spinning off). Session and
   cascade are created outside the clock.
 - ``analyze``: ``run_analysis`` on the same video with an already opened model (opening
@@ -53,14 +53,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from models import b0_model, bare_session  # noqa: E402
 
 from faceexplorer.inference.analyze import run_analysis  # noqa: E402
-from faceexplorer.inference.analyze_input import STAGES  # noqa: E402
+from faceexplorer.inference.analyze_input import BATCH, STAGES  # noqa: E402
 from faceexplorer.inference.session import open_model  # noqa: E402
 from faceexplorer.inference.track import TrackingFaceDetector  # noqa: E402
 from faceexplorer.samples.scenes import FaceScene, match_faces, write_video  # noqa: E402
 
 SIZE = (640, 360)
 FPS = 25.0
-BATCH = 16
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)
 
