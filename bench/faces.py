@@ -1,30 +1,46 @@
 """Benchmark: FACES feature view and full feature ranking at full scale (11,427 subjects).
 
-    python bench/faces.py [--root DIR] [--views 20] [--repeat 1]
+    python bench/faces.py [--root DIR] [--sample DIR] [--views 20] [--repeat 1]
+                          [--missing-item 0.0015] [--only values]
 
-Writes the full-scale FACES sample under ``--root`` once (``write_faces(root, "full",
-rng)``, a ~1 GB feature file, a few minutes) and imports it into ``--root/faces.duckdb``
-once. Then, in this one process:
+Setup, outside every clock and done once (kept under ``--root``, default
+``bench/out/faces``):
 
-- ``feature_view`` of ``--views`` random features from the index (query, bands,
-  Spearman rho with p and CI against the three subscales): p50 / p95 ms (goal < 100 ms),
-  against a bare numpy Spearman of the same feature with the three scores on arrays
-  already in memory (argsort ranks, no ties, no NaN handling, no p or CI);
-- ``rank_all`` (every feature x the three subscales, from the index, exact tie ranks,
-  pairwise NaN, p, CI, BH q, sorted frames; goal < 3 s), against a bare numpy ranking of
-  the in-memory matrix (argsort ranks, one matrix product).
+- the full-scale FACES sample: ``--sample`` (default ``bench/out/full/FACES``, the shared
+  one, read only) or, when absent, one written under ``--root`` by ``write_faces``;
+- ``complete.duckdb``: that folder imported by the current code;
+- ``partial/FACES``: the same feature and baseinfo files (symlinks) with a ``dass21.csv``
+  where each item is blank with probability ``--missing-item`` (independently; 0.0015
+  leaves ~3% of subjects with a gap, ~1% per subscale, the rate of a large school
+  survey). The app leaves a subscale unscored when any of its seven items is missing
+  (sum in SQL, :mod:`faceexplorer.datasets.faces`), so these subjects have one or two
+  subscales and not the others: ``partial.duckdb`` is its import;
+- an index holding stored feature ranks (what the import writes,
+  :mod:`faceexplorer.stats.faces_ranks`) is also copied without them
+  (``*-values.duckdb``: what an index imported before they were stored holds), so the
+  stored-rank and the values paths are timed on the same data. ``--only values`` skips
+  the stored-rank rows.
 
-Since issue 5 the FACES import ranks every feature once and stores the ranks
-(:mod:`faceexplorer.stats.faces_ranks`), so ``rank_all`` reads ranks instead of sorting
-~97M values: what the user waits for after the import. That work moved into the import,
-so its cost is printed too: ``store_ranks`` timed inside a transaction on the bench index
-that is then rolled back (the index is unchanged). Printed beside it, for comparison in
-the same run: the ranking from the values (the path an index without stored ranks takes,
-and what ``rank_all`` did before), and the time to read the stored ranks alone. An index
-made before the ranks were stored is re-imported once.
+Then, in this one process, each row is the median of ``--repeat`` runs with its wall and
+process CPU time, its ratio to the baseline (wall / wall) and the load average when it
+finished:
 
-Each figure is the median of ``--repeat`` runs, printed with its ratio to the baseline
-and the process CPU time (the machine may be shared: the load average is printed too).
+- baseline: a bare numpy Spearman of every feature with the three subscales on the
+  complete subjects' matrix already in memory (float64, argsort ordinal ranks: no tie
+  averaging, no NaN handling, no p, CI or q; one matrix product). Loading the matrix is
+  outside the clock;
+- ``rank_all`` on each index for each subscale alone and for the three together (what
+  the ranking tab asks for): everything the user waits for, from the open read-only
+  connection to the sorted frames with rho, p, CI, BH q and n (reading the table, ranking,
+  statistics, sorting). ``from`` says where rho came from (``attrs["rho_from"]``): the
+  stored ranks or the values (goal < 3 s either way);
+- the feature table read alone, as the values path reads it (a floor for that path);
+- ``feature_view`` of ``--views`` random features (query, bands, rho/p/CI against the three
+  subscales): p50 / p95 ms (goal < 100 ms) against a bare numpy Spearman of the same
+  feature on arrays in memory.
+
+Every ranking is checked against the first one of the same index and subscale (values vs
+stored ranks, one subscale vs three): rho, p, CI and q to 1e-12, n exactly.
 """
 
 from __future__ import annotations
@@ -32,6 +48,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import time
 from collections.abc import Callable
@@ -40,6 +57,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import pandas as pd
 
 from faceexplorer.datasets.registry import import_path
 from faceexplorer.index.store import table_exists
@@ -49,29 +67,66 @@ from faceexplorer.stats import faces_stats as fs
 from faceexplorer.stats.dass21 import SUBSCALES
 
 
-def ensure_index(root: Path, seed: int) -> Path:
-    """The full-scale sample and its index under ``root``, made once."""
-    marker, db = root / "sample.json", root / "faces.duckdb"
-    if not marker.exists():
-        print(f"writing the full-scale FACES sample to {root} (once, a few minutes) ...",
+def sample_folder(root: Path, sample: Path, seed: int) -> Path:
+    """The full-scale FACES folder: the shared one, else one written under ``root``."""
+    if (sample / "dass21.csv").exists():
+        return sample
+    own = root / "sample" / "FACES"
+    if not (own / "dass21.csv").exists():
+        print(f"writing the full-scale FACES sample to {own.parent} (once, minutes) ...",
               flush=True)
-        start = time.perf_counter()
-        sample = write_faces(root, "full", np.random.default_rng(seed))
-        marker.write_text(json.dumps({"seconds": time.perf_counter() - start,
-                                      "n_subjects": sample.n_subjects}))
-        db.unlink(missing_ok=True)
-    if db.exists():
-        with duckdb.connect(str(db), read_only=True) as con:
-            stale = not table_exists(con, "faces_feature_ranks")
-        if stale:
-            print("the index has no stored feature ranks: re-importing", flush=True)
-            db.unlink()
-    if not db.exists():
-        print("importing it (once) ...", flush=True)
-        start = time.perf_counter()
-        import_path(db, root / "FACES", "faces")
-        print(f"  import: {time.perf_counter() - start:.1f} s", flush=True)
-    return db
+        write_faces(own.parent, "full", np.random.default_rng(seed))
+    return own
+
+
+def partial_folder(root: Path, full: Path, p_item: float, seed: int) -> Path:
+    """``full`` with DASS-21 items blanked at random (probability ``p_item`` each)."""
+    folder = root / "partial" / "FACES"
+    marker = folder.parent / "partial.json"
+    want = {"source": str(full.resolve()), "p_item": p_item, "seed": seed}
+    if marker.exists() and json.loads(marker.read_text()) == want:
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for f in full.iterdir():
+        if f.name != "dass21.csv":
+            (folder / f.name).symlink_to(f.resolve())
+    items = pd.read_csv(full / "dass21.csv", dtype={"cust_id": str})
+    cols = [f"dass_{i}" for i in range(1, 22)]
+    gaps = np.random.default_rng(seed).random((len(items), 21)) < p_item
+    items[cols] = items[cols].astype(float).mask(gaps)
+    items.to_csv(folder / "dass21.csv", index=False)
+    marker.write_text(json.dumps(want))
+    return folder
+
+
+def ensure_index(db: Path, folder: Path) -> None:
+    """``folder`` imported into ``db`` by the current code, once."""
+    stamp = db.with_suffix(".json")
+    if db.exists() and stamp.exists() and json.loads(stamp.read_text())["source"] == str(
+            folder.resolve()):
+        return
+    db.unlink(missing_ok=True)
+    print(f"importing {folder} into {db} (once) ...", flush=True)
+    start = time.perf_counter()
+    import_path(db, folder, "faces")
+    seconds = time.perf_counter() - start
+    stamp.write_text(json.dumps({"source": str(folder.resolve()), "import_s": seconds}))
+    print(f"  import: {seconds:.1f} s (load average {os.getloadavg()[0]:.1f})", flush=True)
+
+
+def without_stored_ranks(db: Path) -> Path | None:
+    """A copy of ``db`` without stored ranks if it has them (made once), else None."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        if not table_exists(con, fr.RANK_TABLES[1]):
+            return None
+    copy = db.with_name(db.stem + "-values.duckdb")
+    if not copy.exists() or copy.stat().st_mtime < db.stat().st_mtime:
+        shutil.copy(db, copy)
+        with duckdb.connect(str(copy)) as con:
+            for table in fr.RANK_TABLES:
+                con.execute(f"DROP TABLE IF EXISTS {table}")
+    return copy
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
@@ -86,7 +141,7 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
 
 
 def read_only(con: duckdb.DuckDBPyConnection) -> None:
-    """What rank_all reads, without the statistics: every block of the feature table."""
+    """What the values path reads, without the statistics: every block of the table."""
     columns = list(fs.feature_catalogue(con)["column_name"])
     ids = np.asarray(con.execute("SELECT subject_id FROM faces_features").fetchnumpy()[
         "subject_id"], dtype=object)
@@ -94,32 +149,10 @@ def read_only(con: duckdb.DuckDBPyConnection) -> None:
         pass
 
 
-def ranks_import_cost(db: Path) -> tuple[float, float]:
-    """Wall and CPU seconds of ranking and storing every feature, as the import does it
-    (same connection, inside a transaction), rolled back so the index is unchanged."""
-    con = duckdb.connect(str(db))
-    try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            wall, cpu, _ = timed(lambda: fr.store_ranks(con), 1)
-        finally:
-            con.execute("ROLLBACK")
-    finally:
-        con.close()
-    return wall, cpu
-
-
-def read_ranks_only(con: duckdb.DuckDBPyConnection) -> None:
-    """What the fast rank_all reads, without the statistics: every stored rank."""
-    n_slots = con.execute("SELECT count(*) FROM faces_rank_subjects").fetchone()[0]
-    for _ in fr._read_blocks(con, n_slots):
-        pass
-
-
 def in_memory(con: duckdb.DuckDBPyConnection) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Feature names, the matrix (k, n) and the scores (n, 3) of subjects with both."""
-    names = list(fs.feature_catalogue(con)["name"])
-    columns = list(fs.feature_catalogue(con)["column_name"])
+    catalogue = fs.feature_catalogue(con)
+    names, columns = list(catalogue["name"]), list(catalogue["column_name"])
     ids = np.asarray(con.execute("SELECT subject_id FROM faces_features").fetchnumpy()[
         "subject_id"], dtype=object)
     table = con.execute(f"SELECT subject_id, {', '.join(SUBSCALES)} FROM faces_subjects"
@@ -156,58 +189,99 @@ def bare_spearman(matrix: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return (rx @ ry) / np.outer(np.sqrt((rx * rx).sum(axis=1)), np.sqrt((ry * ry).sum(axis=0)))
 
 
+def same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Two rankings of one subscale agree: rho/p/CI/q to 1e-12, n exactly, by feature."""
+    a, b = a.set_index("feature"), b.set_index("feature").loc[a["feature"]]
+    if not np.array_equal(a["n"].to_numpy(), b["n"].to_numpy()):
+        return False
+    return all(np.allclose(a[c].to_numpy(float), b[c].to_numpy(float), rtol=1e-12,
+                           atol=1e-12, equal_nan=True)
+               for c in ("rho", "p", "ci_low", "ci_high", "q"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", type=Path, default=Path("bench/out/faces"))
+    ap.add_argument("--sample", type=Path, default=Path("bench/out/full/FACES"))
     ap.add_argument("--views", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--missing-item", type=float, default=0.0015)
+    ap.add_argument("--only", choices=("values", "all"), default="all",
+                    help="values: time the values path only (skip indexes' stored ranks)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    db = ensure_index(args.root, args.seed)
-    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    rwall, rcpu = ranks_import_cost(db)
-    print(f"ranks stored at import (store_ranks, rolled back): {rwall:.2f} s wall, "
-          f"{rcpu:.2f} s CPU added to the import")
-    con = duckdb.connect(str(db), read_only=True)
-    names, matrix, scores = in_memory(con)
-    print(f"{matrix.shape[0]} features x {matrix.shape[1]} subjects with features and DASS")
+    args.root.mkdir(parents=True, exist_ok=True)
+    full = sample_folder(args.root, args.sample, args.seed)
+    partial = partial_folder(args.root, full, args.missing_item, args.seed)
+    indexes: dict[str, Path] = {}
+    for name, folder in (("complete", full), ("partial", partial)):
+        db = args.root / f"{name}.duckdb"
+        ensure_index(db, folder)
+        copy = without_stored_ranks(db)
+        if copy is None:
+            indexes[name] = db
+        else:
+            if args.only == "all":
+                indexes[f"{name}, stored ranks"] = db
+            indexes[name] = copy
+    print(f"FACES sample: {full}; load average at start {os.getloadavg()[0]:.2f} on "
+          f"{os.cpu_count()} CPUs")
 
-    rng = np.random.default_rng(args.seed)
-    picks = rng.choice(len(names), args.views, replace=False)
-    fs.feature_view(con, names[picks[0]])  # warm the catalogue and DuckDB's caches
-    ours, bare = [], []
-    for i in picks:
-        ours.append(timed(lambda i=i: fs.feature_view(con, names[i]), args.repeat)[0])
-        bare.append(timed(lambda i=i: bare_spearman(matrix[i:i + 1], scores), args.repeat)[0])
+    with duckdb.connect(str(indexes["complete"]), read_only=True) as con:
+        names, matrix, scores = in_memory(con)
+    print(f"{matrix.shape[0]} features x {matrix.shape[1]} subjects with features and all "
+          "three scores")
+    bwall, bcpu, _ = timed(lambda: bare_spearman(matrix, scores), args.repeat)
+    print(f"{'row':<46} {'wall s':>7} {'cpu s':>7} {'ratio':>6} {'load':>5}  from")
+    print(f"{'baseline: bare numpy, 3 subscales, in memory':<46} {bwall:7.2f} {bcpu:7.2f} "
+          f"{1:6.2f} {os.getloadavg()[0]:5.2f}")
+
+    results: dict[str, dict[str, pd.DataFrame]] = {}
+    for name, db in indexes.items():
+        with duckdb.connect(str(db), read_only=True) as con:
+            if name == "partial":
+                counts = con.execute(
+                    "SELECT count(*) FILTER (in_features AND in_dass), " + ", ".join(
+                        f"count(*) FILTER (in_features AND in_dass AND {s} IS NULL)"
+                        for s in SUBSCALES) + " FROM faces_subjects").fetchone()
+                print(f"  partial: of {counts[0]} subjects with features and DASS-21, "
+                      + ", ".join(f"{s} unscored {c}"
+                                  for s, c in zip(SUBSCALES, counts[1:], strict=True)))
+            first: dict[str, pd.DataFrame] = {}
+            for chosen in [[s] for s in SUBSCALES] + [list(SUBSCALES)]:
+                wall, cpu, got = timed(lambda c=chosen: fs.rank_all(con, c), args.repeat)
+                label = f"rank_all {name}: {'+'.join(x[:4] for x in chosen)}"
+                sources = sorted({str(f.attrs.get("rho_from", ""))[:40] for f in got.values()})
+                ok = all(same(first.setdefault(s, f), f) for s, f in got.items())
+                print(f"{label:<46} {wall:7.2f} {cpu:7.2f} {wall / bwall:6.2f} "
+                      f"{os.getloadavg()[0]:5.2f}  {'; '.join(sources)}"
+                      + ("" if ok else "  DIFFERS from the first ranking of this index"),
+                      flush=True)
+            if not name.endswith("stored ranks"):
+                wall, cpu, _ = timed(lambda: read_only(con), 1)
+                print(f"{'  read the feature table alone (' + name + ')':<46} {wall:7.2f} "
+                      f"{cpu:7.2f} {wall / bwall:6.2f} {os.getloadavg()[0]:5.2f}")
+        results[name] = first
+    for name in ("complete", "partial"):
+        if f"{name}, stored ranks" in results:
+            agree = all(same(results[name][s], results[f"{name}, stored ranks"][s])
+                        for s in SUBSCALES)
+            print(f"  {name}: the values path equals the stored-ranks path: {agree}")
+
+    with duckdb.connect(str(indexes["complete"]), read_only=True) as con:
+        rng = np.random.default_rng(args.seed)
+        picks = rng.choice(len(names), args.views, replace=False)
+        fs.feature_view(con, names[picks[0]])  # warm the catalogue and DuckDB's caches
+        ours, bare = [], []
+        for i in picks:
+            ours.append(timed(lambda i=i: fs.feature_view(con, names[i]), args.repeat)[0])
+            bare.append(timed(lambda i=i: bare_spearman(matrix[i:i + 1], scores),
+                              args.repeat)[0])
     p50, p95 = np.percentile(ours, 50) * 1e3, np.percentile(ours, 95) * 1e3
     b50 = np.percentile(bare, 50) * 1e3
     print(f"feature_view ({args.views} random features): p50 {p50:.1f} ms, p95 {p95:.1f} ms "
           f"(goal < 100 ms); bare numpy p50 {b50:.2f} ms; ratio p50 {p50 / b50:.0f}x")
-
-    wall, cpu, ranked = timed(lambda: fs.rank_all(con), args.repeat)
-    bwall, bcpu, _ = timed(lambda: bare_spearman(matrix, scores), args.repeat)
-    print(f"rank_all ({matrix.shape[0]} features x {len(SUBSCALES)} subscales): "
-          f"{wall:.2f} s wall, {cpu:.2f} s CPU (goal < 3 s)")
-    print(f"  rho from: {sorted({f.attrs.get('rho_from') for f in ranked.values()})}")
-    print(f"  bare numpy on the in-memory matrix: {bwall:.2f} s wall, {bcpu:.2f} s CPU; "
-          f"ratio {wall / bwall:.2f}x wall, {cpu / bcpu:.2f}x CPU")
-    rd, rd_cpu, _ = timed(lambda: read_ranks_only(con), args.repeat)
-    print(f"  reading the stored ranks alone: {rd:.2f} s wall, {rd_cpu:.2f} s CPU")
-    catalogue = fs.feature_catalogue(con)
-    vwall, vcpu, (vrho, _) = timed(lambda: fs._rank_from_values(
-        con, catalogue, list(SUBSCALES), lambda done: None, None), 1)
-    same = np.array_equal(vrho, np.column_stack([
-        ranked[s].set_index("feature").loc[catalogue["name"], "rho"] for s in SUBSCALES]),
-        equal_nan=True)
-    print(f"  ranking from the values instead (no stored ranks; rho only): {vwall:.2f} s "
-          f"wall, {vcpu:.2f} s CPU; same rho as rank_all: {same}")
-    fetch, fetch_cpu, _ = timed(lambda: read_only(con), 1)
-    print(f"  reading the feature table alone (as that path does): {fetch:.2f} s wall, "
-          f"{fetch_cpu:.2f} s CPU")
-    top = {s: ranked[s]["feature"].iloc[0] for s in SUBSCALES}
-    print(f"  top feature per subscale: {top}")
-    print(f"load average at end: {os.getloadavg()[0]:.1f}")
-    con.close()
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
