@@ -38,9 +38,11 @@ PACKAGE = "faceexplorer"
 PREFIX = "opt/faceexplorer"
 
 #: Debian 12 packages of the system libraries the bundled Qt needs and cannot carry:
-#: libqxcb.so and libQt6XcbQpa (the X11 platform), libQt6Gui's OpenGL/EGL/fontconfig
-#: links and libxkbcommon's keyboard data. Checked by packaging/test_stock_linux.sh
-#: (ldd on every bundled library inside a stock Debian 12 root shows no "not found").
+#: libqxcb.so and libQt6XcbQpa (the X11 platform), libqwayland.so (Wayland), libQt6Gui's
+#: OpenGL/EGL/fontconfig links and libxkbcommon's keyboard data. (PyInstaller also copies
+#: some of these from the build machine; depending on them costs a user nothing.)
+#: Checked by packaging/test_stock_linux.sh (ldd on every bundled library inside a stock
+#: Debian 12 root shows no "not found").
 DEPENDS = [
     "libc6 (>= 2.34)",
     "libegl1", "libgl1", "libopengl0", "libglib2.0-0", "libdbus-1-3", "libfontconfig1",
@@ -49,6 +51,7 @@ DEPENDS = [
     "libxcb-render0", "libxcb-render-util0", "libxcb-shape0", "libxcb-shm0",
     "libxcb-sync1", "libxcb-util1", "libxcb-xfixes0", "libxcb-xinerama0", "libxcb-xkb1",
     "libxkbcommon0", "libxkbcommon-x11-0",
+    "libwayland-client0", "libwayland-cursor0", "libwayland-egl1",
 ]
 
 DESKTOP = """\
@@ -104,10 +107,15 @@ def control(version: str, installed_kb: int) -> str:
 
 
 def stage(app: Path, root: Path, version: str) -> None:
-    """Lay out the package tree under ``root`` (the app is hard-linked, not copied)."""
+    """Lay out the package tree under ``root``.
+
+    The app is copied, not hard-linked: a link shares its inode (mode, ctime) with dist/,
+    so the chmod below, or a rebuild while dpkg-deb runs, would change files under tar
+    ("file changed as we read it").
+    """
     if root.exists():
         shutil.rmtree(root)
-    shutil.copytree(app, root / PREFIX, symlinks=True, copy_function=os.link)
+    shutil.copytree(app, root / PREFIX, symlinks=True)
     launcher = root / "usr" / "bin" / PACKAGE
     launcher.parent.mkdir(parents=True)
     launcher.write_text(LAUNCHER)
@@ -123,7 +131,7 @@ def stage(app: Path, root: Path, version: str) -> None:
         for name in files:
             path = Path(dirpath) / name
             if not path.is_symlink():
-                # hard links share the mode with dist/: keep the owner's x bit, drop the rest
+                # whatever the build's umask: 755 for programs, 644 for the rest
                 path.chmod(0o755 if path.stat().st_mode & 0o100 else 0o644)
     kb = sum((Path(d) / f).lstat().st_size for d, _, fs in os.walk(root) for f in fs) // 1024
     (root / "DEBIAN").mkdir()
