@@ -145,8 +145,12 @@ def build(app: Path, out: Path, work: Path) -> Path:
     stage(app, root, version)
     deb = out / artefact_name(version)
     out.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "-z6", "--threads-max=2",
-                    "--build", str(root), str(deb)], check=True, stdout=subprocess.DEVNULL)
+    cmd = ["dpkg-deb", "--root-owner-group", "-Zxz", "-z6"]
+    helps = subprocess.run(["dpkg-deb", "--help"], capture_output=True, text=True).stdout
+    if "--threads-max" in helps:  # dpkg 1.21.9+ (older ones use one thread)
+        cmd.append(f"--threads-max={os.cpu_count() or 1}")
+    subprocess.run(cmd + ["--build", str(root), str(deb)], check=True,
+                   stdout=subprocess.DEVNULL)
     shutil.rmtree(root)
     return deb
 
