@@ -24,6 +24,15 @@ A subscale is *covered* only if the subjects it needs (features and that score) 
 exactly the stored ones; otherwise (an index imported before ranks were stored, or a
 subscale scored for someone missing another) :func:`stored_rho` says why and the caller
 computes that subscale from the values.
+
+From the values, :func:`spearman_rows` sorts each feature once over the subjects with
+any score, whatever subjects each subscale has: a subscale's ranks among its own scored
+subjects are the all-subject ranks less the unscored ones below (or tied with) each value,
+so its sums are corrected at the few sorted positions of the unscored, not re-ranked
+(:func:`spearman_matrix <faceexplorer.stats.correlation.spearman_matrix>` sorts once per
+distinct set of scored subjects: three times with partial DASS-21 answers). The products
+are numpy's own loops, not BLAS, whose threads spin on a shared machine. Same exact sums,
+so the same rho to the bit.
 """
 
 from __future__ import annotations
@@ -288,3 +297,195 @@ def _block_rho(rho: np.ndarray, n: np.ndarray, rows: np.ndarray, cols: np.ndarra
             continue  # as spearman_matrix: fewer than 2 pairs, rho undefined
         rho[np.ix_(rows[gappy[members]], cols)] = corr.rho_ranked(
             ranks[np.ix_(members, mask)], corr.rank_rows(scores[mask].T).T)
+
+
+# --- ranking from the values ------------------------------------------------------------
+#: Feature rows sorted together: ~6 MB of keys at 11k subjects, near the caches.
+SORT_ROWS = 64
+
+
+@dataclass(frozen=True)
+class ScoreRanks:
+    """The subscales on the ranking subjects, prepared once for every block of features.
+
+    ``centred[j]`` holds each scored subject's average-tie rank of subscale j among the
+    scored, minus their mean (0 for the unscored); ``unscored`` has bit j set where
+    subscale j is missing. ``n`` and ``ss`` are the scored count and sum of squares.
+    """
+
+    values: np.ndarray
+    centred: np.ndarray
+    unscored: np.ndarray
+    n: np.ndarray
+    ss: np.ndarray
+
+
+def score_ranks(scores: np.ndarray) -> ScoreRanks:
+    """:class:`ScoreRanks` of ``scores`` (subjects, subscales); NaN = unscored.
+
+    At most 8 subscales (one bit each in ``unscored``).
+    """
+    scores = np.asarray(scores, dtype=np.float64).reshape(len(scores), -1)
+    s = scores.shape[1]
+    if s > 8:
+        raise ValueError("at most 8 scores")
+    ok = np.isfinite(scores)
+    centred = np.zeros((s, len(scores)))
+    unscored = np.zeros(len(scores), dtype=np.uint8)
+    for j in range(s):
+        if ok[:, j].any():
+            centred[j, ok[:, j]] = (corr.rank_rows(scores[ok[:, j], j][None, :])[0]
+                                    - (ok[:, j].sum() + 1) / 2.0)
+        unscored |= (~ok[:, j]).astype(np.uint8) << j
+    return ScoreRanks(scores, centred, unscored, ok.sum(axis=0),
+                      np.einsum("ij,ij->i", centred, centred))
+
+
+def spearman_rows(values: np.ndarray, scores: ScoreRanks, workers: int = 1
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """rho and pairs (k, s) of feature rows ``values`` (k, subjects) with every subscale.
+
+    The same numbers as :func:`faceexplorer.stats.correlation.spearman_matrix` (pairwise
+    complete, average ties, exact sums), with one sort per feature whatever the subjects
+    each subscale has. A feature row without gaps is sorted once over every subject;
+    a subscale's ranks among its own scored subjects differ from those by the unscored
+    ones below (or tied with) each value, so its sums are the all-subject sums corrected
+    at the few places the unscored sit in the sorted row (see :func:`_sorted_block`).
+    Rows with gaps, and the rare row whose near-equal values the packed sort cannot
+    order, take :func:`corr.spearman_matrix`. ``workers`` threads share the blocks of
+    :data:`SORT_ROWS` rows (numpy releases the GIL while it sorts and gathers).
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    k, s = len(values), scores.values.shape[1]
+    rho, pairs = np.full((k, s), np.nan), np.zeros((k, s), dtype=np.int64)
+    if not k:
+        return rho, pairs
+    with np.errstate(over="ignore", invalid="ignore"):
+        slow = ~np.isfinite(values.sum(axis=1))
+    if values.shape[1] < 2:
+        slow[:] = True
+
+    def block(lo: int) -> np.ndarray:
+        rows = np.arange(lo, min(lo + SORT_ROWS, k))
+        rows = rows[~slow[rows]]
+        if not rows.size:
+            return rows
+        x = values[lo:lo + SORT_ROWS] if rows.size == SORT_ROWS else values[rows]
+        return rows[_sorted_block(x, scores, rho, pairs, rows)]
+
+    starts = range(0, k if values.shape[1] >= 2 else 0, SORT_ROWS)
+    if workers > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            left = list(pool.map(block, starts))
+    else:
+        left = [block(lo) for lo in starts]
+    for rows in left:
+        slow[rows] = True
+    if slow.any():
+        rho[slow], pairs[slow] = corr.spearman_matrix(values[slow], scores.values)
+    return rho, pairs
+
+
+def _sorted_block(x: np.ndarray, sc: ScoreRanks, rho: np.ndarray, pairs: np.ndarray,
+                  rows: np.ndarray) -> np.ndarray:
+    """Fill ``rho``/``pairs`` of ``rows`` from their finite values ``x`` (b, n); returns
+    the mask of rows left to the exact fallback (distinct values the sort could not tell
+    apart, as in :func:`corr.rank_rows`).
+
+    Sorting: each value's order-preserving 64-bit key with its column in the low bits,
+    one ``sort``; runs of equal values are found on the true values in that order, and
+    R, the average rank among all n subjects, is laid out in sorted order. For
+    subscale j, Y = centred score ranks gathered in sorted order (0 if unscored):
+
+    - numerator over all subjects: sum R Y. An unscored subject in a run [f, e) of
+      sorted positions lowers the rank of every scored value above it by 1 and of those
+      tied with it by 1/2, so the scored-only numerator adds (P(f) + P(e)) / 2 for it,
+      with P(q) the sum of Y before position q (Y sums to 0 over a row);
+    - sum of squared ranks over the m scored: m(m+1)(2m+1)/6 - sum over runs of
+      (t^3 - t)/12, t counting the scored members of each run.
+
+    Ranks are multiples of 1/2, so every sum is exact in float64: rho is that of the
+    textbook computation to the bit.
+    """
+    b, n = x.shape
+    size = b * n
+    bits = max(int(n - 1).bit_length(), 1)
+    low = np.uint64((1 << bits) - 1)
+    flat_x = x.reshape(-1)
+    key = np.right_shift(flat_x.view(np.int64), 63).view(np.uint64)   # 0 or all ones
+    key |= corr._SIGN_BIT
+    key ^= flat_x.view(np.uint64)
+    key &= ~low
+    key = key.reshape(b, n)
+    key |= np.arange(n, dtype=np.uint64)
+    key.sort(axis=1)
+    key &= low
+    idx = key.view(np.int64)                     # sorted position -> column
+    offsets = np.arange(0, size, n, dtype=np.int64)
+    flat = idx + offsets[:, None]
+    ordered = np.take(flat_x, flat)
+    del flat
+    misordered = (ordered[:, 1:] < ordered[:, :-1]).any(axis=1)
+    new_run = np.empty((b, n), dtype=bool)
+    new_run[:, 0] = True
+    np.not_equal(ordered[:, 1:], ordered[:, :-1], out=new_run[:, 1:])   # -0.0 == 0.0
+    del ordered
+    starts = np.flatnonzero(new_run)             # flat sorted positions of the runs
+    del new_run
+    length = np.empty_like(starts)
+    np.subtract(starts[1:], starts[:-1], out=length[:-1])
+    length[-1] = size - starts[-1]
+    # Average rank of a run at position f with t members: f + (t + 1) / 2, here with f
+    # counted over the block, not the row: Y sums to 0 over each row, so the row's
+    # offset adds nothing to sum R Y (and the sums stay far below 2^50: still exact).
+    mean = length + 1.0
+    mean *= 0.5
+    mean += starts
+    ranks = np.repeat(mean, length).reshape(b, n)
+    tied = np.flatnonzero(length > 1)
+    tt = length[tied].astype(np.float64)
+    ties = np.bincount(starts[tied] // n, weights=tt * tt * tt - tt, minlength=b)
+    partial = sc.n < n
+    if partial.any():
+        unscored = np.take(sc.unscored, idx).reshape(-1)
+        where_any = np.flatnonzero(unscored)     # flat sorted positions of the unscored
+        bits_any = unscored[where_any]
+        run_any = np.searchsorted(starts, where_any, side="right") - 1
+    for j in range(len(sc.n)):
+        m = int(sc.n[j])
+        pairs[rows, j] = m
+        if m < 2:
+            continue
+        y = np.take(sc.centred[j], idx)
+        num = np.einsum("ij,ij->i", ranks, y)
+        tie_sum = ties
+        if partial[j]:
+            mine = (bits_any & np.uint8(1 << j)) != 0
+            where, run = where_any[mine], run_any[mine]
+            lo, hi = starts[run], starts[run] + length[run]
+            ends = _prefix(y, np.r_[lo, hi])
+            num = num + 0.5 * np.bincount(where // n, weights=ends[:lo.size] + ends[lo.size:],
+                                          minlength=b)
+            hit = np.flatnonzero(np.r_[True, run[1:] != run[:-1]])   # run is sorted
+            out = np.diff(np.r_[hit, run.size])
+            th = length[run[hit]].astype(np.float64)
+            ch = th - out
+            tie_sum = ties + np.bincount(starts[run[hit]] // n,
+                                         weights=(ch ** 3 - ch) - (th ** 3 - th), minlength=b)
+        sq = m * (m + 1.0) * (2.0 * m + 1.0) / 6.0 - tie_sum / 12.0
+        ss = sq - m * ((m + 1) / 2.0) ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rho[rows, j] = np.clip(num / np.sqrt(ss * sc.ss[j]), -1.0, 1.0)
+    return misordered
+
+
+def _prefix(y: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """P(q), the sum of ``y`` (b, n) over the flat positions before q, for every q in
+    ``at`` (0 <= q <= b * n; rows sum to 0, so it is the sum over q's own row): one read
+    of ``y`` by ``reduceat`` between the distinct q."""
+    flat = y.reshape(-1)
+    bounds = np.sort(np.r_[0, at])
+    bounds = bounds[np.r_[True, bounds[1:] != bounds[:-1]]]
+    bounds = bounds[bounds < flat.size]
+    before = np.r_[0.0, np.cumsum(np.add.reduceat(flat, bounds)), 0.0]
+    return before[np.searchsorted(bounds, at)]  # at == b * n: past the last bound, 0

@@ -11,8 +11,9 @@ faces_ranks`) and the ranking is a read and a matrix product. A subscale those r
 not cover (an older index; subjects scored on one subscale but not another) is ranked
 from the values: the wide table is read in blocks of columns by a second cursor on a
 worker thread, so DuckDB's scan of the next block runs while numpy ranks the current one
-(both release the GIL); the full matrix is never held. Both ways give the same numbers
-(exact rank sums); each frame's ``attrs["rho_from"]`` says which was used. Subjects
+(both release the GIL); the full matrix is never held; each feature is sorted once for
+all subscales (:func:`faceexplorer.stats.faces_ranks.spearman_rows`). Both ways give the
+same numbers (exact rank sums); each frame's ``attrs["rho_from"]`` says which was used. Subjects
 without a score or a value are left out pairwise (see
 :func:`faceexplorer.stats.correlation.spearman_matrix`).
 """
@@ -370,13 +371,13 @@ def _rank_from_values(con: duckdb.DuckDBPyConnection, catalogue: pd.DataFrame,
     scores = table.reindex(pd.Index(ids)).to_numpy(dtype=np.float64, na_value=np.nan)
     # Subjects with no score at all never count: leave them out while copying the blocks.
     keep = np.flatnonzero(np.isfinite(scores).any(axis=1))
-    scores = scores[keep]
+    ranked = faces_ranks.score_ranks(scores[keep])
     rho, n = np.full((k, s), np.nan), np.zeros((k, s), dtype=np.int64)
     lo = 0
     for block in _blocks(con, list(catalogue["column_name"]), ids, keep):
         if cancelled is not None and cancelled():
             return None
-        rho[lo:lo + len(block)], n[lo:lo + len(block)] = corr.spearman_matrix(block, scores)
+        rho[lo:lo + len(block)], n[lo:lo + len(block)] = faces_ranks.spearman_rows(block, ranked)
         lo += len(block)
         step(lo)
     return rho, n

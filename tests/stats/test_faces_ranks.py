@@ -165,3 +165,38 @@ def test_rank_with_gaps_equals_scipy() -> None:
         ok = np.isfinite(row)
         np.testing.assert_array_equal(np.isnan(ranks), ~ok)
         np.testing.assert_array_equal(ranks[ok], ss.rankdata(row[ok]))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_values_path_equals_scipy_and_spearman_matrix(seed: int) -> None:
+    """spearman_rows (one sort per feature, scored-only sums by correction) against
+    scipy pair by pair and spearman_matrix to the bit: ties, NaN, signed zeros,
+    near-equal values, constant rows and subscales each unscored for other subjects."""
+    rng = np.random.default_rng(seed)
+    n = 157
+    values = rng.normal(size=(90, n))
+    values[::3] = np.round(values[::3], 1)                                   # ties
+    values[1::5] = rng.integers(0, 3, (len(values[1::5]), n))                # heavy ties
+    values[2, :20], values[2, 20:40] = 1.0, 1.0 + 1e-14                      # near-equal
+    values[4, ::2], values[4, 1::2] = -0.0, 0.0                              # signed zeros
+    values[6] = 3.0                                                          # constant
+    values[7::9, rng.random(n) < 0.2] = np.nan                               # gaps
+    scores = rng.integers(0, 22, (n, 3)) * 2.0
+    scores[rng.random(n) < 0.05, 0] = np.nan                                 # partial
+    scores[rng.random(n) < 0.10, 1] = np.nan
+    scores[:4] = np.nan                                                      # unscored
+    rho, pairs = fr.spearman_rows(values, fr.score_ranks(scores))
+    exact_rho, exact_pairs = fs.corr.spearman_matrix(values, scores)
+    np.testing.assert_array_equal(rho, exact_rho)
+    np.testing.assert_array_equal(pairs, exact_pairs)
+    for i, row in enumerate(values):
+        for j in range(3):
+            ok = np.isfinite(row) & np.isfinite(scores[:, j])
+            assert pairs[i, j] == ok.sum()
+            if np.unique(row[ok]).size < 2:
+                assert np.isnan(rho[i, j])
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ref = ss.spearmanr(row[ok], scores[ok, j]).statistic
+            assert rho[i, j] == pytest.approx(ref, abs=1e-12), (i, j)
