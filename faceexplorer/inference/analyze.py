@@ -241,11 +241,12 @@ def run_analysis(model: ModelSession | Path | str, inputs: Sequence[Path | str],
     detector.build()  # a wrong YuNet file fails here, before any work
     columns = table_columns(session.card)
     summaries, all_parts = [], []
-    for n, (info, rng) in enumerate(zip(infos, ranges, strict=True)):
+    for info, rng in zip(infos, ranges, strict=True):
         sha = source_sha256(info.path)
-        key = _key(TABLE_VERSION, session.sha256, asdict(detector), asdict(rng), sha)
+        key = _key(TABLE_VERSION, session.sha256, asdict(detector), asdict(rng), sha,
+                   str(info.path))  # the rows name their source
         summaries.append(InputSummary(info.path, info.kind, sha))
-        all_parts.append(input_parts(output, n, key, rng.start))
+        all_parts.append(input_parts(output, key, rng.start))
     analysis_id = _key(TABLE_VERSION, session.sha256, asdict(detector),
                        [asdict(r) for r in ranges], [s.sha256 for s in summaries])
     result = AnalysisResult(analysis_id, output, "finished", "", summaries)

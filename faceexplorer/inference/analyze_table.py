@@ -11,9 +11,9 @@ by the model card; they are empty where there is no face. ``file`` is the image'
 for image inputs (empty for videos); ``timestamp_s`` is empty for images.
 
 Resuming: results are written in parts, ``PART_FRAMES`` analysed frames each, under
-``<output>.parts/<nnnn>-<key>/<first>-<end>.parquet``, where ``key`` hashes the model's
-sha256, the detector settings, the frame range and the input's own sha256 (so a changed
-video, model or setting never mixes with old parts) and ``first``..``end`` is the range
+``<output>.parts/<key>/<first>-<end>.parquet``, where ``key`` hashes the model's
+sha256, the detector settings, the frame range, the input's path and its sha256 (so a
+changed video, model or setting never mixes with old parts) and ``first``..``end`` is the range
 of frame numbers the part covers. A part is written under a temporary name and renamed
 into place, so a part either exists whole or not at all; an input is complete when its
 ``done.json`` exists (end reason, frame counts). A rerun lists the parts, continues
@@ -189,10 +189,13 @@ def parts_root(output: Path) -> Path:
     return output.with_name(output.name + ".parts")
 
 
-def input_parts(output: Path, ordinal: int, key: str, origin: int = 0) -> InputParts:
-    """The parts of input number ``ordinal`` (command-line order) under ``key``, whose
-    range starts at frame ``origin``."""
-    return InputParts(parts_root(output) / f"{ordinal:04d}-{key}", origin)
+def input_parts(output: Path, key: str, origin: int = 0) -> InputParts:
+    """The parts of an input under ``key``, whose range starts at frame ``origin``.
+
+    Named by the key alone, so inputs reordered or added on the command line keep their
+    parts (an input given twice shares them; the output lists it twice).
+    """
+    return InputParts(parts_root(output) / key, origin)
 
 
 def stale_folders(output: Path, keep: Iterable[InputParts]) -> list[Path]:

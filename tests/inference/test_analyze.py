@@ -149,8 +149,10 @@ def test_interrupted_run_resumes_to_the_same_table(models: dict[str, Path], vide
                                                    tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(analyze_mod, "PART_FRAMES", 4)
+    other = tmp_path / "other.avi"
+    other.write_bytes(video.read_bytes())  # same frames, another source
     whole = tmp_path / "whole.csv"
-    run_analysis(models["va"], [video, video], whole)
+    run_analysis(models["va"], [video, other], whole)
     out = tmp_path / "resumed.csv"
     seen = {"n": 0}
 
@@ -158,16 +160,19 @@ def test_interrupted_run_resumes_to_the_same_table(models: dict[str, Path], vide
         seen["n"] += 1
         return seen["n"] >= 11
 
-    first = run_analysis(models["va"], [video, video], out, should_stop=stop_after_11)
+    first = run_analysis(models["va"], [video, other], out, should_stop=stop_after_11)
     assert first.status == "stopped" and not out.exists()
     # Two whole parts of 4 frames were written; the third, unfinished, is redone.
     assert first.inputs[0].frames == 8 and not first.inputs[0].complete
     assert parts_root(out).is_dir()
-    second = run_analysis(models["va"], [video, video], out)
+    second = run_analysis(models["va"], [other, video], out)  # order changed: still resumes
     assert second.status == "finished"
-    assert second.inputs[0].frames_before == 8
+    assert [s.frames_before for s in second.inputs] == [0, 8]
     assert second.frames_this_run == 2 * N - 8
-    pd.testing.assert_frame_equal(_table(out), _table(whole))
+    both = _table(whole)
+    swapped = pd.concat([both[both.source == str(other.resolve())],
+                         both[both.source == str(video.resolve())]], ignore_index=True)
+    pd.testing.assert_frame_equal(_table(out), swapped)
     assert not parts_root(out).exists()
 
 
