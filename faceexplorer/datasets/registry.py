@@ -9,7 +9,7 @@ from typing import Any, Protocol, cast
 import duckdb
 
 from faceexplorer.core.errors import FaceExplorerError
-from faceexplorer.index import browse_table
+from faceexplorer.index import browse_table, c25_set_views
 from faceexplorer.index.report import ImportReport
 from faceexplorer.index.store import run_import
 
@@ -79,7 +79,9 @@ def import_path(db_path: Path, path: Path, kind: str | None = None,
 
     def load(con: duckdb.DuckDBPyConnection, src: Path, report: ImportReport) -> None:
         imp.load(con, src, report, **options)
-        # The image browser's table is made of AffectNet and C25: it commits with them.
+        # The image browser's table and the C25 set statistics are made of AffectNet and
+        # C25: they commit with them.
         browse_table.refresh(con, kind)
+        c25_set_views.refresh(con, kind)
 
     return run_import(Path(db_path), kind, path, load)

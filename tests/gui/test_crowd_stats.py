@@ -160,7 +160,9 @@ def test_real_votes_shown_equal_references(qtbot, open_panel, real_index, shoot)
     panel = open_panel(real_index)
     assert [panel.set_combo.itemText(i) for i in range(panel.set_combo.count())] == [
         "Set 1", "Set 2"]
-    assert panel.busy.isVisible()  # computing set 1 in the background
+    # The import stored the set's statistics (index.c25_set_views): shown at once, and
+    # equal to the references below like the computed ones (test_crowd_stats_stored).
+    assert panel.shown == (1, "expression") and not panel.busy.isVisible()
     wait_shown(qtbot, panel, 1, "expression")
     assert not panel.busy.isVisible()
 
@@ -228,11 +230,9 @@ def test_real_votes_shown_equal_references(qtbot, open_panel, real_index, shoot)
     assert list(ranking(panel).columns)[4] == "Mean Pearson r"
     shoot(panel.window(), "crowd_stats_set1_valence")
 
-    # Set 2 is computed on request; arousal there.
+    # Set 2 is stored too: shown at once; arousal there.
     panel.set_combo.setCurrentIndex(1)
-    assert panel.shown == (1, "valence")  # not computed yet: still busy
-    assert panel.busy.isVisible() and "Computing set 2" in panel.status.text()
-    wait_shown(qtbot, panel, 2, "valence")
+    assert panel.shown == (2, "valence") and not panel.busy.isVisible()
     with qtbot.waitSignal(panel.statistics_shown, timeout=TIMEOUT_MS):
         panel.task_combo.setCurrentText("arousal")
     values = raw("arousal", 2).to_numpy(dtype=float)

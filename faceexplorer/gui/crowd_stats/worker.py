@@ -1,15 +1,20 @@
-"""Compute set statistics off the GUI thread, once per set and connection.
+"""Set statistics: read from the index when stored, else computed off the GUI thread.
 
-One set's figures take about a second or more (Dawid-Skene dominates); they come from
-a :class:`~faceexplorer.gui.background.BackgroundCache` keyed by set. One computation
-covers all three tasks, so switching task or coming back to a set is instant.
+Imports store each set's figures (``index.c25_set_views``): a request reads them on the
+GUI thread (JSON, a few milliseconds), so even the tab's first visit shows a set at
+once. An index without them (made before, or by other statistics code) computes a set
+as before: about a second or more, in a
+:class:`~faceexplorer.gui.background.BackgroundCache` keyed by set. Either way one
+result covers all three tasks, so switching task or coming back to a set is instant.
 """
 
 from __future__ import annotations
 
+import duckdb
 from PySide6.QtCore import QObject
 
 from faceexplorer.gui.background import BackgroundCache
+from faceexplorer.index import c25_set_views
 from faceexplorer.stats.crowd_views import CrowdSetView, set_view
 
 
@@ -17,7 +22,25 @@ class SetStatsCache(BackgroundCache):
     """Cached :class:`CrowdSetView` per C25 set (signals: see BackgroundCache)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
+        #: Sets the index does not store (for this connection): computed instead.
+        self._not_stored: set[int] = set()
         super().__init__(set_view, parent)
+
+    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        if con is not self.con:
+            self._not_stored = set()
+        super().set_connection(con)
+
+    def request(self, key: int) -> CrowdSetView | None:
+        """The view of set ``key``: cached, stored in the index, or None while computing."""
+        if key not in self.results and self.con is not None \
+                and key not in self._not_stored:
+            view = c25_set_views.stored_view(self.con, key)
+            if view is None:
+                self._not_stored.add(key)
+            else:
+                self.results[key] = view
+        return super().request(key)
 
     def put(self, view: CrowdSetView) -> None:
         """Cache a view computed elsewhere on the same connection (a benchmark, a test)."""
