@@ -2,8 +2,9 @@
 
 It holds one page of rows (``faces_page.image_page``) and the selection's count, never
 a dataset. Queries run on the GUI thread: each is a few milliseconds to tens of
-milliseconds on the connection's browse table (built once in ``set_connection``), less
-than the time to hand work to a thread and back. Two exceptions run on threads: the
+milliseconds on the browse table the index stores (``index.browse_table``; an older
+index gets a TEMP copy in ``set_connection``), less than the time to hand work to a
+thread and back. Two exceptions run on threads: the
 thumbnails, and the page after the one shown, read ahead (``prefetch``) so that the
 usual next click only paints.
 

@@ -2,11 +2,12 @@
 
 After a page is shown the browser asks for the page after it (the keyset query of
 ``faces_page``: the rows past the shown page's last row). The worker thread runs it on
-its own cursor (DuckDB connections are not thread-safe) over its own copy of the browse
-table: a TEMP table belongs to one connection, and the cursor's copy is built by the
-same ``prepare_browse`` from the same read-only index, so its ``pos`` numbering and
-rows are the GUI's. The copy is built once, on the worker, the first time a page is
-asked for (~1 s of CPU off the GUI thread; until then clicks read their page as before).
+its own cursor (DuckDB connections are not thread-safe) over the browse table the index
+stores (``index.browse_table``). An index made before that table was stored gives the
+cursor its own TEMP copy (a TEMP table belongs to one connection), built by the same
+``prepare_browse`` from the same read-only index, so its ``pos`` numbering and rows are
+the GUI's: built once, on the worker, the first time a page is asked for (~1 s of CPU
+off the GUI thread; until then clicks read their page as before).
 
 One request at a time, newest wins: a request replaces one not started yet. ``take``
 hands over the page of a key when it is ready, waits for it when it is being read (the

@@ -1,0 +1,55 @@
+"""Tiles decoded at a reduced JPEG scale show the same face as a full decode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from faceexplorer.gui.thumbnails import decode_scale, face_tile
+from faceexplorer.media.images import MissingImage, face_thumbnail
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A smooth 1,000 x 800 JPEG (gradients and a disc: comparable after rescaling)."""
+    h, w = 800, 1000
+    y, x = np.mgrid[0:h, 0:w]
+    img = np.dstack([(x * 255 // w), (y * 255 // h), ((x + y) * 255 // (w + h))]).astype(np.uint8)
+    cv2.circle(img, (500, 400), 150, (40, 200, 90), -1, cv2.LINE_AA)
+    path = tmp_path_factory.mktemp("tiles") / "photo.jpg"
+    path.write_bytes(cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes())
+    return path
+
+
+@pytest.mark.parametrize("box", [(350, 250, 300, 300), (100, 100, 90, 110), (0, 0, 1000, 800),
+                                 (900, 700, 200, 200)])
+def test_a_tile_matches_the_full_decode(photo: Path, box: tuple[int, int, int, int]) -> None:
+    full = face_thumbnail(photo, box, 128)
+    tile = face_tile(photo, box, 128)
+    assert isinstance(full, np.ndarray) and isinstance(tile, np.ndarray)
+    assert max(tile.shape[:2]) == 128 and abs(tile.shape[0] - full.shape[0]) <= 1
+    assert abs(tile.shape[1] - full.shape[1]) <= 1
+    h, w = min(tile.shape[0], full.shape[0]), min(tile.shape[1], full.shape[1])
+    diff = np.abs(tile[:h, :w].astype(int) - full[:h, :w].astype(int))
+    assert diff.mean() < 4
+
+
+def test_the_scale_keeps_the_tile_sharp() -> None:
+    assert decode_scale(None, 128) == 1
+    assert decode_scale((0, 0, 80, 80), 128) == 1        # crop 120 px: full decode
+    assert decode_scale((0, 0, 200, 100), 128) == 2      # crop 300 px
+    assert decode_scale((0, 0, 400, 400), 128) == 4      # crop 600 px
+    assert decode_scale((0, 0, 900, 900), 128) == 8
+
+
+def test_missing_and_unreadable_files_say_why(tmp_path: Path) -> None:
+    gone = face_tile(tmp_path / "gone.jpg", (0, 0, 10, 10))
+    assert isinstance(gone, MissingImage) and gone.reason == "missing"
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"not a jpeg")
+    bad = face_tile(junk, (0, 0, 400, 400))
+    assert isinstance(bad, MissingImage) and bad.reason.startswith("unreadable")
+    assert isinstance(face_tile(None, None), MissingImage)
