@@ -212,6 +212,14 @@ def check_output(output: Path) -> None:
         raise FaceExplorerError(f"{output}: the output must end in .csv or .parquet")
     if output.is_dir():
         raise FaceExplorerError(f"{output}: is a folder; expected a .csv or .parquet file name")
+    probe = output.with_name(output.name + ".probe")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise FaceExplorerError(f"{output}: cannot write the table here ({exc.strerror or exc})"
+                                "; choose another --out") from None
 
 
 def write_output(output: Path, parts: list[Path], columns: list[tuple[str, str]]) -> int:

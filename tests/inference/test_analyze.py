@@ -225,6 +225,10 @@ def test_refusals_before_any_work(models: dict[str, Path], video: Path,
                                   tmp_path: Path) -> None:
     with pytest.raises(FaceExplorerError, match=r"\.csv or \.parquet"):
         run_analysis(models["va"], [video], tmp_path / "o.xlsx")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(FaceExplorerError, match="cannot write the table here"):
+        run_analysis(models["va"], [video], blocker / "o.csv")
     with pytest.raises(FaceExplorerError, match="no such file or folder"):
         run_analysis(models["va"], [tmp_path / "missing.mp4"], tmp_path / "o.csv")
     with pytest.raises(FaceExplorerError, match="no such YuNet model file"):
