@@ -4,9 +4,13 @@
                              [--profile N]
 
 Writes once under ``--root`` the full-scale HRM sample (``write_hrm(root, "full", rng,
-images=False)``: 98 children, 131,758 frames) plus an mp4v video for two children, the
-median one (by labelled frames) and the largest, and imports it into an index. Then drives
-the real :class:`~faceexplorer.gui.hrm.view.HRMView` offscreen, for each of the two:
+images=False)``: 98 children, 131,758 frames) plus a video for two children, the median
+one (by labelled frames) and the largest, and imports it into an index. The videos decode
+at a real camera file's cost (``bench/videos.py``: a ``samples.scenes`` face scene as
+H.264, keyframe every 250 frames, B-frames; OpenCV mp4v with a keyframe every 12 when
+imageio-ffmpeg is absent; the report names which). Up to issue 18 they were a flat
+gradient with a moving bar in mp4v, decoding at ~2,000 fps. Then drives the real
+:class:`~faceexplorer.gui.hrm.view.HRMView` offscreen, for each of the two:
 
 - ``open``: navigator selects the child -> the tab is up to date and painted: the child
   is read, the navigator's segment table, the timeline and the viewer's controls are
@@ -22,10 +26,14 @@ the real :class:`~faceexplorer.gui.hrm.view.HRMView` offscreen, for each of the 
 - ``zoom``: ``timeline.zoom_to`` a segment -> painted, over the child's segments; same
   baseline;
 - ``scrub``: 300 consecutive frames, each put under the timeline's cursor as a user's
-  move does (``cursor_moved`` -> frame viewer), waiting until the viewer displays it;
-  baseline: raw OpenCV decode (read + BGR->RGB) of the same 300 frames.
+  move does (``cursor_moved`` -> frame viewer), waiting until the viewer displays it and
+  its paint has run; baseline: raw OpenCV decode (read + BGR->RGB) of the same 300 frames;
+- ``seek``: the same with ``--seeks`` (60) frames drawn uniformly over the child's whole
+  labelled range (a click anywhere on the timeline: nearly every one a seek); baseline: raw
+  OpenCV ``CAP_PROP_POS_FRAMES`` seek + read + BGR->RGB of the same frames.
 
-Prints p50/p95 ms per action, fps of scrubbing, and ratios to the baselines. Goals
+Prints p50/p95 ms per action, fps of scrubbing, ratios to the baselines and the load
+average. Outside the clocks: writing sample, videos and index, opening the window. Goals
 (issue 4): timeline painted under 100 ms, scrubbing at 30 fps or better. ``--profile N``
 instead opens the two children N times each under cProfile and prints where time goes.
 
@@ -49,41 +57,29 @@ import numpy as np
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.scrub import raw_video  # noqa: E402  (after the path and platform are set)
+from bench.scrub import decoder_work, raw_video  # noqa: E402  (after path and platform)
 
 SEED = 11
 OPEN_REPEATS = 15
 MAX_ZOOMS = 30
 
 
-def write_video(path: Path, n_frames: int, size: tuple[int, int]) -> None:
-    """An mp4v video whose frames all differ (a moving bar and the frame number)."""
-    import cv2
-
-    from faceexplorer.samples.hrm import FPS
-
-    width, height = size
-    base = np.empty((height, width, 3), np.uint8)
-    base[:] = np.linspace(60, 200, width, dtype=np.uint8)[None, :, None]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, size)
-    for k in range(n_frames):
-        img = base.copy()
-        x = (k * 7) % width
-        img[:, max(0, x - 6):x] = 255
-        cv2.putText(img, str(k), (10, height - 20), cv2.FONT_HERSHEY_SIMPLEX, 1.5,
-                    (0, 0, 0), 3)
-        writer.write(img)
-    writer.release()
-
-
 def prepare(root: Path, size: tuple[int, int]) -> dict:
     """Sample, two videos and the index under ``root`` (kept between runs)."""
+    from bench.videos import encoder_name, write_scene_video
     from faceexplorer.datasets.registry import import_path
-    from faceexplorer.samples.hrm import write_hrm
+    from faceexplorer.samples.hrm import FPS, write_hrm
 
     meta = root / "timeline.json"
     if meta.is_file():
-        return json.loads(meta.read_text())
+        info = json.loads(meta.read_text())
+        if info.get("encoder") != encoder_name():
+            # Same paths and lengths, so the index stays right; only the pixels change.
+            for kid in info["children"].values():
+                info["encoder"] = write_scene_video(Path(kid["video"]),
+                                                    kid["segments"][-1][1] + 1, size, FPS)
+            meta.write_text(json.dumps(info))
+        return info
     root.mkdir(parents=True, exist_ok=True)
     sample = write_hrm(root, "full", np.random.default_rng(SEED), images=False)
     ranked = sorted(sample.children, key=lambda c: c.n_frames)
@@ -91,11 +87,13 @@ def prepare(root: Path, size: tuple[int, int]) -> dict:
     videos = sample.root / "videos"
     videos.mkdir(exist_ok=True)
     for child in chosen.values():
-        write_video(videos / f"{child.name}.mp4", child.segments[-1][1] + 1, size)
+        encoder = write_scene_video(videos / f"{child.name}.mp4", child.segments[-1][1] + 1,
+                                    size, FPS)
     db = root / "index.duckdb"
     db.unlink(missing_ok=True)
     import_path(db, sample.root, "hrm")
     info = {"db": str(db), "frames": sample.total_frames, "size": list(size),
+            "encoder": encoder,
             "children": {k: {"child": c.name, "labelled": c.n_frames,
                              "segments": [list(s) for s in c.segments],
                              "video": str(videos / f"{c.name}.mp4")}
@@ -248,11 +246,13 @@ class Driver:
         self.con.close()
 
 
-def run(root: Path, size: tuple[int, int] = (640, 480), n: int = 300) -> dict:
+def run(root: Path, size: tuple[int, int] = (640, 480), n: int = 300, seeks: int = 60
+        ) -> dict:
     """Every figure of the module docstring, for the median and the largest child."""
     info = prepare(root, size)
     driver = Driver(info["db"])
-    out: dict = {"frames": info["frames"], "size": info["size"], "children": {}}
+    out: dict = {"frames": info["frames"], "size": info["size"], "children": {},
+                 "encoder": info.get("encoder", "mp4v"), "load_before": os.getloadavg()}
     try:
         kids = info["children"]
         names = [kids["median"]["child"], kids["largest"]["child"]]
@@ -275,6 +275,14 @@ def run(root: Path, size: tuple[int, int] = (640, 480), n: int = 300) -> dict:
             driver.view.timeline.zoom_to(a, b)
             raw = raw_video(kid["video"], frames, sequential=True)
             steps = driver.scrub(frames)
+            lo, hi = kid["segments"][0][0], kid["segments"][-1][1]
+            drawn = np.random.default_rng(SEED).integers(lo + 1, hi, seeks)
+            # a frame equal to the cursor's emits nothing: no two in a row the same
+            jumps = [int(f) for k, f in enumerate(drawn) if k == 0 or f != drawn[k - 1]]
+            raw_jumps = raw_video(kid["video"], jumps, sequential=False)
+            before = decoder_work(driver.view.viewer)
+            seek_steps = driver.scrub(jumps)
+            work = np.subtract(decoder_work(driver.view.viewer), before) / len(jumps)
             parts = driver.open_parts_ms(c)
             query = stats(queries[c])
             open_wall, open_cpu, first_frame = (list(v) for v in zip(*opens[c], strict=True))
@@ -286,17 +294,24 @@ def run(root: Path, size: tuple[int, int] = (640, 480), n: int = 300) -> dict:
                 "zoom": stats(zooms),
                 "scrub_step": stats(steps), "scrub_fps": scrub_fps,
                 "raw_fps": len(frames) / raw,
+                "seek_step": stats(seek_steps),
+                "seek_fps": len(jumps) / (sum(seek_steps) / 1000),
+                "raw_seek_fps": len(jumps) / raw_jumps,
+                "seek_work": {"seeks": work[0], "decoded": work[1] + work[2]},
                 "open_vs_query": stats(open_wall)["p50"] / query["p50"],
                 "zoom_vs_query": stats(zooms)["p50"] / query["p50"],
                 "scrub_vs_raw": (len(frames) / raw) / scrub_fps}
     finally:
         driver.close()
+    out["load"] = os.getloadavg()
     return out
 
 
 def report(out: dict, n: int) -> str:
     w, h = out["size"]
-    lines = [f"HRM tab at full scale ({out['frames']:,} frames; videos {w}x{h} mp4v)"]
+    lb, la = out["load_before"], out["load"]
+    lines = [f"HRM tab at full scale ({out['frames']:,} frames; videos {w}x{h} "
+             f"{out['encoder']}); load average {lb[0]:.2f} before, {la[0]:.2f} after"]
     for key, r in out["children"].items():
         lines.append(f"  {key} child {r['child']}: {r['labelled']:,} labelled frames, "
                      f"{r['segments']} segments")
@@ -318,6 +333,16 @@ def report(out: dict, n: int) -> str:
                      f"p95 {s['p95']:5.1f} ms: {r['scrub_fps']:.1f} fps; raw OpenCV "
                      f"{r['raw_fps']:.1f} fps (raw/view {r['scrub_vs_raw']:.2f}x)  "
                      f"{'OK' if r['scrub_fps'] >= 30 else 'BELOW 30 fps'}")
+        s = r["seek_step"]
+        lines.append(f"    seek  {s['n']} random frames (cursor -> frame shown) p50 "
+                     f"{s['p50']:5.1f} ms p95 {s['p95']:5.1f} ms: {r['seek_fps']:.1f} fps; raw "
+                     f"OpenCV seek+read {r['raw_seek_fps']:.1f} fps (raw/view "
+                     f"{r['raw_seek_fps'] / r['seek_fps']:.2f}x)  "
+                     f"{'OK' if r['seek_fps'] >= 30 else 'BELOW 30 fps'}")
+        w = r["seek_work"]
+        lines.append(f"      decoder work per frame shown: {w['seeks']:.2f} seeks, "
+                     f"{w['decoded']:.1f} frames read or grabbed (a seek's own decoding "
+                     "from its keyframe is not counted)")
     return "\n".join(lines)
 
 
@@ -356,6 +381,8 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path("/tmp/faceexplorer-bench/timeline"))
     parser.add_argument("--size", default="640x480", help="video frame size WxH")
     parser.add_argument("--frames", type=int, default=300, help="frames per scrub")
+    parser.add_argument("--seeks", type=int, default=60,
+                        help="random frames per child (each a seek: ~0.1-0.5 s with H.264)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--profile", type=int, metavar="N", default=0,
                         help="profile N opens of each child instead of timing")
@@ -364,7 +391,7 @@ def main() -> None:
     if args.profile:
         print(profile(args.root / f"{width}x{height}", (width, height), args.profile))
         return
-    out = run(args.root / f"{width}x{height}", (width, height), args.frames)
+    out = run(args.root / f"{width}x{height}", (width, height), args.frames, args.seeks)
     print(json.dumps(out, indent=2) if args.json else report(out, args.frames))
 
 
