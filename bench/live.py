@@ -36,7 +36,10 @@ Each bare and lockstep row also gives its detection recall against the scene's t
 (``scenes.match_faces``: a box matches a face when its centre is in the true box and
 IoU >= 0.2): over all faces and over ``findable`` ones (>= 70 % visible, |yaw| <= 30,
 |pitch| <= 20, >= 60 px), false alarms, and the process CPU time per frame (all threads;
-on a shared machine CPU time follows the other load much less than wall time does).
+on a shared machine CPU time follows the other load much less than wall time does) with
+the one-core ceiling 1000 / CPU ms per frame; bare rows also split the loop thread's own
+CPU time by stage (``time.thread_time``: onnxruntime with one thread runs on it, but the
+work of cv2's and FFmpeg's worker threads is only in the process total).
 The load average is printed with the figures. Outside every clock: writing the video
 and model, opening sessions, scoring recall.
 """
@@ -100,30 +103,33 @@ def bare(video: Path, model_path: Path, threads: int, detector: str, scene: Face
     det = DETECTORS[detector]()
     cap = cv2.VideoCapture(str(video))
     times = {"read": 0.0, "detect": 0.0, "infer": 0.0}
+    cpu_times = dict.fromkeys(times, 0.0)   # this thread's CPU per stage
     boxes_per_frame: list[np.ndarray] = []
     n = faces = 0
     start, cpu = time.perf_counter(), time.process_time()
     while True:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         ok, frame = cap.read()
         if not ok:
             break
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.thread_time()
         boxes = np.array([d.box for d in det.detect(frame)], np.float64).reshape(-1, 4)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.thread_time()
         if len(boxes):
             session.run(None, {"input": _tensor(frame, boxes)})
             faces += len(boxes)
-        t3 = time.perf_counter()
-        times["read"] += t1 - t0
-        times["detect"] += t2 - t1
-        times["infer"] += t3 - t2
+        t3, c3 = time.perf_counter(), time.thread_time()
+        for k, a, b, ca, cb in (("read", t0, t1, c0, c1), ("detect", t1, t2, c1, c2),
+                                ("infer", t2, t3, c2, c3)):
+            times[k] += b - a
+            cpu_times[k] += cb - ca
         boxes_per_frame.append(boxes)
         n += 1
     total, cpu = time.perf_counter() - start, time.process_time() - cpu
     out = {"frames": n, "faces": faces, "seconds": total, "fps": n / total,
            "cpu_ms_per_frame": cpu / n * 1e3,
            **{f"{k}_ms": v / n * 1e3 for k, v in times.items()},
+           **{f"{k}_cpu_ms": v / n * 1e3 for k, v in cpu_times.items()},
            **_recall(scene, boxes_per_frame)}
     if hasattr(det, "full_searches"):
         out["full_searches"] = det.full_searches
@@ -221,8 +227,11 @@ def report(r: dict, slow_ms: float) -> str:
         extra = f", {b['full_searches']} full searches" if "full_searches" in b else ""
         lines.append(f"bare {name:<8}: {b['fps']:6.1f} fps ({b['fps'] / base:.2f}x track)  read "
                      f"{b['read_ms']:.1f}, detect {b['detect_ms']:.1f}, crop+infer "
-                     f"{b['infer_ms']:.1f} ms/frame, cpu {b['cpu_ms_per_frame']:.1f} ms/frame; "
-                     f"{rec(b)}{extra}")
+                     f"{b['infer_ms']:.1f} ms/frame; cpu {b['cpu_ms_per_frame']:.1f} ms/frame "
+                     f"(loop thread: read {b['read_cpu_ms']:.1f}, detect "
+                     f"{b['detect_cpu_ms']:.1f}, crop+infer {b['infer_cpu_ms']:.1f}; one core's "
+                     "ceiling "
+                     f"{1e3 / b['cpu_ms_per_frame']:.0f} fps); {rec(b)}{extra}")
     for det in ("track", "full"):
         lk = r[f"live lockstep {det}"]
         lines.append(
