@@ -72,7 +72,8 @@ def test_import_stores_the_table_the_connection_used_to_build(index: Path) -> No
         con.close()
     assert stored == _temp_rows(index)
     assert len(stored) >= n_images > 0
-    assert columns == ["pos", *browse_table.ROW_FIELDS, *browse_table.PAGE_EXTRA]
+    assert columns == ["pos", *browse_table.ROW_FIELDS, *browse_table.PAGE_EXTRA,
+                       *browse_table.SORT_KEYS.values()]
     assert tuple(columns[1:1 + len(fq._ROW_FIELDS)]) == fq._ROW_FIELDS
     assert dict(types)["expression"].startswith("ENUM")
 

@@ -35,7 +35,7 @@ TABLE = "faces_browse"
 #: One row: the layout version the stored table was built with.
 INFO_TABLE = "faces_browse_info"
 #: Raise when the table's columns or their meaning change: older tables are rebuilt.
-VERSION = 1
+VERSION = 2
 #: Datasets whose import changes the table.
 SOURCES = frozenset({"affectnet", "affectnet-c25"})
 
@@ -52,6 +52,10 @@ ROW_FIELDS = ("split", "row_index", "filename", "expression", "valence", "arousa
 #: (Never AffectNet's rowid: rowids of rows inserted in an import's transaction are
 #: transaction-local and change at commit, so a stored copy would point nowhere.)
 PAGE_EXTRA = ("in_affectnet", "image_root", "subdir", "face_x", "face_y", "face_w", "face_h")
+#: Columns the browser sorts by in place of a text column: the value's dense rank (ties
+#: share it, NULL stays NULL), so the order and its ties are the text's, and the top-N
+#: compares integers (a file name sort of 420k rows: ~29 ms of CPU on the text, ~4 ms).
+SORT_KEYS = {"filename": "filename_rank"}
 
 
 @dataclass(frozen=True)
@@ -132,11 +136,13 @@ def build(con: duckdb.DuckDBPyConnection, temporary: bool = False) -> int:
     cols = ", ".join(f"{_source_of(c)}::{enums[c]} AS {c}" if c in enums else c for c in
                      (*ROW_FIELDS, *PAGE_EXTRA))
     name = TABLE if temporary else f"main.{TABLE}"
+    ranks = ", ".join(f"dense_rank() OVER (ORDER BY {c}) AS {k}" for c, k in SORT_KEYS.items())
     con.execute(f"""
         CREATE {'TEMP ' if temporary else ''}TABLE {name} AS
-        SELECT row_number() OVER (ORDER BY split, row_index NULLS LAST, arow) - 1 AS pos,
-               {cols}
-        FROM ({_source_sql(src)}) ORDER BY pos""")
+        SELECT *, {ranks} FROM (
+            SELECT row_number() OVER (ORDER BY split, row_index NULLS LAST, arow) - 1 AS pos,
+                   {cols}
+            FROM ({_source_sql(src)})) ORDER BY pos""")
     if not temporary:
         con.execute(f"CREATE TABLE main.{INFO_TABLE} AS SELECT {VERSION} AS version, "
                     "current_timestamp AS built_at")

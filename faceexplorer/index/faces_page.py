@@ -28,6 +28,7 @@ from faceexplorer.index.faces_query import (
     Sources,
     order_sql,
     prepare_browse,
+    sort_key,
     where_sql,
 )
 
@@ -115,7 +116,7 @@ def _keyset_sql(con: duckdb.DuckDBPyConnection, where: str, params: list[Any],
         way = "DESC" if sort.descending != reverse else "ASC"
         return (f"SELECT pos FROM {BROWSE_TABLE} WHERE ({where}) AND {cmp} "
                 f"ORDER BY pos {way} LIMIT ?", [*params, anchor, int(limit)])
-    col = sort.column
+    col = sort_key(sort.column)   # a text column sorts by its rank (same order, ties)
     row = con.execute(f"SELECT {col} IS NULL FROM {BROWSE_TABLE} WHERE pos = ?",
                       [anchor]).fetchone()
     if row is None:

@@ -27,7 +27,8 @@ from faceexplorer.index.browse_table import Sources, sources
 
 __all__ = ["BROWSE_TABLE", "COLUMNS", "COLUMN_NAMES", "CROWD_COLUMNS", "ImageFilter",
            "ImagePage", "ImageRow", "ImageSort", "Sources", "count_images", "find_position",
-           "order_sql", "prepare_browse", "qualified", "sources", "where_sql", "_PAGE_EXTRA"]
+           "order_sql", "prepare_browse", "qualified", "sort_key", "sources", "where_sql",
+           "_PAGE_EXTRA"]
 
 # (name, title, numeric) of every column the browser shows and sorts by, in table order.
 COLUMNS: tuple[tuple[str, str, bool], ...] = (
@@ -234,7 +235,12 @@ def order_sql(sort: ImageSort, reverse: bool = False) -> str:
     if sort.column == "key":
         return f"pos {way}"
     nulls = "NULLS FIRST" if reverse else "NULLS LAST"
-    return f"{sort.column} {way} {nulls}, pos {'DESC' if reverse else 'ASC'}"
+    return f"{sort_key(sort.column)} {way} {nulls}, pos {'DESC' if reverse else 'ASC'}"
+
+
+def sort_key(column: str) -> str:
+    """The browse table's column that orders like ``column`` (a text column's rank)."""
+    return browse_table.SORT_KEYS.get(column, column)
 
 
 # --- queries ----------------------------------------------------------------------------
