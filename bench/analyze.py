@@ -177,7 +177,7 @@ def _line(name: str, r: dict, truth: list) -> dict:
     cpu = " ".join(f"{s} {v:.1f}" for s, v in fig["stage_cpu_ms"].items())
     print(f"{name:<8} {fig['fps']:6.1f} frames/s  {fig['ms_per_frame']:6.1f} ms/frame  "
           f"process CPU {fig['cpu_ms_per_frame']:6.1f} ms/frame  ceiling on 2 idle cores "
-          f"{fig['modelled_fps']:5.1f} frames/s  load {os.getloadavg()[0]:.1f}")
+          f"{fig['ceiling_fps']:5.1f} frames/s  load {os.getloadavg()[0]:.1f}")
     print(f"         wall ms/frame: {wall}")
     print(f"         CPU  ms/frame: {cpu}")
     print(f"         faces found {m.found}/{m.faces} (findable {m.findable_found}/{m.findable}),"
