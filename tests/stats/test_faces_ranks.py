@@ -189,6 +189,8 @@ def test_values_path_equals_scipy_and_spearman_matrix(seed: int) -> None:
     exact_rho, exact_pairs = fs.corr.spearman_matrix(values, scores)
     np.testing.assert_array_equal(rho, exact_rho)
     np.testing.assert_array_equal(pairs, exact_pairs)
+    threaded = fr.spearman_rows(values, fr.score_ranks(scores), workers=2)
+    np.testing.assert_array_equal(threaded[0], rho)
     for i, row in enumerate(values):
         for j in range(3):
             ok = np.isfinite(row) & np.isfinite(scores[:, j])
