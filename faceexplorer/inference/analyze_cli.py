@@ -154,11 +154,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         before = f" ({s.frames_before} from the earlier run)" if s.frames_before else ""
         state = "" if s.complete else " so far"
         print(f"{s.path.name}: {s.sentence()}{state}{before}", file=err)
-        if s.end_reason and not s.end_reason.startswith(("end of video (", "end of images",
-                                                           "end of the requested")):
-            print(f"  {s.end_reason}", file=err)
-        elif s.end_reason.startswith("end of video (") and "announced" in s.end_reason:
-            print(f"  {s.end_reason}", file=err)
+        usual = s.end_reason.startswith(("end of video (", "end of images",
+                                         "end of the requested"))
+        if s.end_reason and (not usual or s.frames == 0 or "announced" in s.end_reason):
+            print(f"  {s.end_reason}", file=err)  # trouble, nothing in range, or a header
+            # that over-counts: say why the count is what it is
     rate = f"{result.frames_this_run} frames in {result.seconds:.1f} s " \
            f"({result.frames_per_second:.1f} frames/s)"
     if result.status != "finished":
