@@ -20,6 +20,7 @@ input, range), so a cluster can hand inputs out as work items and write the same
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -194,7 +195,9 @@ def run_analysis(model: ModelSession | Path | str, inputs: Sequence[Path | str],
                  seconds: tuple[float, float | None] | None = None,
                  db_path: Path | str | None = None, threads: int = 1, batch: int = BATCH,
                  progress: Progress | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> AnalysisResult:
+                 should_stop: Callable[[], bool] | None = None,
+                 index_access: Callable[[], contextlib.AbstractContextManager] | None = None
+                 ) -> AnalysisResult:
     """Analyse every frame of ``inputs`` and write one table (see the module docstring).
 
     Parameters
@@ -219,6 +222,9 @@ def run_analysis(model: ModelSession | Path | str, inputs: Sequence[Path | str],
         Called after every analysed frame (cheap callers only).
     should_stop : callable, optional
         Polled once per frame; True stops after writing what was done (resumable).
+    index_access : callable returning a context manager, optional
+        Entered around the one index write at the end: a window holding a read-only
+        connection closes it on entry and reopens it on exit (as for batch runs).
 
     Raises
     ------
@@ -294,7 +300,7 @@ def run_analysis(model: ModelSession | Path | str, inputs: Sequence[Path | str],
     if db_path is not None:
         result.stored_rows, result.index_message = _store(
             Path(db_path), session, detector, ranges, frames, seconds, batch, result, files,
-            [c for c, _ in columns], started)
+            [c for c, _ in columns], started, index_access)
     for folder in stale_folders(output, all_parts):
         result.warnings.append(f"parts of an earlier run with other settings or files "
                                f"removed: {folder.name}")
@@ -341,7 +347,8 @@ def _run_input(session: ModelSession, detector: DetectorSettings, info: InputInf
 def _store(db_path: Path, session: ModelSession, detector: DetectorSettings,
            ranges: list[FrameRange], frames: FrameRange,
            seconds: tuple[float, float | None] | None, batch: int, result: AnalysisResult,
-           files: list[Path], columns: list[str], started: datetime
+           files: list[Path], columns: list[str], started: datetime,
+           index_access: Callable[[], contextlib.AbstractContextManager] | None = None
            ) -> tuple[int | None, str]:
     """Store the analysis in the index; (rows stored or None, message)."""
     from faceexplorer.index.analyses import AnalysisSource, store_analysis
@@ -356,13 +363,14 @@ def _store(db_path: Path, session: ModelSession, detector: DetectorSettings,
             "output": str(result.output.resolve()), "started_at": started}
     sources = [AnalysisSource(str(s.path), s.sha256, s.kind, s.frames, s.frames_with_face,
                               s.frames_in_source, s.end_reason) for s in result.inputs]
-    try:
-        con = connect(db_path)
-    except FaceExplorerError as exc:
-        return None, (f"not stored in the index ({exc}); the output is complete and the "
-                      "same command stores it once the index is free")
-    try:
-        rows = store_analysis(con, result.analysis_id, meta, sources, files, columns)
-    finally:
-        con.close()
+    with index_access() if index_access is not None else contextlib.nullcontext():
+        try:
+            con = connect(db_path)
+        except FaceExplorerError as exc:
+            return None, (f"not stored in the index ({exc}); the output is complete and the "
+                          "same command stores it once the index is free")
+        try:
+            rows = store_analysis(con, result.analysis_id, meta, sources, files, columns)
+        finally:
+            con.close()
     return rows, f"stored in {db_path} as analysis {result.analysis_id}"

@@ -234,3 +234,29 @@ def test_refusals_before_any_work(models: dict[str, Path], video: Path,
     with pytest.raises(FaceExplorerError, match="no such YuNet model file"):
         DetectorSettings.from_choice(tmp_path / "yunet.onnx")
     assert HaarFaceDetector  # the default detector is available in the test environment
+
+
+def test_a_busy_index_keeps_the_table_and_a_window_can_lend_its_connection(
+        models: dict[str, Path], video: Path, tmp_path: Path) -> None:
+    db, out = tmp_path / "index.duckdb", tmp_path / "o.csv"
+    duckdb.connect(str(db)).close()
+    holder = duckdb.connect(str(db), read_only=True)  # as the window holds it
+    try:
+        busy = run_analysis(models["logits8"], [video], out, db_path=db)
+    finally:
+        holder.close()
+    # DuckDB refuses a read-write connection beside a read-only one of the same file.
+    assert busy.stored_rows is None and "not stored in the index" in busy.index_message
+    assert out.exists() and parts_root(out).is_dir()  # kept: the rerun stores them
+    lent = []
+
+    class Lend:
+        def __enter__(self) -> None:
+            lent.append("closed")
+
+        def __exit__(self, *exc: object) -> None:
+            lent.append("reopened")
+
+    again = run_analysis(models["logits8"], [video], out, db_path=db, index_access=Lend)
+    assert again.stored_rows == N and lent == ["closed", "reopened"]
+    assert not parts_root(out).exists()
