@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,7 +45,6 @@ PREFIX = "opt/faceexplorer"
 #: Checked by packaging/test_stock_linux.sh (ldd on every bundled library inside a stock
 #: Debian 12 root shows no "not found").
 DEPENDS = [
-    "libc6 (>= 2.34)",
     "libegl1", "libgl1", "libopengl0", "libglib2.0-0", "libdbus-1-3", "libfontconfig1",
     "libfreetype6", "libx11-6", "libx11-xcb1", "libxcb1", "libxcb-cursor0",
     "libxcb-glx0", "libxcb-icccm4", "libxcb-image0", "libxcb-keysyms1", "libxcb-randr0",
@@ -75,6 +75,28 @@ exec /{PREFIX}/FaceExplorer "$@"
 """
 
 
+def glibc_needed(app: Path) -> str:
+    """The newest GLIBC_2.N symbol version any bundled ELF file asks for.
+
+    glibc is not bundled: the libraries PyInstaller copies from the build machine (libpython,
+    libstdc++, libexpat ... on Debian 12: GLIBC_2.36) set the oldest system the package runs
+    on, so the Depends says it. Needs objdump (binutils); without it, the build's own glibc.
+    """
+    versions = set()
+    if shutil.which("objdump"):
+        elves = [str(p) for p in app.rglob("*") if p.is_file() and not p.is_symlink()
+                 and (".so" in p.name or p.name == "FaceExplorer")]
+        for i in range(0, len(elves), 100):
+            out = subprocess.run(["objdump", "-T", *elves[i:i + 100]], capture_output=True,
+                                 text=True).stdout
+            versions |= {int(m) for m in re.findall(r"GLIBC_2\.(\d+)", out)}
+    if not versions:
+        import platform
+
+        return platform.libc_ver()[1] or "2.36"
+    return f"2.{max(versions)}"
+
+
 def project_version() -> str:
     """The version in pyproject.toml."""
     with open(REPO / "pyproject.toml", "rb") as f:
@@ -86,7 +108,7 @@ def artefact_name(version: str, ext: str = "deb") -> str:
     return f"FaceExplorer-{version}-linux-x86_64.{ext}"
 
 
-def control(version: str, installed_kb: int) -> str:
+def control(version: str, installed_kb: int, glibc: str = "2.36") -> str:
     """The DEBIAN/control file."""
     return (
         f"Package: {PACKAGE}\n"
@@ -94,7 +116,7 @@ def control(version: str, installed_kb: int) -> str:
         "Architecture: amd64\n"
         "Maintainer: FaceExplorer developers <faceexplorer@localhost>\n"
         f"Installed-Size: {installed_kb}\n"
-        f"Depends: {', '.join(DEPENDS)}\n"
+        f"Depends: libc6 (>= {glibc}), {', '.join(DEPENDS)}\n"
         "Section: science\n"
         "Priority: optional\n"
         "Description: desktop explorer for facial-affect datasets\n"
@@ -135,7 +157,7 @@ def stage(app: Path, root: Path, version: str) -> None:
                 path.chmod(0o755 if path.stat().st_mode & 0o100 else 0o644)
     kb = sum((Path(d) / f).lstat().st_size for d, _, fs in os.walk(root) for f in fs) // 1024
     (root / "DEBIAN").mkdir()
-    (root / "DEBIAN" / "control").write_text(control(version, kb))
+    (root / "DEBIAN" / "control").write_text(control(version, kb, glibc_needed(app)))
 
 
 def build(app: Path, out: Path, work: Path) -> Path:

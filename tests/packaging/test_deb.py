@@ -64,6 +64,7 @@ def test_control_depends_on_the_qt_system_libraries(deb: Path) -> None:
                     "libxkbcommon-x11-0", "libfontconfig1", "libegl1"):
         assert package in depends
     assert "python" not in depends  # the frozen folder carries its own
+    assert depends.startswith("libc6 (>= 2.")  # glibc is the one library not bundled
     info = _dpkg("--info", str(deb))
     assert "Package: faceexplorer" in info and "Architecture: amd64" in info
     assert "Installed-Size:" in info
