@@ -442,6 +442,8 @@ def _sorted_block(x: np.ndarray, sc: ScoreRanks, rho: np.ndarray, pairs: np.ndar
     mean *= 0.5
     mean += starts
     ranks = np.repeat(mean, length).reshape(b, n)
+    if b * float(n) ** 3 >= 2.0 ** 51:  # sum R Y could round: row-local ranks (n < ~165k)
+        ranks -= offsets[:, None]
     tied = np.flatnonzero(length > 1)
     tt = length[tied].astype(np.float64)
     ties = np.bincount(starts[tied] // n, weights=tt * tt * tt - tt, minlength=b)
