@@ -330,9 +330,12 @@ def _affectnet_va(con: duckdb.DuckDBPyConnection, c25_set: int, task: str,
     ok = ~np.isnan(ref) & ~np.isnan(crowd_mean)
     if ok.sum() < 2:
         return None
-    return {"linked": int(ok.sum()),
-            "pearson_r_with_crowd_mean": float(np.corrcoef(ref[ok], crowd_mean[ok])[0, 1]),
-            "mean_abs_difference": float(np.abs(ref[ok] - crowd_mean[ok]).mean())}
+    a, b = ref[ok], crowd_mean[ok]
+    # Pearson's r is undefined when either side is constant (e.g. a tiny sample): NaN,
+    # said as such, rather than numpy's divide-by-zero warning on the way to it.
+    r = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
+    return {"linked": int(ok.sum()), "pearson_r_with_crowd_mean": r,
+            "mean_abs_difference": float(np.abs(a - b).mean())}
 
 
 # --- terminal ---------------------------------------------------------------------------
