@@ -72,6 +72,10 @@ index file or dataset, the warm-up calls, building the filter objects):
    "other"). FaceExplorer: one SQL query binning both columns on the same edges
    (``np.linspace``), same convention.
 
+Checked by hand for FiftyOne's sake (full scale, load 5-7, two runs, 6 Dec 2026): two
+separate ``histogram_values`` calls were no faster than the one ``aggregate`` (31-41 s
+against 29-41 s); pulling both columns with ``values()`` for numpy took 5-6 s.
+
 Every operation's answers are compared across the sides (rows, counts per expression,
 the page's arousal values, histogram counts) and the run says whether they agree.
 """
