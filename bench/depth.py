@@ -78,7 +78,7 @@ def bench_repaint(root: Path) -> None:
         print(f"blend drag, {title} ({w}x{h}), 100 positions:")
         print(f"  widget repaint      {_ms(widget)}")
         print(f"  bare lerp + QImage  {_ms(bare)}")
-    view.stats.pool.waitForDone(60_000)
+    view.stats.wait_until_idle(60)
     view.set_connection(None)
     con.close()
 
