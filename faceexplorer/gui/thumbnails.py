@@ -26,7 +26,13 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
-from faceexplorer.media.images import FACE_MARGIN, MissingImage, face_crop, thumbnail
+from faceexplorer.media.images import (
+    FACE_MARGIN,
+    MissingImage,
+    face_crop,
+    read_image,
+    thumbnail,
+)
 
 #: Decode scales libjpeg does in the DCT domain, largest first.
 _SCALES = (8, 4, 2)
@@ -43,24 +49,12 @@ def decode_scale(box: tuple[int, int, int, int] | None, size: int) -> int:
 def face_tile(path: str | Path | None, box: tuple[int, int, int, int] | None,
               size: int = 128) -> np.ndarray | MissingImage:
     """The face of ``path`` (``box``, margin as ``face_crop``) scaled to ``size``: RGB uint8."""
-    import cv2
-
     if path is None:
         return MissingImage(None, "no image file known")
-    path = Path(path)
-    if not path.is_file():
-        return MissingImage(path, "missing")
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as exc:
-        return MissingImage(path, f"unreadable ({exc.strerror or exc})")
     scale = decode_scale(box, size)
-    flag = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
-            8: cv2.IMREAD_REDUCED_COLOR_8}[scale]
-    image = cv2.imdecode(data, flag) if data.size else None
-    if image is None:
-        return MissingImage(path, "unreadable (not an image OpenCV can decode)")
-    rgb = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+    rgb = read_image(path, reduce=scale)
+    if isinstance(rgb, MissingImage):
+        return rgb
     if box is not None and scale > 1:
         box = tuple(int(round(v / scale)) for v in box)  # type: ignore[assignment]
     return thumbnail(face_crop(rgb, box), size)

@@ -30,13 +30,22 @@ class MissingImage:
         return f"{self.reason}: {where}"
 
 
-def read_image(path: str | Path) -> np.ndarray | MissingImage:
+#: Reductions libjpeg applies while decoding (in the DCT domain: far cheaper than a
+#: full decode then a resize), by OpenCV's imdecode flag.
+_REDUCED = {1: "IMREAD_COLOR", 2: "IMREAD_REDUCED_COLOR_2", 4: "IMREAD_REDUCED_COLOR_4",
+            8: "IMREAD_REDUCED_COLOR_8"}
+
+
+def read_image(path: str | Path, reduce: int = 1) -> np.ndarray | MissingImage:
     """Read an image file as an RGB uint8 array (H, W, 3), or say why not.
 
     Parameters
     ----------
     path
         The image file; any characters in the path.
+    reduce
+        1, 2, 4 or 8: decode at that fraction of the size (JPEG decodes it directly;
+        other formats are decoded whole, then scaled).
 
     Returns
     -------
@@ -53,7 +62,7 @@ def read_image(path: str | Path) -> np.ndarray | MissingImage:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         return MissingImage(path, f"unreadable ({exc.strerror or exc})")
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    image = cv2.imdecode(data, getattr(cv2, _REDUCED[reduce])) if data.size else None
     if image is None:
         return MissingImage(path, "unreadable (not an image OpenCV can decode)")
     return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
