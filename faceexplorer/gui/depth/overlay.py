@@ -10,7 +10,6 @@ repeats them on the right half.
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceexplorer.gui.pg_setup import pg
 from faceexplorer.media.depth import DepthScene
 
 MODES = ("RGB", "Depth colour map", "Blend", "Side by side", "Normal shading")
@@ -35,7 +35,6 @@ class OverlayCanvas(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
         self.scene: DepthScene | None = None
         self.mode = QComboBox()
         self.mode.addItems(MODES)

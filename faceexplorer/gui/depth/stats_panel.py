@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import duckdb
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from faceexplorer.core.vocab import DEPTH_CLASSES
 from faceexplorer.gui.core.tasks import TaskContext, TaskRunner
+from faceexplorer.gui.pg_setup import pg
 from faceexplorer.media.depth import colormap_lut
 from faceexplorer.stats.depth_stats import N_PER_CLASS, SEED, ClassDepthStats, depth_stats
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -25,9 +24,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-# Row-major uint8 images with explicit levels: no transposes, no auto-levels per frame.
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
 MAJORITY = QColor("#1f5fa8")
 TIED = QColor("#5b8fd1")

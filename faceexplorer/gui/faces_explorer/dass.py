@@ -11,7 +11,6 @@ totals match the standard doubled scores, so a reader notices an undoubled file.
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -26,10 +25,9 @@ from PySide6.QtWidgets import (
 
 from faceexplorer.core.vocab import DASS_BANDS
 from faceexplorer.gui.crowd_stats.plots import PlotCard
+from faceexplorer.gui.pg_setup import pg
 from faceexplorer.stats.dass21 import SUBSCALES
 from faceexplorer.stats.faces_views import MAX_SCORE, band_intervals, stored_totals_lines
-
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
 #: Band shades, light green to light red (ColorBrewer RdYlGn, lightened).
 BAND_COLOURS = ("#d9f0d3", "#f7f7c6", "#fde0b2", "#f9c4a8", "#f4a6a6")

@@ -11,7 +11,6 @@ points for the eye (scores are even integers); it never enters a number.
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -28,11 +27,11 @@ from PySide6.QtWidgets import (
 from faceexplorer.core.vocab import DASS_BANDS
 from faceexplorer.gui.crowd_stats.plots import PlotCard
 from faceexplorer.gui.faces_explorer.dass import BAND_COLOURS
+from faceexplorer.gui.pg_setup import pg
 from faceexplorer.stats.dass21 import SUBSCALES
 from faceexplorer.stats.faces_stats import FeatureView
 from faceexplorer.stats.faces_views import band_boxes, correlation_title
 
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 _JITTER_SEED = 2023
 
 

@@ -19,9 +19,10 @@ remembered per string: they depend on the font only.
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+
+from faceexplorer.gui.pg_setup import pg
 
 try:    # pyqtgraph >= 0.13.4: QLineF array filled by numpy (no Python loop per segment)
     from pyqtgraph.graphicsItems.PlotCurveItem import arrayToLineSegments

@@ -16,13 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QWidget
 
 from faceexplorer.gui.crowd_stats.plots import HeatmapCard, PlotCard
-
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+from faceexplorer.gui.pg_setup import pg
 
 #: Marker colour per series: ASD orange, TD blue (Okabe-Ito), a chosen child black.
 SERIES_COLOURS = {"ASD": (213, 94, 0), "TD": (0, 114, 178), "child": (30, 30, 30)}

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import duckdb
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
@@ -37,6 +36,7 @@ from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import HRM_AU22, HRM_AU_COLUMNS, HRM_CELL
 from faceexplorer.gui.hrm.tracks import RATER_NAMES, TimelinePlots, legend_html
 from faceexplorer.gui.hrm.widgets import Cover
+from faceexplorer.gui.pg_setup import pg
 from faceexplorer.index import hrm_query
 from faceexplorer.index.hrm_query import Timeline
 from faceexplorer.index.model_aus import ChildModelAUs, au_runs_of_child, child_model_aus

@@ -26,17 +26,15 @@ from collections.abc import Sequence
 from html import escape
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtGui import QPen
 from PySide6.QtWidgets import QWidget
 
 from faceexplorer.core.vocab import HRM_RATERS
 from faceexplorer.gui.hrm import raster
 from faceexplorer.gui.hrm.paths import FrameAxis, PathItem
+from faceexplorer.gui.pg_setup import pg
 from faceexplorer.index.hrm_query import OPENFACE_CURVES, Timeline
 from faceexplorer.index.model_aus import ChildModelAUs
-
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
 LEFT_AXIS_WIDTH = 74
 RATER_NAMES = tuple(r.split("-", 1)[1] for r in HRM_RATERS)

@@ -19,7 +19,6 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -34,10 +33,10 @@ from PySide6.QtWidgets import (
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.gui.hrm.frame_canvas import FrameCanvas
 from faceexplorer.gui.live.bridge import SessionBridge
+from faceexplorer.gui.pg_setup import pg
 from faceexplorer.inference.live import DisplayFrame, LatestPrediction, LiveSession, open_live
 from faceexplorer.paths import user_data_dir
 
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 CURVE_COLOURS = ("#1f5fa8", "#e8710a", "#2e7d32", "#c62828", "#6a1b9a", "#00838f")
 TIMELINE_HZ = 5
 
