@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from faceexplorer.core.vocab import EXPRESSION_LABELS
-from faceexplorer.index.store import table_exists
+from faceexplorer.index.store import table_exists, transaction
 
 #: The browser's table (stored, or TEMP for an index that has none).
 TABLE = "faces_browse"
@@ -167,13 +167,8 @@ def upgrade(db_path: Path) -> bool:
     try:
         if not needs_upgrade(con):
             return False
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             build(con)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         con.execute("CHECKPOINT")
         return True
     except duckdb.Error:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,18 @@ def connect(db_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection
     return con
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``BEGIN`` ... ``COMMIT``; any exception rolls back and propagates unchanged."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 def run_import(
     db_path: Path,
     dataset: str,
@@ -87,14 +100,9 @@ def run_import(
     con = connect(db_path)
     try:
         report = ImportReport(dataset=dataset, source=Path(source))
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             load(con, Path(source), report)
             _record(con, report)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         con.execute("CHECKPOINT")
         return report
     finally:
