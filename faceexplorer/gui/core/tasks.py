@@ -33,7 +33,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -300,8 +300,7 @@ class TaskRunner(QObject):
         if self._pool is None:
             self._run(task, fn, args)
             return
-        future: Future[None] = self._pool.submit(self._run, task, fn, args)
-        del future  # the answer travels by the bridge; the future holds nothing
+        self._pool.submit(self._run, task, fn, args)  # the answer travels by the bridge
 
     def _run(self, task: Task, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         ctx = TaskContext(task, self._bridge.progressed.emit, self.progress_interval)
