@@ -232,3 +232,88 @@ def test_other_imports_leave_the_table_alone(index: Path) -> None:
     finally:
         con.close()
     assert affectnet.KIND in browse_table.SOURCES
+
+
+def _changed_c25(samples: Path, folder: Path, drop: int, extra_index: int | None = None
+                 ) -> Path:
+    """A copy of the C25 sample with set 1's last ``drop`` images gone, the expression
+    votes of its first 20 images moved one code on, and, with ``extra_index``, one more
+    image at that AffectNet row (under a name no AffectNet row has)."""
+    folder.mkdir(parents=True)
+    for src in sorted((samples / "AffectNetC25").glob("*.csv")):
+        lines = src.read_text().splitlines()
+        if "set1" in src.name:
+            lines = lines[:len(lines) - drop]
+            if src.name.startswith("expression"):
+                for i in range(1, 21):
+                    cells = lines[i].split(",")
+                    cells[2:] = [str((int(float(c)) + 1) % 8) for c in cells[2:]]
+                    lines[i] = ",".join(cells)
+            if extra_index is not None:
+                cells = lines[1].split(",")
+                lines.append(",".join([str(extra_index), "not_in_affectnet.jpg", *cells[2:]]))
+        (folder / src.name).write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def _spy_builds(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    builds: list[bool] = []
+    real_build = browse_table.build
+
+    def counting_build(con: duckdb.DuckDBPyConnection, temporary: bool = False) -> int:
+        builds.append(temporary)
+        return real_build(con, temporary)
+
+    monkeypatch.setattr(browse_table, "build", counting_build)
+    return builds
+
+
+def test_a_c25_reimport_updates_the_crowd_columns_in_place(
+        index: Path, samples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "reimport.duckdb"
+    shutil.copyfile(index, db)
+    before = duckdb.connect(str(db), read_only=True)
+    old_rows = before.execute(ALL).fetchall()
+    before.close()
+    builds = _spy_builds(monkeypatch)
+    import_path(db, _changed_c25(samples, tmp_path / "C25", drop=30), "affectnet-c25")
+    assert builds == []   # no rebuild of the whole table
+    monkeypatch.undo()
+    rows = duckdb.connect(str(db), read_only=True).execute(ALL).fetchall()
+    assert rows != old_rows
+    assert rows == _temp_rows(db)
+
+
+def test_a_first_c25_import_onto_affectnet_updates_in_place(
+        samples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "first.duckdb"
+    import_path(db, samples / "AffectNet", "affectnet")
+    builds = _spy_builds(monkeypatch)
+    import_path(db, samples / "AffectNetC25", "affectnet-c25")
+    assert builds == []
+    monkeypatch.undo()
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute(ALL).fetchall()
+    differs = con.execute(f"SELECT count(*) FROM {browse_table.TABLE} "
+                          "WHERE majority_differs IS NULL").fetchone()[0]
+    con.close()
+    assert differs == 0
+    assert rows == _temp_rows(db)
+
+
+def test_new_c25_only_images_rebuild_the_table(
+        index: Path, samples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "c25-only.duckdb"
+    shutil.copyfile(index, db)
+    builds = _spy_builds(monkeypatch)
+    import_path(db, _changed_c25(samples, tmp_path / "C25", drop=0, extra_index=10_000_000),
+                "affectnet-c25")
+    assert builds == [False]   # a new C25-only row takes a position: built again
+    monkeypatch.undo()
+    con = duckdb.connect(str(db), read_only=True)
+    extra = con.execute(f"SELECT count(*) FROM {browse_table.TABLE} WHERE row_index = "
+                        "10000000 AND NOT in_affectnet").fetchone()[0]
+    rows = con.execute(ALL).fetchall()
+    con.close()
+    assert extra == 1
+    assert rows == _temp_rows(db)

@@ -103,7 +103,67 @@ def refresh(con: duckdb.DuckDBPyConnection, kind: str | None = None) -> int:
     """
     if kind is not None and kind not in SOURCES:
         return -1
+    if kind == "affectnet-c25":
+        updated = update_crowd(con)
+        if updated >= 0:
+            return updated
     return build(con)
+
+
+def update_crowd(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring the stored table's crowd columns up to date in place; rows, or -1 if it cannot.
+
+    After a C25 import only the crowd columns (set, statistics, "majority differs") of
+    the rows that have or had votes change: rebuilding all 420k rows cost 1.7-1.9 s of
+    a C25 re-import, this UPDATE a few tens of ms. It applies when the table is stored in
+    the current layout, the index holds AffectNet, and the C25-only rows (votes without
+    an AffectNet row, which own their positions and file names) stay the same keys and
+    names; otherwise (-1) the caller builds the table. Every column ends exactly as
+    :func:`build` would make it (the tests compare the two).
+    """
+    src = sources(con)
+    if not (src.affectnet and src.c25 and is_stored(con)):
+        return -1
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _browse_crowd AS {_crowd_sql(src)}")
+    try:
+        changed = con.execute(f"""
+            SELECT count(*) FROM ((
+                SELECT row_index, filename FROM main.{TABLE} WHERE NOT in_affectnet
+                EXCEPT ALL
+                SELECT image_index, filename FROM _browse_crowd c WHERE NOT {_linked("c")})
+              UNION ALL (
+                SELECT image_index, filename FROM _browse_crowd c WHERE NOT {_linked("c")}
+                EXCEPT ALL
+                SELECT row_index, filename FROM main.{TABLE} WHERE NOT in_affectnet))
+            """).fetchone()
+        if changed is None or changed[0]:
+            return -1
+        # Rows with votes before or now, and rows never compared yet (NULL: the table
+        # was built without C25): with C25 present "differs" is true or false.
+        sets = ", ".join(f"{c} = n.{c}" for c in ("c25_set", *_STATS, "majority_differs"))
+        stats = ", ".join(f"c.{c}::{_LABEL_ENUM} AS {c}" if c in ("majority", "ds_label")
+                          else f"c.{c}" for c in _STATS)
+        con.execute(f"""
+            UPDATE main.{TABLE} AS b SET {sets}
+            FROM (SELECT t.pos, c.c25_set, {stats},
+                         (t.expression IS NOT NULL AND c.majority IS NOT NULL
+                          AND t.filename = c.filename AND t.expression::VARCHAR <> c.majority)
+                             AS majority_differs
+                  FROM main.{TABLE} t LEFT JOIN _browse_crowd c
+                    ON t.split::VARCHAR = 'train' AND t.row_index = c.image_index
+                  WHERE t.c25_set IS NOT NULL OR c.image_index IS NOT NULL
+                     OR t.majority_differs IS NULL) n
+            WHERE b.pos = n.pos""")
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp._browse_crowd")
+    row = con.execute(f"SELECT count(*) FROM main.{TABLE}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _linked(alias: str) -> str:
+    """Whether the crowd row ``alias`` has the AffectNet row it joins in :func:`build`."""
+    return (f"EXISTS (SELECT 1 FROM affectnet_images a WHERE a.split = 'train' "
+            f"AND a.row_index = {alias}.image_index)")
 
 
 def build(con: duckdb.DuckDBPyConnection, temporary: bool = False) -> int:
