@@ -4,8 +4,8 @@ Spearman's rho is Pearson's r of ranks, and sorting the ~97M values of a full FA
 (8,508 features x 11,416 subjects) takes seconds every time. A feature's ranks do not
 depend on the scores, only on which subjects are ranked, so the FACES import
 (:mod:`faceexplorer.datasets.faces`) ranks every feature once, inside its transaction (the
-ranks can never be stale), over the *ranking subjects*: subjects with features and all
-three DASS-21 subscale scores.
+ranks can never be stale), over the *ranking subjects*: subjects with features and at
+least one DASS-21 subscale score.
 
 - ``faces_rank_subjects(slot, subject_id)``: the ranking subjects, slot = subject-id order.
 - ``faces_feature_ranks(position, n, ranks)``: per feature (``position`` as in
@@ -14,16 +14,24 @@ three DASS-21 subscale scores.
   stored doubled as little-endian uint16 (0 = missing) while 2 n fits, else as float32
   (NaN = missing; exact below 2^23): both exact, and uint16 halves the bytes to read.
 
-:func:`stored_rho` reads them and gets rho for every covered subscale by one product per
-block with the centred score ranks, in float64 as
+:func:`stored_rho` reads them. A subscale scored on every ranking subject takes one
+product per block with the centred score ranks, in float64 as
 :func:`faceexplorer.stats.correlation.spearman_matrix` does, so the sums are exact and rho is
 the same to the bit. A feature with gaps was ranked over its own finite subjects, so the
 score ranks are re-ranked on exactly those: such rows are grouped by missing pattern.
 
-A subscale is *covered* only if the subjects it needs (features and that score) are
-exactly the stored ones; otherwise (an index imported before ranks were stored, or a
-subscale scored for someone missing another) :func:`stored_rho` says why and the caller
-computes that subscale from the values.
+A subscale scored on only some of them (partial DASS-21 answers) needs each feature's
+ranks among its own scored subjects: the stored ranks give each feature's order without
+comparing a value (a stable radix ``argsort`` of the uint16 ranks; runs of equal ranks
+are the ties), and the sums over the scored subjects are corrected at the unscored ones
+as the values path does after its sort (:func:`_order_sums`). Storing the order itself
+was the alternative: as many bytes again to write and read for ~0.1 ms of sort per
+feature.
+
+A subscale is *covered* when every subject it scores is a stored one; otherwise (an
+index imported before ranks were stored, or by a version that stored only subjects with
+all three scores) :func:`stored_rho` says why and the caller computes that subscale from
+the values.
 
 From the values, :func:`spearman_rows` sorts each feature once over the subjects with
 any score, whatever subjects each subscale has: a subscale's ranks among its own scored
@@ -113,10 +121,10 @@ def store_ranks(con: duckdb.DuckDBPyConnection) -> int:
     """
     for table in RANK_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {table}")
-    every = " AND ".join(f"{s} IS NOT NULL" for s in SUBSCALES)
+    scored = " OR ".join(f"{s} IS NOT NULL" for s in SUBSCALES)
     con.execute("CREATE TABLE faces_rank_subjects AS SELECT (row_number() OVER (ORDER BY "
                 "subject_id) - 1)::INTEGER AS slot, subject_id FROM faces_subjects "
-                f"WHERE in_features AND {every}")
+                f"WHERE in_features AND ({scored})")
     con.execute("CREATE TABLE faces_feature_ranks (position INTEGER NOT NULL, "
                 "n INTEGER NOT NULL, ranks BLOB NOT NULL)")
     ids = _column(con.execute("SELECT subject_id FROM faces_rank_subjects ORDER BY slot"))
@@ -184,8 +192,13 @@ def stored_rho(con: duckdb.DuckDBPyConnection, positions: Sequence[int],
     if not covered.any():
         return StoredRho(rho, n, covered, note)
     row_of = pd.Index(np.asarray(positions)).get_indexer
-    cols = np.flatnonzero(covered)
-    score_ranks = corr.rank_rows(scores.T).T if len(scores) else scores
+    # Subscales scored on every stored subject: one product with the stored ranks; on
+    # some of them: the stored order, corrected at the others.
+    every = np.isfinite(scores).all(axis=0)
+    direct, subset = np.flatnonzero(covered)[every], np.flatnonzero(covered)[~every]
+    full_scores = scores[:, every]
+    score_ranks = corr.rank_rows(full_scores.T).T if len(scores) else full_scores
+    sub_ranks = _score_ranks_or_none(scores[:, ~every])
     seen = np.zeros(k, dtype=bool)
     buffer = np.empty((_CACHED_ROWS, len(scores)))
     done = 0
@@ -197,7 +210,10 @@ def stored_rho(con: duckdb.DuckDBPyConnection, positions: Sequence[int],
             return StoredRho(rho, n, nothing, "the stored feature ranks do not match the "
                              "feature catalogue (re-import FACES)")
         seen[rows] = True
-        _block_rho(rho, n, rows, cols, raw, counts, scores, score_ranks, buffer)
+        if direct.size:
+            _block_rho(rho, n, rows, direct, raw, counts, full_scores, score_ranks, buffer)
+        if sub_ranks is not None:
+            _subset_block_rho(rho, n, rows, subset, raw, counts, sub_ranks)
         done += len(rows)
         if progress is not None:
             progress(done)
@@ -209,8 +225,11 @@ def stored_rho(con: duckdb.DuckDBPyConnection, positions: Sequence[int],
 
 def _stored_scores(con: duckdb.DuckDBPyConnection, subscales: Sequence[str]
                    ) -> tuple[np.ndarray, np.ndarray, str]:
-    """Scores of the stored subjects in slot order (slots, covered subscales), the covered
-    mask over ``subscales``, and a note naming those not covered."""
+    """Scores of the stored subjects in slot order (slots, covered subscales; NaN where
+    unscored), the covered mask over ``subscales``, and a note naming those not covered.
+
+    A subscale is covered when every subject it scores (with features) is stored: its
+    scored subjects are all of them (the product path) or a subset (the subset path)."""
     data = con.execute(
         f"SELECT r.slot, {', '.join(f's.{x}' for x in subscales)} FROM faces_subjects s "
         "LEFT JOIN faces_rank_subjects r USING (subject_id) WHERE s.in_features"
@@ -223,7 +242,7 @@ def _stored_scores(con: duckdb.DuckDBPyConnection, subscales: Sequence[str]
               and np.array_equal(np.sort(slot[stored]), np.arange(n_slots)))
     values = {x: np.ma.filled(np.ma.asarray(data[x], dtype=np.float64), np.nan)
               for x in subscales}
-    covered = np.array([intact and np.array_equal(np.isfinite(values[x]), stored)
+    covered = np.array([intact and not (np.isfinite(values[x]) & ~stored).any()
                         for x in subscales])
     scores = np.empty((n_slots, int(covered.sum())))
     for j, x in enumerate(x for x, c in zip(subscales, covered, strict=True) if c):
@@ -231,7 +250,7 @@ def _stored_scores(con: duckdb.DuckDBPyConnection, subscales: Sequence[str]
     missed = [x for x, c in zip(subscales, covered, strict=True) if not c]
     note = ("" if not missed else
             f"{', '.join(missed)}: scored subjects differ from those the ranks were stored "
-            "for (subjects with features and all three scores), so computed from the values")
+            "for (subjects with features and a score), so computed from the values")
     return scores, covered, note
 
 
@@ -297,6 +316,42 @@ def _block_rho(rho: np.ndarray, n: np.ndarray, rows: np.ndarray, cols: np.ndarra
             continue  # as spearman_matrix: fewer than 2 pairs, rho undefined
         rho[np.ix_(rows[gappy[members]], cols)] = corr.rho_ranked(
             ranks[np.ix_(members, mask)], corr.rank_rows(scores[mask].T).T)
+
+
+def _score_ranks_or_none(scores: np.ndarray) -> ScoreRanks | None:
+    return score_ranks(scores) if scores.shape[1] else None
+
+
+def _subset_block_rho(rho: np.ndarray, n: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                      raw: np.ndarray, counts: np.ndarray, sc: ScoreRanks) -> None:
+    """rho/n of one block of stored ranks with subscales scored on a subset of the slots.
+
+    The stored ranks already order each feature: a stable ``argsort`` of the doubled
+    uint16 ranks (a radix sort) gives the order, runs of equal stored ranks are the ties,
+    and :func:`_order_sums` gets each subscale's sums over its scored subjects by
+    correcting at the unscored ones, as the values path does after its sort: no value
+    is read or compared. Rows with gaps re-rank their stored ranks, which order and tie
+    exactly as the values, pairwise with each score (:func:`corr.spearman_matrix`).
+    """
+    full = raw.shape[1]
+    complete = np.flatnonzero(counts == full) if full >= 2 else np.empty(0, dtype=np.int64)
+    part_rho = np.full((len(rows), len(cols)), np.nan)
+    part_n = np.zeros((len(rows), len(cols)), dtype=np.int64)
+    for lo in range(0, complete.size, SORT_ROWS):
+        at = complete[lo:lo + SORT_ROWS]
+        block = raw[at]
+        idx = np.argsort(block, axis=1, kind="stable")
+        ordered = np.take_along_axis(block, idx, axis=1)
+        new_run = np.empty(block.shape, dtype=bool)
+        new_run[:, 0] = True
+        np.not_equal(ordered[:, 1:], ordered[:, :-1], out=new_run[:, 1:])
+        del ordered
+        _order_sums(idx, new_run, sc, part_rho, part_n, at)
+    gappy = np.flatnonzero(counts != full) if full >= 2 else np.arange(len(rows))
+    if gappy.size:
+        part_rho[gappy], part_n[gappy] = corr.spearman_matrix(decode(raw[gappy]), sc.values)
+    rho[np.ix_(rows, cols)] = part_rho
+    n[np.ix_(rows, cols)] = part_n
 
 
 # --- ranking from the values ------------------------------------------------------------
@@ -430,6 +485,18 @@ def _sorted_block(x: np.ndarray, sc: ScoreRanks, rho: np.ndarray, pairs: np.ndar
     new_run[:, 0] = True
     np.not_equal(ordered[:, 1:], ordered[:, :-1], out=new_run[:, 1:])   # -0.0 == 0.0
     del ordered
+    _order_sums(idx, new_run, sc, rho, pairs, rows)
+    return misordered
+
+
+def _order_sums(idx: np.ndarray, new_run: np.ndarray, sc: ScoreRanks, rho: np.ndarray,
+                pairs: np.ndarray, rows: np.ndarray) -> None:
+    """Fill ``rho``/``pairs`` of ``rows`` from each row's order ``idx`` (b, n: sorted
+    position -> column) and the starts of its runs of equal values ``new_run`` (b, n),
+    by the sums of :func:`_sorted_block`."""
+    b, n = idx.shape
+    size = b * n
+    offsets = np.arange(0, size, n, dtype=np.int64)
     starts = np.flatnonzero(new_run)             # flat sorted positions of the runs
     del new_run
     length = np.empty_like(starts)
@@ -478,7 +545,6 @@ def _sorted_block(x: np.ndarray, sc: ScoreRanks, rho: np.ndarray, pairs: np.ndar
         ss = sq - m * ((m + 1) / 2.0) ** 2
         with np.errstate(divide="ignore", invalid="ignore"):
             rho[rows, j] = np.clip(num / np.sqrt(ss * sc.ss[j]), -1.0, 1.0)
-    return misordered
 
 
 def _prefix(y: np.ndarray, at: np.ndarray) -> np.ndarray:

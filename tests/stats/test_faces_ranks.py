@@ -3,7 +3,7 @@
 A small FACES folder is generated with what makes ranking hard: heavy ties, features with
 missing values in shared and distinct patterns, constant and all-missing features,
 subjects with features only or DASS only, and (in one variant) a subject whose anxiety
-and stress are scored but not depression.
+and stress are scored but not depression, and others missing other subscales.
 """
 
 from __future__ import annotations
@@ -35,9 +35,11 @@ def _write_folder(folder: Path, partial: bool) -> Path:
                          columns=[f"dass_{i}" for i in range(1, 22)])
     items.insert(0, "cust_id", ids)
     items = items.iloc[:-5]                          # 5 subjects: features only
-    if partial:  # one subject: depression unscored, anxiety and stress scored
-        items["dass_3"] = items["dass_3"].astype(float)
-        items.loc[3, "dass_3"] = np.nan
+    if partial:  # subjects with one or two subscales unscored, the others scored
+        for item, subjects in (("dass_3", [3, 11]), ("dass_2", [7, 11, 30]),
+                               ("dass_1", [9, 30, 31])):
+            items[item] = items[item].astype(float)
+            items.loc[subjects, item] = np.nan
     items.to_csv(folder / "dass21.csv", index=False)
     depression = items[[f"dass_{i}" for i in (3, 5, 10, 13, 16, 17, 21)]].sum(axis=1)
     drive = np.r_[depression.to_numpy(float), np.zeros(5)]
@@ -105,10 +107,9 @@ def test_stored_path_equals_exact_path(built: tuple[Path, Path, bool]) -> None:
     for s in dass21.SUBSCALES:
         pd.testing.assert_frame_equal(fast[s], exact[s], check_exact=True)
         assert exact[s].attrs["rho_from"].startswith("values: this index has no stored")
-        # With one subject missing only depression, depression's subjects are still the
-        # stored ones; anxiety and stress count that subject, so they come from the values.
-        stored = s == "depression" or not partial
-        assert (fast[s].attrs["rho_from"] == "stored ranks") == stored, fast[s].attrs
+        # The ranks are stored for every subject with features and a score: a subscale
+        # scored on fewer of them (partial answers) is ranked from their stored order.
+        assert fast[s].attrs["rho_from"] == "stored ranks", fast[s].attrs
 
 
 def test_ranking_equals_scipy(built: tuple[Path, Path, bool]) -> None:
