@@ -16,6 +16,11 @@ parts are keyed by the model's sha256, the detector settings, the frame range an
 input's sha256, so any change to those starts that input afresh (the old parts are
 removed at the end). Each input is a plain function call of (model, detector settings,
 input, range), so a cluster can hand inputs out as work items and write the same parts.
+
+Engines: the inputs not yet complete go to an ``Engine``; ``LocalEngine`` (the default)
+runs them one after the other in this process, ``cluster.RayEngine`` spreads their
+blocks over Ray workers. Everything before (probing, keys, parts found) and after
+(output file, index) is the same for both; the engine is recorded in the index.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
@@ -135,6 +140,7 @@ class AnalysisResult:
     index_message: str = ""
     warnings: list[str] = field(default_factory=list)
     clock: StageClock = field(default_factory=StageClock)
+    engine: dict[str, Any] = field(default_factory=lambda: {"name": "local"})
 
     @property
     def frames_per_second(self) -> float:
@@ -144,6 +150,58 @@ class AnalysisResult:
 
 #: progress(frames done, frames expected or None, input path, frames/s of this call)
 Progress = Callable[[int, int | None, Path, float], None]
+#: tick(input path, frames newly analysed): an engine's progress report
+Tick = Callable[[Path, int], None]
+
+
+@dataclass
+class InputWork:
+    """An input not yet complete, handed to an engine."""
+
+    info: InputInfo
+    rng: FrameRange
+    parts: InputParts
+
+
+@dataclass
+class Job:
+    """What every engine gets: the opened model, the detector, the table and the result
+    (its clock and warnings are the engine's to add to)."""
+
+    session: ModelSession
+    detector: DetectorSettings
+    columns: list[tuple[str, str]]
+    batch: int
+    result: AnalysisResult
+
+
+class Engine(Protocol):
+    """Runs the incomplete inputs of a job, writing their parts and ``done.json``."""
+
+    def describe(self) -> dict[str, Any]:
+        """What is stored in the index's settings as ``engine``."""
+        ...
+
+    def run(self, job: Job, todo: list[InputWork], tick: Tick,
+            should_stop: Callable[[], bool] | None) -> bool:
+        """Run ``todo``; True when stopped early (finished parts are kept)."""
+        ...
+
+
+class LocalEngine:
+    """The inputs one after the other, in this process."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": "local"}
+
+    def run(self, job: Job, todo: list[InputWork], tick: Tick,
+            should_stop: Callable[[], bool] | None) -> bool:
+        for w in todo:
+            if _run_input(job.session, job.detector, w.info, w.rng, w.parts, job.columns,
+                          job.batch, job.result, lambda p=w.info.path: tick(p, 1),
+                          should_stop):
+                return True
+        return False
 
 
 def source_sha256(path: Path) -> str:
@@ -196,8 +254,8 @@ def run_analysis(model: ModelSession | Path | str, inputs: Sequence[Path | str],
                  db_path: Path | str | None = None, threads: int = 1, batch: int = BATCH,
                  progress: Progress | None = None,
                  should_stop: Callable[[], bool] | None = None,
-                 index_access: Callable[[], contextlib.AbstractContextManager] | None = None
-                 ) -> AnalysisResult:
+                 index_access: Callable[[], contextlib.AbstractContextManager] | None = None,
+                 engine: Engine | None = None) -> AnalysisResult:
     """Analyse every frame of ``inputs`` and write one table (see the module docstring).
 
     Parameters
@@ -225,6 +283,8 @@ def run_analysis(model: ModelSession | Path | str, inputs: Sequence[Path | str],
     index_access : callable returning a context manager, optional
         Entered around the one index write at the end: a window holding a read-only
         connection closes it on entry and reopens it on exit (as for batch runs).
+    engine : Engine, optional
+        Who analyses the incomplete inputs; default ``LocalEngine()``.
 
     Raises
     ------
@@ -255,7 +315,9 @@ def run_analysis(model: ModelSession | Path | str, inputs: Sequence[Path | str],
         all_parts.append(input_parts(output, key, rng.start))
     analysis_id = _key(TABLE_VERSION, session.sha256, asdict(detector),
                        [asdict(r) for r in ranges], [s.sha256 for s in summaries])
-    result = AnalysisResult(analysis_id, output, "finished", "", summaries)
+    engine = engine or LocalEngine()
+    result = AnalysisResult(analysis_id, output, "finished", "", summaries,
+                            engine=engine.describe())
     expected = [r.count(i.frames_announced) for r, i in zip(ranges, infos, strict=True)]
     total = None if None in expected else sum(e or 0 for e in expected)
     done_before = 0
@@ -263,26 +325,23 @@ def run_analysis(model: ModelSession | Path | str, inputs: Sequence[Path | str],
         s.frames_before = _counts(parts.part_files())[0]
         done_before += s.frames_before
     done = done_before
+
+    def tick(path: Path, n: int) -> None:
+        nonlocal done
+        done += n
+        result.frames_this_run += n
+        if progress is not None:
+            elapsed = time.perf_counter() - t0
+            progress(done, total, path,
+                     result.frames_this_run / elapsed if elapsed > 0 else 0.0)
+
+    todo = [InputWork(info, rng, parts) for info, rng, parts
+            in zip(infos, ranges, all_parts, strict=True) if parts.done() is None]
     try:
-        for info, rng, parts in zip(infos, ranges, all_parts, strict=True):
-            if parts.done() is not None:
-                continue
-
-            def tick(path: Path = info.path) -> None:
-                nonlocal done
-                done += 1
-                result.frames_this_run += 1
-                if progress is not None:
-                    elapsed = time.perf_counter() - t0
-                    progress(done, total, path,
-                             result.frames_this_run / elapsed if elapsed > 0 else 0.0)
-
-            stopped = _run_input(session, detector, info, rng, parts, columns, batch,
-                                 result, tick, should_stop)
-            if stopped:
-                result.status = "stopped"
-                result.message = "stopped by the user"
-                break
+        if engine.run(Job(session, detector, columns, batch, result), todo, tick,
+                      should_stop):
+            result.status = "stopped"
+            result.message = "stopped by the user"
     except KeyboardInterrupt:
         result.status, result.message = "stopped", "interrupted (Ctrl-C)"
     result.seconds = time.perf_counter() - t0
@@ -320,7 +379,7 @@ def _run_input(session: ModelSession, detector: DetectorSettings, info: InputInf
         rest = FrameRange(rng.stop, rng.stop, rng.stride)
     source = str(info.path)
     pending: list = []
-    first = rest.start
+    first = resume_at  # where the last part ended: contiguous names with a stride too
     results = analyze_input(session, detector.build(), info.path, rest, info=info,
                             batch=batch, track_block=PART_FRAMES, clock=result.clock,
                             warnings=result.warnings)
@@ -359,7 +418,7 @@ def _store(db_path: Path, session: ModelSession, detector: DetectorSettings,
             "detector": asdict(detector),
             "settings": {"frames": asdict(frames), "seconds": seconds, "batch": batch,
                          "ranges": [asdict(r) for r in ranges],
-                         "table_version": TABLE_VERSION},
+                         "table_version": TABLE_VERSION, "engine": result.engine},
             "output": str(result.output.resolve()), "started_at": started}
     sources = [AnalysisSource(str(s.path), s.sha256, s.kind, s.frames, s.frames_with_face,
                               s.frames_in_source, s.end_reason) for s in result.inputs]
