@@ -25,6 +25,7 @@ over the annotation files; its rows have no ``row_index``/``line`` (nothing to l
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ import duckdb
 
 from faceexplorer.core.errors import DatasetFormatError
 from faceexplorer.core.vocab import AFFECTNET_CODES
-from faceexplorer.datasets import csvio
+from faceexplorer.datasets import csvio, paths
 from faceexplorer.index.report import ImportReport
 
 KIND = "affectnet"
@@ -126,9 +127,12 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport,
     con.execute("DELETE FROM affectnet_images")
     csvs = _csv_files(path) if path.is_dir() else {_split_of(path): path}
     if csvs:
+        for csv_path in csvs.values():
+            csvio.check_text_file(csv_path)  # every split usable before any is read
         for split, csv_path in csvs.items():
             n = _load_csv(con, split, csv_path, report)
             report.counts[f"rows_{split}"] = n
+        _warn_absent(csvs, path, report)
     else:
         folders = _npy_split_folders(path)
         if not folders:
@@ -136,8 +140,14 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport,
                 path, "no AffectNet files here: expected Manually_Annotated/training.csv "
                 "(and/or validation.csv) or train_set/ and val_set/ with images/ and "
                 "annotations/")
+        for folder in folders.values():
+            paths.require_folder(folder / "annotations", "the split's annotations/ folder")
         for split, folder in folders.items():
             report.counts[f"rows_{split}"] = _load_npy_split(con, split, folder, report)
+        for name, split in NPY_SPLITS.items():
+            if split not in folders and path.name not in NPY_SPLITS:
+                report.warn(f"no {name}/ in {paths.shown(path)}: imported without it "
+                            f"(no {split} rows)")
     report.counts.update(summary(con))
 
 
@@ -163,12 +173,30 @@ def _has_header(path: Path) -> bool:
 
 
 def _csv_files(folder: Path) -> dict[str, Path]:
-    """The split CSVs under an AffectNet root or its Manually_Annotated folder."""
+    """The split CSVs under an AffectNet root or its Manually_Annotated folder.
+
+    Found by name whatever they are (a folder, a dangling link, a FIFO named
+    ``training.csv`` is then refused by name, not left out: that would drop a split).
+    """
     for base in (folder, folder / "Manually_Annotated"):
-        found = {s: base / n for s, n in SPLIT_FILES.items() if (base / n).is_file()}
+        found = {s: base / n for s, n in SPLIT_FILES.items() if os.path.lexists(base / n)}
         if found:
             return found
     return {}
+
+
+def _warn_absent(csvs: dict[str, Path], path: Path, report: ImportReport) -> None:
+    """Warn of a split CSV or the image folder that is not there (optional parts)."""
+    base = next(iter(csvs.values())).parent
+    if path.is_dir():
+        for split, name in SPLIT_FILES.items():
+            if split not in csvs:
+                report.warn(f"no {name} in {paths.shown(base)}: imported without it "
+                            f"(no {split} rows)")
+    for folder in sorted({p.parent / IMAGES_FOLDER for p in csvs.values()}):
+        if not folder.is_dir():
+            report.warn(f"no image folder {paths.shown(folder)}: rows imported, faces will "
+                        "show without their image")
 
 
 def _split_of(csv_path: Path) -> str:
@@ -179,7 +207,6 @@ def _split_of(csv_path: Path) -> str:
 def _load_csv(con: duckdb.DuckDBPyConnection, split: str, csv_path: Path,
               report: ImportReport) -> int:
     """Load one split CSV; return its data rows (kept and skipped)."""
-    csvio.check_text_file(csv_path)
     csvio.expect_header(csv_path, HEADER)
     n_rows = csvio.load_csv(con, csv_path, _RAW, CSV_TYPES, nullstr=("NULL",))
     report.skip(csv_path, csvio.BLANK_LINES_REASON, *csvio.blank_lines(csv_path, n_rows))
@@ -277,10 +304,11 @@ _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 def _npy_split_folders(path: Path) -> dict[str, Path]:
     """``{split: folder}`` for a root holding train_set/val_set, or one such folder."""
-    if path.name in NPY_SPLITS and (path / "annotations").is_dir():
+    if path.name in NPY_SPLITS and os.path.lexists(path / "annotations"):
         return {NPY_SPLITS[path.name]: path}
+    # by name: a split folder that cannot be used is refused at load, never left out
     return {split: path / name for name, split in NPY_SPLITS.items()
-            if (path / name / "annotations").is_dir()}
+            if os.path.lexists(path / name)}
 
 
 def _npy_values(file: Path) -> Any:
@@ -316,9 +344,10 @@ def _load_npy_split(con: duckdb.DuckDBPyConnection, split: str, folder: Path,
     for image_id in ids:
         files = {part: ann / f"{image_id}_{part}.npy" for part in _NPY_PARTS}
         for part, file in files.items():
-            if not file.is_file():
+            if not os.path.lexists(file):
                 raise DatasetFormatError(file, f"missing: image {image_id} has {image_id}_exp.npy"
                                          f" but no {image_id}_{part}.npy")
+            paths.require_file(file, "a numpy .npy annotation file")
         exp, val, aro = (_npy_values(files[p]) for p in ("exp", "val", "aro"))
         lnd = _npy_values(files["lnd"])
         for part, arr in (("exp", exp), ("val", val), ("aro", aro)):

@@ -21,7 +21,7 @@ import duckdb
 
 from faceexplorer.core.errors import DatasetFormatError
 from faceexplorer.core.vocab import C25_CODES
-from faceexplorer.datasets import csvio
+from faceexplorer.datasets import csvio, paths
 from faceexplorer.index.c25_image_stats import materialize_image_stats
 from faceexplorer.index.report import ImportReport
 from faceexplorer.index.store import table_exists
@@ -98,6 +98,14 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport,
         raise DatasetFormatError(
             folder, "no AffectNetC25 files here (expected expression_set1_C25.csv, "
             "valence_set1_C25.csv, arousal_set1_C25.csv and/or the same for set2)")
+    for c25_set, files in sorted(sets.items()):  # every file usable before any is read
+        _require_tasks(c25_set, files)
+        for file in files.values():
+            csvio.check_text_file(file)
+    for c25_set in (1, 2):
+        if c25_set not in sets:
+            report.warn(f"no set {c25_set} files in {paths.shown(folder)} "
+                        f"(expression_set{c25_set}_C25.csv, ...): imported without it")
     con.execute(SCHEMA)
     con.execute("DELETE FROM c25_votes")
     con.execute("DELETE FROM c25_images")
@@ -179,20 +187,23 @@ def _link_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 # --- reading the CSVs ---------------------------------------------------------------
 
 def _set_files(folder: Path) -> dict[int, dict[str, Path]]:
-    """``{set: {task: file}}`` for every set with at least one file in ``folder``."""
+    """``{set: {task: file}}`` for every set with at least one file in ``folder``.
+
+    Files are matched by name whatever they are: one that is a folder, a link to nothing
+    or a FIFO is refused when checked, never left out.
+    """
     sets: dict[int, dict[str, Path]] = {}
     if not folder.is_dir():
         return sets
-    for file in sorted(folder.iterdir()):
+    for file in paths.entries_named(folder, FILE_PATTERN.match):
         match = FILE_PATTERN.match(file.name)
-        if match and file.is_file():
+        if match:
             sets.setdefault(int(match.group(2)), {})[match.group(1).lower()] = file
     return sets
 
 
-def _load_set(con: duckdb.DuckDBPyConnection, c25_set: int, files: dict[str, Path],
-              report: ImportReport) -> None:
-    """Check and store one set's three files."""
+def _require_tasks(c25_set: int, files: dict[str, Path]) -> None:
+    """Raise unless the set has its three files."""
     for task in TASKS:
         if task not in files:
             present = ", ".join(f.name for f in files.values())
@@ -201,6 +212,11 @@ def _load_set(con: duckdb.DuckDBPyConnection, c25_set: int, files: dict[str, Pat
                 folder / f"{task}_set{c25_set}_C25.csv",
                 f"missing: set {c25_set} needs its expression, valence and arousal files "
                 f"(found only {present})")
+
+
+def _load_set(con: duckdb.DuckDBPyConnection, c25_set: int, files: dict[str, Path],
+              report: ImportReport) -> None:
+    """Check and store one set's three files."""
     tables = {task: _read_task_file(con, c25_set, task, files[task], report) for task in TASKS}
     for task in ("valence", "arousal"):
         _check_same_rows(con, files["expression"], tables["expression"], files[task], tables[task])
@@ -229,9 +245,8 @@ def _read_task_file(con: duckdb.DuckDBPyConnection, c25_set: int, task: str,
                     file: Path, report: ImportReport) -> str:
     """Load one C25 CSV into a TEMP table, check its cells; return the table name."""
     table = f"c25_raw_{task}_{c25_set}"
-    csvio.check_text_file(file)
     csvio.expect_header(file, HEADER)
-    n_rows = csvio.load_csv(con, file, table, CSV_TYPES, nullstr=())
+    n_rows = csvio.load_csv(con, file, table, CSV_TYPES, nullstr=(), require_rows=False)
     report.skip(file, csvio.BLANK_LINES_REASON, *csvio.blank_lines(file, n_rows))
     any_null = " OR ".join(f'"{c}" IS NULL' for c in HEADER)
     checks = [(any_null, "empty cell (every image needs its index, filename and 25 votes)"),

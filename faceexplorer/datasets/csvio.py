@@ -19,30 +19,39 @@ from pathlib import Path
 import duckdb
 
 from faceexplorer.core.errors import DatasetFormatError
+from faceexplorer.datasets import paths
 
 _NUMERIC = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "DOUBLE", "FLOAT", "REAL"}
 _SNIFF_BYTES = 65536
 
 
 def check_text_file(path: Path, what: str = "CSV file") -> None:
-    """Refuse a missing, empty or binary file with a clear message."""
-    if not path.exists():
-        raise DatasetFormatError(path, f"file not found (expected a {what})")
-    if path.is_dir():
-        raise DatasetFormatError(path, f"is a folder (expected a {what})")
-    with path.open("rb") as fh:
-        head = fh.read(_SNIFF_BYTES)
+    """Refuse a missing, non-regular, unreadable, empty or binary file with a clear message.
+
+    Only ``stat`` looks at the path before it is known to be a regular file, so a FIFO
+    or a device is never opened (that would block).
+    """
+    paths.require_file(path, f"a {what}")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+    except OSError as exc:
+        raise paths.error(path, f"cannot read the file: {paths.os_problem(exc)}") from None
     if not head.strip():
-        raise DatasetFormatError(path, f"file is empty (expected a {what} with a header line)")
+        raise paths.error(path, f"file is empty (expected a {what} with a header line)")
     if b"\x00" in head:
-        raise DatasetFormatError(path, f"binary file, not text (expected a {what})")
+        raise paths.error(path, f"binary file, not text (expected a {what})",
+                          head.count(b"\n", 0, head.index(b"\x00")) + 1)
 
 
 def read_header(path: Path, delimiter: str = ",") -> list[str]:
     """The header fields of a CSV, stripped of a BOM and of surrounding spaces."""
     check_text_file(path)
-    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
-        first = fh.readline().rstrip("\r\n")
+    try:
+        with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
+            first = fh.readline().rstrip("\r\n")
+    except OSError as exc:
+        raise paths.error(path, f"cannot read the file: {paths.os_problem(exc)}") from None
     return [f.strip() for f in next(csv.reader([first], delimiter=delimiter))]
 
 
@@ -74,10 +83,12 @@ def load_csv(
     columns: Mapping[str, str],
     nullstr: Sequence[str] = ("NULL",),
     delimiter: str = ",",
+    require_rows: bool = True,
 ) -> int:
     """Load ``path`` into TEMP table ``table`` with the given column types; return its rows.
 
-    The header must already have been checked. The table keeps file order: see
+    The header must already have been checked. A file with no data row is an error
+    unless ``require_rows`` is False. The table keeps file order: see
     :func:`data_row_sql` for the data row of each ``rowid``. Cells equal to one of
     ``nullstr`` or empty become NULL. Any refusal becomes a :class:`DatasetFormatError`
     naming the line. Beware: DuckDB rounds ``2.5`` into an INTEGER column without
@@ -90,7 +101,10 @@ def load_csv(
     except duckdb.Error as exc:
         raise diagnose(path, columns, nullstr, delimiter, exc) from None
     row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
-    return int(row[0]) if row else 0
+    n_rows = int(row[0]) if row else 0
+    if require_rows and n_rows == 0:
+        raise paths.error(path, "no data rows after the header", line=2)
+    return n_rows
 
 
 def read_csv_call(
@@ -122,16 +136,20 @@ def diagnose(
     names = list(columns)
     kinds = [columns[n].split("(")[0].upper() for n in names]
     nulls = set(nullstr) | {""}
+    start = 1  # line on which the record being read begins (quoted fields span lines)
     try:
         with path.open("r", encoding="utf-8-sig", newline="") as fh:
             reader = csv.reader(fh, delimiter=delimiter, quotechar='"', strict=True)
             next(reader, None)
+            start = reader.line_num + 1
             for row in reader:
-                line = reader.line_num
+                line, start = start, reader.line_num + 1
                 if not row:
                     continue
+                if any("\x00" in cell for cell in row):
+                    return paths.error(path, "NUL byte: binary data in a text file", line)
                 if len(row) != len(names):
-                    return DatasetFormatError(
+                    return paths.error(
                         path, f"{len(row)} fields, expected {len(names)} "
                         f"({'truncated row' if len(row) < len(names) else 'extra fields'})",
                         line)
@@ -141,20 +159,37 @@ def diagnose(
                         try:
                             value = float(cell)
                         except ValueError:
-                            return DatasetFormatError(
+                            return paths.error(
                                 path, f"column {name!r}: {cell[:40]!r} is not a number", line)
                         if kind not in {"DOUBLE", "FLOAT", "REAL"} and not value.is_integer():
-                            return DatasetFormatError(
+                            return paths.error(
                                 path, f"column {name!r}: {cell[:40]!r} is not a whole number",
                                 line)
     except UnicodeDecodeError as err:
-        return DatasetFormatError(path, f"not UTF-8 text ({err.reason})")
+        return paths.error(path, f"not UTF-8 text ({err.reason}: byte "
+                           f"{err.object[err.start:err.start + 1]!r})", _undecodable_line(path))
     except csv.Error as err:
-        return DatasetFormatError(path, f"malformed CSV ({err})", getattr(reader, "line_num", None))
+        if "field larger" in str(err) or "EOF" in str(err) or "end of data" in str(err):
+            return paths.error(path, "unterminated quoted field: a '\"' on this line opens a "
+                               "field that is never closed", start)
+        return paths.error(path, f"malformed CSV ({err})", start)
+    except OSError as err:
+        return paths.error(path, f"cannot read the file: {paths.os_problem(err)}")
     message = str(exc).strip().splitlines()[0] if exc else "unreadable"
     match = re.search(r"[Ll]ine:? (\d+)", str(exc or ""))
-    return DatasetFormatError(path, f"cannot be read as CSV: {message}",
-                              int(match.group(1)) if match else None)
+    return paths.error(path, f"cannot be read as CSV: {message}",
+                       int(match.group(1)) if match else None)
+
+
+def _undecodable_line(path: Path) -> int | None:
+    """The 1-based line holding the first byte sequence that is not UTF-8."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
 
 
 def data_row_sql(table: str) -> str:
@@ -211,15 +246,20 @@ def blank_lines(path: Path, data_rows: int | None = None) -> tuple[int, int | No
     lines after one sit further down than the stored line says: importers report it.
     Given ``data_rows``, counting newlines (a fast byte count) against the header plus
     the data rows clears a big clean file quickly; only a file that does not add up is
-    split into lines.
+    split into lines. The same pass looks for a NUL byte anywhere in the file (DuckDB
+    keeps one inside a text cell): a DatasetFormatError names its line.
     """
+    newlines = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 24):
+            nul = chunk.find(b"\x00")
+            if nul >= 0:
+                raise paths.error(path, "NUL byte: binary data in a text file",
+                                  newlines + chunk.count(b"\n", 0, nul) + 1)
+            newlines += chunk.count(b"\n")
+        fh.seek(max(0, fh.tell() - 4096))
+        tail = fh.read()
     if data_rows is not None:
-        newlines = 0
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 24):
-                newlines += chunk.count(b"\n")
-            fh.seek(max(0, fh.tell() - 4096))
-            tail = fh.read()
         # blank lines at the end shift nothing: only those before a data line count
         trailing = tail[len(tail.rstrip(b"\r\n \t")):].count(b"\n")
         if newlines - trailing + 1 <= 1 + data_rows:

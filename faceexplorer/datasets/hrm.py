@@ -21,7 +21,7 @@ import duckdb
 
 from faceexplorer.core.errors import DatasetFormatError
 from faceexplorer.core.vocab import HRM_AU_COLUMNS, HRM_CELL, HRM_LABEL_HEADER, HRM_RATERS
-from faceexplorer.datasets import csvio
+from faceexplorer.datasets import csvio, paths
 from faceexplorer.datasets.hrm_media import child_media
 from faceexplorer.index.report import ImportReport
 from faceexplorer.index.store import table_exists
@@ -91,13 +91,15 @@ class Layout:
 
 # --- finding the files ---------------------------------------------------------------
 
+# Entries are matched by name whatever they are, then checked: a child's CSV that is a
+# folder or a FIFO, or an ASD "folder" that is a file, is refused by name, never left out.
 def _csvs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
+    return paths.entries_named(folder, lambda name: name.lower().endswith(".csv"))
 
 
 def _group_dirs(folder: Path) -> dict[str, Path]:
-    return {d.name.upper(): d for d in sorted(folder.iterdir())
-            if d.is_dir() and d.name.upper() in GROUPS}
+    return {d.name.upper(): d for d in paths.entries_named(folder,
+                                                           lambda n: n.upper() in GROUPS)}
 
 
 def _group_from_name(stem: str) -> str | None:
@@ -117,6 +119,8 @@ def label_files(path: Path, report: ImportReport) -> tuple[Path, list[LabelFile]
         found = [LabelFile(path.stem, grp, path)]
     elif (groups := _group_dirs(path)):
         root = path
+        for d in groups.values():
+            paths.require_folder(d, "a folder of per-child label CSVs")
         found = [LabelFile(p.stem, grp, p) for grp, d in groups.items() for p in _csvs(d)]
         if loose := _csvs(path):
             report.warn(f"{len(loose)} CSV files beside the ASD/TD folders were not imported: "
@@ -160,7 +164,8 @@ def detect(path: Path) -> bool:
         if path.is_file():
             candidates = [path] if path.suffix.lower() == ".csv" else []
         else:
-            candidates = [p for d in _group_dirs(path).values() for p in _csvs(d)] or _csvs(path)
+            candidates = [p for d in _group_dirs(path).values() if d.is_dir()
+                          for p in _csvs(d)] or _csvs(path)
         if not candidates:
             return False
         read_layout(candidates[0])
@@ -206,10 +211,6 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport,
     _insert_frames(con)
     _warn_no_mean(layouts, report)
     _warn_beyond_video(con, report)
-    empty = [child for (child,) in con.execute(
-        "SELECT child FROM hrm_children WHERE n_frames = 0 ORDER BY child").fetchall()]
-    if empty:
-        report.warn(f"{len(empty)} label files hold a header and no frames: {', '.join(empty)}")
     con.execute("DROP VIEW hrm_stage")
     for i in range(len(layouts)):
         con.execute(f"DROP TABLE hrm_read{i}")
@@ -244,6 +245,9 @@ def _report_blank_lines(con: duckdb.DuckDBPyConnection, table: str,
     rows = dict(con.execute(f"SELECT filename, count(*) FROM {table} GROUP BY filename"
                             ).fetchall())
     for f in group:
+        if not rows.get(str(f.path)):
+            raise paths.error(f.path, "no data rows after the header (expected one row per "
+                              "frame)", line=2)
         report.skip(f.path, csvio.BLANK_LINES_REASON,
                     *csvio.blank_lines(f.path, int(rows.get(str(f.path), 0))))
 

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from faceexplorer.datasets import paths
+from faceexplorer.datasets.paths import os_problem, shown
 from faceexplorer.index.report import ImportReport
 
 #: Folders below the root searched for videos; deeper ones are not HRM's layout.
@@ -39,8 +41,11 @@ def find_videos(root: Path, children: Iterable[str], report: ImportReport) -> di
     wanted = set(children)
     found: dict[str, Path] = {}
     doubles: list[str] = []
+    unusable: list[str] = []
+    unreadable: list[str] = []
     base_depth = len(root.parts)
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=lambda e: unreadable.append(
+            f"{shown(e.filename)} ({os_problem(e)})")):
         here = Path(dirpath)
         if len(here.parts) - base_depth >= _MAX_DEPTH:
             dirnames[:] = []
@@ -50,6 +55,9 @@ def find_videos(root: Path, children: Iterable[str], report: ImportReport) -> di
             stem, ext = os.path.splitext(name)
             if ext.lower() != ".mp4" or stem not in wanted:
                 continue
+            if not (here / name).is_file():  # a FIFO would block the video reader
+                unusable.append(shown(here / name))
+                continue
             if stem in found:
                 doubles.append(f"{stem} ({found[stem]} kept, {here / name} ignored)")
                 continue
@@ -57,6 +65,11 @@ def find_videos(root: Path, children: Iterable[str], report: ImportReport) -> di
     if doubles:
         report.warn(f"{len(doubles)} children have more than one video: " + "; ".join(doubles[:5])
                     + (" ..." if len(doubles) > 5 else ""))
+    for items, what in ((unusable, "videos are not regular files (not opened)"),
+                        (unreadable, "folders could not be searched for videos")):
+        if items:
+            report.warn(f"{len(items)} {what}: " + ", ".join(items[:5])
+                        + (" ..." if len(items) > 5 else ""))
     return found
 
 
@@ -94,15 +107,34 @@ def child_media(root: Path, children: Iterable[str], report: ImportReport) -> di
         report.warn(f"{len(unreadable)} videos could not be opened to count their frames "
                     "(video_frames left empty): " + ", ".join(unreadable[:5])
                     + (" ..." if len(unreadable) > 5 else ""))
+    _warn_absent(root, frames_root, media, report)
     return media
 
 
+def _warn_absent(root: Path, frames_root: Path | None, media: dict[str, ChildMedia],
+                 report: ImportReport) -> None:
+    """Frames and videos are optional: say which children have none, never silently."""
+    if frames_root is None:
+        report.warn(f"no {_FRAMES_FOLDER}/ frames folder under {shown(root)}: children "
+                    "imported without frames")
+    elif no_frames := sorted(c for c, m in media.items() if m.frames_dir is None):
+        report.warn(f"{len(no_frames)} of {len(media)} children have no frames folder in "
+                    f"{shown(frames_root)}: " + ", ".join(no_frames[:8])
+                    + (" ..." if len(no_frames) > 8 else ""))
+    no_video = sorted(c for c, m in media.items() if m.video_path is None)
+    if no_video:
+        report.warn(f"{len(no_video)} of {len(media)} children have no video (<child>.mp4 "
+                    f"under {shown(root)}): " + ", ".join(no_video[:8])
+                    + (" ..." if len(no_video) > 8 else ""))
+
+
 def _frames_root(root: Path) -> Path | None:
-    """``origin/`` under the root, matched case-insensitively (Windows copies vary)."""
-    exact = root / _FRAMES_FOLDER
-    if exact.is_dir():
-        return exact
-    for entry in root.iterdir():
-        if entry.is_dir() and entry.name.lower() == _FRAMES_FOLDER:
-            return entry
+    """``origin/`` under the root, matched case-insensitively (Windows copies vary).
+
+    An ``origin`` that is there but cannot be listed is an error naming it: the frames
+    must not silently vanish.
+    """
+    for entry in paths.entries_named(root, lambda n: n.lower() == _FRAMES_FOLDER):
+        if os.path.lexists(entry):
+            return paths.require_folder(entry, "the folder of per-child frame folders")
     return None

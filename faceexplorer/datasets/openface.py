@@ -13,6 +13,7 @@ would clash with the 2D ones (``x_0``); they are stored as ``X3d_0``, ``eye_lmk_
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import duckdb
 
 from faceexplorer.core.errors import DatasetFormatError
 from faceexplorer.core.vocab import OPENFACE_AU_R, openface_columns
-from faceexplorer.datasets import csvio
+from faceexplorer.datasets import csvio, paths
 from faceexplorer.index.report import ImportReport
 from faceexplorer.index.store import table_exists
 
@@ -68,12 +69,17 @@ CREATE TABLE IF NOT EXISTS openface_sources (
 """
 
 
-def csv_files(path: Path) -> list[Path]:
-    """``path`` itself, or every ``.csv`` below the folder ``path`` (sorted)."""
+def csv_files(path: Path, revisited: list[str] | None = None) -> list[Path]:
+    """``path`` itself, or every ``.csv`` below the folder ``path`` (sorted).
+
+    Entries are taken by name whatever they are (a folder or FIFO named ``.csv`` is
+    refused when checked, never skipped); an unreadable folder is an error; a folder
+    reached again through a symbolic link is listed in ``revisited``, not walked twice.
+    """
     path = Path(path)
     if path.is_file():
         return [path]
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".csv")
+    files = list(paths.walk_files(path, lambda n: n.lower().endswith(".csv"), revisited))
     if not files:
         raise DatasetFormatError(path, "no CSV files found (expected OpenFace 2.x per-frame "
                                  "CSVs such as S1.csv, written by FeatureExtraction)")
@@ -82,7 +88,7 @@ def csv_files(path: Path) -> list[Path]:
 
 def separator_of(path: Path) -> str:
     """``", "`` when the header is in the Windows build's style, else ``","``."""
-    csvio.check_text_file(path, "OpenFace CSV")
+    csvio.check_text_file(path, "CSV file written by OpenFace")
     with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
         first = fh.readline()
     return ", " if ", " in first else ","
@@ -123,7 +129,8 @@ def detect(path: Path) -> bool:
 def load(con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport,
          **options: Any) -> None:
     """Replace the sources found under ``path`` (file stems) with their frames."""
-    files = csv_files(Path(path).resolve())
+    revisited: list[str] = []
+    files = csv_files(Path(path).resolve(), revisited)
     by_source: dict[str, Path] = {}
     for f in files:
         if f.stem in by_source:
@@ -131,6 +138,13 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport,
                 f, f"two files give the same source {f.stem!r}: {by_source[f.stem]} and {f} "
                 "(the source is the file stem; import them separately or rename one)")
         by_source[f.stem] = f
+    for f in files:  # every file usable, with a known header, before any is read
+        separator_of(f)
+        header_columns(f)
+    if revisited:
+        report.warn(f"{len(revisited)} folders are links to folders already searched (a "
+                    "symbolic-link loop or a second way in), not searched again: "
+                    + ", ".join(revisited[:5]))
     con.execute(_schema())
     sources = list(by_source)
     con.execute("DELETE FROM openface_frames WHERE list_contains(?, source)", [sources])
@@ -168,16 +182,7 @@ def _load_file(con: duckdb.DuckDBPyConnection, source: str, path: Path,
     first = con.execute(f'SELECT min(rowid) FROM "{_READ}"').fetchone()
     line = f"(rowid - {int(first[0]) if first and first[0] is not None else 0} + 2)"
     present = [n for n in known if n]
-    for name in INTEGER_COLUMNS:
-        if name in present:
-            col = _q(INDEX_COLUMNS[name])
-            bad = con.execute(
-                f'SELECT {line}, {col} FROM "{_READ}" WHERE {col} <> trunc({col}) '
-                f"OR abs({col}) > 2147483647 ORDER BY rowid LIMIT 1").fetchone()
-            if bad:
-                raise DatasetFormatError(
-                    path, f"column {name!r}: {bad[1]:g} is not a whole number (expected an "
-                    "integer)", int(bad[0]))
+    _check_values(con, path, present)
     empty = " OR ".join(f"{_q(INDEX_COLUMNS[n])} IS NULL" for n in present)
     n_empty, first_empty = con.execute(
         f'SELECT count(*), min({line}) FROM "{_READ}" WHERE {empty}').fetchone()  # type: ignore[misc]
@@ -193,6 +198,72 @@ def _load_file(con: duckdb.DuckDBPyConnection, source: str, path: Path,
     con.execute("INSERT INTO openface_sources VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [source, str(path), separator, n_rows, len(present), missing, unknown])
     return unknown
+
+
+def value_rule(name: str) -> tuple[float, float, bool, str]:
+    """(lowest, highest, whole numbers only, what is expected) of OpenFace column ``name``.
+
+    OpenFace documents confidence in [0, 1], success 0/1, AU intensities ``_r`` 0..5 and
+    presences ``_c`` 0/1; frames and face ids are counts; every other output is a finite
+    number (a NaN or an infinity is not something OpenFace writes).
+    """
+    if name in ("frame", "face_id"):
+        return 0, 2147483647, True, "a whole number >= 0"
+    if name == "success" or (name.startswith("AU") and name.endswith("_c")):
+        return 0, 1, True, "0 or 1"
+    if name == "confidence":
+        return 0, 1, False, "a number in [0, 1]"
+    if name == "timestamp":
+        return 0, math.inf, False, "a finite number of seconds >= 0"
+    if name.startswith("AU") and name.endswith("_r"):
+        return 0, 5, False, "an intensity in [0, 5]"
+    return -math.inf, math.inf, False, "a finite number"
+
+
+def _bad_sql(col: str, low: float, high: float, whole: bool) -> str:
+    """SQL true for a non-empty cell outside the rule (NaN sorts above +inf in DuckDB)."""
+    bounds = [f"{col} >= {low}" if math.isfinite(low) else f"{col} > '-inf'::DOUBLE",
+              f"{col} <= {high}" if math.isfinite(high) else f"{col} < 'inf'::DOUBLE"]
+    if whole:
+        bounds.append(f"{col} = trunc({col})")
+    return f"NOT ({' AND '.join(bounds)})"
+
+
+def _check_values(con: duckdb.DuckDBPyConnection, path: Path, present: list[str]) -> None:
+    """Every cell within its documented range, and no frame twice for the same face.
+
+    One aggregate pass (a min and a max per column) clears a good file; only a failing
+    column is scanned again, by ``csvio.first_violation``, for its first line.
+    """
+    rules = {n: value_rule(n) for n in present}
+    cols = {n: _q(INDEX_COLUMNS[n]) for n in present}
+    aggregates = [f"min({c}), max({c})" for c in cols.values()]
+    whole = [n for n in present if rules[n][2]]
+    aggregates += [f"coalesce(bool_and({cols[n]} = trunc({cols[n]})), true)" for n in whole]
+    row = con.execute(f'SELECT {", ".join(aggregates)} FROM "{_READ}"').fetchone() or ()
+    failing = []
+    for k, name in enumerate(present):
+        low, high, _, _ = rules[name]
+        least, most = row[2 * k], row[2 * k + 1]
+        if least is not None and not (least >= low and most <= high):
+            failing.append(name)
+    failing += [n for n, ok in zip(whole, row[2 * len(present):], strict=True) if not ok]
+    if failing:
+        csvio.first_violation(con, path, _READ, [
+            (_bad_sql(cols[n], *rules[n][:3]), f"column {n!r}: {{{INDEX_COLUMNS[n]}:g}} "
+             f"(expected {rules[n][3]})") for n in sorted(set(failing), key=present.index)])
+    if "frame" in present:
+        face = cols["face_id"] if "face_id" in present else "0"
+        dup = con.execute(f"""
+            SELECT first, rowid, frame FROM (
+                SELECT rowid, frame, min(rowid) OVER (PARTITION BY frame, {face}) AS first
+                FROM "{_READ}" WHERE frame IS NOT NULL)
+            WHERE rowid <> first ORDER BY rowid LIMIT 1""").fetchone()
+        if dup is not None:
+            base = con.execute(f'SELECT min(rowid) FROM "{_READ}"').fetchone()[0]  # type: ignore[index]
+            raise DatasetFormatError(
+                path, f"frame {dup[2]:.0f} appears twice for the same face (first on line "
+                f"{dup[0] - base + 2}; expected each frame once per face)", dup[1] - base + 2)
 
 
 def summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -9,6 +10,7 @@ from typing import Any, Protocol, cast
 import duckdb
 
 from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.datasets import paths
 from faceexplorer.index import browse_table, c25_set_views
 from faceexplorer.index.report import ImportReport
 from faceexplorer.index.store import run_import
@@ -54,9 +56,7 @@ def importer(kind: str) -> Importer:
 
 def detect_kind(path: Path) -> str:
     """The one kind whose importer recognises ``path``; otherwise a clear error."""
-    path = Path(path)
-    if not path.exists():
-        raise FaceExplorerError(f"{path}: no such file or folder")
+    path = paths.require_source(Path(path))
     found = [kind for kind in IMPORTERS if importer(kind).detect(path)]
     if len(found) == 1:
         return found[0]
@@ -71,14 +71,17 @@ def detect_kind(path: Path) -> str:
 def import_path(db_path: Path, path: Path, kind: str | None = None,
                 **options: Any) -> ImportReport:
     """Import ``path`` as ``kind`` (detected when None) into the index at ``db_path``."""
-    path = Path(path)
-    if not path.exists():
-        raise FaceExplorerError(f"{path}: no such file or folder")
+    path = paths.require_source(Path(path))  # before the index is opened: a FIFO never blocks
     kind = kind or detect_kind(path)
     imp = importer(kind)
 
     def load(con: duckdb.DuckDBPyConnection, src: Path, report: ImportReport) -> None:
-        imp.load(con, src, report, **options)
+        try:
+            imp.load(con, src, report, **options)
+        except OSError as exc:  # a file system refusal no importer check foresaw
+            if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                raise  # disk full: the index store's to report
+            raise paths.error(exc.filename or src, paths.os_problem(exc)) from None
         # The image browser's table and the C25 set statistics are made of AffectNet and
         # C25: they commit with them.
         browse_table.refresh(con, kind)

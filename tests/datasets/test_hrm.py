@@ -236,7 +236,13 @@ def _cell(text: str, line: int, column: str, value: str) -> str:
 BAD_FILES = {
     "wrong header": (lambda t: t.replace("AU43", "AU42", 1), 1, "AU43"),
     "truncated last line": (lambda t: t[: t.rstrip("\n").rfind(",") - 20] + "\n", 5, "field"),
-    "binary": (lambda t: "\x00\x01PK" + t, None, "binary"),
+    "binary": (lambda t: "\x00\x01PK" + t, 1, "binary"),
+    "header only": (lambda t: t.splitlines(keepends=True)[0], 2, "no data rows"),
+    # past the first 64 KB (70,000 blank lines), in a number cell: line 70,006
+    "late NUL byte": (lambda t: _cell(t + "\n" * 70_000 + t.splitlines()[-1] + "\n",
+                                      70_006, "AU9", "1\x00"), 70_006, "NUL byte"),
+    "not UTF-8": (lambda t: _cell(t, 4, "AU9", "\xe9"), 4, "not UTF-8"),
+    "unterminated quote": (lambda t: _cell(t, 3, "AU9", '"1'), 3, "unterminated quoted"),
     "empty": (lambda t: "", None, "empty"),
     "out-of-range AU": (lambda t: _cell(t, 3, "AU25", "7"), 3, "'AU25': value 7"),
     "decimal AU": (lambda t: _cell(t, 4, "AU1", "1.5"), 4, "'AU1': value 1.5"),
@@ -292,13 +298,14 @@ def test_no_label_files(tmp_path: Path, db_path: Path, earlier_index: Path,
     assert "ASD/" in str(failed_import(db_path, tmp_path / "empty", "hrm"))
 
 
-def test_header_only_file_is_a_child_without_frames(tmp_path: Path, db_path: Path) -> None:
+def test_header_only_file_is_refused(tmp_path: Path, db_path: Path, earlier_index: Path,
+                                     failed_import) -> None:
+    shutil.copy(earlier_index, db_path)
     write_labels(tmp_path / "ASD" / "S1.csv", [0, 1])
     write_labels(tmp_path / "ASD" / "S2.csv", [])
-    report = import_path(db_path, tmp_path, "hrm")
-    assert query(db_path, "SELECT child, n_frames, n_segments FROM hrm_children "
-                          "ORDER BY child") == [("S1", 2, 1), ("S2", 0, 0)]
-    assert any("no frames: S2" in w for w in report.warnings)
+    error = failed_import(db_path, tmp_path, "hrm")
+    assert error.path.name == "S2.csv" and error.line == 2 and "no data rows" in str(error)
+    assert query(db_path, "SELECT count(*) FROM hrm_frames") == [(3,)]
 
 
 _MUTATION = mutations(["delete", "insert", "replace", "cut", "dup_line"])

@@ -150,7 +150,24 @@ def _good_text() -> str:
 BAD_FILES = {
     "no OpenFace column": (lambda t: "a,b,c\n1,2,3\n", 1, "none of the OpenFace"),
     "truncated last line": (lambda t: t[: t.rstrip("\n").rfind(",")] + "\n", 5, "fields"),
-    "binary": (lambda t: "\x00\x01" + t, None, "binary"),
+    "binary": (lambda t: "\x00\x01" + t, 1, "binary"),
+    "header only": (lambda t: t.splitlines(keepends=True)[0], 2, "no data rows"),
+    "confidence NaN": (lambda t: t.replace("0.98", "nan", 2), 2, "'confidence': nan"),
+    "confidence 5": (lambda t: t.replace("\n3, 0, 0.08, 0.98", "\n3, 0, 0.08, 5", 1), 4,
+                     "'confidence': 5 (expected a number in [0, 1])"),
+    "AU01_r inf": (lambda t: t.replace("\n2, 0, 0.04, 0.98, 1, 0.5", "\n2, 0, 0.04, 0.98, 1, inf",
+                                       1), 3, "'AU01_r': inf (expected an intensity in [0, 5])"),
+    "AU12_c 7": (lambda t: t.replace(", 1.25, 1\n", ", 1.25, 7\n", 1), 3, "'AU12_c': 7"),
+    "success 9": (lambda t: t.replace("\n4, 0, 0.12, 0.98, 1,", "\n4, 0, 0.12, 0.98, 9,", 1), 5,
+                  "'success': 9 (expected 0 or 1)"),
+    "negative frame": (lambda t: t.replace("\n3, 0,", "\n-3, 0,", 1), 4, "'frame': -3"),
+    "duplicate frame": (lambda t: t.replace("\n3, 0,", "\n2, 0,", 1), 4,
+                        "frame 2 appears twice for the same face (first on line 3"),
+    "not UTF-8": (lambda t: t.replace("\n3, 0,", "\n3\udce9, 0,", 1), 4, "not UTF-8"),
+    "unterminated quote": (lambda t: t.replace("\n3, 0,", '\n"3, 0,', 1), 4,
+                           "unterminated quoted"),
+    "late NUL byte": (lambda t: t + "\n" * 70_000 + "9, 0, 0.3, 0.9\x00, 1, 0, 0, 0\n",
+                      70_006, "NUL byte"),
     "empty": (lambda t: "", None, "empty"),
     "non-numeric cell": (lambda t: t.replace("0.98", "high", 1), 2, "'high' is not a number"),
     "decimal frame": (lambda t: t.replace("\n3, 0,", "\n2.5, 0,", 1), 4, "whole number"),
@@ -175,7 +192,7 @@ def test_bad_file_names_file_and_line(case: str, tmp_path: Path, db_path: Path,
     write_csv(tmp_path / "run" / "S1.csv", SMALL_HEADER, small_rows(2))  # would replace S1
     bad = tmp_path / "run" / "sub" / "S2.csv"
     bad.parent.mkdir(parents=True)
-    bad.write_bytes(damage(_good_text()).encode())
+    bad.write_bytes(damage(_good_text()).encode("utf-8", "surrogateescape"))
     error = failed_import(db_path, tmp_path / "run", "openface")
     assert error.path.name == "S2.csv" and error.line == line, error
     assert words in str(error)
