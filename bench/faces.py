@@ -8,7 +8,8 @@ Setup, outside every clock and done once (kept under ``--root``, default
 
 - the full-scale FACES sample: ``--sample`` (default ``bench/out/full/FACES``, the shared
   one, read only) or, when absent, one written under ``--root`` by ``write_faces``;
-- ``complete.duckdb``: that folder imported by the current code;
+- ``complete.duckdb``: that folder imported by the current code (imported again when
+  the importer's or the stored ranks' source changes);
 - ``partial/FACES``: the same feature and baseinfo files (symlinks) with a ``dass21.csv``
   where each item is blank with probability ``--missing-item`` (independently; 0.0015
   leaves ~3% of subjects with a gap, ~1% per subscale, the rate of a large school
@@ -100,18 +101,31 @@ def partial_folder(root: Path, full: Path, p_item: float, seed: int) -> Path:
     return folder
 
 
+def code_stamp() -> str:
+    """The sources that decide what a FACES import stores (an edit means a re-import)."""
+    import hashlib
+
+    from faceexplorer.datasets import faces
+
+    digest = hashlib.sha1()
+    for module in (faces, fr):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()
+
+
 def ensure_index(db: Path, folder: Path) -> None:
     """``folder`` imported into ``db`` by the current code, once."""
     stamp = db.with_suffix(".json")
-    if db.exists() and stamp.exists() and json.loads(stamp.read_text())["source"] == str(
-            folder.resolve()):
+    want = {"source": str(folder.resolve()), "code": code_stamp()}
+    if db.exists() and stamp.exists() and all(
+            json.loads(stamp.read_text()).get(k) == v for k, v in want.items()):
         return
     db.unlink(missing_ok=True)
     print(f"importing {folder} into {db} (once) ...", flush=True)
     start = time.perf_counter()
     import_path(db, folder, "faces")
     seconds = time.perf_counter() - start
-    stamp.write_text(json.dumps({"source": str(folder.resolve()), "import_s": seconds}))
+    stamp.write_text(json.dumps({**want, "import_s": seconds}))
     print(f"  import: {seconds:.1f} s (load average {os.getloadavg()[0]:.1f})", flush=True)
 
 
