@@ -216,6 +216,8 @@ class RayEngine:
         from faceexplorer.inference import analyze
 
         size = analyze.PART_FRAMES  # read at run time: tests make blocks small
+        folders: set[Any] = set()  # an input named twice shares its parts: run it once
+        todo = [w for w in todo if not (w.parts.folder in folders or folders.add(w.parts.folder))]
         blocks = [Blocks(w.rng, size) for w in todo]
         chunks: list[Chunk] = []
         for i, (w, b) in enumerate(zip(todo, blocks, strict=True)):
