@@ -80,6 +80,7 @@ class EngineStats:
     start_s: float = 0.0            # workers created until every model was loaded
     chunk_s: list[float] = field(default_factory=list)         # driver: submit -> report
     chunk_worker_s: list[float] = field(default_factory=list)  # inside the worker
+    worker_cpu_s: float = 0.0       # the workers' process CPU over every chunk
 
     @property
     def overhead_per_chunk_s(self) -> float:
@@ -133,7 +134,11 @@ class RayPool:
         return ref
 
     def wait(self, handles: list[Any], timeout: float) -> list[tuple[Any, ChunkReport]]:
-        ready, _ = self.ray.wait(handles, num_returns=len(handles), timeout=timeout)
+        # back as soon as one chunk is done (its worker gets the next at once), with any
+        # others already done
+        ready, rest = self.ray.wait(handles, num_returns=1, timeout=timeout)
+        if ready and rest:
+            ready += self.ray.wait(rest, num_returns=len(rest), timeout=0)[0]
         out = []
         for ref in ready:
             self._busy.pop(ref, None)
@@ -269,6 +274,7 @@ class RayEngine:
         queue, free = deque(chunks), list(range(n))
         running: dict[Any, tuple[int, Chunk, float]] = {}
         seen: dict[Chunk, int] = {}
+        next_poll = 0.0
 
         def count(chunk: Chunk, frames: int) -> None:
             delta = frames - seen.get(chunk, 0)
@@ -291,6 +297,7 @@ class RayEngine:
                     free.append(slot)
                     self.stats.chunk_s.append(time.perf_counter() - sent)
                     self.stats.chunk_worker_s.append(report.seconds)
+                    self.stats.worker_cpu_s += report.cpu_s
                     count(chunk, report.frames)
                     seen.pop(chunk, None)
                     self._take(job.result, report, todo[chunk.item].parts.folder)
@@ -299,8 +306,10 @@ class RayEngine:
                     if left[i] == 0 and self._finish(todo[i], blocks[i], items[i]) \
                             and self.on_input is not None:
                         self.on_input(items[i].path, done[i], expected[i], True)
-                for chunk, frames in pool.progress():
-                    count(chunk, frames)
+                if time.perf_counter() >= next_poll:  # a poll costs a call per worker
+                    next_poll = time.perf_counter() + POLL_S * max(1.0, n / 50)
+                    for chunk, frames in pool.progress():
+                        count(chunk, frames)
                 if should_stop is not None and should_stop():
                     return True
         finally:

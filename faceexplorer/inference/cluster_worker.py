@@ -67,6 +67,7 @@ class ChunkReport:
     frames: int = 0                      # analysed by this call
     end: InputEnd | None = None          # set when the chunk reached the input's end
     seconds: float = 0.0                 # wall time inside the worker
+    cpu_s: float = 0.0                   # the worker process's CPU time meanwhile
     clock_wall: dict[str, float] = field(default_factory=dict)
     clock_cpu: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -101,7 +102,7 @@ class ChunkWorker:
 
     def run(self, item: InputSpec, chunk: Chunk) -> ChunkReport:
         """Analyse one chunk and write its parts; returns what happened."""
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         spec = self.spec
         blocks = Blocks(item.rng, spec.part_frames)
         parts = InputParts(Path(item.parts_folder), item.rng.start)
@@ -146,6 +147,7 @@ class ChunkWorker:
                                   info.frames_decoded)
         report.clock_wall, report.clock_cpu = dict(clock.wall), dict(clock.cpu)
         report.seconds = time.perf_counter() - t0
+        report.cpu_s = time.process_time() - c0
         return report
 
     def _write(self, parts: InputParts, blocks: Blocks, source: str,
