@@ -81,6 +81,7 @@ class EngineStats:
     chunk_s: list[float] = field(default_factory=list)         # driver: submit -> report
     chunk_worker_s: list[float] = field(default_factory=list)  # inside the worker
     worker_cpu_s: float = 0.0       # the workers' process CPU over every chunk
+    served_by: list[str] = field(default_factory=list)         # each chunk's worker
 
     @property
     def overhead_per_chunk_s(self) -> float:
@@ -298,6 +299,7 @@ class RayEngine:
                     self.stats.chunk_s.append(time.perf_counter() - sent)
                     self.stats.chunk_worker_s.append(report.seconds)
                     self.stats.worker_cpu_s += report.cpu_s
+                    self.stats.served_by.append(report.worker)
                     count(chunk, report.frames)
                     seen.pop(chunk, None)
                     self._take(job.result, report, todo[chunk.item].parts.folder)

@@ -20,7 +20,14 @@ from faceexplorer.inference.analyze import run_analysis
 from faceexplorer.inference.analyze_input import FrameRange
 from faceexplorer.inference.analyze_table import parts_root
 from faceexplorer.inference.cluster import RayEngine
-from tests.inference.videos import astronaut_bgr, blank_frame, face_video, faces_frame
+from tests.inference.videos import (
+    astronaut_bgr,
+    blank_frame,
+    face_frame,
+    face_video,
+    faces_frame,
+    write_video,
+)
 
 ray = pytest.importorskip("ray", reason="Ray is the optional cluster extra")
 
@@ -96,3 +103,40 @@ def test_cli_engine_ray_progress_and_summary(models: dict[str, Path], inputs: li
     assert main(["analyze", str(models["va"]), *map(str, inputs), "--out", str(local),
                  "--no-index"]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(local))
+
+
+def test_a_killed_worker_is_replaced_and_its_chunk_finished(
+        models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import signal
+    import threading
+    import time
+
+    monkeypatch.setattr(analyze_mod, "PART_FRAMES", 4)
+    video = write_video(tmp_path / "long.avi", [
+        blank_frame(i) if i in (40, 41) else face_frame(2 * (i % 60)) for i in range(160)])
+    run_analysis(models["va"], [video], tmp_path / "local.parquet", db_path=None)
+    out = tmp_path / "ray.parquet"
+    killed: list[str] = []
+
+    def kill_one_worker_mid_chunk() -> None:
+        # once the first parts are on disk, SIGKILL the first worker's process
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if engine.stats.workers and any(parts_root(out).glob("*/*.parquet")):
+                name = engine.stats.workers[0]
+                os.kill(int(name.rsplit(":", 1)[1]), signal.SIGKILL)
+                killed.append(name)
+                return
+            time.sleep(0.05)
+
+    engine = RayEngine(workers=2)
+    killer = threading.Thread(target=kill_one_worker_mid_chunk)
+    killer.start()
+    result = run_analysis(models["va"], [video], out, db_path=None, engine=engine)
+    killer.join()
+    assert killed and result.status == "finished"
+    # the killed worker's chunk was finished by its restarted process (another pid)
+    assert set(engine.stats.served_by) - set(engine.stats.workers)
+    assert killed[0] not in engine.stats.served_by
+    pd.testing.assert_frame_equal(_table(out), _table(tmp_path / "local.parquet"))
