@@ -27,6 +27,7 @@ import pandas as pd
 
 from faceexplorer.core.errors import DatasetFormatError
 from faceexplorer.core.vocab import DEPTH_CLASSES, RAFD_EMOTIONS
+from faceexplorer.datasets import paths
 from faceexplorer.index.report import ImportReport
 from faceexplorer.index.store import table_exists
 
@@ -291,7 +292,8 @@ class Skips:
         for reason, (count, first) in self.by_reason.items():
             rel = os.path.relpath(first, self.root)
             rel = first if rel.startswith("..") else rel
-            report.skip(rel, reason, count, None)  # rows = files; file = the first one
+            # rows = files; file = the first one, printable whatever bytes its name holds
+            report.skip(paths.shown(rel), reason, count, None)
 
 
 class FoundFile(NamedTuple):
@@ -310,12 +312,32 @@ def walk_images(root: Path, skips: Skips,
     tails = NORMAL_SUFFIXES + DEPTH_SUFFIXES
     unsupported = "unsupported file type (expected " + ", ".join(sorted(suffixes)) + ")"
     stack: list[tuple[str, str | None, bool]] = [(str(root), None, False)]
+    # Folders by (device, inode): one reached again through a symbolic link (a loop, or a
+    # second way in) is counted, not walked again (a loop went 40 levels deep).
+    seen: set[tuple[int, int]] = set()
     while stack:
         folder, folder_class, in_normals = stack.pop()
-        with os.scandir(folder) as entries:
+        try:
+            st = os.stat(folder)
+            if (st.st_dev, st.st_ino) in seen:
+                skips.add(folder, "folder reached again through a symbolic link (a loop "
+                          "or a second way in): not scanned twice")
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            entries = os.scandir(folder)
+        except OSError as exc:
+            raise paths.error(folder, f"cannot list the folder: {paths.os_problem(exc)}"
+                              ) from None
+        with entries:
             for entry in entries:
                 name = entry.name
-                if entry.is_dir():
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:  # a link that loops on itself
+                    is_dir = False
+                if is_dir:
+                    if not paths.utf8_name(name):
+                        raise paths.error(entry.path, f"folder {paths.NOT_UTF8}")
                     lower = name.lower()
                     stack.append((entry.path, CLASS_FOLDERS.get(lower, folder_class),
                                   in_normals or lower in NORMAL_FOLDERS))
@@ -324,6 +346,17 @@ def walk_images(root: Path, skips: Skips,
                 dot = lower.rfind(".")
                 if dot <= 0 or lower[dot:] not in suffixes:
                     skips.add(entry.path, unsupported)
+                    continue
+                if not name.isascii() and not paths.utf8_name(name):
+                    skips.add(entry.path, f"file {paths.NOT_UTF8}")
+                    continue
+                try:
+                    regular = entry.is_file()  # from the folder listing: no extra call
+                except OSError:
+                    regular = False
+                if not regular:  # opening a FIFO or a device would block
+                    skips.add(entry.path, "not a regular file (a FIFO, socket, device, or a "
+                              "link to nothing or to itself)")
                     continue
                 stem = name[:dot]
                 is_normal = in_normals
@@ -386,9 +419,8 @@ def load_depth(
         ``root`` is not a folder, or holds no readable depth map at all.
     """
     root = Path(root).resolve()
-    if not root.is_dir():
-        raise DatasetFormatError(root, "not a folder (expected the depth dataset's folder, "
-                                 "holding .png/.jpg/.npy depth maps, optionally per class)")
+    paths.require_folder(root, "the depth dataset's folder, holding .png/.jpg/.npy depth "
+                         "maps, optionally per class")
     skips = Skips(root)
     found = walk_images(root, skips)
     headers = read_headers([f.path for f in found])

@@ -26,7 +26,7 @@ import duckdb
 
 from faceexplorer.core.errors import DatasetFormatError, FaceExplorerError
 from faceexplorer.core.vocab import DASS_BANDS, DASS_CUTOFFS, DASS_SUBSCALES, FACES_STATS
-from faceexplorer.datasets import csvio
+from faceexplorer.datasets import csvio, paths
 from faceexplorer.index.report import ImportReport
 from faceexplorer.index.store import table_exists
 from faceexplorer.stats.dass21 import ITEM_COLUMNS, RULES, file_verdict
@@ -58,16 +58,22 @@ _OWN_COLUMNS = {"subject_id", "in_dass", "in_baseinfo", "in_features", "gender",
 
 
 # --- files ----------------------------------------------------------------------------
+# Files are matched by name whatever they are, then checked: a dass21.csv that is a
+# folder, a dangling link or a FIFO is refused by name, never taken for "absent".
 def _named(folder: Path, name: str) -> Path | None:
-    hits = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower() == name)
-    return hits[0] if hits else None
+    hits = paths.entries_named(folder, lambda n: n.lower() == name)
+    return paths.require_file(hits[0], f"the FACES {name}") if hits else None
 
 
 def feature_file(folder: Path) -> Path | None:
-    """The CSV in ``folder`` whose header starts with ``ID`` (any name); None if none."""
-    found = [p for p in sorted(folder.iterdir())
-             if p.is_file() and p.suffix.lower() == ".csv"
-             and p.name.lower() not in (DASS_FILE, BASEINFO_FILE) and _first_field(p) == "ID"]
+    """The CSV in ``folder`` whose header starts with ``ID`` (any name); None if none.
+
+    Every other CSV there must be a readable file: it might be the feature file.
+    """
+    found = [p for p in paths.entries_named(folder, lambda n: n.lower().endswith(".csv"))
+             if p.name.lower() not in (DASS_FILE, BASEINFO_FILE)
+             and _first_field(paths.require_file(p, "a CSV file (the FACES feature file?)"))
+             == "ID"]
     if len(found) > 1:
         raise DatasetFormatError(folder, "several feature files (CSV with first column ID): "
                                  + ", ".join(p.name for p in found) + "; expected one")
@@ -75,8 +81,11 @@ def feature_file(folder: Path) -> Path | None:
 
 
 def _first_field(path: Path) -> str:
-    with path.open("rb") as fh:
-        head = fh.read(64)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64)
+    except OSError as exc:
+        raise paths.error(path, f"cannot read the file: {paths.os_problem(exc)}") from None
     return re.split(rb"[,\r\n]", head.removeprefix(b"\xef\xbb\xbf"), maxsplit=1)[0].strip(
         ).decode("utf-8", "replace")
 
@@ -84,7 +93,10 @@ def _first_field(path: Path) -> str:
 def detect(path: Path) -> bool:
     """A folder holding ``dass21.csv`` or ``baseinfo.csv``."""
     path = Path(path)
-    return path.is_dir() and any(_named(path, n) for n in (DASS_FILE, BASEINFO_FILE))
+    try:
+        return path.is_dir() and any(_named(path, n) for n in (DASS_FILE, BASEINFO_FILE))
+    except DatasetFormatError:  # named like FACES but unusable: load says why
+        return True
 
 
 def feature_columns(path: Path) -> list[tuple[str, str, str, str, int]]:
@@ -147,6 +159,8 @@ def load(con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport,
     for file, what in ((dass, DASS_FILE), (info, BASEINFO_FILE), (feats, "feature CSV")):
         if file is None:
             report.warn(f"no {what} in {folder}: imported without it")
+        else:
+            csvio.check_text_file(file)  # every file usable before any is read
     _stage_dass(con, dass, report)
     extras = _stage_baseinfo(con, info, report)
     columns = feature_columns(feats) if feats else []  # header errors before the big read
@@ -187,7 +201,8 @@ def _stage_dass(con: duckdb.DuckDBPyConnection, path: Path | None,
     csvio.check_text_file(path)
     csvio.expect_header(path, list(columns))
     # DOUBLE, not INTEGER: pandas writes item columns with gaps as 1.0, 2.0, ...
-    csvio.load_csv(con, path, "_faces_dass", columns)
+    n_rows = csvio.load_csv(con, path, "_faces_dass", columns)
+    report.skip(path.name, csvio.BLANK_LINES_REASON, *csvio.blank_lines(path, n_rows))
     _check_ids(con, path, "_faces_dass")
     bad = " OR ".join(f"{c} NOT IN (0, 1, 2, 3)" for c in ITEM_COLUMNS)
     row = con.execute(f"SELECT rowid, * FROM _faces_dass WHERE {bad} ORDER BY rowid LIMIT 1"
@@ -257,7 +272,8 @@ def _stage_baseinfo(con: duckdb.DuckDBPyConnection, path: Path | None,
         raise DatasetFormatError(path, f"wrong header ({problem}); expected "
                                  f"{','.join(BASEINFO_REQUIRED)},... (other columns kept)",
                                  line=1)
-    csvio.load_csv(con, path, "_faces_info", dict.fromkeys(header, "VARCHAR"))
+    n_rows = csvio.load_csv(con, path, "_faces_info", dict.fromkeys(header, "VARCHAR"))
+    report.skip(path.name, csvio.BLANK_LINES_REASON, *csvio.blank_lines(path, n_rows))
     _check_ids(con, path, "_faces_info")
     date_sql = "try_strptime(regexp_replace(trim(birthday), '\\.0+$', ''), '%Y%m%d')"
     row = con.execute(
@@ -314,6 +330,15 @@ def _load_features(con: duckdb.DuckDBPyConnection, path: Path | None,
             [str(path), types])
     except duckdb.Error as exc:
         raise csvio.diagnose(path, types, ("NULL", "NA"), ",", exc) from None
+    # A NUL can only hide in the one text column (in a number it fails the read above);
+    # looking there costs nothing next to scanning the ~1 GB file for it.
+    n_rows, nul = con.execute("SELECT count(*), min(rowid) FILTER (WHERE strpos(subject_id, "
+                              "chr(0)) > 0) FROM faces_features").fetchone()  # type: ignore[misc]
+    if n_rows == 0:
+        raise paths.error(path, "no data rows after the header", line=2)
+    if nul is not None:
+        raise paths.error(path, "NUL byte in the ID: binary data in a text file",
+                          _line(con, "faces_features", nul))
     _check_ids(con, path, "faces_features", "subject_id")
     con.executemany("INSERT INTO faces_feature_columns VALUES (?, ?, ?, ?, ?)",
                     [list(c) for c in columns])

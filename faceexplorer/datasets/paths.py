@@ -125,7 +125,7 @@ def entries_named(folder: Path, match: Callable[[str], bool]) -> list[Path]:
 
 def walk_files(root: Path, match: Callable[[str], bool],
                revisited: list[str] | None = None) -> Iterator[Path]:
-    """Entries below ``root`` whose name matches and that are not folders, sorted by path.
+    """Entries below ``root`` whose name matches (whatever they are), sorted by path.
 
     Folders linked in by symbolic links are entered once: a link to a folder already
     walked (a loop, or a second way in) is appended to ``revisited`` instead. An
@@ -150,8 +150,8 @@ def walk_files(root: Path, match: Callable[[str], bool],
                 is_dir = entry.is_dir()
             except OSError:  # a looping link: is_dir() raises on some Pythons
                 is_dir = False
-            if is_dir:
-                stack.append(entry)
-            elif match(entry.name):
+            if match(entry.name):  # even a folder: named like a file, it is refused later
                 found.append(entry)
+            elif is_dir:
+                stack.append(entry)
     return iter(sorted(found))

@@ -18,7 +18,7 @@ import pandas as pd
 
 from faceexplorer.core.errors import DatasetFormatError, FaceExplorerError
 from faceexplorer.core.vocab import RAFD_ANGLES, RAFD_EMOTIONS
-from faceexplorer.datasets import depth
+from faceexplorer.datasets import depth, paths
 from faceexplorer.index.report import ImportReport
 
 KIND = "rafd-d"
@@ -85,14 +85,13 @@ def detect(path: Path) -> bool:
 def rgb_folder(root: Path, images: Path | str | None) -> Path | None:
     """The RaFD RGB folder: ``images`` if given, else a sibling of ``root`` named RaFD."""
     if images is not None:
-        folder = Path(images)
-        if not folder.is_dir():
-            raise DatasetFormatError(folder, "not a folder (option images= must name the "
-                                     "folder of RaFD RGB images, Rafd*.jpg)")
-        return folder
-    siblings = sorted(p for p in root.resolve().parent.iterdir()
-                      if p.is_dir() and p.name.lower() == "rafd")
-    return siblings[0] if siblings else None
+        return paths.require_folder(Path(images), "option images= to name the folder of "
+                                    "RaFD RGB images, Rafd*.jpg")
+    try:
+        siblings = paths.entries_named(root.resolve().parent, lambda n: n.lower() == "rafd")
+    except DatasetFormatError:  # a parent we may not list: no sibling found (warned)
+        return None
+    return paths.require_folder(siblings[0], "the RaFD RGB images") if siblings else None
 
 
 def load(con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport,

@@ -57,7 +57,9 @@ def importer(kind: str) -> Importer:
 def detect_kind(path: Path) -> str:
     """The one kind whose importer recognises ``path``; otherwise a clear error."""
     path = paths.require_source(Path(path))
-    found = [kind for kind in IMPORTERS if importer(kind).detect(path)]
+    if path.is_dir():
+        paths.list_folder(path)  # unreadable: say so, not "not recognised"
+    found = [kind for kind in IMPORTERS if _detects(kind, path)]
     if len(found) == 1:
         return found[0]
     if not found:
@@ -66,6 +68,14 @@ def detect_kind(path: Path) -> str:
             f"faceexplorer index add KIND {path} (KIND one of {', '.join(IMPORTERS)})")
     raise FaceExplorerError(
         f"{path}: could be {' or '.join(found)}; name its kind: faceexplorer index add KIND PATH")
+
+
+def _detects(kind: str, path: Path) -> bool:
+    """Whether ``kind`` recognises ``path``; a file it cannot read is not its evidence."""
+    try:
+        return importer(kind).detect(path)
+    except (OSError, FaceExplorerError):
+        return False
 
 
 def import_path(db_path: Path, path: Path, kind: str | None = None,
