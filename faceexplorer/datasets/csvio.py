@@ -5,8 +5,13 @@ table, whose ``rowid`` keeps file order. Inside the import transaction a new tab
 row ids start at a large offset, so data row ``r`` is ``rowid - min(rowid)`` and sits on
 line ``r + 2`` (:func:`data_row_sql`).
 Slow path, only when DuckDB refuses the file: a plain Python scan finds the first bad
-line and says what is wrong with it (field count, unparseable number, encoding), so the
-user gets file, line and problem rather than a database error.
+line and says what is wrong with it (field count, unparseable number, bytes that are not
+UTF-8, a quote never closed: the line where its record starts), so the user gets file,
+line and problem rather than a database error.
+Before any of it, :func:`check_text_file` checks the path by ``stat`` (see
+:mod:`faceexplorer.datasets.paths`: a FIFO is never opened) and the first 64 KB; a NUL
+byte further on would pass DuckDB inside a text cell, so :func:`blank_lines`, which reads
+every byte anyway to count newlines, looks for one in the same pass.
 """
 
 from __future__ import annotations

@@ -51,6 +51,9 @@ def find_videos(root: Path, children: Iterable[str], report: ImportReport) -> di
             dirnames[:] = []
         # origin/ holds one folder of frame images per child: never list it
         dirnames[:] = sorted(d for d in dirnames if d.lower() != _FRAMES_FOLDER)
+        if odd := [d for d in dirnames if not paths.utf8_name(d)]:
+            unreadable.extend(f"{shown(here / d)} (name not UTF-8)" for d in odd)
+            dirnames[:] = [d for d in dirnames if d not in odd]
         for name in sorted(filenames):
             stem, ext = os.path.splitext(name)
             if ext.lower() != ".mp4" or stem not in wanted:

@@ -92,6 +92,9 @@ def import_path(db_path: Path, path: Path, kind: str | None = None,
             if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
                 raise  # disk full: the index store's to report
             raise paths.error(exc.filename or src, paths.os_problem(exc)) from None
+        except UnicodeEncodeError as exc:  # a name with bytes that are not UTF-8 got through
+            raise paths.error(exc.object[:300] if isinstance(exc.object, str) else src,
+                              f"file or folder {paths.NOT_UTF8}") from None
         # The image browser's table and the C25 set statistics are made of AffectNet and
         # C25: they commit with them.
         browse_table.refresh(con, kind)

@@ -301,3 +301,29 @@ def test_rafd_rgb_name_not_utf8_is_counted(copies: tuple[Path, Path]) -> None:
     (rgb / (NOT_UTF8 + ".jpg")).write_bytes(b"\xff\xd8")
     import_path(db, root / "RaFD-D", "rafd-d")
     assert any("not valid UTF-8" in r for r in skipped(db, "rafd-d"))
+
+
+def test_faces_nul_in_a_feature_id_past_64kb(copies: tuple[Path, Path]) -> None:
+    """The feature file's one text column is searched by SQL, not byte by byte."""
+    root, db = copies
+    features = root / "FACES" / "openface_stats.csv"
+    lines = features.read_bytes().rstrip(b"\r\n").split(b"\r\n")
+    width = lines[1].count(b",")
+    lines += [f"{sid}".encode() + b",0.0000" * width for sid in range(100, 600)]
+    lines[450] = lines[450][:2] + b"\x00" + lines[450][2:]
+    features.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    assert features.stat().st_size > 65536
+    error = expect_failed_import(db, root / "FACES", "faces")
+    assert error.path == features and error.line == 451 and "NUL byte in the ID" in str(error)
+
+
+def test_hrm_videos_that_cannot_be_used_are_warned(copies: tuple[Path, Path],
+                                                    no_hang: None) -> None:
+    root, db = copies
+    os.mkfifo(root / "HRM" / "S1.mp4")                 # would block the video reader
+    odd = root / "HRM" / NOT_UTF8
+    odd.mkdir()
+    (odd / "S2.mp4").write_bytes(b"")
+    report = import_path(db, root / "HRM", "hrm")
+    assert any("not regular files" in w and "S1.mp4" in w for w in report.warnings)
+    assert any("name not UTF-8" in w and "S9\\xe9" in w for w in report.warnings)
