@@ -327,3 +327,12 @@ def test_hrm_videos_that_cannot_be_used_are_warned(copies: tuple[Path, Path],
     report = import_path(db, root / "HRM", "hrm")
     assert any("not regular files" in w and "S1.mp4" in w for w in report.warnings)
     assert any("name not UTF-8" in w and "S9\\xe9" in w for w in report.warnings)
+
+
+def test_depth_folder_name_not_utf8_is_named(copies: tuple[Path, Path]) -> None:
+    """A whole folder that cannot be stored is an error, not thousands of counted files."""
+    root, db = copies
+    depth = root / "AffectNet-D" / "depth"
+    (depth / "sad").rename(depth / NOT_UTF8)
+    error = expect_failed_import(db, root / "AffectNet-D", "affectnet-d")
+    assert error.path.name == "S9\\xe9" and "not valid UTF-8" in str(error)
