@@ -1,12 +1,14 @@
-"""Results computed off the GUI thread, once per key and connection.
+"""Results computed off the GUI thread, once per key while the index stays the same.
 
 Set statistics (Dawid-Skene) and HRM reports (a cluster bootstrap) take a second or
-more, so :class:`BackgroundCache` runs ``compute(cursor, key)`` as a ``QRunnable`` on a
-private one-thread pool (the machine's other cores stay free for the window) with its
-own DuckDB cursor: connections are not thread-safe, a cursor is a separate connection
-to the same database. A result comes back by a queued signal and is cached by key.
-Each connection change starts a new generation: results of an older generation (the
-index was closed or reloaded) are dropped.
+more, so :class:`BackgroundCache` runs ``compute(cursor, key)`` through
+:meth:`IndexSession.read <faceexplorer.gui.core.session.IndexSession.read>` on the
+window's task runner, with a cursor of its own, and caches the result by key. Each key is
+a lane of its own (asking again for a key being computed does not start it twice).
+:meth:`BackgroundCache.sync` forgets the results when the session's index is no longer
+the one they were computed on (it was closed, reopened or written; see
+``IndexSession.generation``); :meth:`reset` always does. Results of an older generation
+are dropped and their jobs cancelled.
 """
 
 from __future__ import annotations
@@ -15,37 +17,13 @@ from collections.abc import Callable
 from typing import Any
 
 import duckdb
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
-#: ``compute(cursor, key) -> result``, run on the worker thread.
+from faceexplorer.gui.core.session import IndexSession
+from faceexplorer.gui.core.tasks import TaskContext
+
+#: ``compute(cursor, key) -> result``, run on a worker thread.
 Compute = Callable[[duckdb.DuckDBPyConnection, Any], Any]
-
-
-class _JobSignals(QObject):
-    done = Signal(int, object, object)   # generation, key, result
-    failed = Signal(int, object, str)    # generation, key, message
-
-
-class _Job(QRunnable):
-    def __init__(self, compute: Compute, cursor: duckdb.DuckDBPyConnection, key: Any,
-                 generation: int, signals: _JobSignals) -> None:
-        super().__init__()
-        self.compute, self.cursor, self.key = compute, cursor, key
-        self.generation, self.signals = generation, signals
-
-    def run(self) -> None:
-        try:
-            result = self.compute(self.cursor, self.key)
-        except Exception as exc:  # any failure is shown; none may escape into Qt
-            self.signals.failed.emit(self.generation, self.key,
-                                     f"{type(exc).__name__}: {exc}")
-        else:
-            self.signals.done.emit(self.generation, self.key, result)
-        finally:
-            try:
-                self.cursor.close()
-            except duckdb.Error:
-                pass  # the parent connection is already closed; nothing left to free
 
 
 class BackgroundCache(QObject):
@@ -68,32 +46,44 @@ class BackgroundCache(QObject):
     def __init__(self, compute: Compute, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._compute = compute
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self.con: duckdb.DuckDBPyConnection | None = None
+        self.session: IndexSession | None = None
         self.generation = 0
+        self._seen = -1         # the session generation the results belong to
         self.results: dict[Any, Any] = {}
         self.running: set[Any] = set()
         self.errors: dict[Any, str] = {}
-        # Signal objects stay alive until their queued result is delivered, and are
-        # dropped later, never inside their own delivery.
-        self._signals: set[_JobSignals] = set()
-        self._delivered: list[_JobSignals] = []
 
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
-        """Forget every result and pending job of the previous connection.
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection | None:
+        """The session's open connection (GUI thread), or None."""
+        return self.session.connection if self.session is not None else None
 
-        Handing over the connection already in use keeps the results: only a new
-        connection (a reload, another index) can mean other data.
-        """
-        if con is self.con and con is not None:
-            return
+    def set_session(self, session: IndexSession | None) -> None:
+        """Compute over ``session`` from now on (another session: forget everything)."""
+        if session is not self.session:
+            self.session = session
+            self.reset()
+
+    def sync(self) -> None:
+        """Forget the results when the index changed since they were computed."""
+        now = self.session.generation if self.session is not None else -1
+        if now != self._seen:
+            self.reset()
+
+    def _mark(self) -> None:
+        self._seen = self.session.generation if self.session is not None else -1
+
+    def reset(self) -> None:
+        """Forget every result and drop the jobs in flight (the index changed)."""
         was_busy = bool(self.running)
+        if self.session is not None:
+            for key in self.running:
+                self.session.tasks.cancel(self._lane(key))
         self.generation += 1
-        self.con = con
         self.results.clear()
         self.errors.clear()
         self.running.clear()
+        self._mark()
         if was_busy:
             self.busy_changed.emit(False)
 
@@ -101,36 +91,39 @@ class BackgroundCache(QObject):
         return self.results.get(key)
 
     def store(self, key: Any, result: Any) -> None:
-        """Cache a result computed elsewhere on the same connection (a benchmark, a test)."""
+        """Cache a result computed elsewhere on the same index (a benchmark, a test)."""
         self.results[key] = result
 
     def request(self, key: Any) -> Any:
         """The cached result of ``key``, or None after starting (or while) computing it."""
-        if key in self.results or self.con is None:
+        if key in self.results or self.con is None or self.session is None:
             return self.results.get(key)
-        self._delivered.clear()
         if key not in self.running:
             self.errors.pop(key, None)
-            signals = _JobSignals()
-            signals.done.connect(self._on_done)
-            signals.failed.connect(self._on_failed)
-            self._signals.add(signals)
-            job = _Job(self._compute, self.con.cursor(), key, self.generation, signals)
             self.running.add(key)
             if len(self.running) == 1:
                 self.busy_changed.emit(True)
-            self.pool.start(job)
+            generation = self.generation
+            self.session.read(
+                self._job, key, key=self._lane(key), name="background statistics",
+                on_done=lambda result: self._on_done(generation, key, result),
+                on_error=lambda message: self._on_failed(generation, key, message),
+                on_cancelled=lambda: self._finish(generation, key))
         return None
 
-    def wait(self, msecs: int = -1) -> bool:
-        """Block until every job has finished (for shutdown and tests)."""
-        return self.pool.waitForDone(msecs)
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Process events until every job has ended and was delivered (shutdown, tests)."""
+        if self.session is None:
+            return True
+        return self.session.tasks.wait_until_idle(timeout)
+
+    def _lane(self, key: Any) -> tuple[int, Any]:
+        return (id(self), key)
+
+    def _job(self, _ctx: TaskContext, cursor: duckdb.DuckDBPyConnection, key: Any) -> Any:
+        return self._compute(cursor, key)
 
     def _finish(self, generation: int, key: Any) -> bool:
-        sender = self.sender()
-        if sender in self._signals:
-            self._signals.discard(sender)
-            self._delivered.append(sender)
         if generation != self.generation:
             return False
         self.running.discard(key)

@@ -1,7 +1,7 @@
 """The Faces tab: the image browser beside the detail panel of the selected image.
 
 Wiring, plus one layout rule. The browser's ``image_selected`` drives the detail panel;
-both take the window's read-only connection through ``set_connection``. The two sit in a
+both follow the window's index session through this widget (``attach``). The two sit in a
 splitter that this widget places by hand instead of through a layout, so that it can
 stop the layout requests the panels send at every image (a new title, a new vote count
 re-lays out their labels) from climbing to the window: Qt's QTabWidget answers each one
@@ -24,11 +24,14 @@ from PySide6.QtWidgets import QSplitter, QWidget
 
 from faceexplorer.gui.browser.browser import ImageBrowser
 from faceexplorer.gui.browser.models import TILE
+from faceexplorer.gui.core.session import IndexSession, IndexView
 from faceexplorer.gui.detail.panel import DetailPanel
 
 
-class FacesView(QWidget):
+class FacesView(QWidget, IndexView):
     """AffectNet / AffectNetC25 images: filter, sort and page on the left, detail on the right."""
+
+    index_kinds = frozenset({"affectnet", "affectnet-c25"})
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -47,10 +50,30 @@ class FacesView(QWidget):
         self.browser.image_selected.connect(self.detail.show_image)
         self.browser.page_shown.connect(self.detail.read_ahead_page)
 
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
+    def attach(self, session: IndexSession | None) -> None:
+        """Show ``session``'s images (None: none); the two panels read through it."""
+        old = self.session
+        if old is not None:
+            old.suspending.disconnect(self._suspend)
+            old.resumed.disconnect(self._resume)
+        self.browser.session = self.detail.session = session
+        if session is not None:
+            session.suspending.connect(self._suspend)
+            session.resumed.connect(self._resume)
+        IndexView.attach(self, session)
+
+    def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
         # the detail panel's worker holds a cursor: release it before the browser's
-        self.detail.set_connection(con)
-        self.browser.set_connection(con)
+        self.detail.show_index(con)
+        self.browser.show_index(con)
+
+    def _suspend(self) -> None:
+        self.detail.hold_cursors(None)
+        self.browser.hold_cursors(None)
+
+    def _resume(self) -> None:
+        self.detail.hold_cursors(self.con)
+        self.browser.hold_cursors(self.con)
 
     def close_workers(self) -> None:
         self.browser.close_loader()

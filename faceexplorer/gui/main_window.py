@@ -8,12 +8,14 @@ first time its tab is shown (:mod:`faceexplorer.gui.lazy_tab`), so start-up pays
 for the tab on screen; ``window.hrm_view`` and the like build theirs on access, and
 :meth:`MainWindow.show_view` brings a view's tab up.
 
-The window owns one read-only DuckDB connection to the index. DuckDB locks the file
-per process: while the window is open, other processes may read the index too, but an
-import (``faceexplorer index add``) cannot write it and reports that the index is in
-use; close the window (or start the import before opening it) and press Reload
-(F5) afterwards. Conversely, while an import runs the window cannot open the index
-and says so, with a Retry button, rather than failing.
+The window owns the index through one :class:`~faceexplorer.gui.core.session.IndexSession`
+and does its background work on one :class:`~faceexplorer.gui.core.tasks.TaskRunner`;
+every view is attached to the session and updates from its signals. The session reads
+the index read-only, so other processes may read it too, and turns read-write only while
+a write of the window runs: File > Add dataset (an import), a model run, a live
+recording. The window stays usable meanwhile. A command-line import while the window is
+open is refused with the reason (add it from File > Add dataset instead); while one runs
+the window cannot open the index and says so, with a Retry button, rather than failing.
 
 Three states share the window, one at a time: browsing, an empty index (with the
 commands that fill it), and an index that cannot be opened (with the reason).
@@ -33,8 +35,10 @@ import duckdb
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QDialog,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QSplitter,
     QStackedWidget,
     QStyle,
@@ -43,15 +47,18 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.core.errors import FaceExplorerError, IndexBusyError
+from faceexplorer.gui.add_dataset import AddDatasetDialog, ImportRequest, import_job, report_text
 from faceexplorer.gui.core import settings as keys
+from faceexplorer.gui.core.session import DatasetChange, IndexSession, SessionState
 from faceexplorer.gui.core.settings import Settings
+from faceexplorer.gui.core.tasks import TaskRunner
 from faceexplorer.gui.dataset_panel import DatasetPanel
 from faceexplorer.gui.lazy_tab import LazyTab, LazyView
 from faceexplorer.gui.message_page import MessagePage, how_to_fill
 from faceexplorer.gui.table_panel import TablePanel
-from faceexplorer.index import browse, browse_table
+from faceexplorer.index import browse
 from faceexplorer.index.browse import DatasetOverview
-from faceexplorer.index.store import connect
+from faceexplorer.index.report import ImportReport
 
 if TYPE_CHECKING:
     from faceexplorer.gui.crowd_stats.panel import CrowdStatsPanel
@@ -65,7 +72,7 @@ if TYPE_CHECKING:
 
 
 class MainWindow(QMainWindow):
-    """Browse the index at ``db_path`` read-only.
+    """Browse the index at ``db_path``, and write it from the window.
 
     Parameters
     ----------
@@ -76,7 +83,14 @@ class MainWindow(QMainWindow):
     def __init__(self, db_path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.db_path = Path(db_path)
-        self.con: duckdb.DuckDBPyConnection | None = None
+        #: the window's one runner of background work, and its one owner of the index
+        self.tasks = TaskRunner(parent=self)
+        self.session = IndexSession(self.db_path, self.tasks, self)
+        self.session.opened.connect(self._index_opened)
+        self.session.changed.connect(self._index_written)
+        self.session.state_changed.connect(self._session_state)
+        self.session.write_started.connect(self._write_started)
+        self.session.write_ended.connect(self._write_ended)
         self.datasets: list[DatasetOverview] = []
         self.setWindowTitle(f"FaceExplorer — {self.db_path.name}")
         self.settings = Settings(parent=self)
@@ -85,6 +99,7 @@ class MainWindow(QMainWindow):
 
         self.dataset_panel = DatasetPanel(self)
         self.table_panel = TablePanel(self)
+        self.table_panel.attach(self.session)
         #: the child last chosen in the HRM navigator: the HRM statistics' scope
         self._hrm_child: str | None = None
         self._tabs_settling = False
@@ -133,10 +148,10 @@ class MainWindow(QMainWindow):
         self.browse_page.setContentsMargins(6, 4, 6, 0)
 
         self.empty_page = MessagePage(
-            "emptyState", QStyle.StandardPixmap.SP_FileDialogNewFolder, "Reload", self)
+            "emptyState", QStyle.StandardPixmap.SP_FileDialogNewFolder, "Add dataset…", self)
         self.error_page = MessagePage(
             "errorState", QStyle.StandardPixmap.SP_MessageBoxWarning, "Retry", self)
-        self.empty_page.button.clicked.connect(self.reload)
+        self.empty_page.button.clicked.connect(self.add_dataset)
         self.error_page.button.clicked.connect(self.reload)
         self.stack = QStackedWidget(self)
         for w in (self.browse_page, self.empty_page, self.error_page):
@@ -177,9 +192,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 10000)
 
     def _connected(self, view: QWidget) -> QWidget:
-        """A new view gets the open connection (views start with none)."""
-        if self.con is not None:
-            view.set_connection(self.con)  # type: ignore[attr-defined]
+        """A new view follows the window's index session."""
+        view.attach(self.session)  # type: ignore[attr-defined]
         return view
 
     def _make_faces_view(self, parent: QWidget) -> QWidget:
@@ -216,7 +230,7 @@ class MainWindow(QMainWindow):
         view = HRMStatsView(parent)
         view.message.connect(self._status)
         self._connected(view)
-        if self._hrm_child is not None and self.con is not None:
+        if self._hrm_child is not None and self.session.is_open:
             view.show_scope(self._hrm_child)
         return view
 
@@ -236,8 +250,6 @@ class MainWindow(QMainWindow):
         from faceexplorer.gui.models.view import ModelsView
 
         view = ModelsView(parent)
-        view.set_connection_control(self._release_for_run, self._reopen_for_run)
-        view.idle.connect(self._after_run)
         return self._connected(view)
 
     def _make_live_view(self, parent: QWidget) -> QWidget:
@@ -299,20 +311,39 @@ class MainWindow(QMainWindow):
     # --- states -----------------------------------------------------------------------
     def reload(self) -> None:
         """(Re)open the index and show the state it is in; keeps the selected dataset."""
+        state = self.session.open()
+        if state is SessionState.READ_ONLY:
+            return                         # _index_opened showed it
+        if self.session.writing:
+            return                         # a write of the window reopens it itself
+        self._show_error_state()
+
+    def _index_opened(self) -> None:
+        self._show_datasets()
+
+    def _index_written(self, change: DatasetChange) -> None:
+        self._show_datasets(select=next(iter(change.kinds)) if change.what == "imported"
+                            else None)
+
+    def _session_state(self, state: SessionState) -> None:
+        mode = {SessionState.READ_ONLY: "read-only", SessionState.WRITABLE: "writing"}
+        if state in mode:
+            self.path_label.setText(f"Index: {self.db_path}  ({mode[state]})")
+        elif state is not SessionState.CLOSED:
+            self._show_error_state()
+
+    def _show_datasets(self, select: str | None = None) -> None:
+        """List the datasets of the open index and show the tabs they need."""
         keep = self.dataset_panel.current()
-        self._close_index()
+        con = self.session.connection
+        if con is None:
+            return
         try:
-            self.con = connect(self.db_path, read_only=True)
-            # An index made before the browser's table was stored gets it once, now.
-            self.con = browse_table.opened_for_browsing(self.con, self.db_path)
-            self.datasets = browse.datasets_overview(self.con)
+            self.datasets = browse.datasets_overview(con)
         except (FaceExplorerError, duckdb.Error) as exc:
-            self._close_index()
             self._show_error(exc)
             return
-        self.path_label.setText(f"Index: {self.db_path}  (read-only)")
         if not self.datasets:
-            self._set_panel_connections(None)
             self._show_empty()
             return
         kinds = {d.kind for d in self.datasets}
@@ -322,14 +353,25 @@ class MainWindow(QMainWindow):
         for widget, (_title, needs) in self._tabs.items():
             self.views.setTabVisible(self.views.indexOf(widget), not needs or bool(needs & kinds))
         self._tabs_settling = False
-        self._set_panel_connections(self.con)
         self.stack.setCurrentWidget(self.browse_page)
         self.dataset_panel.set_datasets(self.datasets)
-        if keep is not None:
+        if select is not None and select in kinds:
+            self.dataset_panel.select(select)
+        elif keep is not None:
             self.dataset_panel.select(keep.kind)
         self._build_current()
         n = len(self.datasets)
         self.statusBar().showMessage(f"{n} dataset{'s' if n != 1 else ''} in the index", 5000)
+
+    def _show_error_state(self) -> None:
+        state = self.session.state
+        if state is SessionState.MISSING:   # the first import creates it
+            self._show_empty("No index here yet")
+            self.path_label.setText(f"Index: {self.db_path}  (not open)")
+        else:
+            exc: Exception = (IndexBusyError(self.session.error) if state is SessionState.BUSY
+                              else FaceExplorerError(self.session.error))
+            self._show_error(exc)
 
     @property
     def state(self) -> str:
@@ -337,11 +379,9 @@ class MainWindow(QMainWindow):
         return {self.browse_page: "browse", self.empty_page: "empty",
                 self.error_page: "error"}[self.stack.currentWidget()]
 
-    def _show_empty(self) -> None:
-        self.empty_page.show_message(
-            "This index has no datasets yet", how_to_fill(self.db_path, "Reload"))
+    def _show_empty(self, title: str = "This index has no datasets yet") -> None:
+        self.empty_page.show_message(title, how_to_fill(self.db_path, "Add dataset…"))
         self.stack.setCurrentWidget(self.empty_page)
-        self.path_label.setText(f"Index: {self.db_path}  (read-only)")
 
     def _show_error(self, exc: BaseException) -> None:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -370,6 +410,11 @@ class MainWindow(QMainWindow):
     # --- plumbing ---------------------------------------------------------------------
     def _make_menu(self) -> None:
         menu = self.menuBar().addMenu("&File")
+        self.add_dataset_action = QAction("&Add dataset…", self)
+        self.add_dataset_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Open))
+        self.add_dataset_action.setToolTip("Import a dataset folder into the index")
+        self.add_dataset_action.triggered.connect(self.add_dataset)
+        menu.addAction(self.add_dataset_action)
         reload_action = QAction("&Reload index", self)
         reload_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
         reload_action.triggered.connect(self.reload)
@@ -386,49 +431,69 @@ class MainWindow(QMainWindow):
         self.reset_layout_action.triggered.connect(self.reset_layout)
         view_menu.addAction(self.reset_layout_action)
 
-    def _set_panel_connections(self, con: duckdb.DuckDBPyConnection | None) -> None:
-        self.table_panel.set_connection(con)
-        for name, page in self._pages.items():
-            view = page.built_view()
-            if view is not None and name != "live_view":  # live mode reads no index
-                view.set_connection(con)  # type: ignore[attr-defined]
+    # --- writes from the window -------------------------------------------------------
+    def add_dataset(self) -> None:
+        """File > Add dataset: ask for a folder and its kind, then import it."""
+        dialog = AddDatasetDialog(self.settings.get(keys.LAST_IMPORT_FOLDER), self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        request = dialog.request()
+        self.settings.set(keys.LAST_IMPORT_FOLDER, str(request.path.parent))
+        self.import_dataset(request)
 
-    def _release_for_run(self) -> None:
-        """A batch run is about to write: DuckDB allows no reader beside a writer."""
-        if self.con is not None:
-            self._close_index()
-            self.statusBar().showMessage(
-                "A model run is writing its predictions: the other views reconnect when it "
-                "ends (Cancel keeps what was written)")
+    def import_dataset(self, request: ImportRequest) -> None:
+        """Queue the import of ``request``; the window stays usable while it runs."""
+        from faceexplorer.gui.add_dataset import resolve_kind
 
-    def _reopen_for_run(self) -> None:
-        # The runner releases and reopens around every chunk; the views stay paused until
-        # the run ends (one reload then) rather than rebuilding their state each chunk.
-        models = self._pages["models_view"].built_view()
-        if models is None or not models.running:  # type: ignore[attr-defined]
-            self.reload()
+        kind = resolve_kind(request)
+        request = ImportRequest(request.path, kind, request.options)
+        self.last_import: ImportReport | str | None = None
+        self.session.write(
+            import_job, request, name=f"Import of {request.path.name} ({kind})",
+            change=DatasetChange(frozenset({kind}), "imported", str(request.path)),
+            on_done=self._import_done, on_error=self._import_failed)
 
-    def _after_run(self) -> None:
-        if self.con is None:
-            self.reload()
+    def _import_done(self, report: ImportReport) -> None:
+        self.last_import = report
+        self.statusBar().showMessage(
+            f"Imported {report.dataset}: "
+            + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in report.counts.items())
+            + (f"; {report.skipped_total:,} rows skipped" if report.skipped else ""), 20000)
+        if not self.testing:
+            QMessageBox.information(self, "Import finished", report_text(report))
+
+    def _import_failed(self, message: str) -> None:
+        self.last_import = message
+        self.statusBar().showMessage(f"Import failed; the index is as it was: {message}",
+                                     30000)
+        if not self.testing:
+            QMessageBox.warning(self, "Import failed",
+                                f"{message}\n\nThe index is as it was before the import.")
+
+    #: True under tests: results go to the status bar only, no modal box
+    testing = False
+
+    def _write_started(self, name: str) -> None:
+        self.statusBar().showMessage(f"{name}: running… (the window stays usable)")
+
+    def _write_ended(self, name: str, message: str) -> None:
+        if message == "cancelled":
+            self.statusBar().showMessage(f"{name}: cancelled", 10000)
+        elif not message:
+            self.statusBar().showMessage(f"{name}: done", 10000)
 
     def _store_recording(self, csv_path: str) -> None:
-        """Put a finished live recording into the index (it is kept as CSV either way).
-
-        DuckDB lets one process write while no other holds the file: the window's
-        read-only connection is released for the import and reopened after it.
-        """
-        from faceexplorer.inference.recording import import_recording
-
-        self._close_index()
-        try:
-            rows = import_recording(self.db_path, csv_path)
-            note = f"Recording stored in the index ({rows:,} predictions); CSV: {csv_path}"
-        except (FaceExplorerError, duckdb.Error, OSError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            note = f"Recording kept as {csv_path}, but not stored in the index: {first}"
-        self.reload()
-        self.statusBar().showMessage(note, 20000)
+        """Put a finished live recording into the index (it is kept as CSV either way);
+        a write of the session, so the window goes on meanwhile."""
+        self.session.write(
+            _recording_job, csv_path, name="Storing the live recording",
+            change=DatasetChange(frozenset({"live"}), "recording", csv_path),
+            on_done=lambda rows: self.statusBar().showMessage(
+                f"Recording stored in the index ({rows:,} predictions); CSV: {csv_path}",
+                20000),
+            on_error=lambda message: self.statusBar().showMessage(
+                f"Recording kept as {csv_path}, but not stored in the index: {message}",
+                20000))
 
     def _open_view_for(self, overview: DatasetOverview) -> None:
         """Show the view made for the selected dataset (its records for the others)."""
@@ -437,19 +502,6 @@ class MainWindow(QMainWindow):
                 self.views.setCurrentWidget(widget)
                 return
         self.views.setCurrentWidget(self.table_panel)
-
-    def _close_index(self) -> None:
-        self._set_panel_connections(None)
-        if self.con is not None:
-            try:
-                self.con.close()
-            except duckdb.Error:
-                # A view's background job (statistics, a FACES ranking) is still in a
-                # query on a cursor of this connection, and DuckDB refuses to close
-                # under it. The job was told the connection is gone; it closes its
-                # cursor when done, and the connection goes with its last reference.
-                pass
-            self.con = None
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self._save_layout()
@@ -461,5 +513,12 @@ class MainWindow(QMainWindow):
             built["faces_view"].close_workers()  # type: ignore[attr-defined]
         if built["live_view"] is not None:
             built["live_view"].stop()  # type: ignore[attr-defined]
-        self._close_index()
+        self.session.close()
+        self.tasks.shutdown()
         super().closeEvent(event)
+
+
+def _recording_job(_ctx, db_path: Path, csv_path: str) -> int:
+    from faceexplorer.inference.recording import import_recording
+
+    return import_recording(db_path, csv_path)

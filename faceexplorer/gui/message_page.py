@@ -55,11 +55,11 @@ class MessagePage(QWidget):
 def how_to_fill(db_path: Path, button: str) -> str:
     """The commands that put datasets into an index, as the empty states show them."""
     return (
-        "<p>Import a dataset you have, by kind and folder (or file):</p>"
+        f"<p>Press <b>{escape(button)}</b> (or File &gt; Add dataset…) and choose the folder "
+        "of a dataset you have; the window stays usable while it imports.</p>"
+        f"<p>Kinds it knows: {', '.join(IMPORTERS)}. From a terminal (with this window "
+        "closed) the same import is:</p>"
         "<pre>    faceexplorer index add KIND PATH</pre>"
-        f"<p>KIND is one of {', '.join(IMPORTERS)}. For example:</p>"
-        "<pre>    faceexplorer index add affectnet ~/data/AffectNet</pre>"
         "<p>Or explore synthetic sample datasets written in the real formats:</p>"
         "<pre>    faceexplorer demo</pre>"
-        f"<p style='color:gray'>Index: {escape(str(db_path))}<br>Close this window while "
-        f"importing (the import needs to write the index), then press {button}.</p>")
+        f"<p style='color:gray'>Index: {escape(str(db_path))}</p>")

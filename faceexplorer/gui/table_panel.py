@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.gui.core.session import IndexView
 from faceexplorer.gui.table_model import PageTableModel
 from faceexplorer.index import browse
 from faceexplorer.index.browse import DatasetOverview
@@ -44,14 +45,13 @@ MAX_COLUMN_PX = 280
 MIN_COLUMN_PX = 40
 
 
-class TablePanel(QWidget):
+class TablePanel(QWidget, IndexView):
     """Table chooser, paged table view and page bar; emits ``message`` for the status bar."""
 
     message = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._con: duckdb.DuckDBPyConnection | None = None
         self._table: str | None = None
         self._total = 0
         self._offset = 0
@@ -134,11 +134,12 @@ class TablePanel(QWidget):
         self._update_bar()
 
     # --- public API -----------------------------------------------------------------
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
-        """Use ``con`` from now on (None: show nothing)."""
-        self._con = con
+    def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        """The index closed (show nothing) or was written (the open table again)."""
         if con is None:
             self.show_dataset(None)
+        elif self._table is not None and self._table in browse.table_names(con):
+            self.show_table(self._table)
 
     def show_dataset(self, ds: DatasetOverview | None) -> None:
         """List ``ds``'s tables in the chooser and show the first page of its main table."""
@@ -162,11 +163,11 @@ class TablePanel(QWidget):
             self.table_combo.blockSignals(True)
             self.table_combo.setCurrentText(table)
             self.table_combo.blockSignals(False)
-        if self._con is None:
+        if self.con is None:
             return
         try:
-            self._total = browse.row_count(self._con, table)
-            self._all_columns = [c.name for c in browse.table_columns(self._con, table)]
+            self._total = browse.row_count(self.con, table)
+            self._all_columns = [c.name for c in browse.table_columns(self.con, table)]
         except (duckdb.Error, FaceExplorerError) as exc:
             self._fail(exc)
             return
@@ -181,7 +182,7 @@ class TablePanel(QWidget):
 
     def go_to(self, offset: int) -> None:
         """Show the page that holds 0-based row ``offset`` (clamped to the table)."""
-        if self._con is None or self._table is None:
+        if self.con is None or self._table is None:
             return
         offset = max(0, min(offset, self._last_offset()))
         offset -= offset % PAGE_ROWS
@@ -215,14 +216,14 @@ class TablePanel(QWidget):
         self.go_to(self._last_offset())
 
     def _load(self, offset: int, col_start: int) -> bool:
-        assert self._con is not None and self._table is not None
+        assert self.con is not None and self._table is not None
         wide = len(self._all_columns) > COLUMN_BLOCK
         columns = self._all_columns[col_start:col_start + COLUMN_BLOCK] if wide else None
         if columns is not None and col_start > 0:
             # Keep the first column (the record's key, e.g. FACES' ID) in every block.
             columns = [self._all_columns[0], *columns]
         try:
-            page = browse.page(self._con, self._table, offset, PAGE_ROWS, columns=columns)
+            page = browse.page(self.con, self._table, offset, PAGE_ROWS, columns=columns)
         except (duckdb.Error, FaceExplorerError) as exc:
             self._fail(exc)
             return False

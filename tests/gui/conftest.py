@@ -56,6 +56,30 @@ def toy_index(tmp_path: Path) -> Path:
     return build_toy_index(tmp_path / "index.duckdb")
 
 
+@pytest.fixture(scope="module")
+def sessions():
+    """``sessions(db_path)`` (opened read-only) or ``sessions(con)`` (over a connection the
+    test owns): an index session for a view, closed when the module's tests end."""
+    from faceexplorer.gui.core.session import IndexSession
+    from faceexplorer.gui.core.tasks import TaskRunner
+
+    made: list[IndexSession] = []
+
+    def make(source):
+        if isinstance(source, (str, Path)):
+            session = IndexSession(Path(source), TaskRunner())
+            session.open()
+        else:
+            session = IndexSession.over(source)
+        made.append(session)
+        return session
+
+    yield make
+    for session in made:
+        session.close(timeout=30)
+        session.tasks.shutdown(timeout=30)
+
+
 @pytest.fixture
 def shoot(tmp_path: Path):
     """``shoot(widget, name)`` saves a screenshot in tmp_path and copies it to /tmp/shots."""

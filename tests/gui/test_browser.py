@@ -49,7 +49,7 @@ def indexes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture
-def browser(qtbot):
+def browser(qtbot, sessions):
     """``browser(db)``: an ImageBrowser in a window on ``db`` (read-only)."""
     made = []
 
@@ -62,13 +62,13 @@ def browser(qtbot):
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)
-        widget.set_connection(con)
+        widget.attach(sessions(con))
         made.append((window, widget, con))
         return widget
 
     yield make
     for window, widget, con in made:
-        widget.set_connection(None)
+        widget.attach(None)
         widget.close_loader()
         window.close()
         con.close()
@@ -200,7 +200,7 @@ def test_index_without_c25_hides_crowd(qtbot, browser, indexes, shoot) -> None:
 
 def test_no_connection_shows_empty_state(qtbot, browser, indexes) -> None:
     b = browser(indexes["both"])
-    b.set_connection(None)
+    b.attach(None)
     assert b.stack.currentWidget() is b.empty and b.page_label.text() == ""
 
 
@@ -240,5 +240,5 @@ def test_next_pages_read_ahead_equal_the_pages_read_on_click(qtbot, browser, ind
         b.next_page()
         expected = faces_page.image_page(b.con, flt, sort, b.offset, PAGE_SIZE)
         assert [r.pos for r in b.table_model.rows] == [r.pos for r in expected.rows]
-    b.set_connection(None)   # closes the worker's cursor before the connection goes
+    b.attach(None)   # closes the worker's cursor before the connection goes
     assert b.prefetch is None

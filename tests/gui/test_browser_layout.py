@@ -74,7 +74,7 @@ def test_detail_readable_at_laptop_sizes(qtbot, index, shoot, size) -> None:
     window.close()
 
 
-def test_detail_arrangement_follows_width_only(qtbot, index) -> None:
+def test_detail_arrangement_follows_width_only(sessions, qtbot, index) -> None:
     """Compact below COMPACT_WIDTH, three columns above; a new image never re-arranges."""
     from faceexplorer.gui.detail.panel import COMPACT_WIDTH, DetailPanel
 
@@ -84,7 +84,7 @@ def test_detail_arrangement_follows_width_only(qtbot, index) -> None:
     p.resize(COMPACT_WIDTH + 300, 800)
     p.show()
     qtbot.waitExposed(p)
-    p.set_connection(con)
+    p.attach(sessions(con))
     try:
         train = con.execute("SELECT row_index FROM affectnet_images a JOIN c25_images c "
                             "USING (filename) WHERE split = 'train' LIMIT 2").fetchall()
@@ -102,5 +102,5 @@ def test_detail_arrangement_follows_width_only(qtbot, index) -> None:
                              p.votes_card):
                     assert part.isVisible() and part.width() > 150 and part.height() > 100
     finally:
-        p.set_connection(None)
+        p.attach(None)
         con.close()

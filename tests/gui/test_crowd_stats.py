@@ -26,8 +26,8 @@ from faceexplorer.core.vocab import EXPRESSIONS
 from faceexplorer.datasets.registry import import_path
 from faceexplorer.gui.crowd_stats import CrowdStatsPanel
 from faceexplorer.index.store import connect
-from faceexplorer.stats.crowd_report import set_image_stats
-from faceexplorer.stats.crowd_views import CrowdSetView, set_view
+from faceexplorer.reports.crowd_report import set_image_stats
+from faceexplorer.reports.crowd_views import CrowdSetView, set_view
 
 _HERE = Path(__file__).resolve()
 _DATA = _HERE.parents[2] / ".." / "shared" / "data"
@@ -71,7 +71,7 @@ def sample_view(sample_indexes) -> CrowdSetView:
 
 
 @pytest.fixture
-def open_panel(qtbot):
+def open_panel(qtbot, sessions):
     """``open_panel(db, view)`` shows a CrowdStatsPanel on a read-only connection to ``db``.
 
     ``view``, when given, is put in the panel's cache first (as if computed already).
@@ -87,20 +87,18 @@ def open_panel(qtbot):
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)
-        con = connect(db, read_only=True) if db is not None else None
-        opened.append((window, panel, con))
+        session = sessions(db) if db is not None else None
+        opened.append((window, panel, session))
         if view is not None:
-            panel.cache.set_connection(con)
+            panel.cache.set_session(session)
             panel.cache.put(view)
-        panel.set_connection(con)
+        panel.attach(session)
         return panel
 
     yield make
-    for _window, panel, con in opened:
+    for _window, panel, _session in opened:
         panel.cache.wait()
-        panel.set_connection(None)
-        if con is not None:
-            con.close()
+        panel.attach(None)
 
 
 def wait_shown(qtbot, panel: CrowdStatsPanel, c25_set: int, task: str) -> None:
@@ -295,7 +293,7 @@ def test_majority_vs_affectnet_heatmap(qtbot, open_panel, sample_indexes, sample
     wait_shown(qtbot, panel, 1, "expression")
     panel.tabs.setCurrentWidget(panel.affectnet_card)
     assert panel.affectnet_card.showing_plot
-    con = panel.cache.con
+    con = panel.con
     per_image = set_image_stats(con, 1, with_dawid_skene=False)
     expected = pd.crosstab(per_image["affectnet_expression"], per_image["majority_label"]
                            ).reindex(index=EXPRESSIONS, columns=EXPRESSIONS, fill_value=0)
@@ -335,6 +333,6 @@ def test_index_without_c25_says_how_to_import(qtbot, open_panel, sample_indexes,
     assert "faceexplorer index add affectnet-c25 PATH" in text
     assert not panel.busy.isVisible()
     shoot(panel.window(), "crowd_stats_no_c25")
-    panel.set_connection(None)
+    panel.attach(None)
     assert "No index is open" in panel.note.text()
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QTabWidget, QWidget
 
 from faceexplorer.gui.crowd_stats import CrowdStatsPanel
 from faceexplorer.index.store import connect
-from faceexplorer.stats.crowd_views import set_view
+from faceexplorer.reports.crowd_views import set_view
 
 
 class PaintCounter(QObject):
@@ -51,7 +51,7 @@ def linked_index(tmp_path_factory):
 
 @pytest.mark.parametrize("tasks", [("valence", "arousal"), ("arousal", "expression"),
                                    ("expression", "valence")])
-def test_a_switch_paints_each_part_once(qtbot, linked_index, tasks) -> None:
+def test_a_switch_paints_each_part_once(qtbot, linked_index, tasks, sessions) -> None:
     con = connect(linked_index, read_only=True)
     # as in the main window: the panel is one tab, brought up for the switch
     window = QMainWindow()
@@ -66,9 +66,10 @@ def test_a_switch_paints_each_part_once(qtbot, linked_index, tasks) -> None:
     window.show()
     qtbot.waitExposed(window)
     try:
-        panel.cache.set_connection(con)
+        session = sessions(con)
+        panel.cache.set_session(session)
         panel.cache.put(set_view(con, 1))
-        panel.set_connection(con)
+        panel.attach(session)
         before, after = tasks
         tabs.setCurrentWidget(panel)
         panel.show_statistics(1, before)
@@ -95,5 +96,5 @@ def test_a_switch_paints_each_part_once(qtbot, linked_index, tasks) -> None:
         assert panel.ds_card.showing_plot == (after == "expression")
     finally:
         panel.cache.wait()
-        panel.set_connection(None)
+        panel.attach(None)
         con.close()

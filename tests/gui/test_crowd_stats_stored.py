@@ -11,7 +11,6 @@ import pytest
 from faceexplorer.datasets.registry import import_path
 from faceexplorer.gui.crowd_stats.panel import CrowdStatsPanel
 from faceexplorer.index import c25_set_views
-from faceexplorer.index.store import connect
 from faceexplorer.samples.generate import write_samples
 
 TIMEOUT_MS = 60_000
@@ -33,15 +32,14 @@ def indexes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return stored, old
 
 
-def _panel(qtbot, db: Path) -> tuple[CrowdStatsPanel, duckdb.DuckDBPyConnection]:
+def _panel(qtbot, db: Path, sessions) -> CrowdStatsPanel:
     panel = CrowdStatsPanel()
     qtbot.addWidget(panel)
     panel.resize(1100, 700)
     panel.show()
     qtbot.waitExposed(panel)
-    con = connect(db, read_only=True)
-    panel.set_connection(con)
-    return panel, con
+    panel.attach(sessions(db))
+    return panel
 
 
 def _summary(panel: CrowdStatsPanel) -> list[tuple[str, str]]:
@@ -49,9 +47,9 @@ def _summary(panel: CrowdStatsPanel) -> list[tuple[str, str]]:
     return [(t.item(r, 0).text(), t.item(r, 1).text()) for r in range(t.rowCount())]
 
 
-def test_stored_statistics_show_at_once_and_equal_computed_ones(qtbot, indexes) -> None:
+def test_stored_statistics_show_at_once_and_equal_computed_ones(qtbot, indexes, sessions) -> None:
     stored, old = indexes
-    panel, con = _panel(qtbot, stored)
+    panel = _panel(qtbot, stored, sessions)
     try:
         assert panel.shown == (1, "expression") and not panel.busy.isVisible()
         assert not panel.cache.running   # nothing was computed
@@ -62,10 +60,9 @@ def test_stored_statistics_show_at_once_and_equal_computed_ones(qtbot, indexes) 
             shown[task] = _summary(panel)
     finally:
         panel.cache.wait()
-        panel.set_connection(None)
-        con.close()
+        panel.attach(None)
 
-    panel, con = _panel(qtbot, old)   # the same figures, computed in the background
+    panel = _panel(qtbot, old, sessions)   # the same figures, computed in the background
     try:
         assert panel.busy.isVisible()
         qtbot.waitUntil(lambda: panel.shown == (1, "expression"), timeout=TIMEOUT_MS)
@@ -75,5 +72,4 @@ def test_stored_statistics_show_at_once_and_equal_computed_ones(qtbot, indexes) 
             assert _summary(panel) == shown[task]
     finally:
         panel.cache.wait()
-        panel.set_connection(None)
-        con.close()
+        panel.attach(None)

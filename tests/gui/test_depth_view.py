@@ -18,7 +18,6 @@ import pytest
 from faceexplorer.core.vocab import DEPTH_CLASSES
 from faceexplorer.datasets import registry
 from faceexplorer.gui.depth import DepthView
-from faceexplorer.index.store import connect
 from faceexplorer.media.depth import colorize, paste, read_depth
 from faceexplorer.media.images import read_image
 from faceexplorer.samples.affectnet import write_affectnet
@@ -40,18 +39,15 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 @pytest.fixture
-def view(qtbot, sample):
+def view(qtbot, sample, sessions):
     v = DepthView()
     qtbot.addWidget(v)
     v.resize(1400, 900)
-    con = connect(sample["db"], read_only=True)
-    v.set_connection(con)
+    v.attach(sessions(sample["db"]))
     v.show()
     qtbot.waitExposed(v)
     yield v
     v.stats.wait_until_idle(20)
-    v.set_connection(None)
-    con.close()
 
 
 def _disk_counts(folder: Path) -> Counter:
@@ -161,6 +157,6 @@ def test_affectnet_landmarks_and_supplied_normals(qtbot, view, sample, shoot) ->
 def test_empty_index_says_so(qtbot, tmp_path) -> None:
     v = DepthView()
     qtbot.addWidget(v)
-    v.set_connection(None)
+    v.attach(None)
     assert "No AffectNet-D depth maps" in v.count_label.text()
     assert v.maps.count() == 0

@@ -25,7 +25,7 @@ from faceexplorer.gui.detail.crowd_stats import TIE_RULE
 from faceexplorer.gui.detail.plotting import save_png
 from faceexplorer.gui.detail.va_plane import marker_size
 from faceexplorer.index.store import connect
-from tests.test_image_detail import IMAGE_ROWS, REAL_C25, raw_c25, sample_indexes
+from tests.reports.test_image_detail import IMAGE_ROWS, REAL_C25, raw_c25, sample_indexes
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def indexes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture
-def panel(qtbot):
+def panel(qtbot, sessions):
     """``panel(index_path)``: a shown DetailPanel on that index, closed after the test."""
     made = []
 
@@ -43,7 +43,7 @@ def panel(qtbot):
         qtbot.addWidget(p)
         p.resize(1400, 820)
         con = connect(db, read_only=True) if db is not None else None
-        p.set_connection(con)
+        p.attach(sessions(con))
         p.show()
         qtbot.waitExposed(p)
         made.append((p, con))
@@ -51,7 +51,7 @@ def panel(qtbot):
 
     yield make
     for p, con in made:
-        p.set_connection(None)
+        p.attach(None)
         if con is not None:
             con.close()
 
@@ -245,7 +245,7 @@ def test_unknown_image_no_index_and_newest_request_wins(qtbot, panel, indexes) -
         for r in rows:
             p.show_image("train", r)
     assert p.current.row_index == rows[-1]
-    p.set_connection(None)
+    p.attach(None)
     assert show(qtbot, p, "train", 0) is None
     assert "No index open" in p.title.text()
 
@@ -254,7 +254,7 @@ def test_model_predictions_beside_the_votes(qtbot, panel, indexes, tmp_path, sho
     import shutil
 
     from faceexplorer.gui.detail.model_predictions import HEADER
-    from tests.test_image_detail import add_expression_run
+    from tests.reports.test_image_detail import add_expression_run
 
     db = tmp_path / "runs.duckdb"
     shutil.copy(indexes["sample"], db)
@@ -300,7 +300,7 @@ def test_model_predictions_beside_the_votes(qtbot, panel, indexes, tmp_path, sho
 def test_votes_table_keeps_its_order_across_sets_and_images(qtbot) -> None:
     """Rows are updated in place: the sorted view must follow new names and new votes."""
     from faceexplorer.gui.detail.crowd_stats import VotesModel, votes_table
-    from faceexplorer.index.image_detail import Vote
+    from faceexplorer.reports.image_detail import Vote
 
     model = VotesModel()
     view = votes_table(model)

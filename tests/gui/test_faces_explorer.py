@@ -59,18 +59,18 @@ def reference(sample) -> pd.DataFrame:
 
 
 @pytest.fixture
-def view(qtbot, sample):
+def view(sessions, qtbot, sample):
     db, _ = sample
     con = duckdb.connect(str(db), read_only=True)
     widget = FacesExplorerView()
     qtbot.addWidget(widget)
     widget.resize(1400, 900)
     widget.show()
-    widget.set_connection(con)
+    widget.attach(sessions(con))
     qtbot.waitUntil(lambda: bool(widget.features.names), timeout=TIMEOUT_MS)
     yield widget
     widget.close_workers()
-    widget.set_connection(None)
+    widget.attach(None)
     con.close()
 
 
@@ -240,7 +240,7 @@ def test_ranking_puts_planted_effects_on_top_and_exports(view, sample, qtbot, tm
     assert progress[-1] == (written.n_feature_columns, written.n_feature_columns)
 
 
-def test_ranking_of_an_index_without_stored_ranks(qtbot, sample, tmp_path, shoot):
+def test_ranking_of_an_index_without_stored_ranks(sessions, qtbot, sample, tmp_path, shoot):
     """An index from before the ranks were stored: same ranking, computed from the values,
     and the status line says so."""
     db, written = sample
@@ -254,7 +254,7 @@ def test_ranking_of_an_index_without_stored_ranks(qtbot, sample, tmp_path, shoot
     qtbot.addWidget(widget)
     widget.resize(1400, 900)
     widget.show()
-    widget.set_connection(con)
+    widget.attach(sessions(con))
     try:
         with qtbot.waitSignal(widget.ranking_ready, timeout=TIMEOUT_MS):
             widget.tabs.setCurrentWidget(widget.ranking)
@@ -267,18 +267,18 @@ def test_ranking_of_an_index_without_stored_ranks(qtbot, sample, tmp_path, shoot
         pd.testing.assert_frame_equal(pane.rankings["depression"], stored)
     finally:
         widget.close_workers()
-        widget.set_connection(None)
+        widget.attach(None)
         con.close()
 
 
-def test_no_faces_data_and_no_index(qtbot, tmp_path):
+def test_no_faces_data_and_no_index(sessions, qtbot, tmp_path):
     widget = FacesExplorerView()
     qtbot.addWidget(widget)
-    widget.set_connection(None)
+    widget.attach(None)
     assert "No index" in widget.note.text()
     con = duckdb.connect(str(tmp_path / "empty.duckdb"))
-    widget.set_connection(con)
+    widget.attach(sessions(con))
     assert "No FACES data" in widget.note.text()
     assert widget.stack.currentWidget() is widget.note
-    widget.set_connection(None)
+    widget.attach(None)
     con.close()

@@ -34,7 +34,7 @@ def con(hrm):
 
 
 @pytest.fixture
-def viewer(qtbot, con):
+def viewer(sessions, qtbot, con):
     """A shown viewer on the sample index; ``viewer.displayed`` lists frames drawn."""
     v = FrameViewer()
     qtbot.addWidget(v)
@@ -43,7 +43,7 @@ def viewer(qtbot, con):
     v.frame_displayed.connect(v.displayed.append)
     v.shown = []
     v.frame_shown.connect(v.shown.append)
-    v.set_connection(con)
+    v.attach(sessions(con))
     v.show()
     qtbot.waitExposed(v)
     return v
@@ -244,7 +244,7 @@ def test_video_first_and_closing_the_index(qtbot, viewer) -> None:
     viewer.prefer.setCurrentIndex(1)
     wait_displayed(qtbot, viewer, frame)
     assert viewer.frame == frame and viewer.origin.text() == "from the video"
-    viewer.set_connection(None)
+    viewer.attach(None)
     assert viewer.placeholder.text() == "No Hugging Rain Man data in this index."
     assert not viewer.play_button.isEnabled() and viewer.timeline is None
     viewer.set_frame(12)                    # a stale timeline signal: ignored

@@ -11,7 +11,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from faceexplorer.core.vocab import HRM_AU22, HRM_RATERS
 from faceexplorer.gui.hrm.stats_view import HRMStatsView, table_texts
-from faceexplorer.stats.hrm_report import hrm_report
+from faceexplorer.reports.hrm_report import hrm_report
 from tests.test_hrm_query import HRMIndex, build_hrm_index, read_child_csv
 
 N_BOOT = 200  # enough to draw intervals; the view passes it to hrm_report
@@ -42,12 +42,12 @@ def frames(hrm: HRMIndex) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def shared_view(qapp, con):
+def shared_view(sessions, qapp, con):
     """One view for the module: its per-scope cache is part of what is tested."""
     widget = HRMStatsView(n_boot=N_BOOT)
     widget.resize(1300, 850)
     widget.show()
-    widget.set_connection(con)
+    widget.attach(sessions(con))
     widget.wait()
     qapp.processEvents()
     yield widget
@@ -201,7 +201,7 @@ def test_scope_switch_child_segments_and_openface(qtbot, view, con, frames, hrm,
     assert view.title.text().endswith("whole dataset")
 
 
-def test_empty_states(qtbot, tmp_path) -> None:
+def test_empty_states(sessions, qtbot, tmp_path) -> None:
     widget = HRMStatsView(n_boot=N_BOOT)
     qtbot.addWidget(widget)
     widget.show()
@@ -209,11 +209,11 @@ def test_empty_states(qtbot, tmp_path) -> None:
     assert "No index" in widget.empty.text()
     con = duckdb.connect(str(tmp_path / "empty.duckdb"))
     try:
-        widget.set_connection(con)
+        widget.attach(sessions(con))
         assert widget.stack.currentWidget() is widget.empty
         assert "index add hrm" in widget.empty.text()
     finally:
-        widget.set_connection(None)
+        widget.attach(None)
         con.close()
 
 

@@ -30,13 +30,13 @@ def con(hrm: HRMIndex):
 
 
 @pytest.fixture
-def timeline(qtbot, con) -> TimelineWidget:
+def timeline(sessions, qtbot, con) -> TimelineWidget:
     widget = TimelineWidget()
     qtbot.addWidget(widget)
     widget.resize(1400, 900)
     widget.show()
     qtbot.waitExposed(widget)
-    widget.set_connection(con)
+    widget.attach(sessions(con))
     return widget
 
 
@@ -243,13 +243,13 @@ def test_child_without_media_and_beyond_video(timeline, hrm, shoot) -> None:
     shoot(timeline, "hrm_timeline_beyond_video")
 
 
-def test_empty_and_unknown(qtbot, tmp_path) -> None:
+def test_empty_and_unknown(sessions, qtbot, tmp_path) -> None:
     widget = TimelineWidget()
     qtbot.addWidget(widget)
-    widget.set_connection(None)
+    widget.attach(None)
     assert "Import it with" in widget.message.text()
     con = duckdb.connect(str(tmp_path / "empty.duckdb"))
-    widget.set_connection(con)
+    widget.attach(sessions(con))
     assert "faceexplorer index add hrm" in widget.message.text()
     con.close()
 
@@ -257,13 +257,13 @@ def test_empty_and_unknown(qtbot, tmp_path) -> None:
 # --- navigator -----------------------------------------------------------------------
 
 @pytest.fixture
-def navigator(qtbot, con) -> HRMNavigator:
+def navigator(sessions, qtbot, con) -> HRMNavigator:
     widget = HRMNavigator()
     qtbot.addWidget(widget)
     widget.resize(520, 800)
     widget.show()
     qtbot.waitExposed(widget)
-    widget.set_connection(con)
+    widget.attach(sessions(con))
     return widget
 
 
@@ -335,7 +335,7 @@ def test_navigator_segment_search(qtbot, navigator, hrm, shoot) -> None:
     assert navigator.child == first.child
 
 
-def test_navigator_drives_the_timeline(qtbot, con, hrm, shoot) -> None:
+def test_navigator_drives_the_timeline(sessions, qtbot, con, hrm, shoot) -> None:
     """Wired as the main window will wire them: child -> load, segment -> zoom."""
     box = QWidget()
     qtbot.addWidget(box)
@@ -348,8 +348,8 @@ def test_navigator_drives_the_timeline(qtbot, con, hrm, shoot) -> None:
     box.resize(1800, 950)
     box.show()
     qtbot.waitExposed(box)
-    nav.set_connection(con)
-    tl.set_connection(con)
+    nav.attach(sessions(con))
+    tl.attach(sessions(con))
     nav.select_child("S3")
     assert tl.timeline is not None and tl.timeline.child == "S3"
     start, end = hrm.sample.child("S3").segments[2]
@@ -362,7 +362,7 @@ def test_navigator_drives_the_timeline(qtbot, con, hrm, shoot) -> None:
     shoot(box, "hrm_navigator_and_timeline")
 
 
-def test_model_rows_under_the_coders(qtbot, hrm, tmp_path, shoot) -> None:
+def test_model_rows_under_the_coders(sessions, qtbot, hrm, tmp_path, shoot) -> None:
     """A stored AU run for S1: its raster cells, the toggle and F1/kappa vs pandas."""
     import shutil
 
@@ -394,7 +394,7 @@ def test_model_rows_under_the_coders(qtbot, hrm, tmp_path, shoot) -> None:
     widget.show()
     qtbot.waitExposed(widget)
     try:
-        widget.set_connection(ro)
+        widget.attach(sessions(ro))
         widget.load_child("S1")
         view = widget.view
         assert view.model_plot.isVisible() and widget.model_table.isVisible()
@@ -438,5 +438,5 @@ def test_model_rows_under_the_coders(qtbot, hrm, tmp_path, shoot) -> None:
         assert not view.model_plot.isVisible() and not widget.model_table.isVisible()
         assert not widget.model_box.isVisible()
     finally:
-        widget.set_connection(None)
+        widget.attach(None)
         ro.close()

@@ -16,17 +16,17 @@ def hrm(tmp_path_factory: pytest.TempPathFactory) -> HRMIndex:
 
 
 @pytest.fixture
-def view(qtbot, hrm: HRMIndex):
+def view(sessions, qtbot, hrm: HRMIndex):
     con = duckdb.connect(str(hrm.db), read_only=True)
     v = HRMView()
     qtbot.addWidget(v)
     v.resize(1500, 950)
     v.show()
     qtbot.waitExposed(v)
-    v.set_connection(con)
+    v.attach(sessions(con))
     yield v
     v.viewer.shutdown()
-    v.set_connection(None)   # the widgets let go of the connection before it closes
+    v.attach(None)   # the widgets let go of the connection before it closes
     con.close()
 
 

@@ -4,8 +4,9 @@ A tiny ONNX named like a public release (``enet_b0_8_va_mtl.onnx``, so its shipp
 applies) runs over a small AffectNet + AffectNetC25 sample (images for the first rows
 only) imported into a temporary index. The accuracies the report SHOWS are compared
 with pandas computations on the stored predictions and the crowd's votes (majority with
-the authors' tie rule: the smallest C25 code wins). The connection control mimics the
-main window: release closes the read-only connection, reopen opens a fresh one.
+the authors' tie rule: the smallest C25 code wins). The view runs on a real index session
+over a copy of the index: the run is a write of the session, which turns the connection
+read-write for it and back to read-only after.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from PySide6.QtCore import Qt
 from faceexplorer.core.vocab import C25_CODES, EXPRESSIONS
 from faceexplorer.datasets.registry import import_path
 from faceexplorer.gui.models import ModelsView
-from faceexplorer.gui.models import worker as worker_module
 from faceexplorer.index.store import connect
+from faceexplorer.inference import batch as batch_module
 from faceexplorer.samples.affectnet import write_affectnet
 from faceexplorer.samples.affectnet_c25 import write_c25
 from tests.inference.conftest import build_model
@@ -49,45 +50,22 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
                        widths=(10,))
 
 
-class WindowLike:
-    """What the main window does for the view: close and reopen its read-only connection."""
-
-    def __init__(self, view: ModelsView, db: Path) -> None:
-        self.view, self.db = view, db
-        self.con: duckdb.DuckDBPyConnection | None = None
-        self.releases = 0
-
-    def release(self) -> None:
-        self.view.set_connection(None)
-        if self.con is not None:
-            self.con.close()
-            self.con = None
-        self.releases += 1
-
-    def reopen(self) -> None:
-        self.con = connect(self.db, read_only=True)
-        self.view.set_connection(self.con)
-
-
 @pytest.fixture
-def view(qtbot, sample_index: Path, tmp_path: Path):
+def view(qtbot, sample_index: Path, tmp_path: Path, sessions):
     """A shown ModelsView on a fresh copy of the sample index."""
     db = tmp_path / "index.duckdb"
     db.write_bytes(sample_index.read_bytes())
     v = ModelsView()
     qtbot.addWidget(v)
     v.resize(1400, 900)
-    window = WindowLike(v, db)
-    v.set_connection_control(window.release, window.reopen)
-    window.reopen()
+    session = sessions(db)
+    v.modes = []  # type: ignore[attr-defined]
+    session.state_changed.connect(lambda state: v.modes.append(state.value))
+    v.attach(session)
     v.show()
     qtbot.waitExposed(v)
-    v.window_like = window  # type: ignore[attr-defined]
     yield v
     v.stop_and_wait()
-    v.set_connection(None)
-    if window.con is not None:
-        window.con.close()
 
 
 def _run(qtbot, v: ModelsView, model: Path, dataset: str, limit: int) -> object:
@@ -132,14 +110,15 @@ def test_run_lists_and_reports(qtbot, view: ModelsView, model: Path, shoot) -> N
     with qtbot.waitSignal(view.report_shown, timeout=30_000):
         result = _run(qtbot, view, model, "affectnet-c25", 30)
     assert result.status == "finished" and result.items_written == 30
-    assert view.window_like.releases >= 2  # released around the item listing and writes
+    # the session turned writable for the run only, and back to read-only after it
+    assert view.modes == ["writable", "read-only"] and not view.session.writing
     assert view.status.text().startswith("Finished: 30 items written")
     assert view.progress.value() == view.progress.maximum() == 30
     # The runs table shows the run as stored.
     assert view.runs_table.rowCount() == 1
     cells = [view.runs_table.item(0, c).text() for c in range(view.runs_table.columnCount())]
     assert cells[2:5] == ["affectnet-c25", "finished", "30"]
-    con = view.window_like.con
+    con = view.con
     sha, missing = con.execute("SELECT model_sha256, items_missing FROM model_runs").fetchone()
     assert cells[1] == sha[:12] and cells[6] == f"{missing:,}"
     stored = con.execute("SELECT count(*), count(*) FILTER (WHERE valid) FROM predictions "
@@ -164,15 +143,18 @@ def test_run_lists_and_reports(qtbot, view: ModelsView, model: Path, shoot) -> N
 
 def test_cancel_keeps_rows_and_resume_continues(qtbot, view: ModelsView, model: Path,
                                                 monkeypatch) -> None:
-    monkeypatch.setattr(worker_module, "PROGRESS_HZ", 1e9)  # every item reports
+    monkeypatch.setattr(view.session.tasks, "progress_interval", 0.0)  # every item reports
     at, gate = 300, threading.Event()
+    real_run_batch = batch_module.run_batch
 
-    def hold(done: int, total: int, rate: float) -> None:  # on the worker thread
-        if done == at:
-            gate.wait(20)
+    def held_run_batch(*args, progress, **kwargs):
+        def hold(done: int, total: int, rate: float) -> None:  # on the worker thread
+            progress(done, total, rate)
+            if done == at:
+                gate.wait(20)
+        return real_run_batch(*args, progress=hold, **kwargs)
 
-    view.run_started.connect(
-        lambda: view.worker.progress.connect(hold, Qt.ConnectionType.DirectConnection))
+    monkeypatch.setattr(batch_module, "run_batch", held_run_batch)
     qtbot.keyClicks(view.model_edit, str(model))
     view.dataset_box.setCurrentText("affectnet")
     with qtbot.waitSignal(view.run_finished, timeout=60_000) as got:
@@ -185,18 +167,17 @@ def test_cancel_keeps_rows_and_resume_continues(qtbot, view: ModelsView, model: 
     result = got.args[0]
     assert result.status == "stopped" and result.items_written == at
     assert "press Run again" in view.status.text()
-    con = view.window_like.con
+    con = view.con
     assert con.execute("SELECT count(*) FROM predictions").fetchone()[0] == at
     assert view.runs_table.item(0, 3).text() == "stopped"
     assert view.runs_table.item(0, 4).text() == f"{at:,}"
     # Run again with a limit: the same run continues, nothing is duplicated.
-    view.run_started.disconnect()
     view.limit_spin.setValue(at + 50)
     with qtbot.waitSignal(view.run_finished, timeout=60_000) as again:
         qtbot.mouseClick(view.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not view.running, timeout=10_000)
     assert again.args[0].items_before == at and again.args[0].items_written == 50
-    con = view.window_like.con
+    con = view.con
     assert con.execute("SELECT count(*), count(DISTINCT item) FROM predictions"
                        ).fetchone() == (at + 50, at + 50)
     assert view.runs_table.rowCount() == 1
@@ -214,7 +195,7 @@ def test_broken_model_and_missing_inputs_show_messages(qtbot, view: ModelsView,
     qtbot.waitUntil(lambda: not view.running, timeout=10_000)
     assert "cannot load this file" in view.message.text()
     assert str(broken) in view.message.text()
-    assert view.run_button.isEnabled() and view.window_like.con is not None
+    assert view.run_button.isEnabled() and view.con is not None
     assert view.runs_table.rowCount() == 0
     shoot(view, "models_view_broken_model")
     # A model without a card: refused with the card message, not a traceback.
@@ -226,30 +207,26 @@ def test_broken_model_and_missing_inputs_show_messages(qtbot, view: ModelsView,
     assert "card" in got.args[0].lower() and "Traceback" not in view.message.text()
 
 
-def test_empty_index_says_what_to_import(qtbot, tmp_path: Path) -> None:
+def test_empty_index_says_what_to_import(qtbot, tmp_path: Path, sessions) -> None:
     db = tmp_path / "empty.duckdb"
     connect(db).close()
     v = ModelsView()
     qtbot.addWidget(v)
-    window = WindowLike(v, db)
-    v.set_connection_control(window.release, window.reopen)
-    window.reopen()
+    v.attach(sessions(db))
     assert v.dataset_box.count() == 0
     v.model_edit.setText("/nowhere/enet_b0_8_va_mtl.onnx")
     qtbot.mouseClick(v.run_button, Qt.MouseButton.LeftButton)
     assert "No dataset a model can run on" in v.message.text()
     assert v.runs_table.rowCount() == 0 and not v.running
-    v.set_connection(None)
-    window.con.close()
 
 
 def test_report_numbers_match_headless_report(qtbot, view: ModelsView, model: Path) -> None:
     """Every measure row is the headless report's number, three decimals."""
-    from faceexplorer.stats.model_report import model_report
+    from faceexplorer.reports.model_report import model_report
 
     with qtbot.waitSignal(view.report_shown, timeout=30_000):
         result = _run(qtbot, view, model, "affectnet-c25", 30)
-    report = model_report(view.window_like.con, result.run_id)
+    report = model_report(view.con, result.run_id)
     e = report["expression"]
     expected = {("macro F1", "AffectNet label"): e["vs_affectnet_label"]["macro_f1"],
                 ("soft log loss, mean", "crowd vote shares"):

@@ -3,7 +3,7 @@
 It holds one page of rows (``faces_page.image_page``) and the selection's count, never
 a dataset. Queries run on the GUI thread: each is a few milliseconds to tens of
 milliseconds on the browse table the index stores (``index.browse_table``; an older
-index gets a TEMP copy in ``set_connection``), less than the time to hand work to a
+index gets a TEMP copy in ``show_index``), less than the time to hand work to a
 thread and back. Two exceptions run on threads: the
 thumbnails, and the page after the one shown, read ahead (``prefetch``) so that the
 usual next click only paints.
@@ -52,6 +52,7 @@ from faceexplorer.gui.browser.filter_bar import FilterBar
 from faceexplorer.gui.browser.keys import paging_key
 from faceexplorer.gui.browser.models import TILE, BrowserGridModel, BrowserTableModel
 from faceexplorer.gui.browser.prefetch import PagePrefetcher
+from faceexplorer.gui.core.session import IndexView
 from faceexplorer.gui.thumbnails import ReadyBatches, ThumbnailLoader
 from faceexplorer.index import faces_export, faces_page
 from faceexplorer.index import faces_query as fq
@@ -63,7 +64,7 @@ THUMBNAIL_BATCH_MS = 40
 _TITLES = {name: title for name, title, _ in COLUMNS}
 
 
-class ImageBrowser(QWidget):
+class ImageBrowser(QWidget, IndexView):
     """Browse AffectNet / AffectNetC25 images of the index.
 
     Signals
@@ -86,7 +87,6 @@ class ImageBrowser(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.con: duckdb.DuckDBPyConnection | None = None
         self.src = fq.Sources(False, False, False)
         self.filter = ImageFilter()
         self.sort = ImageSort()
@@ -221,12 +221,16 @@ class ImageBrowser(QWidget):
         self._show_state()
 
     # --- connection ---------------------------------------------------------------------
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
-        """Browse ``con`` (builds its browse table once), or nothing (None)."""
+    def hold_cursors(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        """Give the page read-ahead a cursor of ``con`` (None: close it; the session is
+        about to switch the connection's mode, see ``IndexSession.suspending``)."""
         if self.prefetch is not None:   # its cursor belongs to the old connection
             self.prefetch.close()
         self.prefetch = PagePrefetcher(con) if con is not None else None
-        self.con = con
+
+    def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        """Browse ``con`` (builds its browse table once), or nothing (None)."""
+        self.hold_cursors(con)
         self.src = fq.prepare_browse(con) if con is not None else fq.Sources(False, False,
                                                                             False)
         crowd = self.src.c25

@@ -44,6 +44,10 @@ WINDOW_GEOMETRY: Setting[QByteArray] = Setting("layout/window_geometry", QByteAr
 BROWSE_SPLITTER: Setting[QByteArray] = Setting("layout/browse_splitter", QByteArray,
                                                QByteArray())
 CURRENT_TAB: Setting[str] = Setting("layout/current_tab", str, "")
+#: the folder File > Add dataset last started from (not layout: Reset layout keeps it)
+LAST_IMPORT_FOLDER: Setting[str] = Setting("folders/last_import", str, "")
+#: the model file last run in Model runs
+LAST_MODEL: Setting[str] = Setting("models/last_model", str, "")
 LAYOUT_GROUP = "layout"
 
 

@@ -74,6 +74,7 @@ class Task:
     state: TaskState = TaskState.PENDING
     result: Any = None
     error: str | None = None
+    long: bool = False
     _cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
     _interrupts: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -154,6 +155,7 @@ class _Callbacks:
     on_done: Callable[[Any], None] | None
     on_error: Callable[[str], None] | None
     on_progress: Callable[[int, int, str], None] | None
+    on_cancelled: Callable[[], None] | None = None
 
 
 @dataclass
@@ -194,6 +196,10 @@ class TaskRunner(QObject):
         self._synchronous = synchronous
         self._pool = None if synchronous else ThreadPoolExecutor(
             max_workers=max_workers, thread_name_prefix="faceexplorer-task")
+        # Long jobs (an import, a model run) get a thread of their own, so the views'
+        # short jobs (a page, a frame, a statistic) never queue behind them.
+        self._long_pool = None if synchronous else ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="faceexplorer-long")
         self._ids = itertools.count(1)
         self._lanes: dict[Any, _Lane] = {}
         self._callbacks: dict[int, _Callbacks] = {}
@@ -207,17 +213,21 @@ class TaskRunner(QObject):
     def submit(self, fn: Callable[..., Any], *args: Any, key: Any = None, name: str = "",
                on_done: Callable[[Any], None] | None = None,
                on_error: Callable[[str], None] | None = None,
-               on_progress: Callable[[int, int, str], None] | None = None) -> Task:
+               on_progress: Callable[[int, int, str], None] | None = None,
+               on_cancelled: Callable[[], None] | None = None, long: bool = False) -> Task:
         """Run ``fn(ctx, *args)`` in the background; returns its :class:`Task`.
 
         With a ``key``, the job joins that key's lane: it replaces a job of the lane still
         waiting (which is cancelled) and asks the running one to stop. The callbacks run
-        on the GUI thread, only for a job that was neither cancelled nor superseded.
+        on the GUI thread, only for a job that was neither cancelled nor superseded
+        (``on_cancelled`` only for one that was). ``long`` jobs (imports, model runs) run
+        on their own thread, one at a time, so that they never hold up the short ones.
         """
         if self._closed:
             raise RuntimeError("the task runner is shut down")
         task = Task(next(self._ids), key, name or getattr(fn, "__name__", "task"))
-        self._callbacks[task.id] = _Callbacks(on_done, on_error, on_progress)
+        task.long = long
+        self._callbacks[task.id] = _Callbacks(on_done, on_error, on_progress, on_cancelled)
         was_busy = self.busy
         self._live.add(task)
         if not was_busy:
@@ -287,8 +297,9 @@ class TaskRunner(QObject):
         self._closed = True
         self.cancel_all()
         ok = self.wait_until_idle(timeout)
-        if self._pool is not None:
-            self._pool.shutdown(wait=ok, cancel_futures=True)
+        for pool in (self._pool, self._long_pool):
+            if pool is not None:
+                pool.shutdown(wait=ok, cancel_futures=True)
         return ok
 
     # --- inside -------------------------------------------------------------------------
@@ -300,7 +311,8 @@ class TaskRunner(QObject):
         if self._pool is None:
             self._run(task, fn, args)
             return
-        self._pool.submit(self._run, task, fn, args)  # the answer travels by the bridge
+        pool = self._long_pool if task.long and self._long_pool is not None else self._pool
+        pool.submit(self._run, task, fn, args)  # the answer travels by the bridge
 
     def _run(self, task: Task, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         ctx = TaskContext(task, self._bridge.progressed.emit, self.progress_interval)
@@ -335,6 +347,8 @@ class TaskRunner(QObject):
             if task.cancel_requested or isinstance(exc, TaskCancelled):
                 task.state = TaskState.CANCELLED
                 self.cancelled.emit(task)
+                if callbacks and callbacks.on_cancelled:
+                    callbacks.on_cancelled()
             elif exc is not None:
                 task.state, task.error = TaskState.FAILED, error_message(exc)
                 self.failed.emit(task, task.error)
@@ -352,8 +366,10 @@ class TaskRunner(QObject):
         """A waiting job that will never start."""
         task._request_cancel()
         task.state = TaskState.CANCELLED
-        self._callbacks.pop(task.id, None)
+        callbacks = self._callbacks.pop(task.id, None)
         self.cancelled.emit(task)
+        if callbacks and callbacks.on_cancelled:
+            callbacks.on_cancelled()
         self._retire(task)
 
     def _cancel_task(self, task: Task) -> None:

@@ -4,7 +4,7 @@ A bar picks the set and the task and shows a busy indicator while a set is compu
 Left: the agreement summary and the annotator ranking (pick an annotator there to see
 their Dawid-Skene confusion). Right, in tabs: that confusion heatmap, the crowd majority
 against AffectNet's label, and the per-image agreement histogram. Every number comes
-from ``stats.crowd_views.set_view`` (computed off the GUI thread and cached per set by
+from ``reports.crowd_views.set_view`` (computed off the GUI thread and cached per set by
 ``SetStatsCache``); this module only lays the numbers out. Without a connection or
 without C25 votes in the index, one page says so and how to import them.
 """
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.core.vocab import EXPRESSIONS
+from faceexplorer.gui.core.session import IndexSession, IndexView
 from faceexplorer.gui.crowd_stats.plots import HeatmapCard, HistogramCard
 from faceexplorer.gui.crowd_stats.tables import (
     RankingTable,
@@ -41,8 +42,8 @@ from faceexplorer.gui.crowd_stats.tables import (
     summary_rows,
 )
 from faceexplorer.gui.crowd_stats.worker import SetStatsCache
-from faceexplorer.stats.crowd_report import TASKS, c25_sets
-from faceexplorer.stats.crowd_views import CrowdSetView
+from faceexplorer.reports.crowd_report import TASKS, c25_sets
+from faceexplorer.reports.crowd_views import CrowdSetView
 
 NO_C25_TEXT = ("<b>No AffectNetC25 votes in this index</b><br><br>Import them with<br>"
                "<code>faceexplorer index add affectnet-c25 PATH</code><br>"
@@ -50,7 +51,7 @@ NO_C25_TEXT = ("<b>No AffectNetC25 votes in this index</b><br><br>Import them wi
 NO_INDEX_TEXT = "<b>No index is open</b>"
 
 
-class CrowdStatsPanel(QWidget):
+class CrowdStatsPanel(QWidget, IndexView):
     """Agreement statistics of the AffectNetC25 sets, standalone and connection-driven.
 
     Signals
@@ -62,6 +63,8 @@ class CrowdStatsPanel(QWidget):
     message(str)
         A line for the status bar (timings, saved files, errors).
     """
+
+    index_kinds = frozenset({"affectnet-c25"})
 
     annotator_selected = Signal(str)
     statistics_shown = Signal(int, str)
@@ -166,7 +169,7 @@ class CrowdStatsPanel(QWidget):
         self.ranking.selectionModel().currentRowChanged.connect(self._annotator_changed)
         # every graphics scene drawn in the view (the plot cards' pyqtgraph views)
         self._scenes = tuple(v.scene() for v in self.findChildren(QGraphicsView))
-        self.set_connection(None)
+        self.show_index(None)
 
     # --- state -----------------------------------------------------------------------
     @property
@@ -182,14 +185,18 @@ class CrowdStatsPanel(QWidget):
     def has_c25(self) -> bool:
         return self.stack.currentWidget() is self.content
 
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
+    def attach(self, session: IndexSession | None) -> None:
+        """Show the C25 sets of ``session``'s index (None: no index open)."""
+        self.cache.set_session(session)
+        IndexView.attach(self, session)
+
+    def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
         """Show the sets of the index behind ``con`` (None: no index open).
 
-        A new connection drops the cached statistics; the same one again keeps them.
+        The index opening again, or a write of C25, drops the cached statistics.
         """
-        if con is not self.cache.con:
-            self.ranking.ranking.forget()
-        self.cache.set_connection(con)
+        self.ranking.ranking.forget()
+        self.cache.sync()
         self.shown = None
         sets = c25_sets(con) if con is not None else []
         self.set_combo.blockSignals(True)

@@ -10,26 +10,24 @@ result covers all three tasks, so switching task or coming back to a set is inst
 
 from __future__ import annotations
 
-import duckdb
 from PySide6.QtCore import QObject
 
 from faceexplorer.gui.background import BackgroundCache
 from faceexplorer.index import c25_set_views
-from faceexplorer.stats.crowd_views import CrowdSetView, set_view
+from faceexplorer.reports.crowd_views import CrowdSetView, set_view
 
 
 class SetStatsCache(BackgroundCache):
     """Cached :class:`CrowdSetView` per C25 set (signals: see BackgroundCache)."""
 
     def __init__(self, parent: QObject | None = None) -> None:
-        #: Sets the index does not store (for this connection): computed instead.
+        #: Sets the index does not store (until the next reset): computed instead.
         self._not_stored: set[int] = set()
         super().__init__(set_view, parent)
 
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
-        if con is not self.con:
-            self._not_stored = set()
-        super().set_connection(con)
+    def reset(self) -> None:
+        self._not_stored = set()
+        super().reset()
 
     def request(self, key: int) -> CrowdSetView | None:
         """The view of set ``key``: cached, stored in the index, or None while computing."""

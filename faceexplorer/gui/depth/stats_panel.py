@@ -1,9 +1,9 @@
 """Per-expression depth statistics: mean depth image per class and mean profiles.
 
 Figures come from :mod:`faceexplorer.stats.depth_stats`, computed by the panel's
-:class:`~faceexplorer.gui.core.tasks.TaskRunner` (one lane: the newest request wins, an
-older one is interrupted) with its own DuckDB cursor (reading a few hundred maps takes a
-second or more), and cached per dataset.
+:meth:`~faceexplorer.gui.core.session.IndexSession.read` on the window's task runner
+(one lane: the newest request wins, an older one is interrupted) with a cursor of its own
+(reading a few hundred maps takes a second or more), and cached per dataset.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from faceexplorer.core.vocab import DEPTH_CLASSES
-from faceexplorer.gui.core.tasks import TaskContext, TaskRunner
+from faceexplorer.gui.core.session import IndexSession
+from faceexplorer.gui.core.tasks import TaskContext
 from faceexplorer.gui.pg_setup import pg
 from faceexplorer.media.depth import colormap_lut
 from faceexplorer.stats.depth_stats import N_PER_CLASS, SEED, ClassDepthStats, depth_stats
@@ -26,11 +27,7 @@ _PENS = ((230, 25, 75), (245, 130, 48), (255, 225, 25), (60, 180, 75), (70, 240,
 def _compute(ctx: TaskContext, cursor: duckdb.DuckDBPyConnection,
              dataset: str) -> tuple[str, dict[str, ClassDepthStats]]:
     """On a worker: the statistics of ``dataset`` (the cursor is interrupted on cancel)."""
-    ctx.on_cancel(cursor.interrupt)
-    try:
-        return dataset, depth_stats(cursor, dataset)
-    finally:
-        cursor.close()
+    return dataset, depth_stats(cursor, dataset)
 
 
 class StatsPanel(QWidget):
@@ -41,7 +38,7 @@ class StatsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.tasks = TaskRunner(max_workers=1, parent=self)
+        self.session: IndexSession | None = None
         self.cache: dict[str, dict[str, ClassDepthStats]] = {}
         self.note = QLabel("Statistics appear when a depth dataset is shown")
         self.note.setWordWrap(True)
@@ -64,25 +61,32 @@ class StatsPanel(QWidget):
         layout.addWidget(self.note)
         layout.addWidget(self.graphics, 1)
 
-    def request(self, con: duckdb.DuckDBPyConnection | None, dataset: str) -> None:
-        """Show ``dataset``'s statistics (cached, else computed off the GUI thread)."""
-        if con is None or dataset in self.cache:
-            self.tasks.cancel("stats")
-            self._show(dataset, self.cache.get(dataset) if con is not None else None)
+    def request(self, session: IndexSession | None, dataset: str) -> None:
+        """Show ``dataset``'s statistics (cached, else computed off the GUI thread);
+        ``session`` None: the dataset has no maps, show nothing."""
+        if session is not None:
+            self.session = session
+        if session is None or dataset in self.cache:
+            self._cancel()
+            self._show(dataset, self.cache.get(dataset) if session is not None else None)
             return
         self.note.setText(f"Computing depth statistics of {dataset} "
                           f"(up to {N_PER_CLASS} maps per class, seed {SEED})…")
-        self.tasks.submit(_compute, con.cursor(), dataset, key="stats", on_done=self._done,
-                          on_error=self._failed)
+        session.read(_compute, dataset, key=(id(self), "depth-stats"), on_done=self._done,
+                     on_error=self._failed)
 
     def clear_cache(self) -> None:
         """Forget every result (the index changed); one being computed is dropped."""
         self.cache.clear()
-        self.tasks.cancel("stats")
+        self._cancel()
+
+    def _cancel(self) -> None:
+        if self.session is not None:
+            self.session.tasks.cancel((id(self), "depth-stats"))
 
     def wait_until_idle(self, timeout: float = 30.0) -> bool:
         """For tests: the statistics asked for are computed and shown."""
-        return self.tasks.wait_until_idle(timeout)
+        return self.session is None or self.session.tasks.wait_until_idle(timeout)
 
     def _done(self, answer: tuple[str, dict[str, ClassDepthStats]]) -> None:
         dataset, stats = answer

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceexplorer.gui.core.session import IndexView
 from faceexplorer.gui.depth.overlay import OverlayCanvas
 from faceexplorer.gui.depth.stats_panel import StatsPanel
 from faceexplorer.index import depth_query as dq
@@ -37,8 +38,10 @@ _FACET_TITLES = {"class": "Expression", "angle": "Angle", "gaze": "Gaze",
                  "ethnicity": "Ethnicity", "gender": "Gender", "emotion": "Emotion (name)"}
 
 
-class DepthView(QWidget):
-    """The depth-map explorer tab."""
+class DepthView(QWidget, IndexView):
+    """The depth-map explorer tab (:meth:`attach` it to the window's index session)."""
+
+    index_kinds = frozenset({"affectnet-d", "rafd-d"})
 
     #: Emitted when a depth map is on screen (its stem).
     shown = Signal(str)
@@ -47,7 +50,6 @@ class DepthView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.con: duckdb.DuckDBPyConnection | None = None
         self.items: list[dq.DepthItem] = []
         self.offset = 0
         self.total = 0
@@ -96,9 +98,8 @@ class DepthView(QWidget):
         self.next_button.clicked.connect(lambda: self._turn(PAGE))
 
     # --- public ---------------------------------------------------------------------------
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
-        """Use ``con`` (read-only index) or, with None, show nothing."""
-        self.con = con
+    def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        """Show the depth data of the session's index (None: show nothing)."""
         self.stats.clear_cache()
         self._dataset_changed()
 
@@ -120,7 +121,7 @@ class DepthView(QWidget):
         self._build_facets(kind)
         self.offset = 0
         self.refresh()
-        self.stats.request(self.con if self._has_data() else None, kind)
+        self.stats.request(self.session if self._has_data() else None, kind)
 
     def _has_data(self) -> bool:
         return self.con is not None and dq.has_depth(self.con, self.current_dataset())

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceexplorer.gui.core.session import IndexView
 from faceexplorer.gui.detail import plotting
 from faceexplorer.gui.detail.captions import affectnet_html, face_title
 from faceexplorer.gui.detail.crowd_stats import CrowdStats, VotesModel, votes_table
@@ -43,7 +44,7 @@ from faceexplorer.gui.detail.model_predictions import ModelTable
 from faceexplorer.gui.detail.read_ahead import DetailReadAhead
 from faceexplorer.gui.detail.va_plane import VAPlane
 from faceexplorer.gui.detail.vote_histogram import MODEL_COLOURS, VoteHistogram
-from faceexplorer.index.image_detail import (
+from faceexplorer.reports.image_detail import (
     ImageDetail,
     c25_image_names,
     image_detail,
@@ -63,8 +64,8 @@ def _known(detail: ImageDetail) -> ImageDetail:
     return detail
 
 
-class DetailPanel(QWidget):
-    """Everything about one image. Standalone: ``set_connection`` then ``show_image``."""
+class DetailPanel(QWidget, IndexView):
+    """Everything about one image. Standalone: ``attach(session)`` (or ``show_index(con)``) then ``show_image``."""
 
     #: Emitted after the panel shows a new image (its ImageDetail, or None on failure).
     shown = Signal(object)
@@ -213,8 +214,9 @@ class DetailPanel(QWidget):
         return QSize(self._min_width, hint.height())
 
     # --- public API ---------------------------------------------------------------------
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
-        """Use ``con`` (read-only is enough), or none. Call with None BEFORE closing it."""
+    def hold_cursors(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        """Give the loader and the read-ahead cursors of ``con`` (None: close them, as the
+        session asks before it switches the connection's mode)."""
         self._request += 1  # whatever is in flight belongs to the old connection
         self.loader.wait_idle()
         self._read_ahead_timer.stop()
@@ -225,12 +227,16 @@ class DetailPanel(QWidget):
             self._cursor.close()
         # The worker thread needs its own cursor: DuckDB connections are not thread-safe.
         self._cursor = con.cursor() if con is not None else None
-        # Read once per connection (the window reconnects after an index changes).
+        if con is not None:
+            self.read_ahead = DetailReadAhead(con, self._tables, self._c25_names)
+
+    def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        """Show images of ``con``'s index, or none (None: it is closing)."""
+        # Read once per opening or write of the index.
         self._tables = index_tables(con) if con is not None else frozenset()
         self._c25_names = (c25_image_names(con) if con is not None
                            and "c25_images" in self._tables else {})
-        if con is not None:
-            self.read_ahead = DetailReadAhead(con, self._tables, self._c25_names)
+        self.hold_cursors(con)
         self._show_message("No image selected" if con is not None else "No index open")
 
     def read_ahead_page(self, keys: list[tuple[str, int]]) -> None:
@@ -248,7 +254,7 @@ class DetailPanel(QWidget):
                 and (self.read_ahead is None or self.read_ahead.idle()))
 
     def close_workers(self) -> None:
-        """Stop the read-ahead (at shutdown; ``set_connection`` makes a new one)."""
+        """Stop the read-ahead (at shutdown; ``hold_cursors`` makes a new one)."""
         self._read_ahead_timer.stop()
         if self.read_ahead is not None:
             self.read_ahead.close()

@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
+from faceexplorer.gui.core.session import IndexSession, IndexView
 from faceexplorer.gui.faces_explorer.dass import DassPane
 from faceexplorer.gui.faces_explorer.features import FeaturePane
 from faceexplorer.gui.faces_explorer.ranking import RankingPane
@@ -38,7 +39,7 @@ def _overview(cursor: duckdb.DuckDBPyConnection, _progress, _cancelled) -> dict:
             "names": fs.feature_catalogue(cursor)["name"].tolist()}
 
 
-class FacesExplorerView(QWidget):
+class FacesExplorerView(QWidget, IndexView):
     """The FACES tab: Subjects, DASS-21, Feature explorer, Ranking.
 
     Signals
@@ -51,6 +52,8 @@ class FacesExplorerView(QWidget):
         The ranking of every feature is computed and shown.
     """
 
+    index_kinds = frozenset({"faces"})
+
     message = Signal(str)
     feature_shown = Signal(str)
     ranking_ready = Signal()
@@ -58,7 +61,6 @@ class FacesExplorerView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("facesExplorer")
-        self.con: duckdb.DuckDBPyConnection | None = None
         self.runner = QueryRunner(self)
         self.subjects = SubjectsPane(self)
         self.dass = DassPane(self)
@@ -95,10 +97,14 @@ class FacesExplorerView(QWidget):
         self.tabs.currentChanged.connect(self._on_tab)
 
     # --- connection ---------------------------------------------------------------------
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
+    def attach(self, session: IndexSession | None) -> None:
+        """Show the FACES data of ``session``'s index (None: nothing open)."""
+        self.runner.set_session(session)
+        IndexView.attach(self, session)
+
+    def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
         """Show the FACES data of ``con`` (None: nothing open)."""
-        self.con = con
-        self.runner.set_connection(con)
+        self.runner.cancel_all()
         self.ranking.clear()
         if con is None or not table_exists(con, "faces_subjects"):
             self.note.setText(NO_INDEX_TEXT if con is None else NO_FACES_TEXT)
@@ -108,8 +114,7 @@ class FacesExplorerView(QWidget):
         self._submit("overview", _overview)
 
     def close_workers(self) -> None:
-        self.runner.set_connection(None)
-        self.runner.wait()
+        self.runner.cancel_all()
 
     # --- requests -----------------------------------------------------------------------
     def _submit(self, kind: str, function) -> None:

@@ -1,11 +1,11 @@
-"""Run FACES queries off the GUI thread; the newest request of each kind wins.
+"""FACES queries off the GUI thread; the newest request of each kind wins.
 
 A job is a function of a DuckDB cursor (its own connection to the same database:
-connections are not thread-safe) and a progress callback. Jobs run on a private
-one-thread pool so the window keeps the other core. Each request of a kind ("feature",
-"ranking", ...) gets a number; a result whose number is no longer the newest of its kind,
-or that belongs to an older connection, is dropped, and a superseded job sees
-``cancelled()`` turn true so a long one can stop between blocks.
+connections are not thread-safe), a progress callback and a ``cancelled()`` poll. Each
+kind ("feature", "ranking", ...) is one lane of the window's task runner, reached through
+:meth:`IndexSession.read <faceexplorer.gui.core.session.IndexSession.read>`: a new request
+of a kind supersedes the older one (whose ``cancelled()`` turns true, so a long job stops
+between blocks, and whose answer is never delivered).
 """
 
 from __future__ import annotations
@@ -14,48 +14,19 @@ from collections.abc import Callable
 from typing import Any
 
 import duckdb
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
+
+from faceexplorer.gui.core.session import IndexSession
+from faceexplorer.gui.core.tasks import TaskContext
 
 #: job(cursor, progress(done, total), cancelled()) -> result
 JobFunction = Callable[[duckdb.DuckDBPyConnection, Callable[[int, int], None],
                         Callable[[], bool]], Any]
 
 
-class _Signals(QObject):
-    done = Signal(str, int, object)         # kind, request, result
-    failed = Signal(str, int, str)          # kind, request, message
-    progress = Signal(str, int, int, int)   # kind, request, done, total
-
-
-class _Job(QRunnable):
-    def __init__(self, runner: QueryRunner, cursor: duckdb.DuckDBPyConnection, kind: str,
-                 request: int, function: JobFunction) -> None:
-        super().__init__()
-        self.runner, self.cursor, self.kind = runner, cursor, kind
-        self.request, self.function = request, function
-        self.signals = runner.signals
-
-    def cancelled(self) -> bool:
-        return self.runner.latest.get(self.kind) != self.request
-
-    def run(self) -> None:
-        try:
-            if self.cancelled():
-                return
-            result = self.function(
-                self.cursor,
-                lambda done, total: self.signals.progress.emit(self.kind, self.request,
-                                                               done, total),
-                self.cancelled)
-        except Exception as exc:  # shown to the user; nothing may escape into Qt
-            self.signals.failed.emit(self.kind, self.request, f"{type(exc).__name__}: {exc}")
-        else:
-            self.signals.done.emit(self.kind, self.request, result)
-        finally:
-            try:
-                self.cursor.close()
-            except duckdb.Error:
-                pass  # the window closed the connection already
+def _run(ctx: TaskContext, cursor: duckdb.DuckDBPyConnection, function: JobFunction) -> Any:
+    return function(cursor, lambda done, total: ctx.progress(done, total),
+                    lambda: ctx.cancelled)
 
 
 class QueryRunner(QObject):
@@ -77,53 +48,45 @@ class QueryRunner(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self.con: duckdb.DuckDBPyConnection | None = None
-        self.latest: dict[str, int] = {}
-        self._counter = 0
-        self.signals = _Signals(self)
-        self.signals.done.connect(self._on_done)
-        self.signals.failed.connect(self._on_failed)
-        self.signals.progress.connect(self._on_progress)
+        self.session: IndexSession | None = None
+        self.pending: set[str] = set()
 
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
-        """Use ``con`` from now on; every pending request is dropped."""
-        self.con = con
-        self.latest.clear()
+    def set_session(self, session: IndexSession | None) -> None:
+        """Query ``session`` from now on; every pending request is dropped."""
+        self.cancel_all()
+        self.session = session
 
-    def submit(self, kind: str, function: JobFunction) -> int | None:
+    def cancel_all(self) -> None:
+        if self.session is not None:
+            for kind in self.pending:
+                self.session.tasks.cancel(self._lane(kind))
+        self.pending.clear()
+
+    def submit(self, kind: str, function: JobFunction) -> bool:
         """Run ``function`` in the background as the newest request of ``kind``.
 
-        Returns the request number, or None without a connection.
+        Returns False when no index is open.
         """
-        if self.con is None:
-            return None
-        self._counter += 1
-        self.latest[kind] = self._counter
-        self.pool.start(_Job(self, self.con.cursor(), kind, self._counter, function))
-        return self._counter
+        if self.session is None or self.session.connection is None:
+            return False
+        self.pending.add(kind)
+        self.session.read(
+            _run, function, key=self._lane(kind), name=f"FACES {kind}",
+            on_done=lambda result: self._finish(kind) or self.done.emit(kind, result),
+            on_error=lambda message: self._finish(kind) or self.failed.emit(kind, message),
+            on_progress=lambda done, total, _text: self.progress.emit(kind, done, total),
+            on_cancelled=lambda: None)
+        return True
 
     def busy(self, kind: str) -> bool:
-        return kind in self.latest
+        return kind in self.pending
 
-    def wait(self, msecs: int = -1) -> bool:
-        """Block until every job has finished (shutdown and tests)."""
-        return self.pool.waitForDone(msecs)
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Process events until every job has ended and was delivered (tests)."""
+        return self.session is None or self.session.tasks.wait_until_idle(timeout)
 
-    def _current(self, kind: str, request: int) -> bool:
-        return self.latest.get(kind) == request
+    def _lane(self, kind: str) -> tuple[int, str]:
+        return (id(self), kind)
 
-    def _on_done(self, kind: str, request: int, result: object) -> None:
-        if self._current(kind, request):
-            del self.latest[kind]
-            self.done.emit(kind, result)
-
-    def _on_failed(self, kind: str, request: int, message: str) -> None:
-        if self._current(kind, request):
-            del self.latest[kind]
-            self.failed.emit(kind, message)
-
-    def _on_progress(self, kind: str, request: int, done: int, total: int) -> None:
-        if self._current(kind, request):
-            self.progress.emit(kind, done, total)
+    def _finish(self, kind: str) -> None:
+        self.pending.discard(kind)

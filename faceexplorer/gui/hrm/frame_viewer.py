@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.gui.core.session import IndexView
 from faceexplorer.gui.hrm.frame_canvas import FrameCanvas
 from faceexplorer.gui.hrm.frame_loader import DeferredChildFrames, FrameLoader, Loaded
 from faceexplorer.index import hrm_query
@@ -58,7 +59,7 @@ def format_time(seconds: float) -> str:
     return f"{int(minutes)}:{rest:05.2f}"
 
 
-class FrameViewer(QWidget):
+class FrameViewer(QWidget, IndexView):
     """One child's frames with play/pause, steps, a slider and keyboard control.
 
     Signals
@@ -69,12 +70,13 @@ class FrameViewer(QWidget):
         This frame's image, or its placeholder, is now on screen.
     """
 
+    index_kinds = frozenset({"hrm"})
+
     frame_shown = Signal(int)
     frame_displayed = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.con: duckdb.DuckDBPyConnection | None = None
         self.timeline: Timeline | None = None
         self.source: ChildFrames | DeferredChildFrames | None = None
         self.frame: int | None = None
@@ -188,9 +190,8 @@ class FrameViewer(QWidget):
             w.setEnabled(on)
 
     # --- child ----------------------------------------------------------------------------
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
+    def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
         """Use ``con`` (None: no index); the open child is reloaded if it still exists."""
-        self.con = con
         child = self.timeline.child if self.timeline is not None else None
         self.set_timeline(None)
         if not hrm_query.has_hrm(con):
@@ -429,4 +430,3 @@ class FrameViewer(QWidget):
         """
         self.pause()
         self.loader.close()
-        self.con = None

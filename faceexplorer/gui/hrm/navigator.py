@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import HRM_AU22, HRM_AU_COLUMNS
+from faceexplorer.gui.core.session import IndexView
 from faceexplorer.gui.hrm.segment_models import (
     ChildSegmentModel,
     SegmentModel,
@@ -78,7 +79,7 @@ def _table(model: QAbstractItemModel, parent: QWidget) -> QTableView:
     return view
 
 
-class HRMNavigator(QWidget):
+class HRMNavigator(QWidget, IndexView):
     """Children tree, a child's segments and the segment search.
 
     Signals
@@ -89,12 +90,13 @@ class HRMNavigator(QWidget):
         The user picked a segment: child, start frame, end frame.
     """
 
+    index_kinds = frozenset({"hrm"})
+
     child_selected = Signal(str)
     segment_selected = Signal(str, int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.con: duckdb.DuckDBPyConnection | None = None
         self.children_rows: list[ChildRow] = []
         self.child: str | None = None
         #: Whether picking a child queries its segments; False when the owner reads the
@@ -112,7 +114,7 @@ class HRMNavigator(QWidget):
         layout.addWidget(self.tabs, 1)
         self._filter_timer = QTimer(self, singleShot=True, interval=FILTER_DELAY_MS)
         self._filter_timer.timeout.connect(self.apply_filter)
-        self.set_connection(None)
+        self.show_index(None)
 
     # --- construction -------------------------------------------------------------------
     def _children_tab(self) -> QWidget:
@@ -197,9 +199,8 @@ class HRMNavigator(QWidget):
         return tab
 
     # --- data ---------------------------------------------------------------------------
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
+    def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
         """Show the HRM children of ``con`` (None or no HRM data: say so)."""
-        self.con = con
         self.tree.clear()
         self.segment_model.set_segments([])
         self.hit_model.set_segments([])

@@ -1,6 +1,6 @@
 """The HRM statistics view: issue 4's figures for the whole dataset or one child.
 
-Every number is one ``stats.hrm_report.hrm_report(con, child)`` dict: the report takes
+Every number is one ``reports.hrm_report.hrm_report(con, child)`` dict: the report takes
 about a second (the cluster bootstrap dominates), so :class:`ReportCache` computes it on a
 private one-thread pool with its own DuckDB cursor and caches it per scope ("all" or a
 child id); the newest scope asked for is the one shown, older results only fill the cache.
@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from faceexplorer.core.vocab import HRM_AU22
 from faceexplorer.gui.background import BackgroundCache
+from faceexplorer.gui.core.session import IndexSession, IndexView
 from faceexplorer.gui.hrm.stats_plots import (
     CooccurrenceCard,
     CorrelationCard,
@@ -44,9 +45,9 @@ from faceexplorer.gui.hrm.stats_plots import (
     compact_count,
 )
 from faceexplorer.index import hrm_query
-from faceexplorer.stats import hrm_stats
-from faceexplorer.stats.hrm_report import NOTES as hrm_report_notes
-from faceexplorer.stats.hrm_report import hrm_report
+from faceexplorer.reports import hrm_stats
+from faceexplorer.reports.hrm_report import NOTES as hrm_report_notes
+from faceexplorer.reports.hrm_report import hrm_report
 
 NO_HRM_TEXT = ("<b>No Hugging Rain Man data in this index</b><br><br>Import it with<br>"
                "<code>faceexplorer index add hrm PATH</code>")
@@ -134,7 +135,7 @@ def _note(text: str, parent: QWidget) -> QLabel:
 
 
 # --- the view -----------------------------------------------------------------------------
-class HRMStatsView(QWidget):
+class HRMStatsView(QWidget, IndexView):
     """Issue 4's HRM statistics for the whole dataset or one child.
 
     Signals
@@ -144,6 +145,8 @@ class HRMStatsView(QWidget):
     message(str)
         A line for the status bar (errors).
     """
+
+    index_kinds = frozenset({"hrm"})
 
     statistics_shown = Signal(str)
     message = Signal(str)
@@ -157,7 +160,7 @@ class HRMStatsView(QWidget):
         self.scope = "all"
         self.report: dict[str, Any] | None = None
         self._build()
-        self.set_connection(None)
+        self.show_index(None)
 
     def _build(self) -> None:
         self.title = QLabel(self)
@@ -246,9 +249,14 @@ class HRMStatsView(QWidget):
                           self.raters_note, QWidget(self))
 
     # --- connection and scope -------------------------------------------------------------
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
-        """Use ``con`` (None: no index); shows the whole dataset, or says there is no data."""
-        self.cache.set_connection(con)
+    def attach(self, session: IndexSession | None) -> None:
+        """Show the HRM statistics of ``session``'s index (None: no index open)."""
+        self.cache.set_session(session)
+        IndexView.attach(self, session)
+
+    def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        """Show the whole dataset of ``con``, or say there is no data (None: no index)."""
+        self.cache.sync()
         self.report = None
         self.busy.hide()
         if con is None or not hrm_query.has_hrm(con):
@@ -275,9 +283,9 @@ class HRMStatsView(QWidget):
     def _scope_name(self) -> str:
         return "the whole dataset" if self.scope == "all" else f"child {self.scope}"
 
-    def wait(self, msecs: int = -1) -> bool:
-        """Block until the background computations are done (tests, shutdown)."""
-        return self.cache.wait(msecs)
+    def wait(self, msecs: int = 60000) -> bool:
+        """Process events until the background computations are done (tests)."""
+        return self.cache.wait(msecs / 1000)
 
     def _on_ready(self, scope: str) -> None:
         if scope == self.scope:
@@ -432,7 +440,3 @@ class HRMStatsView(QWidget):
         fill_table(self.openface, ["OpenFace AU", "HRM AU", "Frames", "Coders %",
                                    "OpenFace %", "F1", "Cohen's kappa", "Note"], rows,
                    text_columns=(0, 1, 7))
-
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        self.cache.wait()
-        super().closeEvent(event)

@@ -10,7 +10,7 @@ every ``DRAG_INTERVAL_MS``); ``set_cursor(frame)`` moves it silently, so followi
 frame viewer never echoes back. All data come from ``hrm_query.child_timeline`` once per
 child (one query, which the HRM tab shares with the navigator and the frame viewer:
 ``show_timeline``); the toggles only redraw. When a stored AU model run covers the child
-(``index.model_aus``), its rows follow the coders' with a run chooser, a "thresholded"
+(``reports.model_aus``), its rows follow the coders' with a run chooser, a "thresholded"
 toggle and a small table of per-AU F1 and kappa against the coders; all hidden otherwise.
 """
 
@@ -34,17 +34,18 @@ from PySide6.QtWidgets import (
 
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import HRM_AU22, HRM_AU_COLUMNS, HRM_CELL
+from faceexplorer.gui.core.session import IndexView
 from faceexplorer.gui.hrm.tracks import RATER_NAMES, TimelinePlots, legend_html
 from faceexplorer.gui.hrm.widgets import Cover
 from faceexplorer.gui.pg_setup import pg
 from faceexplorer.index import hrm_query
 from faceexplorer.index.hrm_query import Timeline
-from faceexplorer.index.model_aus import ChildModelAUs, au_runs_of_child, child_model_aus
+from faceexplorer.reports.model_aus import ChildModelAUs, au_runs_of_child, child_model_aus
 
 DRAG_INTERVAL_MS = 30
 
 
-class TimelineWidget(QWidget):
+class TimelineWidget(QWidget, IndexView):
     """ELAN-like timeline of one child's frames.
 
     Signals
@@ -55,12 +56,13 @@ class TimelineWidget(QWidget):
         A child's timeline is drawn.
     """
 
+    index_kinds = frozenset({"hrm"})
+
     cursor_moved = Signal(int)
     child_loaded = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.con: duckdb.DuckDBPyConnection | None = None
         self.timeline: Timeline | None = None
         self.rows: tuple[str, ...] = HRM_AU22
         self.cursor: int | None = None
@@ -153,9 +155,8 @@ class TimelineWidget(QWidget):
         box.addWidget(self.readout)
 
     # --- connection and child -----------------------------------------------------------
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
+    def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
         """Use ``con`` (None: no index); the open child is reloaded if it still exists."""
-        self.con = con
         child = self.timeline.child if self.timeline else None
         self.timeline = None
         if not hrm_query.has_hrm(con):

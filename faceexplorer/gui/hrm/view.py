@@ -17,19 +17,21 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QWidget
 
 from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.gui.core.session import IndexSession, IndexView
 from faceexplorer.gui.hrm.frame_viewer import FrameViewer
 from faceexplorer.gui.hrm.navigator import HRMNavigator
 from faceexplorer.gui.hrm.timeline import TimelineWidget
 from faceexplorer.index import hrm_query
 
 
-class HRMView(QSplitter):
+class HRMView(QSplitter, IndexView):
     """Navigator on the left; the frame viewer above the AU timeline on the right."""
+
+    index_kinds = frozenset({"hrm"})
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.setObjectName("hrmView")
-        self.con: duckdb.DuckDBPyConnection | None = None
         self.navigator = HRMNavigator(self)
         self.navigator.queries_segments = False     # _open_child hands them over
         self.viewer = FrameViewer(self)
@@ -77,8 +79,13 @@ class HRMView(QSplitter):
         self.timeline.set_cursor(start)
         self.viewer.set_frame(start)
 
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
-        self.con = con
-        self.viewer.set_connection(con)
-        self.timeline.set_connection(con)
-        self.navigator.set_connection(con)
+    def attach(self, session: IndexSession | None) -> None:
+        """Show ``session``'s HRM data in the three widgets (None: nothing open)."""
+        # the viewer and the timeline first: the navigator's first child opens in them
+        self.viewer.attach(session)
+        self.timeline.attach(session)
+        self.navigator.attach(session)
+        self.session = session
+
+    def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        """The three widgets follow the session themselves."""

@@ -18,7 +18,6 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -141,10 +140,6 @@ class LiveView(QWidget):
             w.setEnabled(not running)
 
     # --- the main window's protocol -----------------------------------------------------
-
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
-        """The live view reads nothing from the index; recordings go through
-        ``recording_finished``. Kept so the window treats every view alike."""
 
     # --- control ------------------------------------------------------------------------
 

@@ -1,27 +1,28 @@
 """The Models view: run an ONNX model over a dataset of the index, list runs, report one.
 
-The form (model file, dataset, item limit, threads) starts a ``BatchWorker``; the bar
-shows done/total and items/s a few times a second; Cancel stops after the item in
-flight and keeps what was written (running again resumes: a run is keyed by the
-model's sha256 and the dataset). The runner writes the index with its own short
-read-write connections, so around each write the window's read-only connection is
-released and reopened through the two callables of ``set_connection_control`` (the
-main window's close and reload). Errors - a model that does not load, a card refused,
-a dataset not in the index - go to the message line in the user's words.
+The form (model file, dataset, item limit, threads) queues the run as a write of the
+index session (:func:`~faceexplorer.gui.models.worker.batch_job`): it runs on the task
+runner's long-job thread while the window stays usable; the bar shows done/total and
+items/s a few times a second, and the runs table follows the run's counters as its
+chunks commit. Cancel stops after the item in flight and keeps what was written (running
+again resumes: a run is keyed by the model's sha256 and the dataset). Errors - a model
+that does not load, a card refused, a dataset not in the index - go to the message line
+in the user's words.
 
-Selecting a run computes its ``model_report`` on a pool thread (newest request wins) and
-hands it to the ``ReportPanel``.
+Selecting a run computes its ``model_report`` off the GUI thread (newest request wins)
+and hands it to the ``ReportPanel``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from PySide6.QtCore import QEventLoop, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -39,8 +40,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceexplorer.gui.core.session import DatasetChange, IndexView, WriteHandle
 from faceexplorer.gui.models.report_panel import ReportPanel
-from faceexplorer.gui.models.worker import BatchWorker, ReportJob, ReportSignals
+from faceexplorer.gui.models.worker import batch_job, report_job
 from faceexplorer.index.predictions import RunRow, runs
 from faceexplorer.index.store import table_exists
 from faceexplorer.inference import BATCH_DATASETS
@@ -58,14 +60,7 @@ def runnable_datasets(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [d for d in BATCH_DATASETS if all(table_exists(con, t) for t in _NEEDS[d])]
 
 
-def index_file(con: duckdb.DuckDBPyConnection) -> Path | None:
-    """The database file a connection has open (None in memory)."""
-    row = con.execute("SELECT path FROM duckdb_databases() "
-                      "WHERE database_name = current_database()").fetchone()
-    return Path(row[0]) if row and row[0] else None
-
-
-class ModelsView(QWidget):
+class ModelsView(QWidget, IndexView):
     """Batch runs from the GUI and the model-vs-human report of a stored run.
 
     Signals
@@ -77,31 +72,27 @@ class ModelsView(QWidget):
     report_shown(str)
         The report of this run id is on screen.
     run_started()
-        A run's worker (``self.worker``) is about to start.
+        A run was queued (it starts when the index is writable).
+    idle()
+        The run ended and the view is ready for another.
     """
 
     run_finished = Signal(object)
     run_failed = Signal(str)
     report_shown = Signal(str)
     run_started = Signal()
-    #: the run's thread is done and the view is ready for another (the window reconnects)
     idle = Signal()
+
+    #: seconds between two rereads of the runs table while a run writes
+    RUNS_REFRESH_S = 1.0
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.con: duckdb.DuckDBPyConnection | None = None
-        self.db_path: Path | None = None
-        self.worker: BatchWorker | None = None
-        self._release: Callable[[], None] | None = None
-        self._reopen: Callable[[], None] | None = None
+        self.run: WriteHandle | None = None
+        self._stop = threading.Event()
         self.rows: list[RunRow] = []
-        self._pending_select: str | None = None  # the run to show when its thread ends
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self.generation = 0
-        self.report_signals = ReportSignals(self)
-        self.report_signals.done.connect(self._report_done)
-        self.report_signals.failed.connect(self._report_failed)
+        self._pending_select: str | None = None  # the run to show when it ends
+        self._runs_read = 0.0
         self._build()
 
     # --- layout -------------------------------------------------------------------------
@@ -171,41 +162,23 @@ class ModelsView(QWidget):
 
     # --- the main window's protocol -----------------------------------------------------
 
-    def set_connection(self, con: duckdb.DuckDBPyConnection | None) -> None:
-        """Use ``con`` (read-only) for the lists and reports; None while released.
-
-        During a run the window releases and reopens its connection around every write;
-        the run goes on, and the runs table follows its counters on each reopen.
-        """
-        self.pool.waitForDone()
-        self.generation += 1
-        self.con = con
+    def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        """The lists and reports of ``con`` (None: no index open)."""
         if con is None:
-            if self.worker is None:
-                self.rows = []
-                self._fill_runs(keep=None)
-                self.report.clear("No index open.")
+            self.rows = []
+            self._fill_runs(keep=None)
+            self.report.clear("No index open.")
             return
-        self.db_path = index_file(con) or self.db_path
-        if self.worker is None:
+        if self.run is None:
             chosen = self.dataset_box.currentText()
             self.dataset_box.clear()
             self.dataset_box.addItems(runnable_datasets(con))
             if chosen:
                 self.dataset_box.setCurrentText(chosen)
         self.refresh_runs()
-        if self.worker is None and self._pending_select:
+        if self.run is None and self._pending_select:
             run_id, self._pending_select = self._pending_select, None
             self.select_run(run_id)
-
-    def set_connection_control(self, release: Callable[[], None],
-                               reopen: Callable[[], None]) -> None:
-        """How to close the window's read-only connection, and to open it again.
-
-        ``release`` must hand this view ``set_connection(None)`` (as the window does for
-        every view) and ``reopen`` a fresh connection; both run on the GUI thread.
-        """
-        self._release, self._reopen = release, reopen
 
     # --- runs ---------------------------------------------------------------------------
 
@@ -223,73 +196,58 @@ class ModelsView(QWidget):
         problem = None
         if not model:
             problem = "Choose a model file (.onnx) first."
-        elif self.con is None or self.db_path is None:
+        elif self.con is None or self.session is None:
             problem = "No index is open: open or build an index first."
         elif not dataset:
             problem = ("No dataset a model can run on is in this index: import AffectNet, "
                        "AffectNetC25, HRM or RaFD-D first (faceexplorer index add KIND PATH).")
-        elif self._release is None or self._reopen is None:
-            problem = ("This view cannot write the index: it was given no way to release "
-                       "the window's read-only connection.")
         if problem:
             self._show_failure(problem)
             return
+        assert self.session is not None
         limit = self.limit_spin.value() or None
-        self.worker = BatchWorker(self.db_path, model, dataset, limit,  # type: ignore[arg-type]
-                                  self.threads_spin.value(), self)
-        blocking = Qt.ConnectionType.BlockingQueuedConnection
-        self.worker.release_requested.connect(self._release_index, blocking)
-        self.worker.reopen_requested.connect(self._reopen_index, blocking)
-        self.worker.progress.connect(self._on_progress)
-        self.worker.succeeded.connect(self._on_result)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.finished.connect(self._on_thread_done)
         self.progress.setFormat("%v / %m items")
         self.progress.setRange(0, 0)  # busy until the first count arrives
         self.status.setText(f"Loading {Path(model).name} and listing {dataset} items…")
         self._set_running(True)
+        self._stop = threading.Event()
+        self.run = self.session.write(
+            batch_job, model, dataset, limit, self.threads_spin.value(), self._stop,
+            name=f"Model run of {Path(model).name} on {dataset}",
+            change=DatasetChange(frozenset({dataset}), "predictions"),
+            on_done=self._on_result, on_error=self._on_failed,
+            on_progress=self._on_progress, on_cancelled=self._on_cancelled)
         self.run_started.emit()
-        self.worker.start()
 
     def cancel_run(self) -> None:
         """Stop the run after the item in flight; what was written is kept."""
-        if self.worker is not None:
-            self.worker.cancel()
+        if self.run is None or self.session is None:
+            return
+        if self.run.task is None:             # still queued behind another write
+            self.session.cancel_write(self.run)
+        else:
+            self._stop.set()
             self.status.setText("Cancelling: writing what was predicted…")
 
     @property
     def running(self) -> bool:
-        return self.worker is not None
+        return self.run is not None
 
-    def stop_and_wait(self, msecs: int = 30_000) -> bool:
-        """Cancel a run and wait for its thread, serving its index requests meanwhile.
-
-        For closing the window: ``QThread.wait`` alone would deadlock, since the worker
-        blocks on the GUI thread to release and reopen the connection.
-        """
-        if self.worker is None:
+    def stop_and_wait(self, timeout: float = 30.0) -> bool:
+        """Cancel a run and process events until it ended (closing, tests)."""
+        if self.run is None or self.session is None:
             return True
-        self.worker.cancel()
-        loop = QEventLoop()
-        self.worker.finished.connect(loop.quit)
-        QTimer.singleShot(msecs, loop.quit)
-        if self.worker is not None and self.worker.isRunning():
-            loop.exec()
-        return self.worker is None or self.worker.isFinished()
+        self.cancel_run()
+        return self.session.wait_until_idle(timeout)
 
-    def _release_index(self) -> None:
-        self.pool.waitForDone()  # a report cursor must not outlive the connection
-        if self._release is not None:
-            self._release()
-
-    def _reopen_index(self) -> None:
-        if self._reopen is not None:
-            self._reopen()
-
-    def _on_progress(self, done: int, total: int, rate: float) -> None:
+    def _on_progress(self, done: int, total: int, rate: str) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        self.status.setText(f"{done:,} / {total:,} items, {rate:.1f} items/s")
+        self.status.setText(f"{done:,} / {total:,} items, {rate} items/s")
+        now = time.monotonic()
+        if now - self._runs_read >= self.RUNS_REFRESH_S:   # the table follows the run
+            self._runs_read = now
+            self.refresh_runs()
 
     def _on_result(self, result: Any) -> None:
         what = (f"{result.items_written:,} items written ({result.items_before:,} were already "
@@ -307,6 +265,7 @@ class ModelsView(QWidget):
             self._show_failure(f"The run failed: {result.message}. What was written is "
                                "kept; press Run again to resume.")
         self._pending_select = result.run_id
+        self._run_ended()
         self.run_finished.emit(result)
 
     def _on_failed(self, message: str) -> None:
@@ -315,16 +274,17 @@ class ModelsView(QWidget):
         self.progress.setFormat("not run")
         self.status.setText("The run could not start or broke off (see below).")
         self._show_failure(message[:1].upper() + message[1:])
+        self._run_ended()
         self.run_failed.emit(message)
 
-    def _on_thread_done(self) -> None:
-        worker, self.worker = self.worker, None
-        if worker is not None:
-            worker.deleteLater()
+    def _on_cancelled(self) -> None:
+        self.status.setText("Cancelled before the run started.")
+        self._run_ended()
+
+    def _run_ended(self) -> None:
+        self.run = None
         self._set_running(False)
-        if self.con is not None:
-            self.set_connection(self.con)  # datasets and runs as they are now
-        # else: the window reconnects on ``idle`` and set_connection selects the run
+        self.show_index(self.con)   # datasets and runs as they are now; selects the run
         self.idle.emit()
 
     def _show_failure(self, text: str) -> None:
@@ -373,18 +333,20 @@ class ModelsView(QWidget):
 
     def _run_selected(self) -> None:
         run_id = self.selected_run()
-        if run_id is None or self.con is None:
+        if run_id is None or self.con is None or self.session is None:
             return
-        self.generation += 1
         self.report.clear(f"Computing the report of run {run_id}…")
-        self.pool.start(ReportJob(self.con.cursor(), run_id, self.generation,
-                                  self.report_signals))
+        self.session.read(
+            report_job, run_id, key=(id(self), "report"), name="model report",
+            on_done=self._report_done,
+            on_error=lambda message, run=run_id: self.report.clear(
+                f"The report of run {run} could not be computed: {message}"))
 
-    def _report_done(self, generation: int, run_id: str, report: dict) -> None:
-        if generation == self.generation:
-            self.report.show_report(report)
-            self.report_shown.emit(run_id)
+    def wait_for_report(self, timeout: float = 60.0) -> bool:
+        """Process events until the report asked for is shown (tests)."""
+        return self.session is None or self.session.tasks.wait_until_idle(timeout)
 
-    def _report_failed(self, generation: int, run_id: str, message: str) -> None:
-        if generation == self.generation:
-            self.report.clear(f"The report of run {run_id} could not be computed: {message}")
+    def _report_done(self, answer: tuple[str, dict]) -> None:
+        run_id, report = answer
+        self.report.show_report(report)
+        self.report_shown.emit(run_id)
