@@ -352,7 +352,7 @@ class Bench:
         self.stats_shown: list[tuple[int, str]] = []
         self.wait_detail()
         self.total_rows = self.browser.total
-        from faceexplorer.stats.crowd_report import c25_sets
+        from faceexplorer.reports.crowd_report import c25_sets
 
         self.sets = c25_sets(self.con)
         if warm:
@@ -458,7 +458,7 @@ class Bench:
 
     def _fill_crowd_cache(self) -> None:
         """Every set's statistics computed once, as after a first visit of each set."""
-        from faceexplorer.stats.crowd_views import set_view
+        from faceexplorer.reports.crowd_views import set_view
 
         self.crowd.cache.wait()
         self.settle()
@@ -641,7 +641,7 @@ class Bench:
             self.app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 5)
 
     def act_set_stats(self, k: int) -> tuple[float, float]:
-        from faceexplorer.stats.crowd_report import TASKS
+        from faceexplorer.reports.crowd_report import TASKS
 
         views = self.window.views
         c25_set = self.sets[k % len(self.sets)]
@@ -755,7 +755,7 @@ class Bench:
         return gui, lambda con: bare_select(con, key, r.c25_set, r.image_path)
 
     def first_set_stats(self, k: int) -> tuple[float, Callable]:
-        from faceexplorer.stats.crowd_report import TASKS
+        from faceexplorer.reports.crowd_report import TASKS
 
         page = self.window._pages["crowd_panel"]
         start = self.clock()

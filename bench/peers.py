@@ -103,8 +103,8 @@ from faceexplorer.core.vocab import EXPRESSION_LABELS
 from faceexplorer.datasets.registry import import_path
 from faceexplorer.index import faces_page
 from faceexplorer.index import faces_query as fq
-from faceexplorer.index.image_detail import index_tables
 from faceexplorer.index.store import connect
+from faceexplorer.reports.image_detail import index_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "out" / "full" / "AffectNet"

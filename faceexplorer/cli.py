@@ -82,7 +82,7 @@ def cmd_index_info(args: argparse.Namespace) -> int:
 def cmd_stats_crowd(args: argparse.Namespace) -> int:
     from faceexplorer.index.store import connect
     from faceexplorer.paths import default_db_path
-    from faceexplorer.stats.crowd_report import c25_sets, crowd_report, format_crowd_report
+    from faceexplorer.reports.crowd_report import c25_sets, crowd_report, format_crowd_report
 
     con = connect(default_db_path(args.db), read_only=True)
     try:
@@ -105,7 +105,7 @@ def cmd_stats_hrm(args: argparse.Namespace) -> int:
     from faceexplorer.core.vocab import HRM_AU22, HRM_AU_COLUMNS
     from faceexplorer.index.store import connect, table_exists
     from faceexplorer.paths import default_db_path
-    from faceexplorer.stats.hrm_report import format_hrm_report, hrm_report
+    from faceexplorer.reports.hrm_report import format_hrm_report, hrm_report
 
     con = connect(default_db_path(args.db), read_only=True)
     try:

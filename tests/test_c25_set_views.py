@@ -13,8 +13,8 @@ import pytest
 
 from faceexplorer.datasets.registry import import_path
 from faceexplorer.index import c25_set_views
+from faceexplorer.reports.crowd_views import set_view
 from faceexplorer.samples.generate import write_samples
-from faceexplorer.stats.crowd_views import set_view
 
 
 @pytest.fixture(scope="module")

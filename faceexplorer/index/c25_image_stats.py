@@ -3,7 +3,7 @@
 The browser filters and sorts ~415k AffectNet rows by crowd statistics (agreement,
 entropy, majority, ...), so these must be plain columns DuckDB can scan, not numbers
 recomputed in Python per query. This module takes them from
-:func:`faceexplorer.stats.crowd_report.set_image_stats` (the one place they are
+:func:`faceexplorer.reports.crowd_report.set_image_stats` (the one place they are
 computed) for every set and writes one row per (set, image). It holds no statistics of
 its own: only renaming, the C25 code of the majority and SQL types.
 
@@ -20,7 +20,7 @@ import pandas as pd
 
 from faceexplorer.core.vocab import EXPRESSIONS
 from faceexplorer.index.store import table_exists
-from faceexplorer.stats import crowd_report
+from faceexplorer.reports import crowd_report
 from faceexplorer.stats.crowd import CANONICAL_TO_C25
 
 TABLE = "c25_image_stats"

@@ -1,6 +1,6 @@
 """Each AffectNetC25 set's statistics view, computed at import and stored in the index.
 
-The Crowd statistics tab shows :func:`faceexplorer.stats.crowd_views.set_view` of a set:
+The Crowd statistics tab shows :func:`faceexplorer.reports.crowd_views.set_view` of a set:
 ~1.1 s of CPU per set (ICC intervals, vote matrices, Dawid-Skene, the AffectNet
 comparison), which made the tab's first visit wait seconds. The figures depend only on
 the C25 votes and the AffectNet labels, so they are computed once, in the transaction of
@@ -39,10 +39,11 @@ LAYOUT = 1
 def fingerprint() -> str:
     """Which statistics code computed a view: the layout and the modules' sources."""
     import faceexplorer
-    from faceexplorer.stats import agreement, crowd, crowd_report, crowd_views, dawid_skene
+    from faceexplorer.reports import crowd_report, crowd_views
+    from faceexplorer.stats import agreement, crowd, crowd_annotators, dawid_skene
 
     digest = hashlib.sha1(f"layout {LAYOUT}".encode())
-    for module in (agreement, crowd, crowd_report, crowd_views, dawid_skene):
+    for module in (agreement, crowd, crowd_annotators, crowd_report, crowd_views, dawid_skene):
         try:
             with open(module.__file__ or "", "rb") as fh:
                 digest.update(fh.read())
@@ -59,8 +60,8 @@ def refresh(con: duckdb.DuckDBPyConnection, kind: str | None = None) -> int:
     """
     if kind is not None and kind not in SOURCES:
         return -1
-    from faceexplorer.stats.crowd_report import c25_sets
-    from faceexplorer.stats.crowd_views import set_view
+    from faceexplorer.reports.crowd_report import c25_sets
+    from faceexplorer.reports.crowd_views import set_view
 
     con.execute(f"DROP TABLE IF EXISTS {TABLE}")
     sets = c25_sets(con) if table_exists(con, "c25_votes") else []
@@ -102,7 +103,7 @@ def to_json(view) -> str:
 
 def from_json(text: str):  # -> CrowdSetView
     """The view :func:`to_json` wrote."""
-    from faceexplorer.stats.crowd_views import CrowdSetView
+    from faceexplorer.reports.crowd_views import CrowdSetView
 
     d = json.loads(text)
     annotators = {}

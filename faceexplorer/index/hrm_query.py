@@ -13,7 +13,7 @@ Three kinds of answer:
   OpenFace source carries the child's id.
 
 Atypicality is the mean of the five raters' levels recomputed from their columns (as
-``faceexplorer.stats.hrm_stats`` does): the file's own average column is rounded to two
+``faceexplorer.reports.hrm_stats`` does): the file's own average column is rounded to two
 decimals and may be missing. Means over frames are computed exactly (integer sums, one
 division), so SQL and numpy (:func:`timeline_segments`) give the same bits. OpenFace
 numbers video frames from 1, HRM from 0, so OpenFace ``frame`` f is HRM frame ``f - 1``.

@@ -228,7 +228,7 @@ class ImagePrediction:
 
 
 #: The columns :func:`prediction_from_row` reads, after ``p.split, p.row_index`` when a
-#: caller reads several images at once (``index.page_details``).
+#: caller reads several images at once (``reports.page_details``).
 PREDICTION_SELECT = (
     f"p.run_id, r.card->>'name', {', '.join('p.' + c for c in P_COLUMNS)}, "
     "p.predicted, p.valence, p.arousal, p.aus, r.au_labels, p.box_x, p.box_y, p.box_w, "

@@ -63,7 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from faceexplorer.index.store import connect
     from faceexplorer.inference.batch import run_batch
     from faceexplorer.paths import default_db_path
-    from faceexplorer.stats.model_report import format_report, model_report
+    from faceexplorer.reports.model_report import format_report, model_report
 
     db = default_db_path(args.db)
     last = [0.0]

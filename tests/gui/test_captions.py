@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from faceexplorer.gui.detail.captions import affectnet_html, face_title
-from faceexplorer.index.image_detail import AffectNetRow
+from faceexplorer.reports.image_detail import AffectNetRow
 
 
 def row(**changes) -> AffectNetRow:

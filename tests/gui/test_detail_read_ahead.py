@@ -16,10 +16,10 @@ import pytest
 
 from faceexplorer.gui.detail import panel as panel_module
 from faceexplorer.gui.main_window import MainWindow
-from faceexplorer.index.image_detail import image_detail
+from faceexplorer.reports.image_detail import image_detail
 from tests.gui import test_browser_layout
-from tests.test_image_detail import add_expression_run
-from tests.test_page_details import assert_same
+from tests.reports.test_image_detail import add_expression_run
+from tests.reports.test_page_details import assert_same
 
 #: The sample index (AffectNet + C25, no image files) of the layout tests.
 index = test_browser_layout.index
@@ -129,7 +129,7 @@ def test_a_click_pauses_the_read_ahead_between_chunks(index) -> None:
     import duckdb
 
     from faceexplorer.gui.detail.read_ahead import CHUNK, DetailReadAhead
-    from faceexplorer.index.image_detail import c25_image_names, index_tables
+    from faceexplorer.reports.image_detail import c25_image_names, index_tables
 
     con = duckdb.connect(str(index), read_only=True)
     ahead = DetailReadAhead(con, index_tables(con), c25_image_names(con))

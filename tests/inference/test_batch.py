@@ -13,9 +13,9 @@ from faceexplorer.index import predictions as P
 from faceexplorer.index.store import connect
 from faceexplorer.inference.batch import dataset_items, five_points, run_batch
 from faceexplorer.inference.run_cli import add_run_parser
+from faceexplorer.reports.model_report import model_report
 from faceexplorer.samples.affectnet import write_affectnet
 from faceexplorer.samples.affectnet_c25 import write_c25
-from faceexplorer.stats.model_report import model_report
 
 IMAGE_ROWS = 12
 

@@ -22,12 +22,12 @@ from faceexplorer import cli
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.datasets.registry import import_path
 from faceexplorer.index import predictions as P
-from faceexplorer.index.model_aus import au_runs_of_child, child_model_aus
 from faceexplorer.index.store import connect
 from faceexplorer.inference.batch import run_batch
 from faceexplorer.inference.session import open_model
+from faceexplorer.reports.model_aus import au_runs_of_child, child_model_aus
+from faceexplorer.reports.model_report import format_report, model_report
 from faceexplorer.samples.generate import write_samples
-from faceexplorer.stats.model_report import format_report, model_report
 
 inter_rater = pytest.importorskip("statsmodels.stats.inter_rater")
 

@@ -21,7 +21,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QTableWidget, QWidget
 
-from faceexplorer.stats.crowd_views import LOW_AGREEMENT_ROBUST_SD
+from faceexplorer.stats.crowd_annotators import LOW_AGREEMENT_ROBUST_SD
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ANNOTATOR_ROLE = Qt.ItemDataRole.UserRole + 2

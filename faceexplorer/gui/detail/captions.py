@@ -1,6 +1,6 @@
 """The detail panel's caption lines: the official label and what the face card draws.
 
-Plain functions of the typed row (``index.image_detail``) returning short HTML or text,
+Plain functions of the typed row (``reports.image_detail``) returning short HTML or text,
 so the panel only places them and tests read them without a window.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from faceexplorer.index.image_detail import LANDMARK_POINTS, AffectNetRow
+from faceexplorer.reports.image_detail import LANDMARK_POINTS, AffectNetRow
 
 
 def _signed(x: float | None) -> str:

@@ -1,6 +1,6 @@
 """Per-image crowd statistics as text, and the "who voted what" table.
 
-Every figure comes from :class:`faceexplorer.index.image_detail.CrowdVotes` (computed by
+Every figure comes from :class:`faceexplorer.reports.image_detail.CrowdVotes` (computed by
 ``stats.crowd``); this module only formats it. The majority line says plainly when the
 top count is shared and how the tie was resolved (the AffectNetC25 authors' pandas
 ``mode`` rule: the smallest C25 code wins), so a tie is never mistaken for a clear vote.
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.gui.detail import plotting
-from faceexplorer.index.image_detail import CrowdVotes, SpreadStats, Vote
+from faceexplorer.reports.image_detail import CrowdVotes, SpreadStats, Vote
 
 TIE_RULE = "tie: resolved as pandas mode (smallest C25 code)"
 SORT_ROLE = Qt.ItemDataRole.UserRole

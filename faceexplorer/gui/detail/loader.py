@@ -19,7 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from faceexplorer.core.newest_worker import NewestWorker
-from faceexplorer.index.image_detail import ImageDetail
+from faceexplorer.reports.image_detail import ImageDetail
 
 #: Longest side drawn at full resolution; larger images are shown downscaled (the scene
 #: keeps original pixel coordinates, so boxes and landmarks still fit).

@@ -19,7 +19,7 @@ from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QLabel, QWidget
 
 from faceexplorer.gui.detail.vote_histogram import MODEL_COLOURS
-from faceexplorer.index.image_detail import ImageDetail
+from faceexplorer.reports.image_detail import ImageDetail
 
 HEADER = ("model", "predicted", "JS", "valence", "arousal", "status")
 

@@ -1,7 +1,7 @@
 """The details of the page shown, read ahead on a worker, so a click only paints.
 
 When the browser shows a page, the detail panel asks for every image of it at once
-(``index.page_details``: one query per part, crowd statistics on one matrix per set,
+(``reports.page_details``: one query per part, crowd statistics on one matrix per set,
 ~50-150 ms for 200 images off the GUI thread). A click on an image of the page then
 takes its detail from here: the panel's loader only reads the image file, and no query
 runs between the click and the paint. A click that comes first reads its image alone,
@@ -30,8 +30,8 @@ from collections.abc import Iterable, Mapping
 import duckdb
 
 from faceexplorer.core.newest_worker import NewestWorker
-from faceexplorer.index.image_detail import ImageDetail
-from faceexplorer.index.page_details import Key, page_details
+from faceexplorer.reports.image_detail import ImageDetail
+from faceexplorer.reports.page_details import Key, page_details
 
 #: Images per chunk: ~5-8 ms of work, about the longest a click waits for the GIL.
 CHUNK = 10

@@ -2,7 +2,7 @@
 
 Each card is a :class:`~faceexplorer.gui.crowd_stats.plots.PlotCard` (title inside the
 plot so a saved PNG explains itself, a note in place of an empty plot, "Save plot as
-PNG..."). Cards take finished numbers from ``stats.hrm_report`` and only place them:
+PNG..."). Cards take finished numbers from ``reports.hrm_report`` and only place them:
 
 - :class:`PrevalenceCard`: one row per AU, a dot per group (ASD, TD, and the chosen child)
   with a horizontal whisker for the interval the caller picked;

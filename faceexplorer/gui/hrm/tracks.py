@@ -34,7 +34,7 @@ from faceexplorer.gui.hrm import raster
 from faceexplorer.gui.hrm.paths import FrameAxis, PathItem
 from faceexplorer.gui.pg_setup import pg
 from faceexplorer.index.hrm_query import OPENFACE_CURVES, Timeline
-from faceexplorer.index.model_aus import ChildModelAUs
+from faceexplorer.reports.model_aus import ChildModelAUs
 
 LEFT_AXIS_WIDTH = 74
 RATER_NAMES = tuple(r.split("-", 1)[1] for r in HRM_RATERS)

@@ -1,6 +1,6 @@
 """One run's model-vs-human report: a measures table, two confusion heatmaps, AU table.
 
-The panel is handed the JSON-ready dict of ``stats.model_report.model_report`` and shows
+The panel is handed the JSON-ready dict of ``reports.model_report.model_report`` and shows
 its numbers as they are (three decimals), nothing recomputed; the heatmaps colour each
 cell by its share of the row (the human label) so rare classes read as clearly as
 common ones, and print the counts. Blocks the report lacks (no C25 votes, no V/A
@@ -129,7 +129,7 @@ class ReportPanel(QWidget):
             card.show_note("No run selected.")
 
     def show_report(self, report: dict[str, Any]) -> None:
-        """Show every block of ``report`` (see ``stats.model_report``)."""
+        """Show every block of ``report`` (see ``reports.model_report``)."""
         self.report = report
         self.header.setText(
             f"{report['model']} on {report['dataset']} - {report['status']}: "

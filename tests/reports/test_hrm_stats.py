@@ -28,10 +28,10 @@ from faceexplorer.core.vocab import (
     OPENFACE_TO_HRM,
 )
 from faceexplorer.datasets.registry import import_path
+from faceexplorer.reports import hrm_stats as hs
+from faceexplorer.reports.hrm_report import format_hrm_report, hrm_report
 from faceexplorer.samples.hrm import HRMSample, write_hrm
 from faceexplorer.samples.openface import OpenFaceSample, write_openface
-from faceexplorer.stats import hrm_stats as hs
-from faceexplorer.stats.hrm_report import format_hrm_report, hrm_report
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 An image is keyed by ``(split, row_index)`` everywhere. :func:`image_detail` reads its
 AffectNet row (when the index has it) and, for an AffectNetC25 image (``split='train'``,
 ``row_index = image_index``), its crowd votes and per-image statistics from
-:func:`faceexplorer.stats.crowd_report.image_vote_stats`: this module only reshapes that dict
+:func:`faceexplorer.stats.crowd_images.image_vote_stats`: this module only reshapes that dict
 into frozen dataclasses, so the window never sees SQL, cursors or untyped dicts, and no
 statistic is computed twice. Either part may be missing: a C25 image whose AffectNet row
 was never imported still has its votes; a validation image has no crowd part. Stored model
@@ -25,9 +25,10 @@ import numpy as np
 
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import EXPRESSIONS
+from faceexplorer.index.c25_query import image_vote_rows
 from faceexplorer.index.predictions import ImagePrediction, predictions_of_image
 from faceexplorer.index.store import table_names
-from faceexplorer.stats import crowd_report
+from faceexplorer.stats.crowd_images import image_vote_values
 from faceexplorer.stats.model_metrics import js_divergence
 
 LANDMARK_POINTS = 68
@@ -209,8 +210,8 @@ def image_detail(con: duckdb.DuckDBPyConnection, split: str, row_index: int,
             raise FaceExplorerError(
                 f"AffectNetC25 set {c25_set} has no image {row_index} "
                 f"(sets holding it: {', '.join(map(str, sets))})")
-        votes = crowd_report.image_vote_values(
-            c25_set, row_index, crowd_report.image_vote_rows(con, c25_set, row_index))
+        votes = image_vote_values(
+            c25_set, row_index, image_vote_rows(con, c25_set, row_index))
         crowd = crowd_votes({**votes, "filename": names[c25_set]})
     elif c25_set is not None:
         raise FaceExplorerError(f"image {split} {row_index} is not an AffectNetC25 image")
@@ -289,7 +290,7 @@ def _c25_sets_of(con: duckdb.DuckDBPyConnection, split: str,
 
 
 def crowd_votes(d: dict) -> CrowdVotes:
-    """``crowd_report.image_vote_values``' dict (plus the filename) as a typed value
+    """``crowd_images.image_vote_values``' dict (plus the filename) as a typed value
     (NaN, like None, means missing)."""
     votes = tuple(Vote(annotator=v["annotator"], expression=v["expression"],
                        valence=_float(v["valence"]), arousal=_float(v["arousal"]))

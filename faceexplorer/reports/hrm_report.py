@@ -1,6 +1,6 @@
 """The Hugging Rain Man report: what ``faceexplorer stats hrm`` prints and the window shows.
 
-:func:`hrm_report` gathers the figures of :mod:`faceexplorer.stats.hrm_stats` into one
+:func:`hrm_report` gathers the figures of :mod:`faceexplorer.reports.hrm_stats` into one
 JSON-ready dict (plain lists, dicts, numbers; None where a figure is undefined), either for
 the whole dataset or for one child (then also that child's segments and, when its OpenFace
 CSV was imported, OpenFace's agreement with the coders). :func:`format_hrm_report` turns
@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from faceexplorer.core.vocab import HRM_AU22
-from faceexplorer.stats import hrm_stats as hs
+from faceexplorer.reports import hrm_stats as hs
 from faceexplorer.stats.jsonready import json_ready
 
 TOP_PAIRS = 10

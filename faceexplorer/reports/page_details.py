@@ -6,7 +6,7 @@ AffectNet row, same crowd set and statistics, same predictions in the same order
 tests compare every field). It costs one query per part instead of two or three per
 image: the AffectNet rows of every key, the C25 votes of every C25 image of the page
 (grouped by set), and the stored predictions of every key. The crowd statistics run on
-one matrix per set (:func:`crowd_report.images_vote_values`), not once per image.
+one matrix per set (:func:`crowd_images.images_vote_values`), not once per image.
 
 The browser's detail read-ahead (``gui/detail/read_ahead.py``) calls it on a worker for
 the page just shown, so that clicking any image of the page costs the image file and a
@@ -20,7 +20,12 @@ from collections.abc import Collection, Iterable, Mapping
 
 import duckdb
 
-from faceexplorer.index.image_detail import (
+from faceexplorer.index.predictions import (
+    PREDICTION_SELECT,
+    ImagePrediction,
+    prediction_from_row,
+)
+from faceexplorer.reports.image_detail import (
     AFFECTNET_COLUMNS,
     AffectNetRow,
     CrowdVotes,
@@ -28,12 +33,7 @@ from faceexplorer.index.image_detail import (
     affectnet_from_row,
     crowd_votes,
 )
-from faceexplorer.index.predictions import (
-    PREDICTION_SELECT,
-    ImagePrediction,
-    prediction_from_row,
-)
-from faceexplorer.stats import crowd_report
+from faceexplorer.stats.crowd_images import images_vote_values
 
 Key = tuple[str, int]
 
@@ -101,7 +101,7 @@ def _crowd(con: duckdb.DuckDBPyConnection, sets: dict[Key, int],
                 "SELECT image_index, annotator, task, expression, value FROM c25_votes "
                 "WHERE c25_set = ? AND image_index = ANY(?)", [c25_set, images]).fetchall():
             rows.setdefault(int(image_index), []).append(tuple(vote))
-        for image_index, values in crowd_report.images_vote_values(c25_set, rows).items():
+        for image_index, values in images_vote_values(c25_set, rows).items():
             name = c25_names[image_index][c25_set]
             out[("train", image_index)] = crowd_votes({**values, "filename": name})
     return out

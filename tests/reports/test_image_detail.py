@@ -20,8 +20,8 @@ import pytest
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import C25_CODES, EXPRESSIONS
 from faceexplorer.datasets.registry import import_path
-from faceexplorer.index.image_detail import image_detail
 from faceexplorer.index.store import connect
+from faceexplorer.reports.image_detail import image_detail
 
 #: Rows of each sample split that get a drawn image file (the others have none).
 IMAGE_ROWS = 24
@@ -223,7 +223,7 @@ def test_unknown_image_and_wrong_set(open_index) -> None:
 
 def test_kept_catalog_and_c25_names_give_the_same_detail(open_index) -> None:
     """What the panel keeps per connection changes no answer, errors included."""
-    from faceexplorer.index.image_detail import c25_image_names, index_tables
+    from faceexplorer.reports.image_detail import c25_image_names, index_tables
 
     con = open_index("sample")
     tables, names = index_tables(con), c25_image_names(con)

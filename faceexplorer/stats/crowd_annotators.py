@@ -1,54 +1,25 @@
-"""What the set statistics view shows that ``crowd_report`` does not return (yet).
+"""Each C25 annotator against the crowd: the valence/arousal ranking and the low-agreement flag.
 
-``crowd_report`` gives every set-level figure except two: each annotator's Dawid-Skene
-confusion matrix (it keeps only their accuracy) and an annotator ranking for valence and
-arousal. :func:`set_view` bundles the report of one set with those, computed here from
-the stats modules' public functions, so the GUI only formats numbers. It also flags
-low-agreement annotators with one robust rule (see :func:`flag_low_agreement`), so the
-GUI and the terminal highlight the same people.
+Pure pandas/numpy on vote matrices (images x annotators, as
+:func:`faceexplorer.reports.crowd_report.vote_matrix` reads them). The expression ranking is
+:func:`faceexplorer.stats.agreement.annotator_agreement`; valence and arousal get the same
+leave-one-out idea here with the authors' 0.25 tolerance. One robust rule flags low-agreement
+annotators, so the window and the terminal highlight the same people.
 """
 
 from __future__ import annotations
 
-import time
 import warnings
-from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from faceexplorer.stats import crowd
-from faceexplorer.stats.crowd_report import TASKS, crowd_report, vote_matrix
-from faceexplorer.stats.dawid_skene import dawid_skene
 
 #: An annotator is flagged when their leave-one-out agreement lies more than this many
 #: robust standard deviations (1.4826 x MAD) below the median of their set.
 LOW_AGREEMENT_ROBUST_SD = 2.5
 
-
-@dataclass(frozen=True)
-class CrowdSetView:
-    """One C25 set's statistics, ready to display.
-
-    Attributes
-    ----------
-    report
-        ``crowd_report(con, set)["sets"][str(set)]``: per task, JSON-ready figures.
-    annotators
-        Task -> ranking table, best first, with a ``low_agreement`` column.
-    ds_confusions
-        Annotator -> Dawid-Skene confusion matrix (8 x 8, rows = estimated true class,
-        columns = the annotator's vote, canonical order, rows sum to 1).
-    seconds
-        Wall time the computation took.
-    """
-
-    c25_set: int
-    report: dict
-    annotators: dict[str, pd.DataFrame]
-    ds_confusions: dict[str, np.ndarray]
-    seconds: float
 
 
 def flag_low_agreement(scores: pd.Series,
@@ -112,35 +83,3 @@ def va_annotator_agreement(values: pd.DataFrame,
     }).sort_values(["loo_agreement", "mean_pearson_r"], ascending=False, kind="stable")
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table.reset_index(drop=True)
-
-
-def set_view(con: duckdb.DuckDBPyConnection, c25_set: int) -> CrowdSetView:
-    """Compute everything the set statistics view shows for one C25 set.
-
-    Parameters
-    ----------
-    con
-        A connection (or a cursor of one, when called off the GUI thread) to the index.
-    c25_set
-        The set number (1 or 2 in the real data).
-
-    Returns
-    -------
-    CrowdSetView
-        The report of the set with the annotator tables and Dawid-Skene confusions.
-    """
-    start = time.perf_counter()
-    report = crowd_report(con, c25_set)["sets"][str(c25_set)]
-    expr = vote_matrix(con, c25_set, "expression")
-    # The report runs Dawid-Skene too but returns only each annotator's accuracy; the
-    # fit is deterministic, so this run gives the same model (one ~0.7 s fit per set).
-    ds = dawid_skene(expr.to_numpy())
-    confusions = {str(a): ds.confusions[j] for j, a in enumerate(expr.columns)}
-    tables = {"expression": pd.DataFrame(report["expression"]["annotators"])}
-    for task in TASKS[1:]:
-        tables[task] = va_annotator_agreement(
-            vote_matrix(con, c25_set, task).reindex(expr.index))
-    for table in tables.values():
-        table["low_agreement"] = flag_low_agreement(table["loo_agreement"])
-    return CrowdSetView(c25_set=c25_set, report=report, annotators=tables,
-                        ds_confusions=confusions, seconds=time.perf_counter() - start)

@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faceexplorer.index.image_detail import (
+from faceexplorer.index.store import connect
+from faceexplorer.reports.image_detail import (
     ImageDetail,
     c25_image_names,
     image_detail,
     index_tables,
 )
-from faceexplorer.index.page_details import page_details
-from faceexplorer.index.store import connect
-from tests.test_image_detail import add_expression_run, sample_indexes
+from faceexplorer.reports.page_details import page_details
+from tests.reports.test_image_detail import add_expression_run, sample_indexes
 
 
 @pytest.fixture(scope="module")

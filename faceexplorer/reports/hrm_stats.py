@@ -13,7 +13,7 @@ Frames of one child are strongly correlated (an AU or a rating persists for seco
 frame-level intervals (Wilson, ICC's F interval) describe these frames, not children. Group
 prevalence therefore also carries a child-level (cluster) bootstrap interval. Every
 function that counts AUs accepts ``patterns`` (one :func:`au_patterns` scan) so a report
-scans the frames once; :mod:`faceexplorer.stats.hrm_report` assembles and prints the report.
+scans the frames once; :mod:`faceexplorer.reports.hrm_report` assembles and prints the report.
 """
 
 from __future__ import annotations

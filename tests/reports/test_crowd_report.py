@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from faceexplorer.core.vocab import C25_CODES, EXPRESSIONS
-from faceexplorer.stats import crowd_report as cr
+from faceexplorer.reports import crowd_report as cr
 
 krippendorff = pytest.importorskip("krippendorff")
 inter_rater = pytest.importorskip("statsmodels.stats.inter_rater")
