@@ -354,11 +354,21 @@ class MainWindow(QMainWindow):
             self.views.setTabVisible(self.views.indexOf(widget), not needs or bool(needs & kinds))
         self._tabs_settling = False
         self.stack.setCurrentWidget(self.browse_page)
-        self.dataset_panel.set_datasets(self.datasets)
-        if select is not None and select in kinds:
-            self.dataset_panel.select(select)
-        elif keep is not None:
-            self.dataset_panel.select(keep.kind)
+        # Refilling the list after a write must not move the user to another tab: only
+        # the first dataset shown (opening, or the first import) opens its view.
+        quiet = self._browsing
+        self._browsing = True
+        if quiet:
+            self.dataset_panel.dataset_selected.disconnect(self._open_view_for)
+        try:
+            self.dataset_panel.set_datasets(self.datasets)
+            if select is not None and select in kinds:
+                self.dataset_panel.select(select)
+            elif keep is not None:
+                self.dataset_panel.select(keep.kind)
+        finally:
+            if quiet:
+                self.dataset_panel.dataset_selected.connect(self._open_view_for)
         self._build_current()
         n = len(self.datasets)
         self.statusBar().showMessage(f"{n} dataset{'s' if n != 1 else ''} in the index", 5000)
@@ -379,7 +389,11 @@ class MainWindow(QMainWindow):
         return {self.browse_page: "browse", self.empty_page: "empty",
                 self.error_page: "error"}[self.stack.currentWidget()]
 
+    #: the browse page shows datasets (a refill then keeps the user's tab)
+    _browsing = False
+
     def _show_empty(self, title: str = "This index has no datasets yet") -> None:
+        self._browsing = False
         self.empty_page.show_message(title, how_to_fill(self.db_path, "Add dataset…"))
         self.stack.setCurrentWidget(self.empty_page)
 
@@ -403,6 +417,7 @@ class MainWindow(QMainWindow):
                     "database), or it is damaged. Choose another file with <code>--db</code>, "
                     "or rebuild it by importing the datasets again.</p>"
                     f"<p style='color:gray'>Index: {path}</p>")
+        self._browsing = False
         self.error_page.show_message(title, body)
         self.stack.setCurrentWidget(self.error_page)
         self.path_label.setText(f"Index: {self.db_path}  (not open)")

@@ -1,0 +1,179 @@
+"""The window writes its index without closing: File > Add dataset and a model run.
+
+Driven as a user would on a fresh data folder: the window opens on a missing index (the
+empty page), the Add dataset button opens the dialog, the folder is typed and Import
+pressed. While the import runs on the task runner the window keeps handling events (a
+timer keeps ticking and a tab click is served), and when it commits the dataset list, the
+tabs and the browser show the new data without a reload. A model run started from Model
+runs writes its predictions while the AffectNet tab keeps paging. Meanwhile the command
+line is refused with one sentence, and reads work again once the window is idle.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QPushButton
+
+from faceexplorer.gui.add_dataset import AddDatasetDialog
+from faceexplorer.gui.main_window import MainWindow
+from faceexplorer.samples.affectnet import write_affectnet
+from faceexplorer.samples.affectnet_c25 import write_c25
+from tests.inference.conftest import build_model
+
+TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("sample")
+    rng = np.random.default_rng(5)
+    affectnet = write_affectnet(root, "small", rng, images=True, image_rows=40)
+    write_c25(root, affectnet, rng)
+    return root
+
+
+class Ticks:
+    """Counts the event loop's turns (a 5 ms timer) between two moments."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.timer = QTimer()
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+
+    def _tick(self) -> None:
+        self.count += 1
+
+
+def _fill_dialog_and_import(folder: Path) -> None:
+    """Type ``folder`` into the open Add dataset dialog and press Import."""
+    dialog = QApplication.activeModalWidget()
+    assert isinstance(dialog, AddDatasetDialog), dialog
+    edit = dialog.findChild(QLineEdit)
+    edit.setText(str(folder))
+    button = next(b for b in dialog.findChildren(QPushButton) if b.text() == "Import")
+    button.click()
+
+
+def _cli(*args: str, db: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "FACEEXPLORER_DB": str(db)}
+    return subprocess.run([sys.executable, "-m", "faceexplorer", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_import_and_run_from_the_window(qtbot, sample: Path, tmp_path: Path, shoot) -> None:
+    db = tmp_path / "data" / "index.duckdb"
+    window = MainWindow(db)
+    window.testing = True
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    qtbot.waitExposed(window)
+    assert window.state == "empty" and not db.exists()
+    shoot(window, "window_writes_empty")
+
+    # --- File > Add dataset, from the empty page's button ------------------------------
+    ticks = Ticks()
+    seen: dict[str, int] = {}
+    window.session.write_started.connect(lambda _name: seen.setdefault("start", ticks.count))
+    window.session.write_ended.connect(lambda _name, _msg: seen.setdefault("end", ticks.count))
+    QTimer.singleShot(0, lambda: _fill_dialog_and_import(sample / "AffectNet"))
+    qtbot.mouseClick(window.empty_page.button, Qt.MouseButton.LeftButton)
+    assert window.session.writing
+    # The window answers a click while the import runs.
+    qtbot.mouseClick(window.menuBar(), Qt.MouseButton.LeftButton)
+    window.session.wait_until_idle(TIMEOUT_MS / 1000)
+    assert seen["end"] > seen["start"], "the event loop did not turn during the import"
+    assert window.last_import is not None and not isinstance(window.last_import, str), \
+        window.last_import
+    report = window.last_import
+    assert report.dataset == "affectnet" and report.counts
+    # The views updated from the session: no reload, no reopen by hand.
+    assert window.state == "browse"
+    assert [d.kind for d in window.datasets] == ["affectnet"]
+    assert window.views.isTabVisible(window.views.indexOf(window._pages["faces_view"]))
+    browser = window.faces_view.browser
+    qtbot.waitUntil(lambda: browser.total > 0, timeout=TIMEOUT_MS)
+    assert browser.total == window.session.connection.execute(
+        "SELECT count(*) FROM affectnet_images").fetchone()[0]
+    assert window.session.state.value == "read-only"       # back to read-only
+    assert "read-only" in window.path_label.text()
+    assert "Imported affectnet" in window.statusBar().currentMessage()
+    shoot(window, "window_writes_imported")
+
+    # The command line reads the index while the window is idle ...
+    info = _cli("index", "info", db=db)
+    assert info.returncode == 0, info.stderr
+    assert "AffectNet" in info.stdout
+
+    # --- a second import (C25) while the AffectNet tab keeps paging ---------------------
+    window.import_dataset(AddDatasetDialog(str(sample / "AffectNetC25")).request())
+    browser.next_page()
+    browser.first_page()
+    window.session.wait_until_idle(TIMEOUT_MS / 1000)
+    assert {d.kind for d in window.datasets} == {"affectnet", "affectnet-c25"}
+    assert window.views.isTabVisible(window.views.indexOf(window._pages["crowd_panel"]))
+
+    # --- a model run from Model runs, written while the window stays usable --------------
+    model = build_model(tmp_path / "enet_b0_8_va_mtl.onnx", widths=(10,))
+    window.show_view(window.models_view)
+    view = window.models_view
+    assert window.views.currentWidget() is window._pages["models_view"]
+    view.model_edit.setText(str(model))
+    view.dataset_box.setCurrentText("affectnet")
+    view.limit_spin.setValue(25)
+    modes: list[str] = []
+    window.session.state_changed.connect(lambda s: modes.append(s.value))
+    with qtbot.waitSignal(view.run_finished, timeout=TIMEOUT_MS) as got:
+        qtbot.mouseClick(view.run_button, Qt.MouseButton.LeftButton)
+        # ... and is refused (one sentence, no traceback) while the window writes
+        refused = _cli("index", "add", "affectnet", str(sample / "AffectNet"), db=db)
+    assert got.args[0].status == "finished" and got.args[0].items_written == 25
+    window.session.wait_until_idle(TIMEOUT_MS / 1000)
+    assert modes[:1] == ["writable"] and modes[-1] == "read-only"
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "in use" in refused.stderr
+    assert view.runs_table.rowCount() == 1
+    assert view.runs_table.item(0, 3).text() == "finished"
+    # The window never changed tab by itself.
+    assert window.views.currentWidget() is window._pages["models_view"]
+    shoot(window, "window_writes_model_run")
+
+
+def test_a_failed_import_leaves_the_index_and_says_why(qtbot, sample: Path,
+                                                        tmp_path: Path) -> None:
+    db = tmp_path / "index.duckdb"
+    window = MainWindow(db)
+    window.testing = True
+    qtbot.addWidget(window)
+    window.show()
+    window.import_dataset(AddDatasetDialog(str(sample / "AffectNet")).request())
+    window.session.wait_until_idle(TIMEOUT_MS / 1000)
+    broken = tmp_path / "Broken" / "AffectNet"
+    (broken / "Manually_Annotated_file_lists").mkdir(parents=True)
+    (broken / "Manually_Annotated_file_lists" / "training.csv").write_text(
+        "subDirectory_filePath,face_x\n")
+    dialog = AddDatasetDialog(str(broken))
+    dialog.kind_box.setCurrentIndex(dialog.kind_box.findData("affectnet"))
+    window.import_dataset(dialog.request())
+    window.session.wait_until_idle(TIMEOUT_MS / 1000)
+    assert isinstance(window.last_import, str) and "Traceback" not in window.last_import
+    assert "index is as it was" in window.statusBar().currentMessage()
+    assert [d.kind for d in window.datasets] == ["affectnet"]
+    assert window.faces_view.browser.total > 0
+
+
+def test_dialog_refuses_an_unknown_folder(qtbot, tmp_path: Path) -> None:
+    dialog = AddDatasetDialog(str(tmp_path))
+    qtbot.addWidget(dialog)
+    dialog.import_button.click()
+    assert dialog.result() != QDialog.DialogCode.Accepted
+    assert "not recognised" in dialog.problem.text()
