@@ -221,9 +221,11 @@ def _engine(args: argparse.Namespace, bar: ProgressPrinter) -> Any:
         if args.address or args.workers:
             raise FaceExplorerError("--address and --workers go with --engine ray")
         return None
-    from faceexplorer.inference.cluster import RayEngine, import_ray
+    from faceexplorer.inference.cluster import RayEngine, check_reachable, import_ray
 
-    import_ray()  # not installed: say how, before any work
+    import_ray()  # not installed, or no cluster at --address: say so before any work
+    if args.address:
+        check_reachable(args.address)
     return RayEngine(args.address, args.workers, on_input=bar.input_update)
 
 

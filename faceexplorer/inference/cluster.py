@@ -29,6 +29,7 @@ import importlib
 import itertools
 import logging
 import os
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -172,6 +173,24 @@ def _user_error(exc: BaseException, what: str) -> FaceExplorerError:
                              "finished parts are kept: the same command does the rest")
 
 
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Refuse a ``HOST:PORT`` (or ``ray://HOST:PORT``) where nothing listens.
+
+    Ray itself retries an unreachable address for minutes, printing a warning every few
+    seconds; a plain TCP connection says it at once.
+    """
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit() or address == "auto":
+        return  # "auto" and other forms: Ray resolves them
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise FaceExplorerError(
+            f"no Ray cluster answers at {address} ({exc.strerror or exc}); start one with "
+            "`ray start --head` (see docs/scale-out.md) or leave out --address to run Ray "
+            "on this machine") from None
+
+
 class RayEngine:
     """Chunks of the incomplete inputs on a pool of workers (see the module docstring).
 
@@ -203,6 +222,8 @@ class RayEngine:
         ray = import_ray()
         if ray.is_initialized():
             return ray, False
+        if self.address:
+            check_reachable(self.address)
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                    "logging_level": logging.ERROR}
         try:

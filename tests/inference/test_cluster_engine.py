@@ -167,3 +167,14 @@ def test_the_app_never_imports_ray() -> None:
     code = ("import sys, faceexplorer.cli, faceexplorer.inference.cluster, "
             "faceexplorer.inference.analyze_cli; sys.exit('ray' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_an_address_where_nothing_listens_is_refused_at_once() -> None:
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(FaceExplorerError, match=f"no Ray cluster answers at 127.0.0.1:{port}"):
+        cluster.check_reachable(f"127.0.0.1:{port}")
+    cluster.check_reachable("auto")  # left to Ray
