@@ -152,7 +152,10 @@ def cmd_models_check(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from faceexplorer.demo import ensure_demo
+    from faceexplorer.qt_platform import require_qt_libraries
 
+    if not args.no_gui:  # before building the demo for a minute (issue 14 item 6)
+        require_qt_libraries()
     db = ensure_demo(Path(args.folder) if args.folder else None, rebuild=args.rebuild,
                      progress=_say)
     if args.no_gui:

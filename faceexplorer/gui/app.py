@@ -43,6 +43,9 @@ def run(db_path: Path, argv: list[str] | None = None) -> int:
     int
         The application's exit code.
     """
+    from faceexplorer.qt_platform import require_qt_libraries
+
+    require_qt_libraries()      # one message naming every missing library, not Qt's abort
     from PySide6.QtWidgets import QApplication
 
     from faceexplorer.gui.main_window import MainWindow
