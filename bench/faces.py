@@ -62,9 +62,9 @@ import pandas as pd
 
 from faceexplorer.datasets.registry import import_path
 from faceexplorer.index.store import table_exists
+from faceexplorer.reports import faces_stats as fs
 from faceexplorer.samples.faces import write_faces
 from faceexplorer.stats import faces_ranks as fr
-from faceexplorer.stats import faces_stats as fs
 from faceexplorer.stats.dass21 import SUBSCALES
 
 

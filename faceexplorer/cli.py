@@ -131,7 +131,7 @@ def cmd_stats_hrm(args: argparse.Namespace) -> int:
 def cmd_stats_faces(args: argparse.Namespace) -> int:
     from faceexplorer.index.store import connect
     from faceexplorer.paths import default_db_path
-    from faceexplorer.stats.faces_report import faces_report, format_faces_report
+    from faceexplorer.reports.faces_report import faces_report, format_faces_report
 
     con = connect(default_db_path(args.db), read_only=True)
     try:
@@ -152,10 +152,7 @@ def cmd_models_check(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from faceexplorer.demo import ensure_demo
-    from faceexplorer.qt_platform import require_qt_libraries
 
-    if not args.no_gui:  # before building the demo for a minute (issue 14 item 6)
-        require_qt_libraries()
     db = ensure_demo(Path(args.folder) if args.folder else None, rebuild=args.rebuild,
                      progress=_say)
     if args.no_gui:

@@ -1,11 +1,11 @@
-"""Depth statistics per expression: mean depth image, per-pixel variance and mean profiles.
+"""Depth statistics per expression on a common grid: mean image, variance and profiles.
 
-To see what depth adds to an expression, each class's maps are brought to one grid:
-padded to a square around their centre (aspect kept, never stretched) and resized to
-``size`` x ``size`` by area averaging. The mean image, the per-pixel variance (ddof 0)
-and the vertical (per row) and horizontal (per column) mean profiles follow. Reading
-87k maps would take minutes, so a fixed-seed sample of at most ``n_per_class`` maps per
-class is used and the N actually used is stated with every result.
+Pure numpy (and OpenCV's resize) on depth maps already read: to see what depth adds to
+an expression, each map is padded to a square around its centre (aspect kept, never
+stretched) and resized to ``size`` x ``size`` by area averaging (:func:`to_grid`); a
+class's grids give the mean image, the per-pixel variance (ddof 0) and the vertical (per
+row) and horizontal (per column) mean profiles (:func:`grid_stats`). Which maps are
+sampled and read is :mod:`faceexplorer.reports.depth_stats`'.
 """
 
 from __future__ import annotations
@@ -13,16 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import cv2
-import duckdb
 import numpy as np
 
-from faceexplorer.core.vocab import DEPTH_CLASSES
-from faceexplorer.media.depth import read_depth
-from faceexplorer.media.images import MissingImage
-
-#: Default maps sampled per class, and the seed that picks them.
-N_PER_CLASS = 60
-SEED = 0
 GRID = 64
 
 
@@ -56,27 +48,13 @@ def to_grid(depth: np.ndarray, size: int = GRID) -> np.ndarray:
     return cv2.resize(square, (size, size), interpolation=interp)
 
 
-def sample_paths(con: duckdb.DuckDBPyConnection, dataset: str, cls: str,
-                 n: int = N_PER_CLASS, seed: int = SEED) -> tuple[list[str], int]:
-    """At most ``n`` depth-map paths of one class, picked with ``seed``; and how many exist."""
-    paths = [p for (p,) in con.execute(
-        "SELECT path FROM depth_maps WHERE dataset = ? AND class = ? ORDER BY stem",
-        [dataset, cls]).fetchall()]
-    if len(paths) <= n:
-        return paths, len(paths)
-    picks = np.sort(np.random.default_rng(seed).choice(len(paths), n, replace=False))
-    return [paths[i] for i in picks.tolist()], len(paths)
+def grid_stats(grids: list[np.ndarray], cls: str, available: int, unreadable: int,
+               size: int = GRID) -> ClassDepthStats:
+    """Mean image, variance and profiles of one class's ``grids`` (each ``size`` x ``size``).
 
-
-def class_stats(paths: list[str], cls: str, available: int,
-                size: int = GRID) -> ClassDepthStats:
-    """Mean image, variance and profiles of the readable maps among ``paths``."""
-    grids = []
-    for path in paths:
-        depth = read_depth(path)
-        if not isinstance(depth, MissingImage):
-            grids.append(to_grid(depth, size))
-    unreadable = len(paths) - len(grids)
+    ``available`` (maps of the class in the index) and ``unreadable`` (sampled maps that
+    could not be read) are carried along so every result states the N behind it.
+    """
     if not grids:
         empty = np.full((size, size), np.nan, np.float32)
         return ClassDepthStats(cls, 0, available, unreadable, empty, empty,
@@ -86,29 +64,3 @@ def class_stats(paths: list[str], cls: str, available: int,
     var = stack.var(axis=0, dtype=np.float64).astype(np.float32)
     return ClassDepthStats(cls, len(grids), available, unreadable, mean, var,
                            mean.mean(axis=1), mean.mean(axis=0))
-
-
-def depth_stats(con: duckdb.DuckDBPyConnection, dataset: str, n_per_class: int = N_PER_CLASS,
-                seed: int = SEED, size: int = GRID) -> dict[str, ClassDepthStats]:
-    """Per expression (``DEPTH_CLASSES`` order) statistics of a fixed-seed sample.
-
-    Parameters
-    ----------
-    con : duckdb.DuckDBPyConnection
-        An index holding ``depth_maps``.
-    dataset : {"affectnet-d", "rafd-d"}
-    n_per_class : int
-        Most maps read per class; each result states the N used.
-    seed : int
-        Picks the sample: the same seed gives the same figures.
-    size : int
-        Side of the common grid.
-    """
-    return {cls: class_stats(*_sample(con, dataset, cls, n_per_class, seed), size=size)
-            for cls in DEPTH_CLASSES}
-
-
-def _sample(con: duckdb.DuckDBPyConnection, dataset: str, cls: str, n: int,
-            seed: int) -> tuple[list[str], str, int]:
-    paths, available = sample_paths(con, dataset, cls, n, seed)
-    return paths, cls, available

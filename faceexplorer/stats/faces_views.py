@@ -1,23 +1,19 @@
-"""What the FACES explorer view shows that :mod:`faceexplorer.stats.faces_stats` does not.
+"""What the FACES explorer view shows that :mod:`faceexplorer.reports.faces_stats` does not.
 
 Small, headless helpers so the widgets only lay numbers out: the subject browser's
 filters, the sentence that says which rule the stored DASS totals follow (with counts,
 never a guess), the band intervals the histograms shade, box-plot numbers, the correlation title,
-and the full ranking behind a progress callback with the words saying where its rho came
-from (ranks stored at import, or the values).
+and the words saying where a ranking's rho came from (ranks stored at import, or the
+values). Pure pandas/numpy on what the report builder returned: no SQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
-import duckdb
 import numpy as np
 import pandas as pd
 
 from faceexplorer.core.vocab import DASS_BANDS, DASS_CUTOFFS
 from faceexplorer.stats import correlation as corr
-from faceexplorer.stats import faces_stats as fs
 from faceexplorer.stats.dass21 import SUBSCALES
 
 #: How baseinfo.csv spells gender, and the English word shown beside it.
@@ -37,7 +33,7 @@ def gender_label(value: object) -> str:
 def filter_subjects(frame: pd.DataFrame, gender: str | None = None,
                     grade: int | None = None, subscale: str | None = None,
                     band: str | None = None) -> pd.DataFrame:
-    """Rows of :func:`faces_stats.subjects` matching every filter given (None = any).
+    """Rows of ``reports.faces_stats.subjects`` matching every filter given (None = any).
 
     ``band`` applies to ``subscale`` (both or neither). The order is kept.
     """
@@ -72,7 +68,7 @@ _VERDICT_WORDS = {
 
 
 def stored_totals_lines(stored: dict[str, dict]) -> list[str]:
-    """One plain sentence per subscale from :func:`faces_stats.stored_totals`.
+    """One plain sentence per subscale from :func:`faceexplorer.reports.faces_stats.stored_totals`.
 
     The sentence gives the verdict and how many subjects follow each rule, so a reader
     sees the evidence, e.g. ``depression: stored totals match the UNDOUBLED item sums
@@ -87,19 +83,6 @@ def stored_totals_lines(stored: dict[str, dict]) -> list[str]:
         lines.append(f"{subscale}: stored totals {_VERDICT_WORDS[entry['verdict']]}"
                      + (f" ({counts})" if counts else ""))
     return lines
-
-
-def rank_all_with_progress(con: duckdb.DuckDBPyConnection,
-                           progress: Callable[[int, int], None] | None = None,
-                           subscales: Sequence[str] = SUBSCALES,
-                           cancelled: Callable[[], bool] | None = None
-                           ) -> dict[str, pd.DataFrame] | None:
-    """:func:`faces_stats.rank_all`, reporting ``progress(features done, features)``.
-
-    One report per block of features, the last one (all, all); None when ``cancelled()``
-    turned true. Never re-implements the ranking, so numbers cannot drift.
-    """
-    return fs.rank_all(con, subscales, progress=progress, cancelled=cancelled)
 
 
 def rho_source_text(frame: pd.DataFrame) -> str:

@@ -22,9 +22,9 @@ from faceexplorer.core.vocab import DASS_BANDS, DASS_CUTOFFS, DASS_SUBSCALES
 from faceexplorer.datasets.registry import import_path
 from faceexplorer.gui.faces_explorer import FacesExplorerView
 from faceexplorer.gui.faces_explorer.subjects import PAGE_ROWS
+from faceexplorer.reports import faces_stats
+from faceexplorer.reports.faces_stats import rank_all_with_progress
 from faceexplorer.samples.faces import FacesSample, write_faces
-from faceexplorer.stats import faces_stats
-from faceexplorer.stats.faces_views import rank_all_with_progress
 
 TIMEOUT_MS = 60_000
 SUBSCALES = tuple(DASS_SUBSCALES)

@@ -20,9 +20,9 @@ import scipy.stats as ss
 
 from faceexplorer.datasets.faces import TABLES
 from faceexplorer.datasets.registry import import_path
+from faceexplorer.reports import faces_stats as fs
 from faceexplorer.stats import dass21
 from faceexplorer.stats import faces_ranks as fr
-from faceexplorer.stats import faces_stats as fs
 
 N_SUBJECTS = 240
 

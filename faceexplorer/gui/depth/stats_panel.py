@@ -1,6 +1,6 @@
 """Per-expression depth statistics: mean depth image per class and mean profiles.
 
-Figures come from :mod:`faceexplorer.stats.depth_stats`, computed by the panel's
+Figures come from :mod:`faceexplorer.reports.depth_stats`, computed by the panel's
 :meth:`~faceexplorer.gui.core.session.IndexSession.read` on the window's task runner
 (one lane: the newest request wins, an older one is interrupted) with a cursor of its own
 (reading a few hundred maps takes a second or more), and cached per dataset.
@@ -18,7 +18,8 @@ from faceexplorer.gui.core.session import IndexSession
 from faceexplorer.gui.core.tasks import TaskContext
 from faceexplorer.gui.pg_setup import pg
 from faceexplorer.media.depth import colormap_lut
-from faceexplorer.stats.depth_stats import N_PER_CLASS, SEED, ClassDepthStats, depth_stats
+from faceexplorer.reports.depth_stats import N_PER_CLASS, SEED, depth_stats
+from faceexplorer.stats.depth_stats import ClassDepthStats
 
 _PENS = ((230, 25, 75), (245, 130, 48), (255, 225, 25), (60, 180, 75), (70, 240, 240),
          (0, 130, 200), (145, 30, 180), (240, 50, 230))

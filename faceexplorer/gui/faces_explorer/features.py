@@ -28,8 +28,8 @@ from faceexplorer.core.vocab import DASS_BANDS
 from faceexplorer.gui.crowd_stats.plots import PlotCard
 from faceexplorer.gui.faces_explorer.dass import BAND_COLOURS
 from faceexplorer.gui.pg_setup import pg
+from faceexplorer.reports.faces_stats import FeatureView
 from faceexplorer.stats.dass21 import SUBSCALES
-from faceexplorer.stats.faces_stats import FeatureView
 from faceexplorer.stats.faces_views import band_boxes, correlation_title
 
 _JITTER_SEED = 2023

@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.gui.faces_explorer.table import Column, FrameModel, fixed, general, plain
+from faceexplorer.reports.faces_stats import export_ranking
 from faceexplorer.stats.dass21 import SUBSCALES
-from faceexplorer.stats.faces_stats import export_ranking
 from faceexplorer.stats.faces_views import rho_source_text
 
 COLUMNS = [

@@ -23,8 +23,8 @@ from faceexplorer.gui.faces_explorer.ranking import RankingPane
 from faceexplorer.gui.faces_explorer.subjects import SubjectsPane
 from faceexplorer.gui.faces_explorer.worker import QueryRunner
 from faceexplorer.index.store import table_exists
-from faceexplorer.stats import faces_stats as fs
-from faceexplorer.stats.faces_views import rank_all_with_progress
+from faceexplorer.reports import faces_stats as fs
+from faceexplorer.reports.faces_stats import rank_all_with_progress
 
 NO_FACES_TEXT = ("<b>No FACES data in this index</b><br><br>Import it with<br>"
                  "<code>faceexplorer index add faces PATH</code><br>(PATH: the folder "

@@ -393,3 +393,16 @@ def export_ranking(ranking: pd.DataFrame, path: Path | str) -> Path:
     path = Path(path)
     ranking.to_csv(path, index=False, float_format="%.17g")
     return path
+
+
+def rank_all_with_progress(con: duckdb.DuckDBPyConnection,
+                           progress: Callable[[int, int], None] | None = None,
+                           subscales: Sequence[str] = SUBSCALES,
+                           cancelled: Callable[[], bool] | None = None
+                           ) -> dict[str, pd.DataFrame] | None:
+    """:func:`rank_all`, reporting ``progress(features done, features)``.
+
+    One report per block of features, the last one (all, all); None when ``cancelled()``
+    turned true. Never re-implements the ranking, so numbers cannot drift.
+    """
+    return rank_all(con, subscales, progress=progress, cancelled=cancelled)

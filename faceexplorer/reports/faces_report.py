@@ -1,6 +1,6 @@
 """The FACES report: what ``faceexplorer stats faces`` prints and the window summarises.
 
-:func:`faces_report` gathers :mod:`faceexplorer.stats.faces_stats` into one JSON-ready
+:func:`faces_report` gathers :mod:`faceexplorer.reports.faces_stats` into one JSON-ready
 dict (plain lists, dicts and numbers; None where a figure is undefined): coverage and
 demographics, DASS-21 distributions per subscale and band, the rule any stored totals
 follow, and the top of the feature ranking per subscale. :func:`format_faces_report`
@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from faceexplorer.stats import faces_stats as fs
+from faceexplorer.reports import faces_stats as fs
 from faceexplorer.stats.dass21 import SUBSCALES
 from faceexplorer.stats.jsonready import json_ready
 

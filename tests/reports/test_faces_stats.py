@@ -20,10 +20,10 @@ from statsmodels.stats.multitest import multipletests
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import DASS_BANDS, FACES_STATS
 from faceexplorer.datasets.registry import import_path
+from faceexplorer.reports import faces_stats as fs
+from faceexplorer.reports.faces_report import faces_report, format_faces_report
 from faceexplorer.samples.faces import FEATURE_COLUMNS, FacesSample, write_faces
 from faceexplorer.stats import dass21
-from faceexplorer.stats import faces_stats as fs
-from faceexplorer.stats.faces_report import faces_report, format_faces_report
 
 CONSTANT = ("AU45_c_max", "AU45_c_min")  # presences: max 1 and min 0 for everyone
 
