@@ -8,16 +8,30 @@ never queue stale work), one thread at most runs, and it exists only while there
 (:meth:`_work`) and what to keep of the answer (:meth:`_done`, under the lock).
 
 No Qt here: a subclass that talks to the GUI does it from :meth:`_done` (e.g. a queued
-signal), and the rest is testable headless.
+signal), and the rest is testable headless. Where the drain runs is the caller's choice
+(``spawn``): the window hands every worker its one task runner's ``spawn``, so all its
+background work runs on one pool that ``wait_until_idle`` sees; without one, a
+short-lived thread of its own.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+#: ``spawn(fn, name)`` runs ``fn()`` soon on some worker thread.
+Spawn = Callable[[Callable[[], None], str], object]
+
+
+def thread_spawn(fn: Callable[[], None], name: str) -> threading.Thread:
+    """A short-lived daemon thread of its own (headless use and tests)."""
+    thread = threading.Thread(target=fn, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 class NewestWorker(Generic[T, R]):
@@ -26,7 +40,8 @@ class NewestWorker(Generic[T, R]):
     #: The thread's name (shown by debuggers and profilers).
     thread_name = "newest-worker"
 
-    def __init__(self) -> None:
+    def __init__(self, spawn: Spawn | None = None) -> None:
+        self.spawn: Spawn = spawn or thread_spawn
         self._cond = threading.Condition()
         self._pending: T | None = None
         self._busy = False
@@ -64,8 +79,7 @@ class NewestWorker(Generic[T, R]):
             self._pending = request
             if not self._busy:
                 self._busy = True
-                threading.Thread(target=self._drain, name=self.thread_name,
-                                 daemon=True).start()
+                self.spawn(self._drain, self.thread_name)
             return True
 
     def _work(self, request: T) -> R:

@@ -2,8 +2,10 @@
 
 The browser asks for the thumbnails of the page it shows; paging fast must never queue
 stale work, so pending requests form a stack (the newest page is served first) that the
-browser can clear, and a request already pending just moves to the top. The worker owns
-its state (a lock-protected stack, the cache) and talks to the GUI only through the
+browser can clear, and a request already pending just moves to the top. One drain job at
+a time works the stack down and ends when it is empty; it runs where ``spawn`` says (the
+window's task runner, see :meth:`ThumbnailLoader.use`; a thread of its own otherwise).
+The loader's state (a lock-protected stack, the cache) talks to the GUI only through the
 ``ready`` signal, queued to the GUI thread by Qt. QImage (not QPixmap) is built on the
 worker: QImage is safe off the GUI thread. :class:`ReadyBatches` gathers the answers that
 arrive close together, so a view repaints once per batch rather than once per tile.
@@ -26,6 +28,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QImage
 
+from faceexplorer.core.newest_worker import Spawn, thread_spawn
 from faceexplorer.media.images import (
     FACE_MARGIN,
     MissingImage,
@@ -87,8 +90,12 @@ class ThumbnailLoader(QObject):
         self._wake = threading.Condition(self._lock)
         self._stopping = False
         self._working = False
-        self._thread = threading.Thread(target=self._run, name="thumbnails", daemon=True)
-        self._thread.start()
+        self._draining = False
+        self._spawn: Spawn = thread_spawn
+
+    def use(self, spawn: Spawn | None) -> None:
+        """Drain on ``spawn`` (the window's task runner) from now on; None: own threads."""
+        self._spawn = spawn or thread_spawn
 
     def request(self, key: Hashable, path: str | None,
                 box: tuple[int, int, int, int] | None) -> object | None:
@@ -99,7 +106,10 @@ class ThumbnailLoader(QObject):
                 return self._cache[key]
             self._pending.pop(key, None)
             self._pending[key] = (path, box)
-            self._wake.notify()
+            if self._draining or self._stopping:
+                return None
+            self._draining = True
+        self._spawn(self._run, "thumbnails")
         return None
 
     def cancel_pending(self) -> None:
@@ -114,22 +124,27 @@ class ThumbnailLoader(QObject):
     def idle(self) -> bool:
         """Nothing queued and nothing being loaded (every answer has been emitted)."""
         with self._lock:
-            return not self._pending and not self._working
+            return not self._pending and not self._working and not self._draining
 
-    def stop(self) -> None:
-        """End the worker thread (waits for the thumbnail in progress)."""
+    def stop(self, timeout: float = 5.0) -> None:
+        """Refuse further work and wait for the thumbnail in progress."""
         with self._lock:
             self._stopping = True
             self._pending.clear()
-            self._wake.notify()
-        self._thread.join(timeout=5)
+            self._wake.wait_for(lambda: not self._draining, timeout)
 
     def _run(self) -> None:
+        try:
+            self._drain()
+        finally:
+            with self._lock:
+                self._draining = self._working = False
+                self._wake.notify_all()
+
+    def _drain(self) -> None:
         while True:
             with self._lock:
-                while not self._pending and not self._stopping:
-                    self._wake.wait()
-                if self._stopping:
+                if not self._pending or self._stopping:
                     return
                 key, (path, box) = self._pending.popitem(last=True)  # newest first
                 self._working = True
@@ -141,7 +156,10 @@ class ThumbnailLoader(QObject):
                 self._cache[key] = out
                 while len(self._cache) > self.capacity:
                     self._cache.popitem(last=False)
-            self.ready.emit(key, out)
+            try:
+                self.ready.emit(key, out)
+            except RuntimeError:    # the browser is gone: nobody to tell
+                return
             with self._lock:
                 self._working = False
 

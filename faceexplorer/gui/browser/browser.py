@@ -226,7 +226,9 @@ class ImageBrowser(QWidget, IndexView):
         about to switch the connection's mode, see ``IndexSession.suspending``)."""
         if self.prefetch is not None:   # its cursor belongs to the old connection
             self.prefetch.close()
-        self.prefetch = PagePrefetcher(con) if con is not None else None
+        spawn = self.session.tasks.spawn if self.session is not None else None
+        self.thumbs.use(spawn)
+        self.prefetch = PagePrefetcher(con, spawn) if con is not None else None
 
     def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
         """Browse ``con`` (builds its browse table once), or nothing (None)."""

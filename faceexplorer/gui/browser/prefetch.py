@@ -21,7 +21,7 @@ from collections.abc import Hashable
 
 import duckdb
 
-from faceexplorer.core.newest_worker import NewestWorker
+from faceexplorer.core.newest_worker import NewestWorker, Spawn
 from faceexplorer.index import faces_page
 from faceexplorer.index import faces_query as fq
 
@@ -33,8 +33,8 @@ class PagePrefetcher(NewestWorker[Request, "fq.ImagePage | None"]):
 
     thread_name = "page-prefetch"
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        super().__init__()
+    def __init__(self, con: duckdb.DuckDBPyConnection, spawn: Spawn | None = None) -> None:
+        super().__init__(spawn)
         self._cursor = con.cursor()
         self._src: fq.Sources | None = None   # the cursor's browse table, once built
         self._running: Hashable | None = None

@@ -75,6 +75,7 @@ class Task:
     result: Any = None
     error: str | None = None
     long: bool = False
+    drain: bool = False
     _cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
     _interrupts: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -190,7 +191,7 @@ class TaskRunner(QObject):
     #: Seconds between two progress signals of one job.
     progress_interval = 0.05
 
-    def __init__(self, max_workers: int = 2, synchronous: bool = False,
+    def __init__(self, max_workers: int = 4, synchronous: bool = False,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._synchronous = synchronous
@@ -214,7 +215,8 @@ class TaskRunner(QObject):
                on_done: Callable[[Any], None] | None = None,
                on_error: Callable[[str], None] | None = None,
                on_progress: Callable[[int, int, str], None] | None = None,
-               on_cancelled: Callable[[], None] | None = None, long: bool = False) -> Task:
+               on_cancelled: Callable[[], None] | None = None, long: bool = False,
+               _drain: bool = False) -> Task:
         """Run ``fn(ctx, *args)`` in the background; returns its :class:`Task`.
 
         With a ``key``, the job joins that key's lane: it replaces a job of the lane still
@@ -226,7 +228,7 @@ class TaskRunner(QObject):
         if self._closed:
             raise RuntimeError("the task runner is shut down")
         task = Task(next(self._ids), key, name or getattr(fn, "__name__", "task"))
-        task.long = long
+        task.long, task.drain = long, _drain
         self._callbacks[task.id] = _Callbacks(on_done, on_error, on_progress, on_cancelled)
         was_busy = self.busy
         self._live.add(task)
@@ -245,6 +247,13 @@ class TaskRunner(QObject):
             lane.running._request_cancel()
             lane.waiting = (task, fn, args)
         return task
+
+    def spawn(self, fn: Callable[[], None], name: str = "worker") -> Task:
+        """Run ``fn()`` on the pool, unkeyed (a worker's own drain loop; see
+        :class:`~faceexplorer.core.newest_worker.NewestWorker`'s ``spawn``)."""
+        # ``drain``: runs even if cancelled before it started (the worker's loop checks its
+        # own state and ends; skipping it would leave the worker thinking it drains)
+        return self.submit(lambda _ctx: fn(), name=name, _drain=True)
 
     def cancel(self, key: Any = None, task: Task | None = None) -> None:
         """Cancel one task, or every task of a lane (``key``)."""
@@ -317,7 +326,8 @@ class TaskRunner(QObject):
     def _run(self, task: Task, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         ctx = TaskContext(task, self._bridge.progressed.emit, self.progress_interval)
         try:
-            ctx.check()
+            if not task.drain:
+                ctx.check()
             result = fn(ctx, *args)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes a message
             self._bridge.ended.emit(task, None, exc)

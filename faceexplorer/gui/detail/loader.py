@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal, SignalInstance
 
-from faceexplorer.core.newest_worker import NewestWorker
+from faceexplorer.core.newest_worker import NewestWorker, Spawn, thread_spawn
 from faceexplorer.reports.image_detail import ImageDetail
 
 #: Longest side drawn at full resolution; larger images are shown downscaled (the scene
@@ -105,6 +105,10 @@ class DetailLoader(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._worker = _LoadWorker(self.loaded)
+
+    def use(self, spawn: Spawn | None) -> None:
+        """Run on ``spawn`` (the window's task runner) from now on; None: own threads."""
+        self._worker.spawn = spawn or thread_spawn
 
     def request(self, request: int, query: Callable[[], ImageDetail]) -> None:
         """Run ``query`` soon, replacing any request not started yet."""

@@ -65,7 +65,7 @@ def _known(detail: ImageDetail) -> ImageDetail:
 
 
 class DetailPanel(QWidget, IndexView):
-    """Everything about one image. Standalone: ``attach(session)`` (or ``show_index(con)``) then ``show_image``."""
+    """Everything about one image. Standalone: ``attach(session)``, then ``show_image``."""
 
     #: Emitted after the panel shows a new image (its ImageDetail, or None on failure).
     shown = Signal(object)
@@ -227,8 +227,11 @@ class DetailPanel(QWidget, IndexView):
             self._cursor.close()
         # The worker thread needs its own cursor: DuckDB connections are not thread-safe.
         self._cursor = con.cursor() if con is not None else None
+        spawn = self.session.tasks.spawn if self.session is not None else None
+        self.loader.use(spawn)
         if con is not None:
-            self.read_ahead = DetailReadAhead(con, self._tables, self._c25_names)
+            self.read_ahead = DetailReadAhead(con, self._tables, self._c25_names,
+                                              spawn=spawn)
 
     def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
         """Show images of ``con``'s index, or none (None: it is closing)."""

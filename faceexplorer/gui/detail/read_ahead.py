@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 
 import duckdb
 
-from faceexplorer.core.newest_worker import NewestWorker
+from faceexplorer.core.newest_worker import NewestWorker, Spawn
 from faceexplorer.reports.image_detail import ImageDetail
 from faceexplorer.reports.page_details import Key, page_details
 
@@ -44,8 +44,8 @@ class DetailReadAhead(NewestWorker[list[Key], None]):
 
     def __init__(self, con: duckdb.DuckDBPyConnection, tables: frozenset[str],
                  c25_names: Mapping[int, dict[int, str | None]],
-                 capacity: int = 1000) -> None:
-        super().__init__()
+                 capacity: int = 1000, spawn: Spawn | None = None) -> None:
+        super().__init__(spawn)
         self._cursor = con.cursor()
         self._tables = tables
         self._c25_names = c25_names

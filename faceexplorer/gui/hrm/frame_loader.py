@@ -1,11 +1,13 @@
 """Decoding HRM frames off the GUI thread, newest request only.
 
-:class:`FrameLoader` owns one worker thread and one pending slot: a request replaces
-whatever is still waiting, so a scrub of 300 frames decodes only what the worker had
-time for and always ends on the last frame asked for. The worker owns the frame source
-(``faceexplorer.media.frames`` sources are not thread-safe: it closes a source it no
-longer serves) and hands each result back by a signal, which Qt queues onto the GUI
-thread. Requests are numbered so the receiver can drop answers it has overtaken.
+:class:`FrameLoader` keeps one pending slot and runs one drain job at a time (on the
+window's task runner, see :meth:`FrameLoader.use`; a thread of its own otherwise): a
+request replaces whatever is still waiting, so a scrub of 300 frames decodes only what
+the drain had time for and always ends on the last frame asked for. Only the drain
+touches the frame source (``faceexplorer.media.frames`` sources are not thread-safe; one
+drain at a time uses it, and it closes a source it no longer serves) and hands each
+result back by a signal, which Qt queues onto the GUI thread. Requests are numbered so
+the receiver can drop answers it has overtaken.
 
 The worker also does the pixel work of display: it scales the frame to the size the
 canvas asked for (``cv2.INTER_AREA`` down, linear up) and lays it out as Qt's native
@@ -25,6 +27,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from faceexplorer.core.newest_worker import Spawn, thread_spawn
 from faceexplorer.media.frames import (
     DEFAULT_FPS,
     ChildFrames,
@@ -126,8 +129,13 @@ class FrameLoader(QObject):
         #: Requests made and frames actually decoded, for tests and benchmarks.
         self.requests = 0
         self.decodes = 0
-        self._thread = threading.Thread(target=self._run, name="hrm-frame-loader", daemon=True)
-        self._thread.start()
+        self._draining = False
+        self._current: FrameSource | None = None   # the source the drains serve
+        self._spawn: Spawn = thread_spawn
+
+    def use(self, spawn: Spawn | None) -> None:
+        """Decode on ``spawn`` (the window's task runner) from now on; None: own threads."""
+        self._spawn = spawn or thread_spawn
 
     def request(self, source: FrameSource, frame: int,
                 fit: tuple[int, int] | None = None) -> int:
@@ -137,31 +145,44 @@ class FrameLoader(QObject):
             self._serial += 1
             self.requests += 1
             self._pending = (self._serial, source, frame, fit)
-            self._cond.notify()
-            return self._serial
+            serial = self._serial
+            if self._draining or self._stop:
+                return serial
+            self._draining = True
+        self._spawn(self._run, "hrm-frame-loader")
+        return serial
 
-    def close(self) -> None:
-        """Stop the worker (after its current decode) and release its source."""
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop decoding (after the current decode) and release the source."""
         with self._cond:
             self._stop = True
             self._pending = None
-            self._cond.notify()
-        self._thread.join(timeout=5.0)
+            self._cond.wait_for(lambda: not self._draining, timeout)
+            current, self._current = self._current, None
+        if current is not None:
+            current.close()
 
     def _run(self) -> None:
-        current: FrameSource | None = None
+        try:
+            self._drain()
+        finally:
+            with self._cond:
+                self._draining = False
+                self._cond.notify_all()
+
+    def _drain(self) -> None:
         while True:
             with self._cond:
-                while self._pending is None and not self._stop:
-                    self._cond.wait()
-                if self._stop:
-                    break
+                if self._pending is None or self._stop:
+                    return
                 serial, source, frame, fit = self._pending
                 self._pending = None
+                current = self._current
             if source is not current:
                 if current is not None:
-                    current.close()     # a video capture belongs to this thread
-                current = source
+                    current.close()     # a source is served by one drain at a time
+                with self._cond:
+                    self._current = source
             display = None
             try:
                 result = source.frame(frame)
@@ -173,6 +194,4 @@ class FrameLoader(QObject):
             try:
                 self.loaded.emit(Loaded(serial, source, frame, result, display))
             except RuntimeError:    # the receiving widget is gone: nothing left to serve
-                break
-        if current is not None:
-            current.close()
+                return

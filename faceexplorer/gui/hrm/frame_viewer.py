@@ -191,6 +191,10 @@ class FrameViewer(QWidget, IndexView):
 
     # --- child ----------------------------------------------------------------------------
     def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        self.loader.use(self.session.tasks.spawn if self.session is not None else None)
+        self._show_index(con)
+
+    def _show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
         """Use ``con`` (None: no index); the open child is reloaded if it still exists."""
         child = self.timeline.child if self.timeline is not None else None
         self.set_timeline(None)
