@@ -337,8 +337,8 @@ class Bench:
         from faceexplorer.gui.app import freeze_startup_objects
 
         freeze_startup_objects()   # as the app does once its window is up
-        assert self.window.con is not None, "the index did not open"
-        self.con = self.window.con
+        assert self.window.session.connection is not None, "the index did not open"
+        self.con = self.window.session.connection
         self.painted = 0
         self.last_cpu = 0.0
         self.faces_last: float | None = None

@@ -48,7 +48,10 @@ def bench_repaint(root: Path) -> None:
     con = connect(db, read_only=True)
     view = DepthView()
     view.resize(1400, 900)
-    view.set_connection(con)
+    from faceexplorer.gui.core.session import IndexSession
+
+    session = IndexSession.over(con)
+    view.attach(session)
     view.dataset.setCurrentIndex(1)
     view.show()
     app.processEvents()
@@ -79,7 +82,9 @@ def bench_repaint(root: Path) -> None:
         print(f"  widget repaint      {_ms(widget)}")
         print(f"  bare lerp + QImage  {_ms(bare)}")
     view.stats.wait_until_idle(60)
-    view.set_connection(None)
+    view.attach(None)
+    session.close()
+    session.tasks.shutdown()
     con.close()
 
 

@@ -121,7 +121,10 @@ class Driver:
         self.view = HRMView()
         self.view.resize(1600, 1000)
         self.view.show()
-        self.view.set_connection(self.con)
+        from faceexplorer.gui.core.session import IndexSession
+
+        self.session = IndexSession.over(self.con)
+        self.view.attach(self.session)
         self.displayed: list[int] = []
         self.view.viewer.frame_displayed.connect(self.displayed.append)
         self.loaded: list[str] = []
@@ -243,6 +246,8 @@ class Driver:
     def close(self) -> None:
         self.view.viewer.shutdown()
         self.view.close()
+        self.session.close()
+        self.session.tasks.shutdown()
         self.con.close()
 
 
