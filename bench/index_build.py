@@ -58,8 +58,8 @@ import duckdb
 import pandas as pd
 
 from faceexplorer.datasets import affectnet, affectnet_c25, csvio, depth, faces, hrm, openface
+from faceexplorer.datasets.info import index_info
 from faceexplorer.datasets.registry import import_path
-from faceexplorer.index.info import index_info
 from faceexplorer.index.report import ImportReport
 from faceexplorer.samples.generate import SAMPLE_FOLDERS, SAMPLE_KINDS, write_samples
 from faceexplorer.stats.dass21 import ITEM_COLUMNS

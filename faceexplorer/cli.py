@@ -71,7 +71,7 @@ def cmd_index_add(args: argparse.Namespace) -> int:
 
 
 def cmd_index_info(args: argparse.Namespace) -> int:
-    from faceexplorer.index.info import format_info, index_info
+    from faceexplorer.datasets.info import format_info, index_info
     from faceexplorer.paths import default_db_path
 
     info = index_info(default_db_path(args.db))

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from faceexplorer.core.errors import FaceExplorerError
-from faceexplorer.datasets import registry
+from faceexplorer.datasets import overview, registry
 from faceexplorer.index import browse
 from faceexplorer.index.store import connect
 
@@ -49,7 +49,7 @@ def con(tmp_path: Path):
 
 
 def test_overview_falls_back_to_stored_counts_and_prefix_tables(con) -> None:
-    [ds] = browse.datasets_overview(con)
+    [ds] = overview.datasets_overview(con)
     assert ds.kind == "toyset" and ds.title == "toyset"
     assert ds.source == "/data/toy" and ds.imported_at == "2024-05-01T12:00:00"
     assert ds.counts == {"images": ROWS, "votes": 30} and not ds.counts_live
@@ -80,7 +80,7 @@ def fake_importer(monkeypatch):
 
 
 def test_overview_uses_importer_title_tables_and_live_summary(con, fake_importer) -> None:
-    [ds] = browse.datasets_overview(con)
+    [ds] = overview.datasets_overview(con)
     assert ds.title == "Toy Set"
     assert ds.counts == {"votes": 30} and ds.counts_live
     # Declared order kept, tables not in the index dropped.
@@ -89,7 +89,7 @@ def test_overview_uses_importer_title_tables_and_live_summary(con, fake_importer
 
 def test_failing_summary_keeps_dataset_with_stored_counts(con, fake_importer) -> None:
     fake_importer.fail = True
-    [ds] = browse.datasets_overview(con)
+    [ds] = overview.datasets_overview(con)
     assert ds.counts == {"images": ROWS, "votes": 30} and not ds.counts_live
     assert ds.skipped_total == 15
 
@@ -99,7 +99,7 @@ def test_empty_and_schema_less_index(tmp_path: Path) -> None:
     duckdb.connect(str(tmp_path / "b.duckdb")).close()  # a bare DuckDB file
     for name in ("a.duckdb", "b.duckdb"):
         c = connect(tmp_path / name, read_only=True)
-        assert browse.datasets_overview(c) == []
+        assert overview.datasets_overview(c) == []
         c.close()
 
 

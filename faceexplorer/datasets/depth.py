@@ -28,8 +28,15 @@ import pandas as pd
 from faceexplorer.core.errors import DatasetFormatError
 from faceexplorer.core.vocab import DEPTH_CLASSES, RAFD_EMOTIONS
 from faceexplorer.datasets import paths
+from faceexplorer.index.depth_query import RAFD_FIELDS
+from faceexplorer.index.depth_query import match_counts as match_counts
+from faceexplorer.index.depth_query import unmatched as unmatched
 from faceexplorer.index.report import ImportReport
 from faceexplorer.index.store import table_exists
+
+# match_counts and unmatched (the RGB-matching queries) live with the depth view's in
+# index.depth_query, since index imports no importer; re-exported for the AffectNet-D and
+# RaFD-D summaries.
 
 IMAGE_SUFFIXES = {".png": "png", ".jpg": "jpg", ".jpeg": "jpg", ".npy": "npy"}
 NORMAL_FOLDERS = {"normal", "normals"}
@@ -39,7 +46,6 @@ DEPTH_SUFFIXES = ("_depth",)
 #: Folder name (lower case) -> canonical class; RaFD's emotion words are accepted too.
 CLASS_FOLDERS: dict[str, str] = {c: c for c in DEPTH_CLASSES} | RAFD_EMOTIONS
 #: RaFD columns a depth map (and an RGB image) carries; NULL for AffectNet-D.
-RAFD_FIELDS = ("angle", "yaw", "model", "ethnicity", "gender", "emotion", "gaze")
 
 DEPTH_SCHEMA = """
 CREATE TABLE IF NOT EXISTS depth_maps (
@@ -515,64 +521,3 @@ def class_counts(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, int]
         key = f"depth_{cls}" if cls else "depth_unknown_class"
         out[key] = out.get(key, 0) + n
     return out
-
-
-# --- matching to RGB images (live queries: right whichever dataset came first) -----------
-_AFFECTNET_RGB = r"""
-    SELECT regexp_replace(filename, '\.[^.]*$', '') AS stem,
-           min(image_root || '/' || sub_path) AS path, min(expression) AS class
-    FROM affectnet_images GROUP BY 1"""
-_RAFD_RGB = "SELECT stem, path, emotion AS class FROM rafd_images"
-
-
-def rgb_images_sql(con: duckdb.DuckDBPyConnection, dataset: str) -> str | None:
-    """SQL of the (stem, path, class) RGB images ``dataset``'s depth maps match, if any."""
-    if dataset == "affectnet-d":
-        return _AFFECTNET_RGB if table_exists(con, "affectnet_images") else None
-    if dataset == "rafd-d":
-        return _RAFD_RGB if table_exists(con, "rafd_images") else None
-    raise ValueError(f"no depth dataset {dataset!r} (expected 'affectnet-d' or 'rafd-d')")
-
-
-def match_counts(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, int]:
-    """matched_rgb, depth_without_rgb, rgb_images and rgb_without_depth of ``dataset``."""
-    out = {"matched_rgb": 0, "depth_without_rgb": 0, "rgb_images": 0, "rgb_without_depth": 0}
-    if not table_exists(con, "depth_maps"):
-        return out
-    rgb = rgb_images_sql(con, dataset)
-    if rgb is None:
-        (out["depth_without_rgb"],) = con.execute(  # type: ignore[misc]
-            "SELECT count(*) FROM depth_maps WHERE dataset = ?", [dataset]).fetchone()
-        return out
-    row = con.execute(f"""
-        WITH rgb AS ({rgb}), d AS (SELECT stem FROM depth_maps WHERE dataset = ?)
-        SELECT (SELECT count(*) FROM d SEMI JOIN rgb USING (stem)),
-               (SELECT count(*) FROM d ANTI JOIN rgb USING (stem)),
-               (SELECT count(*) FROM rgb),
-               (SELECT count(*) FROM rgb ANTI JOIN d USING (stem))""", [dataset]).fetchone()
-    out.update(zip(out, map(int, row), strict=True))  # type: ignore[arg-type]
-    return out
-
-
-def unmatched(con: duckdb.DuckDBPyConnection, dataset: str,
-              limit: int | None = None) -> list[dict[str, Any]]:
-    """Depth maps with no RGB image and RGB images with no depth map, stem order.
-
-    Each item is ``{"side": "depth" | "rgb", "stem", "class", "path"}``. AffectNet-D covers
-    a fifth of AffectNet, so its RGB side is long: pass ``limit`` to cap the list.
-    """
-    if not table_exists(con, "depth_maps"):
-        return []
-    depth = "SELECT stem, path, class FROM depth_maps WHERE dataset = $dataset"
-    rgb = rgb_images_sql(con, dataset)
-    if rgb is None:
-        sql = f"SELECT 'depth' AS side, stem, class, path FROM ({depth})"
-    else:
-        sql = f"""WITH rgb AS ({rgb}), d AS ({depth})
-            SELECT 'depth' AS side, stem, class, path FROM d ANTI JOIN rgb USING (stem)
-            UNION ALL
-            SELECT 'rgb' AS side, stem, class, path FROM rgb ANTI JOIN d USING (stem)"""
-    sql = f"SELECT * FROM ({sql}) ORDER BY side, stem" + (f" LIMIT {int(limit)}" if limit else "")
-    cur = con.execute(sql, {"dataset": dataset})
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceexplorer.index.browse import DatasetOverview
+from faceexplorer.datasets.overview import DatasetOverview
 
 OVERVIEW_ROLE = Qt.ItemDataRole.UserRole
 WARNING_COLOR = QColor("#b35900")

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.core.errors import FaceExplorerError, IndexBusyError
+from faceexplorer.datasets.overview import DatasetOverview, datasets_overview
 from faceexplorer.gui.add_dataset import AddDatasetDialog, ImportRequest, import_job, report_text
 from faceexplorer.gui.core import settings as keys
 from faceexplorer.gui.core.session import DatasetChange, IndexSession, SessionState
@@ -56,8 +57,6 @@ from faceexplorer.gui.dataset_panel import DatasetPanel
 from faceexplorer.gui.lazy_tab import LazyTab, LazyView
 from faceexplorer.gui.message_page import MessagePage, how_to_fill
 from faceexplorer.gui.table_panel import TablePanel
-from faceexplorer.index import browse
-from faceexplorer.index.browse import DatasetOverview
 from faceexplorer.index.report import ImportReport
 
 if TYPE_CHECKING:
@@ -339,7 +338,7 @@ class MainWindow(QMainWindow):
         if con is None:
             return
         try:
-            self.datasets = browse.datasets_overview(con)
+            self.datasets = datasets_overview(con)
         except (FaceExplorerError, duckdb.Error) as exc:
             self._show_error(exc)
             return

@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.datasets.overview import DatasetOverview
 from faceexplorer.gui.core.session import IndexView
 from faceexplorer.gui.table_model import PageTableModel
 from faceexplorer.index import browse
-from faceexplorer.index.browse import DatasetOverview
 
 PAGE_ROWS = 200
 #: Columns read at a time: DuckDB's cost grows with the columns selected (~0.6 ms each),

@@ -15,7 +15,6 @@ from typing import Any
 import duckdb
 
 from faceexplorer.core.vocab import DEPTH_CLASSES
-from faceexplorer.datasets import depth as depth_scan
 from faceexplorer.index.store import table_exists
 
 #: Depth datasets: kind -> title.
@@ -26,6 +25,8 @@ FACETS: dict[str, tuple[str, ...]] = {
     "rafd-d": ("class", "angle", "gaze", "ethnicity", "gender", "emotion"),
 }
 Filters = dict[str, str | None]
+#: The fields RaFD file names carry (``depth_maps`` columns, NULL for AffectNet-D).
+RAFD_FIELDS = ("angle", "yaw", "model", "ethnicity", "gender", "emotion", "gaze")
 
 
 @dataclass(frozen=True)
@@ -181,18 +182,68 @@ def page(con: duckdb.DuckDBPyConnection, dataset: str, filters: Filters | None =
             row["stem"], row["class"], row["path"], row["format"], row["width"],
             row["height"], row["normal_path"], row["rgb_path"], box,
             tuple(row["landmarks"]) if row["landmarks"] is not None else None,
-            {k: row[k] for k in depth_scan.RAFD_FIELDS if row[k] is not None}))
+            {k: row[k] for k in RAFD_FIELDS if row[k] is not None}))
     return items
 
 
-def unmatched(con: duckdb.DuckDBPyConnection, dataset: str, limit: int | None = 500
-              ) -> list[dict[str, Any]]:
-    """Depth maps without RGB, then RGB images without depth (``side``, stem, class, path)."""
-    _check(dataset)
-    return depth_scan.unmatched(con, dataset, limit)
+# --- matching to RGB images (live queries: right whichever dataset came first) -----------
+_AFFECTNET_RGB = r"""
+    SELECT regexp_replace(filename, '\.[^.]*$', '') AS stem,
+           min(image_root || '/' || sub_path) AS path, min(expression) AS class
+    FROM affectnet_images GROUP BY 1"""
+_RAFD_RGB = "SELECT stem, path, emotion AS class FROM rafd_images"
+
+
+def rgb_images_sql(con: duckdb.DuckDBPyConnection, dataset: str) -> str | None:
+    """SQL of the (stem, path, class) RGB images ``dataset``'s depth maps match, if any."""
+    if dataset == "affectnet-d":
+        return _AFFECTNET_RGB if table_exists(con, "affectnet_images") else None
+    if dataset == "rafd-d":
+        return _RAFD_RGB if table_exists(con, "rafd_images") else None
+    raise ValueError(f"no depth dataset {dataset!r} (expected 'affectnet-d' or 'rafd-d')")
 
 
 def match_counts(con: duckdb.DuckDBPyConnection, dataset: str) -> dict[str, int]:
-    """matched_rgb, depth_without_rgb, rgb_images, rgb_without_depth."""
+    """matched_rgb, depth_without_rgb, rgb_images and rgb_without_depth of ``dataset``."""
     _check(dataset)
-    return depth_scan.match_counts(con, dataset)
+    out = {"matched_rgb": 0, "depth_without_rgb": 0, "rgb_images": 0, "rgb_without_depth": 0}
+    if not table_exists(con, "depth_maps"):
+        return out
+    rgb = rgb_images_sql(con, dataset)
+    if rgb is None:
+        (out["depth_without_rgb"],) = con.execute(  # type: ignore[misc]
+            "SELECT count(*) FROM depth_maps WHERE dataset = ?", [dataset]).fetchone()
+        return out
+    row = con.execute(f"""
+        WITH rgb AS ({rgb}), d AS (SELECT stem FROM depth_maps WHERE dataset = ?)
+        SELECT (SELECT count(*) FROM d SEMI JOIN rgb USING (stem)),
+               (SELECT count(*) FROM d ANTI JOIN rgb USING (stem)),
+               (SELECT count(*) FROM rgb),
+               (SELECT count(*) FROM rgb ANTI JOIN d USING (stem))""", [dataset]).fetchone()
+    out.update(zip(out, map(int, row), strict=True))  # type: ignore[arg-type]
+    return out
+
+
+def unmatched(con: duckdb.DuckDBPyConnection, dataset: str,
+              limit: int | None = 500) -> list[dict[str, Any]]:
+    """Depth maps with no RGB image and RGB images with no depth map, stem order.
+
+    Each item is ``{"side": "depth" | "rgb", "stem", "class", "path"}``. AffectNet-D covers
+    a fifth of AffectNet, so its RGB side is long: ``limit`` caps the list (None: all).
+    """
+    _check(dataset)
+    if not table_exists(con, "depth_maps"):
+        return []
+    depth = "SELECT stem, path, class FROM depth_maps WHERE dataset = $dataset"
+    rgb = rgb_images_sql(con, dataset)
+    if rgb is None:
+        sql = f"SELECT 'depth' AS side, stem, class, path FROM ({depth})"
+    else:
+        sql = f"""WITH rgb AS ({rgb}), d AS ({depth})
+            SELECT 'depth' AS side, stem, class, path FROM d ANTI JOIN rgb USING (stem)
+            UNION ALL
+            SELECT 'rgb' AS side, stem, class, path FROM rgb ANTI JOIN d USING (stem)"""
+    sql = f"SELECT * FROM ({sql}) ORDER BY side, stem" + (f" LIMIT {int(limit)}" if limit else "")
+    cur = con.execute(sql, {"dataset": dataset})
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

@@ -132,6 +132,19 @@ class HaarFaceDetector:
         return sorted(found, key=lambda d: -d.box[2] * d.box[3])
 
 
+def largest_face_box(rgb: np.ndarray) -> tuple[float, float, float, float] | None:
+    """The largest Haar-cascade face of an RGB image, or None (no face or no cascade).
+
+    What the depth view hands :func:`faceexplorer.media.depth.build_scene` to place a
+    RaFD depth crop (media takes the detector as a parameter, never imports one).
+    """
+    try:
+        found = HaarFaceDetector().detect(np.ascontiguousarray(rgb[..., ::-1]))
+    except DetectorUnavailable:
+        return None
+    return found[0].box if found else None
+
+
 class YuNetFaceDetector:
     """YuNet (``cv2.FaceDetectorYN``) from a user-supplied ONNX file; gives 5 landmarks."""
 

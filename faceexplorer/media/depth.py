@@ -13,6 +13,7 @@ images precomputed, so a blend-slider move is one lerp and a cast.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,9 @@ import cv2
 import numpy as np
 
 from faceexplorer.media.images import FACE_MARGIN, MissingImage
+
+#: A face finder for an RGB image: the largest face's (x, y, w, h), or None.
+FaceFinder = Callable[[np.ndarray], tuple[float, float, float, float] | None]
 
 #: Colour-map anchors (position, R, G, B); interpolated linearly into 256 entries.
 _ANCHORS: dict[str, tuple[tuple[float, int, int, int], ...]] = {
@@ -243,20 +247,9 @@ class DepthScene:
         return np.ascontiguousarray(np.hstack([self.rgb, self.colour]))
 
 
-def detect_face_box(rgb: np.ndarray) -> tuple[float, float, float, float] | None:
-    """The largest Haar-cascade face of an RGB image, or None (no face or no cascade)."""
-    from faceexplorer.inference.detect import DetectorUnavailable, HaarFaceDetector
-
-    try:
-        found = HaarFaceDetector().detect(np.ascontiguousarray(rgb[..., ::-1]))
-    except DetectorUnavailable:
-        return None
-    return found[0].box if found else None
-
-
 def build_scene(rgb: np.ndarray | None, depth: np.ndarray, normals: np.ndarray | None,
                 box: tuple[float, float, float, float] | None, colormap: str = "viridis",
-                detect: bool = False) -> DepthScene:
+                detect: FaceFinder | None = None) -> DepthScene:
     """Align ``depth`` (and ``normals``) onto ``rgb`` and precompute every layer.
 
     Parameters
@@ -269,15 +262,18 @@ def build_scene(rgb: np.ndarray | None, depth: np.ndarray, normals: np.ndarray |
         Supplied unit normals of the depth's size; None computes them from the depth.
     box : tuple or None
         The RGB face box (AffectNet's); used only when the depth is a face crop.
-    detect : bool
-        Without a box, look for one with the Haar detector (RaFD) before the central crop.
+    detect : callable or None
+        Without a box, ``detect(rgb)`` is asked for one (the largest face, or None) before
+        the central crop: the depth view passes
+        :func:`faceexplorer.inference.detect.largest_face_box` for RaFD. Media never
+        imports a detector itself.
     """
     if rgb is None:
         rgb = np.full((*depth.shape, 3), 96, np.uint8)
     hw = rgb.shape[:2]
     where = place_depth(depth.shape, hw, box)
-    if where.how == "central crop" and detect:
-        found = detect_face_box(rgb)
+    if where.how == "central crop" and detect is not None:
+        found = detect(rgb)
         if found is not None:
             where = place_depth(depth.shape, hw, found)
     source = "supplied normal map"

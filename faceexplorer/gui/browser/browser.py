@@ -56,6 +56,7 @@ from faceexplorer.gui.core.session import IndexView
 from faceexplorer.gui.thumbnails import ReadyBatches, ThumbnailLoader
 from faceexplorer.index import faces_export, faces_page
 from faceexplorer.index import faces_query as fq
+from faceexplorer.index.c25_query import c25_sets
 from faceexplorer.index.faces_query import COLUMNS, CROWD_COLUMNS, ImageFilter, ImageSort
 
 PAGE_SIZE = 200
@@ -238,8 +239,7 @@ class ImageBrowser(QWidget, IndexView):
         crowd = self.src.c25
         sets = []
         if crowd and con is not None:
-            sets = [r[0] for r in con.execute(
-                "SELECT DISTINCT c25_set FROM c25_images ORDER BY 1").fetchall()]
+            sets = c25_sets(con)
         self.filters.set_crowd_available(crowd, sets)
         self.filters.set_affectnet_available(self.src.affectnet)
         self.columns = [c[0] for c in COLUMNS if crowd or c[0] not in CROWD_COLUMNS]

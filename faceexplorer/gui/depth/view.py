@@ -30,6 +30,7 @@ from faceexplorer.gui.core.session import IndexView
 from faceexplorer.gui.depth.overlay import OverlayCanvas
 from faceexplorer.gui.depth.stats_panel import StatsPanel
 from faceexplorer.index import depth_query as dq
+from faceexplorer.inference.detect import largest_face_box
 from faceexplorer.media.depth import build_scene, read_depth, read_normal_map
 from faceexplorer.media.images import MissingImage, read_image
 
@@ -213,7 +214,8 @@ class DepthView(QWidget, IndexView):
             normals = None
         rgb_ok = not isinstance(rgb, MissingImage)
         scene = build_scene(rgb if rgb_ok else None, depth, normals, item.box,
-                            detect=self.current_dataset() == "rafd-d")
+                            detect=largest_face_box if self.current_dataset() == "rafd-d"
+                            else None)
         landmarks = None
         if item.landmarks is not None and rgb_ok:
             landmarks = np.asarray(item.landmarks, np.float64).reshape(-1, 2)

@@ -2,7 +2,8 @@
 
 Counts come from each importer's ``summary(con)`` at the time of asking, so figures that
 depend on two datasets (AffectNetC25 linked to AffectNet, depth maps matched to RGB) stay
-right whatever order they were imported in. The index is opened read-only.
+right whatever order they were imported in. The index is opened read-only. It lives in
+``datasets`` because it asks the importers; ``index`` knows none.
 """
 
 from __future__ import annotations
