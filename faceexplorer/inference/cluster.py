@@ -25,6 +25,7 @@ few times a second and reports per input (``on_input``) and overall (``tick``).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import itertools
 import logging
@@ -120,6 +121,9 @@ class RayPool:
 
     def __init__(self, ray: Any, spec: WorkerSpec, n: int) -> None:
         self.ray = ray
+        # An actor holds one CPU: OpenCV's own threads (the Haar search runs on all
+        # cores by default) would make every worker compete for every core.
+        spec = dataclasses.replace(spec, opencv_threads=1)
         actor = ray.remote(num_cpus=1, max_concurrency=2, max_restarts=1,
                            max_task_retries=1)(ChunkWorker)
         self.actors = [actor.remote(spec) for _ in range(n)]

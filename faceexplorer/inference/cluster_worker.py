@@ -48,6 +48,7 @@ class WorkerSpec:
     batch: int
     part_frames: int
     columns: tuple[tuple[str, str], ...]
+    opencv_threads: int = 0      # OpenCV's parallel_for threads; 0: OpenCV's default
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,10 @@ class ChunkWorker:
     def __init__(self, spec: WorkerSpec) -> None:
         from faceexplorer.inference.session import open_model
 
+        if spec.opencv_threads:
+            import cv2
+
+            cv2.setNumThreads(spec.opencv_threads)
         self.spec = spec
         self.session = open_model(spec.model_path, threads=spec.threads, card=spec.card)
         if self.session.sha256 != spec.model_sha256:

@@ -57,11 +57,16 @@ def test_missing_chunks_and_balance() -> None:
     end = InputEnd(5, "end of video (20 frames)", 20)
     assert missing_chunks(0, {0, 2, 4}, end, 9) == [Chunk(0, 1, 2, 1), Chunk(0, 3, 4, 1)]
     assert missing_chunks(0, set(range(5)), end, 5) == []
-    # One long input on two workers is cut on block boundaries; many short ones are not.
-    one = balance([Chunk(0, 0, None, 8)], 2)
-    assert one == [Chunk(0, 0, 2, 2), Chunk(0, 2, 4, 2), Chunk(0, 4, 6, 2), Chunk(0, 6, None, 2)]
+    # One long input on two workers is cut on a block boundary; three on two workers are
+    # halved; two on two, or many short ones, are not cut.
+    assert balance([Chunk(0, 0, None, 8)], 2) == [Chunk(0, 0, 4, 4), Chunk(0, 4, None, 4)]
+    three = balance([Chunk(i, 0, None, 4) for i in range(3)], 2)
+    assert sorted(c.weight for c in three) == [2, 2, 4, 4]
+    two = [Chunk(i, 0, None, 2) for i in range(2)]
+    assert balance(two, 2) == two
     many = [Chunk(i, 0, None, 3) for i in range(10)]
     assert balance(many, 2) == many
+    assert balance([Chunk(0, 0, None, 1)], 4) == [Chunk(0, 0, None, 1)]
 
 
 @pytest.fixture()
