@@ -54,6 +54,7 @@ from faceexplorer.gui.core.session import DatasetChange, IndexSession, SessionSt
 from faceexplorer.gui.core.settings import Settings
 from faceexplorer.gui.core.tasks import TaskRunner
 from faceexplorer.gui.dataset_panel import DatasetPanel
+from faceexplorer.gui.fit import fit_to_screen, window_geometry
 from faceexplorer.gui.lazy_tab import LazyTab, LazyView
 from faceexplorer.gui.message_page import MessagePage, how_to_fill
 from faceexplorer.gui.table_panel import TablePanel
@@ -94,7 +95,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"FaceExplorer — {self.db_path.name}")
         self.settings = Settings(parent=self)
         self._restoring = True     # build no tab until the remembered one is chosen
-        self.resize(*self.DEFAULT_SIZE)
+        self._use_default_geometry()
 
         self.dataset_panel = DatasetPanel(self)
         self.table_panel = TablePanel(self)
@@ -164,9 +165,18 @@ class MainWindow(QMainWindow):
         self.reload()
         self._restore_layout()
 
-    #: The window's size before any layout is remembered (and after View > Reset layout).
+    #: The window's size where no screen is known; with a screen, the window opens sized
+    #: to it (``fit.window_geometry``) before any layout is remembered, and after View >
+    #: Reset layout.
     DEFAULT_SIZE = (1200, 760)
     BROWSE_SIZES = (280, 1000)
+
+    def _use_default_geometry(self) -> None:
+        screen = self.screen()
+        if screen is None:
+            self.resize(*self.DEFAULT_SIZE)
+        else:
+            self.setGeometry(window_geometry(screen.availableGeometry()))
 
     # --- views, built on first use ----------------------------------------------------
     faces_view: FacesView = LazyView()  # type: ignore[assignment]
@@ -275,6 +285,8 @@ class MainWindow(QMainWindow):
         geometry = self.settings.get(keys.WINDOW_GEOMETRY)
         if not geometry.isEmpty():
             self.restoreGeometry(geometry)
+            if self.screen() is not None:   # remembered on a larger screen: fit this one
+                fit_to_screen(self, self.screen().availableGeometry())
         splitter = self.settings.get(keys.BROWSE_SPLITTER)
         if not splitter.isEmpty():
             self.browse_page.restoreState(splitter)
@@ -300,7 +312,7 @@ class MainWindow(QMainWindow):
         self.settings.forget_group(keys.LAYOUT_GROUP)
         if self.isMaximized() or self.isFullScreen():
             self.showNormal()
-        self.resize(*self.DEFAULT_SIZE)
+        self._use_default_geometry()
         self.browse_page.setSizes(list(self.BROWSE_SIZES))
         selected = self.dataset_panel.current()
         if selected is not None:           # the tab a fresh start shows: the dataset's view
@@ -444,6 +456,11 @@ class MainWindow(QMainWindow):
             "Forget the remembered window size, panel widths and tab")
         self.reset_layout_action.triggered.connect(self.reset_layout)
         view_menu.addAction(self.reset_layout_action)
+        from faceexplorer.gui.help import install_help_menu
+        from faceexplorer.gui.preferences import install_preferences
+
+        install_preferences(self)   # Edit > Preferences, applied to the views (issue 14)
+        install_help_menu(self)     # Help: user guide, keyboard shortcuts, About (issue 14)
 
     # --- writes from the window -------------------------------------------------------
     def add_dataset(self) -> None:

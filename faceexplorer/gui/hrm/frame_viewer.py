@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.gui.core.session import IndexView
+from faceexplorer.gui.fit import ElidedLabel, compact_buttons
 from faceexplorer.gui.hrm.frame_canvas import FrameCanvas
 from faceexplorer.gui.hrm.frame_loader import DeferredChildFrames, FrameLoader, Loaded
 from faceexplorer.index import hrm_query
@@ -103,9 +104,9 @@ class FrameViewer(QWidget, IndexView):
     def _build(self) -> None:
         self.title = QLabel("Frames", self)
         self.title.setStyleSheet("font-weight: bold;")
-        self.position = QLabel(self)
+        self.position = ElidedLabel("", self)
         self.position.setObjectName("framePosition")
-        self.origin = QLabel(self)
+        self.origin = ElidedLabel("", self)
         self.origin.setStyleSheet("color: #555;")
         self.notice = QLabel(self)
         self.notice.setObjectName("frameNotice")
@@ -161,6 +162,9 @@ class FrameViewer(QWidget, IndexView):
         top.addWidget(self.title)
         top.addWidget(self.position, 1)
         top.addWidget(self.origin)
+        # the buttons shrink to their text on a laptop rather than widening the window
+        compact_buttons(self.first_button, self.back_n, self.back_1, self.play_button,
+                        self.fwd_1, self.fwd_n, self.last_button, padding=10)
         controls = QHBoxLayout()
         for w in (self.first_button, self.back_n, self.back_1, self.play_button, self.fwd_1,
                   self.fwd_n, self.last_button, self.n_spin):

@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import HRM_AU22, HRM_AU_COLUMNS
 from faceexplorer.gui.core.session import IndexView
+from faceexplorer.gui.fit import wrap_form
 from faceexplorer.gui.hrm.segment_models import (
     ChildSegmentModel,
     SegmentModel,
@@ -177,7 +178,7 @@ class HRMNavigator(QWidget, IndexView):
         lengths.addWidget(self.min_len)
         lengths.addWidget(QLabel("to", tab))
         lengths.addWidget(self.max_len)
-        form = QFormLayout()
+        form = wrap_form(QFormLayout())
         form.addRow("Group", self.group_combo)
         form.addRow("Shows any of", self.au_list)
         form.addRow("Mean atypicality ≥", self.min_atyp)

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from faceexplorer.core.vocab import HRM_AU22
 from faceexplorer.gui.background import BackgroundCache
 from faceexplorer.gui.core.session import IndexSession, IndexView
+from faceexplorer.gui.fit import ElidedLabel, compact_combos
 from faceexplorer.gui.hrm.stats_plots import (
     CooccurrenceCard,
     CorrelationCard,
@@ -163,7 +164,7 @@ class HRMStatsView(QWidget, IndexView):
         self.show_index(None)
 
     def _build(self) -> None:
-        self.title = QLabel(self)
+        self.title = ElidedLabel("", self)
         self.title.setObjectName("statsTitle")
         self.title.setStyleSheet("font-size: 12pt; font-weight: bold;")
         self.ci_combo = QComboBox(self)
@@ -194,6 +195,7 @@ class HRMStatsView(QWidget, IndexView):
         for text, combo in (("Intervals", self.ci_combo), ("Co-occurrence", self.co_combo)):
             bar.addWidget(QLabel(text, self))
             bar.addWidget(combo)
+        compact_combos(self.ci_combo, self.co_combo)
         self.summary = QLabel(self)
         self.summary.setObjectName("statsSummary")
         self.summary.setWordWrap(True)

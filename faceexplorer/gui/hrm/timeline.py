@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import HRM_AU22, HRM_AU_COLUMNS, HRM_CELL
 from faceexplorer.gui.core.session import IndexView
+from faceexplorer.gui.fit import ElidedLabel, compact_buttons
 from faceexplorer.gui.hrm.tracks import RATER_NAMES, TimelinePlots, legend_html
 from faceexplorer.gui.hrm.widgets import Cover
 from faceexplorer.gui.pg_setup import pg
@@ -76,7 +77,9 @@ class TimelineWidget(QWidget, IndexView):
 
     # --- construction -------------------------------------------------------------------
     def _build_header(self) -> None:
-        self.title = QLabel(self)
+        # the title and the readout end in "…" (whole text in the tooltip) rather than
+        # setting the window's minimum width (1719 px once, for a long readout)
+        self.title = ElidedLabel("", self)
         self.title.setObjectName("timelineTitle")
         self.title.setStyleSheet("font-size: 12pt; font-weight: bold;")
         self.notice = QLabel(self)
@@ -114,10 +117,8 @@ class TimelineWidget(QWidget, IndexView):
         self.legend.setObjectName("timelineLegend")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setWordWrap(True)
-        self.readout = QLabel(self)
+        self.readout = ElidedLabel("", self)
         self.readout.setObjectName("timelineReadout")
-        self.readout.setTextFormat(Qt.TextFormat.PlainText)
-        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
     def _build_plots(self) -> None:
         self.view = TimelinePlots(self)
@@ -129,11 +130,11 @@ class TimelineWidget(QWidget, IndexView):
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
         top = QHBoxLayout()
-        top.addWidget(self.title)
-        top.addStretch(1)
+        top.addWidget(self.title, 1)
         for w in (self.all_aus, self.model_box, self.run_chooser, self.threshold_box,
                   self.openface_box, self.fit_button):
             top.addWidget(w)
+        compact_buttons(self.fit_button)
         box = QVBoxLayout(self)
         box.setContentsMargins(4, 4, 4, 4)
         box.addLayout(top)
