@@ -36,3 +36,19 @@ def default_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 def demo_dir() -> Path:
     """Where ``faceexplorer demo`` writes its sample datasets and index."""
     return user_data_dir() / "demo"
+
+
+def resource_dir() -> Path:
+    """The shipped resources (model cards, the selftest model), wherever FaceExplorer runs from.
+
+    They live in the top-level ``resources/`` folder of the source tree, beside
+    ``faceexplorer/``. The wheel installs that folder as ``faceexplorer/resources``
+    (``setup.py`` maps it into the package) and the frozen app bundles it at the same place
+    (``packaging/pyinstaller.spec``); an editable install or a checkout on ``PYTHONPATH``
+    reads it where it is. A folder counts only if it holds the model cards.
+    """
+    package = Path(__file__).resolve().parent
+    installed = package / "resources"
+    if (installed / "model_cards").is_dir():
+        return installed
+    return package.parent / "resources"

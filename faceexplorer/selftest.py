@@ -35,7 +35,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 _IMPORTED_AT = time.perf_counter()
@@ -186,10 +185,9 @@ def run_model(video: Path, frames: int) -> str:
     from faceexplorer.inference.pipeline import Pipeline
     from faceexplorer.inference.session import open_model
     from faceexplorer.inference.sources import VideoFileSource
+    from faceexplorer.paths import resource_dir
 
-    resource = resources.files("faceexplorer") / "resources" / "selftest" / MODEL_FILE
-    with resources.as_file(resource) as path:
-        model = open_model(path)
+    model = open_model(resource_dir() / "selftest" / MODEL_FILE)
     detector = HaarFaceDetector()
     for clip in sorted(video.glob("*.mp4")) if video.is_dir() else [video]:
         result = Pipeline(model, detector).run(VideoFileSource(clip), max_frames=frames)

@@ -1,4 +1,4 @@
-"""Write the tiny ONNX model the ``--selftest`` runs: ``faceexplorer/resources/selftest/``.
+"""Write the tiny ONNX model the ``--selftest`` runs: ``resources/selftest/``.
 
 The model averages a 64x64 RGB face crop per channel and maps the three means to 8
 expression logits with a fixed seeded matrix: a few hundred bytes, yet it exercises the
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-OUT = Path(__file__).resolve().parents[1] / "faceexplorer" / "resources" / "selftest"
+OUT = Path(__file__).resolve().parents[1] / "resources" / "selftest"
 MODEL_NAME = "selftest_expression.onnx"
 SIZE = 64
 OPSET = 17
@@ -67,7 +67,7 @@ def build(path: Path) -> Path:
 
 
 def main() -> int:
-    """Build the model into the package's resources and print where it went."""
+    """Build the model into the top-level resources/ and print where it went."""
     path = build(OUT / MODEL_NAME)
     print(f"wrote {path} ({path.stat().st_size} bytes)")
     return 0

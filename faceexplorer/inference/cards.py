@@ -4,7 +4,7 @@ A card is JSON (schema 1). It is looked up, first match wins:
 
 1. beside the model, same stem: ``enet_b0_8_va_mtl.onnx`` -> ``enet_b0_8_va_mtl.json``;
 2. inside the model, as the ONNX ``metadata_props`` entry ``faceexplorer_card``;
-3. among the cards shipped in ``faceexplorer/resources/model_cards/``, by file-name
+3. among the cards shipped in ``resources/model_cards/``, by file-name
    pattern (the most specific matching pattern wins), so public releases need no card.
 
 Schema (every key but ``name``, ``input`` and ``outputs`` optional; unknown keys refused)::
@@ -40,12 +40,12 @@ import fnmatch
 import json
 import re
 from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from faceexplorer.core import vocab
 from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.paths import resource_dir
 
 METADATA_KEY = "faceexplorer_card"
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -327,7 +327,7 @@ def load_card(path: Path | str) -> ModelCard:
 
 def shipped_cards() -> list[ModelCard]:
     """The cards of public models shipped with FaceExplorer."""
-    folder = resources.files("faceexplorer") / "resources" / "model_cards"
+    folder = resource_dir() / "model_cards"
     return [load_card_text(f.read_text(encoding="utf-8"), f"resources/model_cards/{f.name}")
             for f in sorted(folder.iterdir(), key=lambda f: f.name) if f.name.endswith(".json")]
 
@@ -358,7 +358,7 @@ def find_card(model_path: Path | str, metadata: dict[str, str] | None = None) ->
     known = ", ".join(p for c in shipped_cards() for p in c.files)
     raise CardError(
         f"{model_path}: no model card. Put one beside it as {beside.name} (schema in "
-        f"faceexplorer/resources/model_cards/README.md), or store it in the ONNX metadata "
+        f"resources/model_cards/README.md), or store it in the ONNX metadata "
         f"key '{METADATA_KEY}'. Public releases named like these need none: {known}")
 
 
