@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from faceexplorer.reports.crowd_report import TASKS, crowd_report, vote_matrix
+from faceexplorer.reports.crowd_report import TASKS, crowd_report, set_votes
 from faceexplorer.stats.crowd_annotators import flag_low_agreement, va_annotator_agreement
 from faceexplorer.stats.dawid_skene import dawid_skene
 
@@ -62,16 +62,16 @@ def set_view(con: duckdb.DuckDBPyConnection, c25_set: int) -> CrowdSetView:
         The report of the set with the annotator tables and Dawid-Skene confusions.
     """
     start = time.perf_counter()
-    report = crowd_report(con, c25_set)["sets"][str(c25_set)]
-    expr = vote_matrix(con, c25_set, "expression")
+    votes = set_votes(con, c25_set)   # read once for the report and the tables
+    report = crowd_report(con, c25_set, votes)["sets"][str(c25_set)]
+    expr = votes["expression"]
     # The report runs Dawid-Skene too but returns only each annotator's accuracy; the
     # fit is deterministic, so this run gives the same model (one ~0.7 s fit per set).
     ds = dawid_skene(expr.to_numpy())
     confusions = {str(a): ds.confusions[j] for j, a in enumerate(expr.columns)}
     tables = {"expression": pd.DataFrame(report["expression"]["annotators"])}
     for task in TASKS[1:]:
-        tables[task] = va_annotator_agreement(
-            vote_matrix(con, c25_set, task).reindex(expr.index))
+        tables[task] = va_annotator_agreement(votes[task])
     for table in tables.values():
         table["low_agreement"] = flag_low_agreement(table["loo_agreement"])
     return CrowdSetView(c25_set=c25_set, report=report, annotators=tables,
