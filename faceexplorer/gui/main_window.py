@@ -54,13 +54,14 @@ from faceexplorer.gui.core.session import DatasetChange, IndexSession, SessionSt
 from faceexplorer.gui.core.settings import Settings
 from faceexplorer.gui.core.tasks import TaskRunner
 from faceexplorer.gui.dataset_panel import DatasetPanel
-from faceexplorer.gui.fit import fit_to_screen, window_geometry
+from faceexplorer.gui.fit import fit_to_screen, opens_maximized, window_geometry
 from faceexplorer.gui.lazy_tab import LazyTab, LazyView
 from faceexplorer.gui.message_page import MessagePage, how_to_fill
 from faceexplorer.gui.table_panel import TablePanel
 from faceexplorer.index.report import ImportReport
 
 if TYPE_CHECKING:
+    from faceexplorer.gui.analyses.view import AnalysesView
     from faceexplorer.gui.crowd_stats.panel import CrowdStatsPanel
     from faceexplorer.gui.depth.view import DepthView
     from faceexplorer.gui.faces_explorer.view import FacesExplorerView
@@ -116,7 +117,8 @@ class MainWindow(QMainWindow):
                 ("depth_view", self._make_depth_view),
                 ("faces_explorer", self._make_faces_explorer),
                 ("models_view", self._make_models_view),
-                ("live_view", self._make_live_view))}
+                ("live_view", self._make_live_view),
+                ("analyses_view", self._make_analyses_view))}
         pages = self._pages
         #: tab page -> (title, dataset kinds any of which make it worth showing)
         self._tabs: dict[QWidget, tuple[str, frozenset[str]]] = {
@@ -128,6 +130,7 @@ class MainWindow(QMainWindow):
             pages["faces_explorer"]: ("FACES / DASS-21", frozenset({"faces"})),
             pages["models_view"]: ("Model runs", frozenset()),
             pages["live_view"]: ("Live models", frozenset()),
+            pages["analyses_view"]: ("Analyses", frozenset()),
             self.table_panel: ("Records", frozenset()),
         }
         for widget, (title, _kinds) in self._tabs.items():
@@ -175,8 +178,13 @@ class MainWindow(QMainWindow):
         screen = self.screen()
         if screen is None:
             self.resize(*self.DEFAULT_SIZE)
-        else:
-            self.setGeometry(window_geometry(screen.availableGeometry()))
+            return
+        available = screen.availableGeometry()
+        rect = window_geometry(available)
+        self.resize(rect.size())
+        self.move(rect.topLeft())
+        if opens_maximized(available):     # a laptop: all of it
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
 
     # --- views, built on first use ----------------------------------------------------
     faces_view: FacesView = LazyView()  # type: ignore[assignment]
@@ -187,6 +195,7 @@ class MainWindow(QMainWindow):
     faces_explorer: FacesExplorerView = LazyView()  # type: ignore[assignment]
     models_view: ModelsView = LazyView()  # type: ignore[assignment]
     live_view: LiveView = LazyView()  # type: ignore[assignment]
+    analyses_view: AnalysesView = LazyView()  # type: ignore[assignment]
 
     def show_view(self, view: QWidget) -> None:
         """Make the tab holding ``view`` current (a view sits inside its LazyTab page)."""
@@ -260,6 +269,11 @@ class MainWindow(QMainWindow):
 
         view = ModelsView(parent)
         return self._connected(view)
+
+    def _make_analyses_view(self, parent: QWidget) -> QWidget:
+        from faceexplorer.gui.analyses.view import AnalysesView
+
+        return self._connected(AnalysesView(parent))
 
     def _make_live_view(self, parent: QWidget) -> QWidget:
         from faceexplorer.gui.live.view import LiveView
@@ -544,6 +558,8 @@ class MainWindow(QMainWindow):
             built["faces_view"].close_workers()  # type: ignore[attr-defined]
         if built["live_view"] is not None:
             built["live_view"].stop()  # type: ignore[attr-defined]
+        if built["analyses_view"] is not None:
+            built["analyses_view"].close_workers()  # type: ignore[attr-defined]
         self.session.close()
         self.tasks.shutdown()
         super().closeEvent(event)

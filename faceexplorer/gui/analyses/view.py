@@ -1,0 +1,514 @@
+"""The Analyses tab: run a model over every frame of a video or image folder, see the result.
+
+Top, the form: the input (a video file or a folder of images, each with its picker), the
+model (.onnx, its card found as in Model runs), the face detector (OpenCV's Haar cascade,
+or YuNet with its ONNX file), the frame stride, Run and Cancel with a progress bar. Run
+queues ``inference.analyze.run_analysis`` as a write of the index session (it runs on the
+task runner's long-job thread; the window stays usable) and the analysis is stored in the
+index with its table written beside the index (``<data folder>/analyses/*.parquet``).
+Cancel stops after the frame in flight; running again resumes where it stopped.
+
+Below, the stored analyses (newest first; every analysis the command line's
+``faceexplorer analyze --db`` stored appears too) and, for the one chosen, each input's
+timeline (:mod:`~faceexplorer.gui.analyses.timeline`) beside the frame at the cursor, its
+face box drawn. Clicking the timeline moves the frame; the frame slider and arrow keys
+move the cursor. Export writes the analysis's table (CSV or Parquet) or the timeline (PNG).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from faceexplorer.gui.analyses.timeline import AnalysisTimeline
+from faceexplorer.gui.core.session import DatasetChange, IndexView, WriteHandle
+from faceexplorer.gui.core.tasks import TaskContext
+from faceexplorer.gui.hrm.frame_canvas import FrameCanvas
+from faceexplorer.gui.hrm.frame_loader import FrameLoader, Loaded
+from faceexplorer.index import analysis_query as aq
+from faceexplorer.media.frames import Frame, FrameResult, Missing, VideoFrames
+
+#: the kind a stored analysis is announced with (``DatasetChange.kinds``)
+ANALYSES = "analyses"
+
+
+def analysis_job(ctx: TaskContext, db_path: Path, model: str, inputs: list[str],
+                 output: Path, detector: str, stride: int, stop: threading.Event) -> Any:
+    """``run_analysis`` on a worker, stored in the index at ``db_path`` (a session write)."""
+    from faceexplorer.inference.analyze import DetectorSettings, run_analysis
+    from faceexplorer.inference.analyze_input import FrameRange
+
+    def progress(done: int, total: int | None, path: Path, fps: float) -> None:
+        ctx.progress(done, total or 0, f"{path.name}: {fps:.1f} frames/s")
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    return run_analysis(model, inputs, output, detector=DetectorSettings.from_choice(detector),
+                        frames=FrameRange(stride=stride), db_path=db_path, progress=progress,
+                        should_stop=lambda: stop.is_set() or ctx.cancelled)
+
+
+class ImageListFrames:
+    """An image folder (or one image) as a frame source: frame ``n`` is its ``n``-th file."""
+
+    fps = 1.0
+
+    def __init__(self, source: Path, files: dict[int, str | None]) -> None:
+        self.source = source
+        self.files = files
+        self.description = f"images {source}"
+
+    def frame(self, n: int) -> FrameResult:
+        import cv2
+
+        name = self.files.get(n)
+        path = self.source if self.source.is_file() else self.source / (name or "")
+        if not path.is_file():
+            return Missing(n, "no_file", f"image {path} is missing", path)
+        bgr = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None:
+            return Missing(n, "unreadable", f"{path} is not a readable image", path)
+        return Frame(n, np.ascontiguousarray(bgr[:, :, ::-1]), "frames")
+
+    def close(self) -> None:
+        pass
+
+
+class BoxCanvas(FrameCanvas):
+    """The frame with the detected face's box (frame pixels) drawn over it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.box: tuple[float, float, float, float] | None = None
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
+        super().paintEvent(event)
+        if self.box is None or self.rgb is None:
+            return
+        target = self.target_rect()
+        scale = target.width() / self.rgb.shape[1]
+        x, y, w, h = self.box
+        painter = QPainter(self)
+        painter.setPen(QPen(QColor(60, 220, 90), 2))
+        painter.drawRect(QRectF(target.x() + x * scale, target.y() + y * scale,
+                                w * scale, h * scale))
+        painter.end()
+
+
+class AnalysesView(QWidget, IndexView):
+    """Every-frame analyses: run one, list them, see one input on a timeline.
+
+    Signals
+    -------
+    analysis_finished(object)
+        A run ended (its ``AnalysisResult``: finished or stopped).
+    analysis_failed(str)
+        A run could not start or broke off; the message shown.
+    frame_shown(int)
+        The frame at the cursor is on screen.
+    """
+
+    analysis_finished = Signal(object)
+    analysis_failed = Signal(str)
+    frame_shown = Signal(int)
+    index_kinds = frozenset({ANALYSES, "live"})
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.run: WriteHandle | None = None
+        self._stop = threading.Event()
+        self.analyses: list[dict[str, Any]] = []
+        self.inputs: list[aq.AnalysisInput] = []
+        self.series: aq.InputSeries | None = None
+        self._select_after: str | None = None
+        self._source: Any = None
+        self._request = 0
+        self.loader = FrameLoader(self)
+        self.loader.loaded.connect(self._on_loaded)
+        self._build()
+
+    # --- layout -------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.input_edit = QLineEdit()
+        self.input_edit.setPlaceholderText("a video file, or a folder of images")
+        self.video_button = QPushButton("Video…")
+        self.folder_button = QPushButton("Folder…")
+        self.model_edit = QLineEdit()
+        self.model_edit.setPlaceholderText("model .onnx")
+        self.model_button = QPushButton("Model…")
+        self.detector_box = QComboBox()
+        self.detector_box.addItem("Haar cascade (OpenCV)", "haar")
+        self.detector_box.addItem("YuNet… (choose its .onnx)", "yunet")
+        self.stride_spin = QSpinBox()
+        self.stride_spin.setRange(1, 1000)
+        self.stride_spin.setPrefix("every ")
+        self.stride_spin.setSuffix(" frame(s)")
+        self.run_button = QPushButton("Run")
+        self.cancel_button = QPushButton("Cancel")
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m frames")
+        self.status = QLabel("Choose a video or an image folder and a model, then Run.")
+        self.status.setWordWrap(True)
+        row1 = QHBoxLayout()
+        for w, stretch in ((QLabel("Input"), 0), (self.input_edit, 3), (self.video_button, 0),
+                           (self.folder_button, 0), (QLabel("Model"), 0),
+                           (self.model_edit, 3), (self.model_button, 0)):
+            row1.addWidget(w, stretch)
+        row2 = QHBoxLayout()
+        for w, stretch in ((QLabel("Detector"), 0), (self.detector_box, 1),
+                           (self.stride_spin, 0), (self.run_button, 0),
+                           (self.cancel_button, 0), (self.progress, 2)):
+            row2.addWidget(w, stretch)
+
+        self.list = QListWidget()
+        self.list.setObjectName("analysesList")
+        self.list.setWordWrap(True)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.input_box = QComboBox()
+        self.export_table_button = QPushButton("Export table…")
+        self.export_png_button = QPushButton("Export timeline…")
+        left = QWidget()
+        lay = QVBoxLayout(left)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(QLabel("<b>Stored analyses</b>"))
+        lay.addWidget(self.list, 1)
+        lay.addWidget(QLabel("Input"))
+        lay.addWidget(self.input_box)
+        lay.addWidget(self.export_table_button)
+        lay.addWidget(self.export_png_button)
+
+        self.canvas = BoxCanvas()
+        self.frame_label = QLabel("")
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.timeline = AnalysisTimeline()
+        frame_panel = QWidget()
+        fl = QVBoxLayout(frame_panel)
+        fl.setContentsMargins(0, 0, 0, 0)
+        fl.addWidget(self.canvas, 1)
+        fl.addWidget(self.slider)
+        fl.addWidget(self.frame_label)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(frame_panel)
+        right.addWidget(self.timeline)
+        right.setSizes([240, 460])
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setSizes([260, 1000])
+        outer = QVBoxLayout(self)
+        outer.addLayout(row1)
+        outer.addLayout(row2)
+        outer.addWidget(self.status)
+        outer.addWidget(split, 1)
+
+        self.video_button.clicked.connect(self._pick_video)
+        self.folder_button.clicked.connect(self._pick_folder)
+        self.model_button.clicked.connect(self._pick_model)
+        self.detector_box.activated.connect(self._detector_chosen)
+        self.run_button.clicked.connect(self.start_run)
+        self.cancel_button.clicked.connect(self.cancel_run)
+        self.list.currentRowChanged.connect(self._analysis_chosen)
+        self.input_box.currentIndexChanged.connect(self._input_chosen)
+        self.timeline.cursor_moved.connect(self.show_frame)
+        self.slider.valueChanged.connect(self._slid)
+        self.export_table_button.clicked.connect(self._ask_export_table)
+        self.export_png_button.clicked.connect(self._ask_export_png)
+        self._yunet_path: str | None = None
+        self._set_running(False)
+
+    def _set_running(self, running: bool) -> None:
+        self.run_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+
+    # --- the index ----------------------------------------------------------------------
+    def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        """List the stored analyses of ``con`` (None: none); keeps the one chosen."""
+        keep = self._select_after or self.current_analysis()
+        self._select_after = None
+        self.analyses = aq.analysis_list(con) if con is not None else []
+        self.list.blockSignals(True)
+        self.list.clear()
+        for a in self.analyses:
+            names = ", ".join(Path(s).name for s in a["sources"] if s) or "?"
+            item = QListWidgetItem(
+                f"{names}\n{a['model']} · {a['detector']} · face in {a['frames_with_face']:,} "
+                f"of {a['frames']:,} frames · {a['finished_at']:%Y-%m-%d %H:%M}")
+            item.setData(Qt.ItemDataRole.UserRole, a["analysis_id"])
+            self.list.addItem(item)
+        self.list.blockSignals(False)
+        ids = [a["analysis_id"] for a in self.analyses]
+        row = ids.index(keep) if keep in ids else (0 if ids else -1)
+        if row >= 0:
+            self.list.setCurrentRow(row)
+            self._analysis_chosen(row)
+        else:
+            self._show_series(None)
+            if con is not None and self.run is None:
+                self.status.setText("No analysis stored yet: choose a video or an image "
+                                    "folder and a model, then Run.")
+
+    def current_analysis(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def _analysis_chosen(self, row: int) -> None:
+        con = self.con
+        if con is None or row < 0 or row >= len(self.analyses):
+            return
+        self.inputs = aq.analysis_inputs(con, self.analyses[row]["analysis_id"])
+        self.input_box.blockSignals(True)
+        self.input_box.clear()
+        for i in self.inputs:
+            self.input_box.addItem(f"{Path(i.source).name} ({i.kind}, {i.frames:,})")
+        self.input_box.blockSignals(False)
+        self._input_chosen(0)
+
+    def _input_chosen(self, index: int) -> None:
+        con, analysis = self.con, self.current_analysis()
+        if con is None or analysis is None or not 0 <= index < len(self.inputs):
+            self._show_series(None)
+            return
+        self._show_series(aq.input_series(con, analysis, self.inputs[index].source),
+                          self.inputs[index].kind)
+
+    def _show_series(self, series: aq.InputSeries | None, kind: str = "video") -> None:
+        self.series = series
+        self.timeline.set_series(series)
+        if self._source is not None:
+            self._source = None
+        self.canvas.clear()
+        self.canvas.box = None
+        if series is None or not len(series.frames):
+            self.slider.setRange(0, 0)
+            self.frame_label.setText("")
+            return
+        source = Path(series.source)
+        if kind == "video":
+            self._source = VideoFrames(source)
+        else:
+            self._source = ImageListFrames(source, dict(zip(series.frames.tolist(),
+                                                            series.files, strict=True)))
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, len(series.frames) - 1)
+        self.slider.setValue(0)
+        self.slider.blockSignals(False)
+        self.show_frame(int(series.frames[0]))
+
+    # --- the frame at the cursor --------------------------------------------------------
+    def show_frame(self, frame: int) -> None:
+        """Show analysed frame ``frame`` with its face box; moves the cursor and slider."""
+        if self.series is None or self._source is None:
+            return
+        where = np.flatnonzero(self.series.frames == frame)
+        if not len(where):
+            return
+        i = int(where[0])
+        self.timeline.set_cursor(frame)
+        self.slider.blockSignals(True)
+        self.slider.setValue(i)
+        self.slider.blockSignals(False)
+        box = self.series.boxes[i]
+        self.canvas.box = None if np.isnan(box).any() else tuple(float(v) for v in box)
+        top = int(self.series.top[i])
+        label = self.series.labels[top] if top >= 0 else "no face"
+        when = self.series.seconds[i]
+        file = self.series.files[i]
+        self.frame_label.setText(
+            f"frame {frame}" + (f" · {when:.2f} s" if not np.isnan(when) else "")
+            + (f" · {file}" if file else "") + f" · {label}"
+            + (f" ({self.series.probabilities[top, i]:.2f})" if top >= 0 else ""))
+        self._request = self.loader.request(self._source, frame, self.canvas.fit_size())
+
+    def _slid(self, index: int) -> None:
+        if self.series is not None and 0 <= index < len(self.series.frames):
+            self.show_frame(int(self.series.frames[index]))
+
+    def _on_loaded(self, loaded: Loaded) -> None:
+        if loaded.request != self._request:
+            return
+        if isinstance(loaded.result, Frame) and loaded.display is not None:
+            self.canvas.show_frame(loaded.result.rgb, loaded.display)
+        else:
+            self.canvas.clear()
+            self.frame_label.setText(f"{self.frame_label.text()} · {loaded.result.message}")
+        self.frame_shown.emit(loaded.frame)
+
+    # --- running ------------------------------------------------------------------------
+    def _pick_video(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a video", self.input_edit.text(),
+                                              "Videos (*.mp4 *.avi *.mov *.mkv *.webm);;"
+                                              "All files (*)")
+        if path:
+            self.input_edit.setText(path)
+
+    def _pick_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Choose a folder of images",
+                                                self.input_edit.text())
+        if path:
+            self.input_edit.setText(path)
+
+    def _pick_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose an ONNX model",
+                                              self.model_edit.text(), "ONNX model (*.onnx)")
+        if path:
+            self.model_edit.setText(path)
+
+    def _detector_chosen(self, index: int) -> None:
+        if self.detector_box.itemData(index) != "yunet":
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Choose the YuNet model",
+                                              self._yunet_path or "", "ONNX model (*.onnx)")
+        if path:
+            self.set_yunet(path)
+        else:
+            self.detector_box.setCurrentIndex(0)
+
+    def set_yunet(self, path: str) -> None:
+        """Use YuNet from ``path`` (as the detector picker does)."""
+        self._yunet_path = path
+        self.detector_box.setItemText(1, f"YuNet ({Path(path).name})")
+        self.detector_box.setCurrentIndex(1)
+
+    def output_for(self, inputs: list[str], model: str) -> Path:
+        """Where the table goes: beside the index, named after the input and the model."""
+        assert self.session is not None
+        stem = f"{Path(inputs[0]).stem}-{Path(model).stem}-every{self.stride_spin.value()}"
+        return self.session.db_path.parent / "analyses" / f"{stem}.parquet"
+
+    def start_run(self) -> None:
+        """Analyse the form's input with the form's model (a write of the session)."""
+        text, model = self.input_edit.text().strip(), self.model_edit.text().strip()
+        problem = None
+        if not text:
+            problem = "Choose a video file or a folder of images first."
+        elif not Path(text).exists():
+            problem = f"{text}: no such file or folder."
+        elif not model:
+            problem = "Choose a model file (.onnx) first."
+        elif self.session is None:
+            problem = "No index is open."
+        if problem:
+            self.status.setText(problem)
+            self.analysis_failed.emit(problem)
+            return
+        assert self.session is not None
+        detector = "haar"
+        if self.detector_box.currentData() == "yunet" and self._yunet_path:
+            detector = self._yunet_path
+        inputs = [text]
+        self._stop = threading.Event()
+        self.progress.setRange(0, 0)
+        self.status.setText(f"Analysing every {self.stride_spin.value()} frame(s) of "
+                            f"{Path(text).name} with {Path(model).name}…")
+        self._set_running(True)
+        self.run = self.session.write(
+            analysis_job, model, inputs, self.output_for(inputs, model), detector,
+            self.stride_spin.value(), self._stop,
+            name=f"Analysis of {Path(text).name}",
+            change=DatasetChange(frozenset({ANALYSES}), "analysis", text),
+            on_done=self._run_done, on_error=self._run_failed,
+            on_progress=self._run_progress, on_cancelled=self._run_cancelled)
+
+    def cancel_run(self) -> None:
+        """Stop after the frame in flight; what was analysed is kept for a resume."""
+        if self.run is None or self.session is None:
+            return
+        if self.run.task is None:
+            self.session.cancel_write(self.run)
+        else:
+            self._stop.set()
+            self.status.setText("Stopping after the frame in flight…")
+
+    @property
+    def running(self) -> bool:
+        return self.run is not None
+
+    def _run_progress(self, done: int, total: int, text: str) -> None:
+        self.progress.setRange(0, max(total, done, 1))
+        self.progress.setValue(done)
+        self.status.setText(f"{done:,}{f' / {total:,}' if total else ''} frames · {text}")
+
+    def _run_done(self, result: Any) -> None:
+        self.run = None
+        self._set_running(False)
+        sentences = "; ".join(f"{s.path.name}: {s.sentence()}" for s in result.inputs)
+        if result.status == "finished":
+            frames = sum(s.frames for s in result.inputs)
+            self.progress.setRange(0, max(frames, 1))
+            self.progress.setValue(frames)
+            self.status.setText(f"Finished ({result.frames_per_second:.1f} frames/s): "
+                                f"{sentences}. Table: {result.output}")
+        else:
+            self.status.setText(f"Stopped: {sentences}. Run again to resume.")
+        self._select_after = result.analysis_id
+        self.show_index(self.con)
+        self.analysis_finished.emit(result)
+
+    def _run_failed(self, message: str) -> None:
+        self.run = None
+        self._set_running(False)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.status.setText(f"The analysis could not run: {message}")
+        self.analysis_failed.emit(message)
+
+    def _run_cancelled(self) -> None:
+        self.run = None
+        self._set_running(False)
+        self.status.setText("Cancelled.")
+
+    # --- export -------------------------------------------------------------------------
+    def export_table(self, path: Path) -> int:
+        """Write the chosen analysis's rows to ``path`` (.csv or .parquet)."""
+        analysis = self.current_analysis()
+        if self.con is None or analysis is None:
+            raise ValueError("no analysis chosen")
+        return aq.export_rows(self.con, analysis, path)
+
+    def _ask_export_table(self) -> None:
+        if self.current_analysis() is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export the analysis table", "",
+                                              "CSV (*.csv);;Parquet (*.parquet)")
+        if path:
+            rows = self.export_table(Path(path))
+            self.status.setText(f"Saved {rows:,} rows to {path}")
+
+    def _ask_export_png(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the timeline", "",
+                                              "PNG image (*.png)")
+        if path:
+            path = path if path.lower().endswith(".png") else f"{path}.png"
+            self.timeline.grab().save(path)
+            self.status.setText(f"Saved {path}")
+
+    def close_workers(self) -> None:
+        self.loader.close()
+
+    def attach(self, session) -> None:  # noqa: ANN001 - IndexSession | None
+        """Follow ``session``; frames decode on its task runner."""
+        self.loader.use(session.tasks.spawn if session is not None else None)
+        IndexView.attach(self, session)

@@ -1,0 +1,132 @@
+"""Reading stored every-frame analyses back: their inputs, one input's per-frame series.
+
+The window's Analyses tab lists :func:`analysis_list` and, for the input chosen,
+shows :func:`input_series`: one value per analysed frame of the input, for the first
+face of the frame (face 0, the largest the detector kept; a frame without a face has
+none), as arrays a timeline plots directly. Expression probabilities come back as a
+labels x frames matrix in the model's label order (the MAP keys), NaN where no face was
+found or the prediction was invalid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from faceexplorer.index.store import table_exists
+
+
+@dataclass(frozen=True)
+class AnalysisInput:
+    """One input of a stored analysis."""
+
+    analysis_id: str
+    ordinal: int
+    source: str
+    kind: str                 # 'video' | 'images'
+    frames: int
+    frames_with_face: int
+
+
+@dataclass(frozen=True)
+class InputSeries:
+    """Per-frame results of one input (face 0 of each frame)."""
+
+    source: str
+    frames: np.ndarray        # frame numbers, ascending
+    seconds: np.ndarray       # timestamp of each frame (NaN: unknown)
+    face_found: np.ndarray    # bool
+    labels: tuple[str, ...]   # expression labels, model order
+    probabilities: np.ndarray  # (labels, frames), NaN without a face
+    valence: np.ndarray
+    arousal: np.ndarray
+    boxes: np.ndarray         # (frames, 4) x, y, w, h; NaN without a face
+    files: tuple[str | None, ...]  # image name per frame (image inputs), else None
+
+    @property
+    def top(self) -> np.ndarray:
+        """Index of the most probable label per frame (-1 without a prediction)."""
+        probs = np.where(np.isnan(self.probabilities), -1.0, self.probabilities)
+        top = probs.argmax(axis=0) if len(self.labels) else np.zeros(len(self.frames), int)
+        return np.where(np.isnan(self.probabilities).all(axis=0), -1, top)
+
+
+def analysis_list(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Stored analyses, newest first, with their inputs' names (empty without any)."""
+    if not table_exists(con, "analyses"):
+        return []
+    cur = con.execute("""
+        SELECT a.analysis_id, coalesce(a.model_name, a.model_path) AS model,
+               a.detector ->> 'kind' AS detector, a.frames, a.frames_with_face, a.rows,
+               a.finished_at, a.output,
+               list(s.source ORDER BY s.ordinal) AS sources
+        FROM analyses a LEFT JOIN analysis_sources s USING (analysis_id)
+        GROUP BY ALL ORDER BY a.finished_at DESC""")
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def analysis_inputs(con: duckdb.DuckDBPyConnection, analysis_id: str) -> list[AnalysisInput]:
+    """The inputs of ``analysis_id`` in command-line order."""
+    rows = con.execute("SELECT analysis_id, ordinal, source, kind, frames, frames_with_face "
+                       "FROM analysis_sources WHERE analysis_id = ? ORDER BY ordinal",
+                       [analysis_id]).fetchall()
+    return [AnalysisInput(*r) for r in rows]
+
+
+def input_series(con: duckdb.DuckDBPyConnection, analysis_id: str,
+                 source: str) -> InputSeries:
+    """The per-frame series of ``source`` in ``analysis_id`` (face 0 of each frame)."""
+    rows = con.execute("""
+        SELECT frame_index, timestamp_s, bool_or(face_found) AS face_found,
+               any_value(file) AS file,
+               any_value(expression) FILTER (WHERE face_index = 0 AND valid) AS expression,
+               any_value(valence) FILTER (WHERE face_index = 0 AND valid) AS valence,
+               any_value(arousal) FILTER (WHERE face_index = 0 AND valid) AS arousal,
+               any_value([box_x, box_y, box_w, box_h]) FILTER (WHERE face_index = 0) AS box
+        FROM analysis_rows WHERE analysis_id = ? AND source = ?
+        GROUP BY frame_index, timestamp_s ORDER BY frame_index""",
+                       [analysis_id, source]).fetchall()
+    labels: list[str] = next((list(r[4]) for r in rows if r[4]), [])
+    n = len(rows)
+    probs = np.full((len(labels), n), np.nan)
+    boxes = np.full((n, 4), np.nan)
+    for j, row in enumerate(rows):
+        if row[4]:
+            probs[:, j] = [np.nan if row[4].get(k) is None else row[4][k] for k in labels]
+        if row[7] is not None and None not in row[7]:
+            boxes[j] = row[7]
+
+    def column(i: int) -> np.ndarray:
+        return np.array([np.nan if r[i] is None else r[i] for r in rows], dtype=np.float64)
+
+    return InputSeries(
+        source=source, frames=np.array([r[0] for r in rows], dtype=np.int64),
+        seconds=column(1), face_found=np.array([bool(r[2]) for r in rows], dtype=bool),
+        labels=tuple(labels), probabilities=probs, valence=column(5), arousal=column(6),
+        boxes=boxes, files=tuple(r[3] for r in rows))
+
+
+def export_rows(con: duckdb.DuckDBPyConnection, analysis_id: str, path: Path) -> int:
+    """Write the analysis's rows to ``path`` (.csv or .parquet); returns the row count."""
+    path = Path(path)
+    fmt = {".csv": "(HEADER, DELIMITER ',')", ".parquet": "(FORMAT PARQUET)"}.get(
+        path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path}: choose a .csv or .parquet file")
+    rows = con.execute("SELECT count(*) FROM analysis_rows WHERE analysis_id = ?",
+                       [analysis_id]).fetchone()[0]
+    literal = str(path).replace("'", "''")
+    id_literal = analysis_id.replace("'", "''")
+    # MAP columns are written as JSON text in CSV (DuckDB's own map text is not standard)
+    columns = ("source, file, frame_index, timestamp_s, face_index, face_found, box_x, box_y, "
+               "box_w, box_h, detector_score, valid, message, "
+               + ("to_json(expression) AS expression, valence, arousal, to_json(aus) AS aus"
+                  if path.suffix.lower() == ".csv" else "expression, valence, arousal, aus"))
+    con.execute(f"COPY (SELECT {columns} FROM analysis_rows WHERE analysis_id = '{id_literal}' "
+                f"ORDER BY source, frame_index, face_index) TO '{literal}' {fmt}")
+    return int(rows)

@@ -1,0 +1,116 @@
+"""The Analyses tab driven as a user would: pick a video and a model, Run, read the timeline.
+
+A face video the tests write (30 frames, faces missing at frames 4, 5 and 17) and a tiny
+model named like HSEmotion's (its shipped card applies) run from the tab on a real index
+session. What the timeline and the frame label SHOW is compared with the analysis's own
+table (the Parquet file ``faceexplorer analyze`` writes), read with DuckDB.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from faceexplorer.gui.analyses import AnalysesView
+from faceexplorer.index.store import connect
+from tests.inference.conftest import build_model
+from tests.inference.videos import face_video
+
+N = 30
+FACELESS = (4, 5, 17)
+TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("analyses")
+    return {"video": face_video(root / "face.avi", n=N, faceless_at=FACELESS),
+            "model": build_model(root / "enet_b0_8_va_mtl.onnx", widths=(10,))}
+
+
+@pytest.fixture
+def view(qtbot, tmp_path: Path, sessions):
+    db = tmp_path / "data" / "index.duckdb"
+    connect(db).close()
+    v = AnalysesView()
+    qtbot.addWidget(v)
+    v.resize(1366, 700)
+    v.attach(sessions(db))
+    v.show()
+    qtbot.waitExposed(v)
+    yield v
+    v.close_workers()
+
+
+def test_run_a_video_and_read_its_timeline(qtbot, view: AnalysesView, inputs, shoot) -> None:
+    assert view.list.count() == 0 and "No analysis stored yet" in view.status.text()
+    qtbot.keyClicks(view.input_edit, str(inputs["video"]))
+    qtbot.keyClicks(view.model_edit, str(inputs["model"]))
+    with qtbot.waitSignal(view.analysis_finished, timeout=TIMEOUT_MS) as got:
+        qtbot.mouseClick(view.run_button, Qt.MouseButton.LeftButton)
+        assert view.running and not view.run_button.isEnabled()
+    result = got.args[0]
+    assert result.status == "finished"
+    assert f"face found in {N - len(FACELESS)} of {N} frames" in view.status.text()
+    # stored in the index and listed, chosen
+    assert view.list.count() == 1 and view.current_analysis() == result.analysis_id
+    series = view.series
+    assert series is not None and len(series.frames) == N
+    table = duckdb.sql(f"SELECT frame_index, face_found, valence FROM "
+                       f"read_parquet('{result.output}') ORDER BY frame_index").fetchall()
+    assert [bool(r[1]) for r in table] == series.face_found.tolist()
+    np.testing.assert_allclose([np.nan if r[2] is None else r[2] for r in table],
+                               series.valence, equal_nan=True)
+    assert view.timeline.face_plot.titleLabel.text.startswith(
+        f"Face found in {N - len(FACELESS)} of {N} frames")
+    # the cursor follows a frame chosen on the slider; the frame is decoded and shown
+    with qtbot.waitSignal(view.frame_shown, timeout=10_000):
+        view.slider.setValue(FACELESS[0])
+    assert view.timeline.cursor == FACELESS[0]
+    assert "no face" in view.frame_label.text() and view.canvas.box is None
+    with qtbot.waitSignal(view.frame_shown, timeout=10_000):
+        view.slider.setValue(10)
+    assert view.canvas.box is not None and view.canvas.rgb is not None
+    top = series.labels[int(series.top[10])]
+    assert top in view.frame_label.text()
+    shoot(view, "analyses_view")
+
+
+def test_export_table_equals_the_stored_rows(qtbot, view: AnalysesView, inputs,
+                                             tmp_path: Path) -> None:
+    view.input_edit.setText(str(inputs["video"]))
+    view.model_edit.setText(str(inputs["model"]))
+    view.stride_spin.setValue(3)
+    with qtbot.waitSignal(view.analysis_finished, timeout=TIMEOUT_MS):
+        view.start_run()
+    assert len(view.series.frames) == N // 3
+    out = tmp_path / "table.csv"
+    rows = view.export_table(out)
+    assert rows == N // 3
+    text = out.read_text().splitlines()
+    assert text[0].startswith("source,file,frame_index") and len(text) == rows + 1
+
+
+def test_refusals_say_what_to_do(qtbot, view: AnalysesView, inputs, tmp_path: Path) -> None:
+    qtbot.mouseClick(view.run_button, Qt.MouseButton.LeftButton)
+    assert "Choose a video file or a folder" in view.status.text()
+    view.input_edit.setText(str(tmp_path / "nowhere.mp4"))
+    qtbot.mouseClick(view.run_button, Qt.MouseButton.LeftButton)
+    assert "no such file or folder" in view.status.text()
+    broken = tmp_path / "enet_b0_8_best_afew.onnx"
+    broken.write_bytes(b"not a model")
+    view.input_edit.setText(str(tmp_path))           # a folder without images
+    view.model_edit.setText(str(inputs["model"]))
+    with qtbot.waitSignal(view.analysis_failed, timeout=TIMEOUT_MS) as got:
+        view.start_run()
+    assert "no images" in got.args[0] and "Traceback" not in got.args[0]
+    view.input_edit.setText(str(inputs["video"]))
+    view.model_edit.setText(str(broken))
+    with qtbot.waitSignal(view.analysis_failed, timeout=TIMEOUT_MS) as got:
+        view.start_run()
+    assert "Traceback" not in got.args[0] and str(broken) in got.args[0]
+    assert view.run_button.isEnabled()
