@@ -115,36 +115,40 @@ def wrap_labels(*labels: QLabel) -> None:
         label.setWordWrap(True)
 
 
-#: Screens up to this width get the window over their whole available area.
+#: Screens up to this width get the window maximized (over their whole free area).
 LAPTOP_WIDTH = 1440
-#: On larger screens the window takes this share of the available area, centred.
+#: Elsewhere, and when a laptop's window is restored from maximized, the window takes
+#: this share of the free area, centred.
 SCREEN_SHARE = 0.9
 
 
-def window_geometry(available: QRect, minimum: QSize | None = None) -> QRect:
-    """Where a window opens on a screen whose free area is ``available``.
+def opens_maximized(available: QRect) -> bool:
+    """A laptop's screen is used whole: the window opens maximized there."""
+    return available.width() <= LAPTOP_WIDTH
 
-    A laptop's screen (up to :data:`LAPTOP_WIDTH` px wide) is used whole; a larger one
-    :data:`SCREEN_SHARE` of it, centred. Never larger than ``available``; never smaller
-    than ``minimum`` where the screen has room for it.
-    """
-    share = 1.0 if available.width() <= LAPTOP_WIDTH else SCREEN_SHARE
-    size = QSize(round(available.width() * share), round(available.height() * share))
-    if minimum is not None:
-        size = size.expandedTo(minimum).boundedTo(available.size())
+
+def window_geometry(available: QRect) -> QRect:
+    """The window's normal geometry on a screen whose free area is ``available``:
+    :data:`SCREEN_SHARE` of it, centred (the frame included, where known)."""
+    size = QSize(round(available.width() * SCREEN_SHARE),
+                 round(available.height() * SCREEN_SHARE))
     rect = QRect(QPoint(0, 0), size)
     rect.moveCenter(available.center())
     return rect
 
 
 def fit_to_screen(window: QWidget, available: QRect) -> None:
-    """Bring a (restored) ``window`` inside ``available``: smaller if larger, moved in."""
-    frame = window.geometry()
-    size = frame.size().boundedTo(available.size())
-    if size != frame.size():
+    """Bring a (restored) ``window`` inside ``available``, its frame included: smaller
+    if it is larger, moved in if it sticks out."""
+    if window.isMaximized() or window.isFullScreen():
+        return
+    frame = window.frameGeometry()
+    extra = frame.size() - window.size()
+    size = window.size().boundedTo(available.size() - extra)
+    if size != window.size():
         window.resize(size)
-    rect = QRect(window.pos(), size)
+    rect = QRect(frame.topLeft(), size + extra)
     dx = min(0, available.right() - rect.right()) or max(0, available.left() - rect.left())
     dy = min(0, available.bottom() - rect.bottom()) or max(0, available.top() - rect.top())
     if dx or dy:
-        window.move(window.pos() + QPoint(dx, dy))
+        window.move(frame.topLeft() + QPoint(dx, dy))
