@@ -155,6 +155,11 @@ class MainWindow(QMainWindow):
         self.error_page = MessagePage(
             "errorState", QStyle.StandardPixmap.SP_MessageBoxWarning, "Retry", self)
         self.empty_page.button.clicked.connect(self.add_dataset)
+        # Live models and Analyses need no dataset: reachable from an empty index too.
+        self.empty_page.add_button("Live models", "emptyLive").clicked.connect(
+            lambda: self.browse_without_data("live_view"))
+        self.empty_page.add_button("Analyse a video…", "emptyAnalyses").clicked.connect(
+            lambda: self.browse_without_data("analyses_view"))
         self.error_page.button.clicked.connect(self.reload)
         self.stack = QStackedWidget(self)
         for w in (self.browse_page, self.empty_page, self.error_page):
@@ -369,8 +374,12 @@ class MainWindow(QMainWindow):
             self._show_error(exc)
             return
         if not self.datasets:
+            if self._no_data_tabs:          # the user is in Live models or Analyses
+                self.dataset_panel.set_datasets([])
+                return
             self._show_empty()
             return
+        self._no_data_tabs = False
         kinds = {d.kind for d in self.datasets}
         # Hiding the current tab makes the next one current for a moment: build nothing
         # until every tab has its visibility.
@@ -416,6 +425,26 @@ class MainWindow(QMainWindow):
 
     #: the browse page shows datasets (a refill then keeps the user's tab)
     _browsing = False
+    #: the browse page shows only the tabs that need no dataset (an empty index)
+    _no_data_tabs = False
+
+    def browse_without_data(self, page: str) -> None:
+        """Show the tabs that need no dataset (an empty or missing index), ``page`` first.
+
+        A missing index is created (empty) so that what the tab writes has a home."""
+        self._no_data_tabs = True
+        if not self.session.is_open:
+            self.session.write(_create_index, name="Creating the index",
+                               on_done=lambda _none: self.browse_without_data(page))
+            return
+        self._tabs_settling = True
+        for widget, (_title, needs) in self._tabs.items():
+            self.views.setTabVisible(self.views.indexOf(widget), not needs)
+        self._tabs_settling = False
+        self.dataset_panel.set_datasets([])
+        self.stack.setCurrentWidget(self.browse_page)
+        self.views.setCurrentWidget(self._pages[page])
+        self._build_current()
 
     def _show_empty(self, title: str = "This index has no datasets yet") -> None:
         self._browsing = False
@@ -563,6 +592,12 @@ class MainWindow(QMainWindow):
         self.session.close()
         self.tasks.shutdown()
         super().closeEvent(event)
+
+
+def _create_index(_ctx, db_path: Path) -> None:
+    from faceexplorer.index.store import connect
+
+    connect(db_path).close()
 
 
 def _recording_job(_ctx, db_path: Path, csv_path: str) -> int:

@@ -11,7 +11,7 @@ from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPushButton, QStyle, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStyle, QVBoxLayout, QWidget
 
 from faceexplorer.datasets.registry import IMPORTERS
 
@@ -38,12 +38,24 @@ class MessagePage(QWidget):
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.button = QPushButton(button_text, self)
         self.button.setMaximumWidth(160)
+        #: more actions beside the button (``add_button``)
+        self.more = QHBoxLayout()
+        self.more.addWidget(self.button)
         layout = QVBoxLayout(self)
         layout.addStretch(2)
-        for w in (self.icon, self.title, self.body, self.button):
+        for w in (self.icon, self.title, self.body):
             layout.addWidget(w, 0, Qt.AlignmentFlag.AlignHCenter)
             layout.addSpacing(6)
+        layout.addLayout(self.more)
+        self.more.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(3)
+
+    def add_button(self, text: str, object_name: str) -> QPushButton:
+        """Another action beside the main button (e.g. a tab that needs no data)."""
+        button = QPushButton(text, self)
+        button.setObjectName(object_name)
+        self.more.addWidget(button)
+        return button
 
     def show_message(self, title: str, body_html: str) -> None:
         self.title.setText(title)

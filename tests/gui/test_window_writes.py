@@ -22,6 +22,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QPushButton
 
 from faceexplorer.gui.add_dataset import AddDatasetDialog
+from faceexplorer.gui.core.session import DatasetChange
 from faceexplorer.gui.main_window import MainWindow
 from faceexplorer.samples.affectnet import write_affectnet
 from faceexplorer.samples.affectnet_c25 import write_c25
@@ -177,3 +178,28 @@ def test_dialog_refuses_an_unknown_folder(qtbot, tmp_path: Path) -> None:
     dialog.import_button.click()
     assert dialog.result() != QDialog.DialogCode.Accepted
     assert "not recognised" in dialog.problem.text()
+
+
+def test_live_and_analyses_reachable_with_an_empty_index(qtbot, tmp_path: Path,
+                                                         shoot) -> None:
+    db = tmp_path / "fresh" / "index.duckdb"
+    window = MainWindow(db)
+    window.testing = True
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    assert window.state == "empty"
+    button = window.empty_page.findChild(QPushButton, "emptyAnalyses")
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.state == "browse", timeout=TIMEOUT_MS)
+    assert db.exists()                  # created, empty, so an analysis has a home
+    current = window.views.currentWidget()
+    assert current is window._pages["analyses_view"]
+    visible = {window._tabs[w][0] for w in window._tabs
+               if window.views.isTabVisible(window.views.indexOf(w))}
+    assert visible == {"Model runs", "Live models", "Analyses", "Records"}
+    # a write that adds no dataset (here: reopening) keeps the user where they are
+    window.session.changed.emit(DatasetChange(frozenset({"analyses"}), "analysis"))
+    assert window.state == "browse" and window.views.currentWidget() is current
+    window.views.setCurrentWidget(window._pages["live_view"])
+    shoot(window, "window_empty_index_live")
