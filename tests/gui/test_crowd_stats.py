@@ -225,6 +225,13 @@ def test_real_votes_shown_equal_references(qtbot, open_panel, real_index, shoot)
     assert shown["ICC(2,1) [95% CI]"] == shown_icc(*ref["ICC(2,1)"])
     assert shown["ICC(2,k) [95% CI]"] == shown_icc(*ref["ICC(2,k)"])
     assert not panel.ds_card.showing_plot and "expression task" in panel.ds_card.note.text()
+    # issue 14: no Dawid-Skene nor AffectNet-majority tab (placeholders) for valence, nor
+    # the hint about clicking for a confusion; the histogram is shown
+    tabs = panel.tabs
+    assert [tabs.isTabVisible(tabs.indexOf(card)) for card in (
+        panel.ds_card, panel.affectnet_card, panel.histogram_card)] == [False, False, True]
+    assert tabs.currentWidget() is panel.histogram_card
+    assert "Dawid-Skene" not in panel.legend.text()
     assert list(ranking(panel).columns)[4] == "Mean Pearson r"
     shoot(panel.window(), "crowd_stats_set1_valence")
 
@@ -252,6 +259,8 @@ def test_real_votes_shown_equal_references(qtbot, open_panel, real_index, shoot)
     assert summary(panel)["Fleiss' kappa"] != f"{fleiss_kappa(aggregate_raters(codes2)[0]):.3f}"
     panel.set_combo.setCurrentIndex(1)
     assert panel.shown == (2, "expression")
+    assert all(panel.tabs.isTabVisible(i) for i in range(panel.tabs.count()))
+    assert "Dawid-Skene confusion" in panel.legend.text()
     assert summary(panel)["Fleiss' kappa"] == f"{fleiss_kappa(aggregate_raters(codes2)[0]):.3f}"
     assert panel.ranking.annotator_at(0).startswith("set2/")
     header = panel.ranking.horizontalHeader()

@@ -51,6 +51,10 @@ NO_C25_TEXT = ("<b>No AffectNetC25 votes in this index</b><br><br>Import them wi
 NO_INDEX_TEXT = "<b>No index is open</b>"
 
 
+LEGEND = "Tinted rows: low agreement (hover for the rule)."
+LEGEND_DS = " Click an annotator to see their Dawid-Skene confusion."
+
+
 class CrowdStatsPanel(QWidget, IndexView):
     """Agreement statistics of the AffectNetC25 sets, standalone and connection-driven.
 
@@ -112,8 +116,7 @@ class CrowdStatsPanel(QWidget, IndexView):
                                     + 4)
         self.ranking = RankingTable(self)
         self.ranking.setObjectName("annotatorRanking")
-        self.legend = QLabel("Tinted rows: low agreement (hover for the rule). "
-                             "Click an annotator to see their Dawid-Skene confusion.", self)
+        self.legend = QLabel(LEGEND + LEGEND_DS, self)
         self.legend.setWordWrap(True)
         self.legend.setStyleSheet("color: #555;")
         left = QWidget(self)
@@ -131,9 +134,11 @@ class CrowdStatsPanel(QWidget, IndexView):
                                           "AffectNet label", "crowd majority", self)
         self.histogram_card = HistogramCard("agreement_histogram", self)
         self.tabs = QTabWidget(self)
-        self.tabs.addTab(self.ds_card, "Annotator confusion (Dawid-Skene)")
+        # short titles: all three read whole in a laptop's half of the tab
+        self.tabs.addTab(self.ds_card, "Dawid-Skene confusion")
         self.tabs.addTab(self.affectnet_card, "Majority vs AffectNet")
         self.tabs.addTab(self.histogram_card, "Agreement histogram")
+        self.tabs.tabBar().setElideMode(Qt.TextElideMode.ElideNone)
         for card in (self.ds_card, self.affectnet_card, self.histogram_card):
             card.saved.connect(lambda path: self.message.emit(f"Saved {path}"))
 
@@ -282,6 +287,14 @@ class CrowdStatsPanel(QWidget, IndexView):
         self._set_busy_look(False)
         report = view.report
         fill_summary(self.summary, summary_rows(report, task))
+        # Valence and arousal have no Dawid-Skene confusion nor expression majority to
+        # compare with AffectNet's label: their tabs go, with the hint about them.
+        nominal = task == "expression"
+        if not nominal and self.tabs.currentWidget() is not self.histogram_card:
+            self.tabs.setCurrentWidget(self.histogram_card)
+        for card in (self.ds_card, self.affectnet_card):
+            self.tabs.setTabVisible(self.tabs.indexOf(card), nominal)
+        self.legend.setText(LEGEND + (LEGEND_DS if nominal else ""))
         previous = self.ranking.annotator_at(self.ranking.currentIndex().row())
         self.ranking.set_table(view.annotators[task], task)
         self._show_affectnet(report["expression"]["affectnet"], task)
