@@ -58,6 +58,8 @@ def test_bar_length_is_proportional_to_votes_on_the_shown_axis(histogram) -> Non
     assert all(f.rect.contains(r.center()) for r in rects)
     # the range depends on the number of votes only: bars compare across images
     assert h.x_range == (0.0, x_top_for(25)) == (0.0, 35.0)
+    # the axis is numbered up to the 25 votes, not to the range's end (issue 14)
+    assert [t for _, t in h.x_ticks()] == ["0", "5", "10", "15", "20", "25"]
     before = h.frame().rect
     h.set_votes({"fear": 25}, "fear")
     assert h.x_range == (0.0, 35.0) and h.frame().rect == before

@@ -239,11 +239,17 @@ class VoteHistogram(QWidget):
         return "\n".join(lines)
 
     # --- painting -------------------------------------------------------------------------
+    def x_ticks(self) -> list[tuple[float, str]]:
+        """The votes axis' ticks: up to the number of votes (25), not past it; the
+        range's room beyond is for the counts and the AffectNet marker."""
+        step = 5 if self._x_top <= 60 else 10 * math.ceil(self._x_top / 60)
+        votes = max(sum(self.heights), 1)
+        end = min(int(self._x_top), step * math.ceil(votes / step))
+        return [(float(x), str(x)) for x in range(0, end + 1, step)]
+
     def _draw_background(self, p: QPainter, size: QSize) -> None:
         f = self.frame(size)
-        step = 5 if self._x_top <= 60 else 10 * math.ceil(self._x_top / 60)
-        x_ticks = [(float(x), str(x)) for x in range(0, int(self._x_top) + 1, step)]
-        canvas.draw_axes(p, f, self.plot.font(), x_ticks, list(enumerate(EXPRESSIONS)),
+        canvas.draw_axes(p, f, self.plot.font(), self.x_ticks(), list(enumerate(EXPRESSIONS)),
                          x_title="votes", x_grid=True)
 
     def _draw(self, p: QPainter, size: QSize) -> None:
