@@ -143,17 +143,27 @@ def dass_distributions(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
 def stored_totals(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
     """Which rule the file's precomputed totals follow, per subscale.
 
-    Returns ``{subscale: {"verdict": ..., "rows": {rule: count}}}`` with the verdict of
-    :func:`faceexplorer.stats.dass21.file_verdict` (``absent`` when baseinfo.csv stores
-    no totals) and the row count of every rule in ``dass21.RULES``.
+    Returns ``{subscale: {"verdict": ..., "rows": {rule: count}, "not_compared":
+    {why: count}}}`` with the verdict of :func:`faceexplorer.stats.dass21.file_verdict`
+    (``absent`` when baseinfo.csv stores no totals), the row count of every rule in
+    ``dass21.RULES``, and why the ``missing`` rows could not be compared:
+    ``no_answers`` (not in dass21.csv), ``items_missing`` (not all seven items: the
+    subjects the band table counts as not scored), ``no_stored_total``.
     """
     require_faces(con)
     out = {}
     for s in SUBSCALES:
         rows = dict(con.execute(f"SELECT {s}_rule, count(*) FROM faces_subjects "
                                 "GROUP BY ALL").fetchall())
+        why = con.execute(
+            "SELECT count(*) FILTER (NOT coalesce(in_dass, false)), "
+            f"count(*) FILTER (coalesce(in_dass, false) AND {s}_raw IS NULL), "
+            f"count(*) FILTER (coalesce(in_dass, false) AND {s}_raw IS NOT NULL) "
+            f"FROM faces_subjects WHERE {s}_rule = 'missing'").fetchone()
         out[s] = {"verdict": file_verdict(rows),
-                  "rows": {r: int(rows.get(r, 0)) for r in RULES}}
+                  "rows": {r: int(rows.get(r, 0)) for r in RULES},
+                  "not_compared": dict(zip(("no_answers", "items_missing", "no_stored_total"),
+                                           map(int, why or (0, 0, 0)), strict=True))}
     return out
 
 

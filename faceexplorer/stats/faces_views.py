@@ -72,16 +72,31 @@ def stored_totals_lines(stored: dict[str, dict]) -> list[str]:
 
     The sentence gives the verdict and how many subjects follow each rule, so a reader
     sees the evidence, e.g. ``depression: stored totals match the UNDOUBLED item sums
-    (undoubled 249, fit both (all 0) 51, no total or items 3)``.
+    (0..21; ...). 249 subjects: total = item sum; 51: total and items all 0 (either
+    rule fits); not compared: 3 without DASS-21 answers``. "Not scored (items missing)"
+    is the band table's "Not scored" row.
     """
-    names = {"doubled": "doubled", "undoubled": "undoubled", "neither": "neither",
-             "ambiguous": "fit both (all 0)", "missing": "no total or items"}
+    words = {"doubled": "{n} subjects: total = 2 × item sum",
+             "undoubled": "{n} subjects: total = item sum",
+             "neither": "{n} subjects: total fits neither rule",
+             "ambiguous": "{n}: total and items all 0 (either rule fits)"}
+    why_words = {"no_answers": "{n} without DASS-21 answers",
+                 "items_missing": "{n} not scored (items missing)",
+                 "no_stored_total": "{n} without a stored total"}
     lines = []
     for subscale, entry in stored.items():
         rows = entry["rows"]
-        counts = ", ".join(f"{names[r]} {n}" for r, n in rows.items() if n)
-        lines.append(f"{subscale}: stored totals {_VERDICT_WORDS[entry['verdict']]}"
-                     + (f" ({counts})" if counts else ""))
+        parts = [words[r].format(n=f"{n:,}") for r, n in rows.items()
+                 if n and r in words]
+        why = entry.get("not_compared")
+        if rows.get("missing"):
+            if why and sum(why.values()) == rows["missing"]:
+                reasons = [why_words[k].format(n=f"{n:,}") for k, n in why.items() if n]
+            else:
+                reasons = [f"{rows['missing']:,} without a stored total or all seven items"]
+            parts.append("not compared: " + ", ".join(reasons))
+        lines.append(f"{subscale}: stored totals {_VERDICT_WORDS[entry['verdict']]}."
+                     + (" " + "; ".join(parts) + "." if parts else ""))
     return lines
 
 

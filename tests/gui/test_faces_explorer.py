@@ -115,7 +115,7 @@ def test_subjects_table_shows_demographics_and_filters(view, reference, qtbot, s
     shoot(view, "faces_explorer_subjects")
 
 
-def test_dass_band_counts_and_stored_total_verdict(view, reference, shoot):
+def test_dass_band_counts_and_stored_total_verdict(view, reference, sample, shoot):
     view.tabs.setCurrentWidget(view.dass)
     table = view.dass.band_table
     for j, s in enumerate(SUBSCALES):
@@ -128,6 +128,12 @@ def test_dass_band_counts_and_stored_total_verdict(view, reference, shoot):
         assert list(heights) == [ref.get(x, 0) for x in range(0, 43, 2)]
     # stored totals: the sample stores un-doubled sums
     text = view.dass.verdict.text()
+    _, written = sample
+    answered = set(pd.read_csv(written.dass21)["cust_id"].astype(str))
+    everyone = (set(pd.read_csv(written.baseinfo)["cust_id"].astype(str))
+                | set(pd.read_csv(written.features, usecols=["ID"])["ID"].astype(str))
+                | answered)
+    no_answers = len(everyone - answered)
     for s in SUBSCALES:
         stored, raw = reference[s.capitalize()], reference[f"{s}_raw"]
         both = stored.notna() & raw.notna()
@@ -135,7 +141,13 @@ def test_dass_band_counts_and_stored_total_verdict(view, reference, shoot):
         zero = int((both & (stored == 0) & (raw == 0)).sum())
         assert int((both & (stored == 2 * raw) & (raw != 0)).sum()) == 0
         assert f"{s}: stored totals match the UNDOUBLED item sums" in text
-        assert f"(undoubled {undoubled}, fit both (all 0) {zero}, no total or items" in text
+        line = next(li for li in text.split("<li>") if li.startswith(f"{s}:"))
+        assert f"{undoubled:,} subjects: total = item sum; {zero:,}: total and items " \
+               "all 0 (either rule fits)" in line
+        # the subjects not compared, in words; those not scored are the table's count
+        not_scored = table.item(len(DASS_BANDS), SUBSCALES.index(s)).text()
+        assert (f"{not_scored} not scored (items missing)" in line) == (not_scored != "0")
+        assert (f"{no_answers:,} without DASS-21 answers" in line) == (no_answers > 0)
     shoot(view, "faces_explorer_dass")
 
 
