@@ -5,12 +5,12 @@ and use numpy only. Krippendorff's alpha is computed from the coincidence matrix
 observed values (its value domain is the set of values that occur), the interval level in
 closed form so continuous ratings cost O(n). The ICC follows Shrout & Fleiss (1979) on a
 complete matrix; its confidence intervals need F quantiles, computed here without scipy
-from the regularised incomplete beta function (Lentz's continued fraction) by bisection.
+from the regularised incomplete beta function (:mod:`faceexplorer.stats.incomplete_beta`,
+shared with the correlation p-values) by bisection.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +18,7 @@ import pandas as pd
 
 from faceexplorer.core.vocab import EXPRESSIONS
 from faceexplorer.stats.crowd import N_EXPRESSIONS, majority_label, vote_counts
+from faceexplorer.stats.incomplete_beta import regularized_beta
 
 LEVELS = ("nominal", "ordinal", "interval")
 
@@ -217,40 +218,7 @@ def _step_up(r: float, k: int) -> float:
     return k * r / (1 + (k - 1) * r)
 
 
-# --- F distribution without scipy ------------------------------------------------------
-def _beta_continued_fraction(a: float, b: float, x: float) -> float:
-    # Modified Lentz evaluation of the continued fraction of I_x(a, b).
-    tiny, eps = 1e-300, 1e-15
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 10_000):
-        for num in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-                    -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
-            d = 1.0 + num * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + num / c
-            c = c if abs(c) > tiny else tiny
-            h *= d * c
-        if abs(d * c - 1.0) < eps:
-            break
-    return h
-
-
-def regularized_beta(x: float, a: float, b: float) -> float:
-    """The regularised incomplete beta function I_x(a, b)."""
-    if x <= 0:
-        return 0.0
-    if x >= 1:
-        return 1.0
-    log_front = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-                 + a * math.log(x) + b * math.log1p(-x))
-    # The continued fraction converges fast only below (a + 1) / (a + b + 2); use symmetry.
-    if x < (a + 1) / (a + b + 2):
-        return math.exp(log_front) * _beta_continued_fraction(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _beta_continued_fraction(b, a, 1 - x) / b
-
-
+# --- F distribution without scipy (I_x(a, b) from stats.incomplete_beta) -----------------
 def f_cdf(x: float, d1: float, d2: float) -> float:
     """Cumulative distribution function of the F(d1, d2) distribution."""
     if x <= 0:

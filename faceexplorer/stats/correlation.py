@@ -16,27 +16,26 @@ and each pattern is ranked once, so a few thousand columns with the same gaps co
 
 p-values use the t approximation with n - 2 degrees of freedom (scipy's default): the
 Student t survival function is evaluated through the regularised incomplete beta
-function by its continued fraction (modified Lentz). The 95% interval is Fisher's z with
-the Bonett & Wright (2000) standard error sqrt((1 + rho^2 / 2) / (n - 3)): for Spearman's
-rho the plain 1/sqrt(n - 3) is too narrow once |rho| is not small, and their correction
-keeps near-nominal coverage for |rho| up to ~0.9 with n >= 10.
+function (:mod:`faceexplorer.stats.incomplete_beta`, shared with the F distribution). The
+95% interval is Fisher's z with the Bonett & Wright (2000) standard error
+sqrt((1 + rho^2 / 2) / (n - 3)): for Spearman's rho the plain 1/sqrt(n - 3) is too narrow
+once |rho| is not small, and their correction keeps near-nominal coverage for |rho| up to
+~0.9 with n >= 10.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from faceexplorer.stats.incomplete_beta import regularized_beta
+
 #: Normal quantile of 0.975: the 95% interval's half-width in standard errors.
 Z_975 = 1.959963984540054
 #: Rows ranked per block: a few arrays of block x n x 8 bytes, reused, near the caches.
 _BLOCK_ROWS = 64
-_CF_EPS = 1e-16
-_CF_TINY = 1e-300
-_CF_MAX_ITER = 20_000
 
 
 @dataclass(frozen=True)
@@ -176,44 +175,6 @@ def rankdata(values: np.ndarray) -> np.ndarray:
 
 
 # --- Student t through the incomplete beta ----------------------------------------------
-def _beta_cf(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Continued fraction of I_x(a, b) (modified Lentz), vectorised; converges for
-    x < (a + 1) / (a + b + 2), which the caller ensures."""
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c = np.ones_like(x)
-    d = 1.0 - qab * x / qap
-    d = np.where(np.abs(d) < _CF_TINY, _CF_TINY, d)
-    d = 1.0 / d
-    h = d.copy()
-    active = np.ones(x.shape, dtype=bool)
-    for m in range(1, _CF_MAX_ITER + 1):
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
-            break
-        aa_, bb, xx = a[idx], b[idx], x[idx]
-        cc, dd, hh = c[idx], d[idx], h[idx]
-        m2 = 2.0 * m
-        for coef in (m * (bb - m) * xx / ((qam[idx] + m2) * (aa_ + m2)),
-                     -(aa_ + m) * (qab[idx] + m) * xx / ((aa_ + m2) * (qap[idx] + m2))):
-            dd = 1.0 + coef * dd
-            dd = np.where(np.abs(dd) < _CF_TINY, _CF_TINY, dd)
-            cc = 1.0 + coef / cc
-            cc = np.where(np.abs(cc) < _CF_TINY, _CF_TINY, cc)
-            dd = 1.0 / dd
-            delta = dd * cc
-            hh = hh * delta
-        c[idx], d[idx], h[idx] = cc, dd, hh
-        active[idx] = np.abs(delta - 1.0) > _CF_EPS
-    return h
-
-
-def _lbeta(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    # Few distinct degrees of freedom occur, so the scalar lgamma runs once per value.
-    pairs, inverse = np.unique(np.c_[a, b], axis=0, return_inverse=True)
-    lb = np.array([math.lgamma(p) + math.lgamma(q) - math.lgamma(p + q) for p, q in pairs])
-    return lb[inverse.ravel()]
-
-
 def t_sf(t: np.ndarray | float, df: np.ndarray | float) -> np.ndarray:
     """Survival function P(T > t) of Student's t with ``df`` degrees of freedom.
 
@@ -240,16 +201,8 @@ def t_sf(t: np.ndarray | float, df: np.ndarray | float) -> np.ndarray:
         log_x = -np.log1p(t2 / nu)                      # x = nu / (nu + t^2)
         with np.errstate(divide="ignore"):
             log_1mx = np.log(t2) - np.log(nu + t2)      # 1 - x = t^2 / (nu + t^2)
-        x, one_minus_x = np.exp(log_x), np.exp(log_1mx)
-        front = np.exp(a * log_x + b * log_1mx - _lbeta(a, b))
-        direct = x < (a + 1.0) / (a + b + 2.0)
-        ibeta = np.empty(nu.shape)
-        if direct.any():
-            i = direct
-            ibeta[i] = front[i] * _beta_cf(a[i], b[i], x[i]) / a[i]
-        if (~direct).any():
-            i = ~direct
-            ibeta[i] = 1.0 - front[i] * _beta_cf(b[i], a[i], one_minus_x[i]) / b[i]
+        ibeta = regularized_beta(np.exp(log_x), a, b, one_minus_x=np.exp(log_1mx),
+                                 log_x=log_x, log_1mx=log_1mx)
         half = 0.5 * ibeta
         out[ok] = np.where(t[ok] >= 0, half, 1.0 - half)
     return out
