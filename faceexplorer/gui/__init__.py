@@ -1,7 +1,8 @@
 """The desktop window: the only package that imports PySide6 (and later pyqtgraph).
 
-Views read the index through :mod:`faceexplorer.index.browse` only, never SQL, and keep
-one page of rows at a time. ``app.run`` is the entry point the CLI calls.
+Views read the index through typed functions of :mod:`faceexplorer.index` (queries) and
+:mod:`faceexplorer.reports` (figures), never with SQL of their own (tests/test_layers.py
+checks), and keep one page of rows at a time. ``app.run`` is the entry point the CLI calls.
 
 The large non-Qt libraries are imported here, before any module of this package can
 import PySide6: once loaded, PySide6 hooks every later import (its "feature" support)
