@@ -18,6 +18,16 @@ from faceexplorer.stats.dass21 import SUBSCALES
 
 #: How baseinfo.csv spells gender, and the English word shown beside it.
 GENDER_WORDS: dict[str, str] = {"男": "male", "女": "female"}
+#: English beside the survey's Chinese grade names (both numberings of junior high).
+GRADE_WORDS: dict[str, str] = {
+    **{name: f"primary year {k}" for k, name in enumerate(
+        ("一年级", "二年级", "三年级", "四年级", "五年级", "六年级"), start=1)},
+    **{name: f"junior high year {k}" for names in (("初一", "初二", "初三"),
+                                                   ("七年级", "八年级", "九年级"))
+       for k, name in enumerate(names, start=1)},
+    **{name: f"senior high year {k}" for k, name in enumerate(("高一", "高二", "高三"),
+                                                              start=1)},
+}
 #: Highest possible standard (doubled) DASS-21 subscale score.
 MAX_SCORE = 42
 
@@ -27,6 +37,14 @@ def gender_label(value: object) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return ""
     word = GENDER_WORDS.get(str(value))
+    return f"{value} ({word})" if word else str(value)
+
+
+def grade_label(value: object) -> str:
+    """``'高三 (senior high year 3)'`` for a known grade name, the value itself otherwise."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    word = GRADE_WORDS.get(str(value).strip())
     return f"{value} ({word})" if word else str(value)
 
 

@@ -25,6 +25,7 @@ from faceexplorer.gui.faces_explorer.subjects import PAGE_ROWS
 from faceexplorer.reports import faces_stats
 from faceexplorer.reports.faces_stats import rank_all_with_progress
 from faceexplorer.samples.faces import FacesSample, write_faces
+from faceexplorer.stats.faces_views import grade_label
 
 TIMEOUT_MS = 60_000
 SUBSCALES = tuple(DASS_SUBSCALES)
@@ -92,7 +93,21 @@ def test_subjects_table_shows_demographics_and_filters(view, reference, qtbot, s
     texts = [pane.model.text(0, c) for c in range(pane.model.columnCount())]
     grade_of = {"四年级": 4, "五年级": 5, "六年级": 6, "初一": 7, "初二": 8, "初三": 9,
                 "高一": 10, "高二": 11, "高三": 12}
-    assert texts[3] == ref["grade_name"] and texts[4] == str(grade_of[ref["grade_name"]])
+    assert texts[3].startswith(ref["grade_name"] + " (") and texts[4] == str(
+        grade_of[ref["grade_name"]])
+    # grade names read in English too, as gender does (issue 14)
+    assert grade_label("高三") == "高三 (senior high year 3)"
+    assert grade_label("初二") == grade_label("八年级").replace("八年级", "初二") == (
+        "初二 (junior high year 2)")
+    assert grade_label("四年级") == "四年级 (primary year 4)"
+    assert grade_label("kindergarten") == "kindergarten" and grade_label(None) == ""
+    words = {"四年级": "primary year 4", "五年级": "primary year 5", "六年级": "primary year 6",
+             "初一": "junior high year 1", "初二": "junior high year 2",
+             "初三": "junior high year 3", "高一": "senior high year 1",
+             "高二": "senior high year 2", "高三": "senior high year 3"}
+    assert texts[3] == f"{ref['grade_name']} ({words[ref['grade_name']]})"
+    grades = [pane.grade_combo.itemText(i) for i in range(1, pane.grade_combo.count())]
+    assert all(" · " in g and "year" in g for g in grades), grades
     assert texts[1].startswith(ref["gender"])
     for k, s in enumerate(SUBSCALES):
         assert texts[5 + 2 * k] == str(int(ref[s])) and texts[6 + 2 * k] == ref[f"{s}_band"]

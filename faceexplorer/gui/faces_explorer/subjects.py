@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from faceexplorer.core.vocab import DASS_BANDS
 from faceexplorer.gui.faces_explorer.table import Column, FrameModel, plain
 from faceexplorer.stats.dass21 import SUBSCALES
-from faceexplorer.stats.faces_views import filter_subjects, gender_label
+from faceexplorer.stats.faces_views import filter_subjects, gender_label, grade_label
 
 PAGE_ROWS = 100
 ANY = "any"
@@ -39,7 +39,7 @@ COLUMNS = [
     Column("Subject", "subject_id"),
     Column("Gender", "gender", gender_label),
     Column("Age at survey", "age_years", _integer, numeric=True),
-    Column("Grade name", "grade_name", plain),
+    Column("Grade name", "grade_name", grade_label),
     Column("Grade", "grade", _integer, numeric=True),
     *(c for s in SUBSCALES for c in (
         Column(s.capitalize(), s, _integer, numeric=True),
@@ -114,7 +114,7 @@ class SubjectsPane(QWidget):
         grades = (subjects[["grade", "grade_name"]].dropna().drop_duplicates()
                   .sort_values(["grade", "grade_name"]))
         for grade, name in grades.itertuples(index=False):
-            self.grade_combo.addItem(f"{int(grade)} ({name})", int(grade))
+            self.grade_combo.addItem(f"{int(grade)} · {grade_label(name)}", int(grade))
         for combo in (self.gender_combo, self.grade_combo):
             combo.blockSignals(False)
         self.apply_filters()
