@@ -9,13 +9,17 @@
 ``faceexplorer demo``     build the demo index once and open the window
 ``faceexplorer gui``      open the window on an index
 
-Errors meant for the user (:class:`FaceExplorerError`) print one line and exit 1; nothing
-prints a traceback unless ``FACEEXPLORER_DEBUG`` is set.
+Every failure prints one line and exits with a status a script can test: 1 for an error
+(:func:`faceexplorer.core.errors.user_message` words any exception: a dataset problem, a
+full disk, a damaged index, a bug), 130 for Ctrl-C ("interrupted; the index is as it
+was"), 141 when the reader of our output went away (``... | head``: nothing more is
+printed). Nothing prints a traceback unless ``FACEEXPLORER_DEBUG`` is set.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -24,11 +28,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from faceexplorer import __version__
-from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.core.errors import EXIT_BROKEN_PIPE, FaceExplorerError, user_message
 
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: the reader is gone, and the interpreter's last flush
+    must not raise BrokenPipeError again at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -152,7 +164,10 @@ def cmd_models_check(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from faceexplorer.demo import ensure_demo
+    from faceexplorer.qt_platform import require_qt_libraries
 
+    if not args.no_gui:  # before building the demo for a minute (issue 14 item 6)
+        require_qt_libraries()
     db = ensure_demo(Path(args.folder) if args.folder else None, rebuild=args.rebuild,
                      progress=_say)
     if args.no_gui:
@@ -266,16 +281,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return selftest(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
-    except FaceExplorerError as exc:
+        status = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return status
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except (Exception, KeyboardInterrupt) as exc:
         if os.environ.get("FACEEXPLORER_DEBUG"):
             raise
-        print(f"faceexplorer: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("faceexplorer: interrupted; the index is as it was before this command",
-              file=sys.stderr)
-        return 130
+        index = _index_of(args.db) if hasattr(args, "db") else None
+        message, status = user_message(exc, index=index)
+        prefix = "faceexplorer: " if status != 1 else "faceexplorer: error: "
+        try:
+            print(prefix + message, file=sys.stderr, flush=True)
+        except OSError:  # stderr closed too: the status alone tells
+            pass
+        return status
+
+
+def _index_of(db: str | None) -> Path | None:
+    """The index file a command used, for messages about it."""
+    from faceexplorer.paths import default_db_path
+
+    try:
+        return default_db_path(db)
+    except Exception:
+        return None
 
 
 if __name__ == "__main__":
