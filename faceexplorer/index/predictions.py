@@ -5,7 +5,9 @@ both, so starting the same model on the same dataset again *resumes* that run in
 of adding a second copy. Rows are keyed by ``(run_id, item)`` (``item``: ``train/123``
 for AffectNet rows, ``S12/345`` for HRM frames, the file stem for RaFD) and written in
 chunks, each chunk one transaction together with the run's counters, so a killed run
-loses at most the chunk in flight and never duplicates a row.
+loses at most the chunk in flight and never duplicates a row. Transactions go through
+``store.transaction``: a COMMIT refused for lack of space is raised as it is, not hidden
+behind the failed ROLLBACK after it.
 
 Outputs are plain columns: ``p_<expression>`` in canonical order (NULL where the model
 has no such class, e.g. contempt for 7-class models), ``predicted``, ``valence``,
@@ -26,7 +28,7 @@ import duckdb
 import numpy as np
 
 from faceexplorer.core.vocab import EXPRESSIONS, HRM_AU_COLUMNS
-from faceexplorer.index.store import table_exists
+from faceexplorer.index.store import table_exists, transaction
 
 P_COLUMNS: tuple[str, ...] = tuple(f"p_{e}" for e in EXPRESSIONS)
 
@@ -106,8 +108,7 @@ def start_run(con: duckdb.DuckDBPyConnection, model_sha256: str, model_path: str
     """
     ensure_schema(con)
     run_id = run_id_for(model_sha256, dataset)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         if con.execute("SELECT 1 FROM model_runs WHERE run_id = ?", [run_id]).fetchone():
             con.execute("UPDATE model_runs SET status = 'running', message = NULL, "
                         "finished_at = NULL, model_path = ?, "
@@ -118,10 +119,6 @@ def start_run(con: duckdb.DuckDBPyConnection, model_sha256: str, model_path: str
                         "NULL, ?, 0, 0, 0)",
                         [run_id, model_sha256, model_path, json.dumps(card), dataset,
                          list(au_labels), _now(), items_total])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     done = {r[0] for r in con.execute(
         "SELECT item FROM predictions WHERE run_id = ?", [run_id]).fetchall()}
     return run_id, done
@@ -140,8 +137,7 @@ def write_chunk(con: duckdb.DuckDBPyConnection, run_id: str, rows: list[dict[str
     failed = sum(not r["valid"] for r in rows)
     missing = sum(bool(r.get("missing")) for r in rows)
     row = f"({', '.join('?' * len(ROW_COLUMNS))})"
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         # One multi-row INSERT per INSERT_ROWS rows: executemany plans and runs one
         # statement per row (~10 ms each), which made index writes ~40% of a batch run.
         for start in range(0, len(values), INSERT_ROWS):
@@ -153,10 +149,6 @@ def write_chunk(con: duckdb.DuckDBPyConnection, run_id: str, rows: list[dict[str
                     "WHERE run_id = $1), items_failed = items_failed + $2, "
                     "items_missing = items_missing + $3 WHERE run_id = $1",
                     [run_id, failed, missing])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, message: str = ""

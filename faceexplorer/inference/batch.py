@@ -15,6 +15,14 @@ invalid row with its reason, counted in the run (never silently skipped).
 Images are loaded (decoded, cropped, normalised) ahead on a worker thread and chunks
 are written on another (``batch_io``), so decoding and index writes overlap the model.
 
+A run that ends for any reason is marked in ``model_runs`` (finished, stopped, or failed
+with the one-line reason of :func:`~faceexplorer.core.errors.user_message`), never left
+'running': failures of the model, of a chunk's write (a full disk) or of the last flush
+are all caught, the run marked, and the result returned. When even the mark cannot be
+written (the disk is still full), the result's message says so. Progress counts the items
+whose rows were made, not items still waiting in a model batch, and the result counts
+the rows really committed.
+
 Index access: DuckDB lets one process write a file, and not while another connection of
 the same file is open with a different mode. The runner therefore never keeps a
 connection: it opens a short read-write one to read the items, and one per chunk. A GUI
@@ -33,9 +41,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import cv2
+import duckdb
 import numpy as np
 
-from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.core.errors import FaceExplorerError, is_interrupt, user_message
 from faceexplorer.index import predictions as store_predictions
 from faceexplorer.index.store import connect
 from faceexplorer.inference import BATCH_DATASETS
@@ -191,7 +200,25 @@ def _rw(db_path: Path, access: Callable[[], contextlib.AbstractContextManager] |
         try:
             yield con
         finally:
-            con.close()
+            # Closing checkpoints; on a full disk that fails, but what was committed
+            # stays in the WAL (merged at a later open): not a failure of the write.
+            with contextlib.suppress(duckdb.Error):
+                con.close()
+
+
+def _mark(db_path: Path, access: Callable[[], contextlib.AbstractContextManager] | None,
+          run_id: str, result: BatchResult) -> None:
+    """Store how the run ended; when that write fails too, the result says so."""
+    try:
+        with _rw(db_path, access) as con:
+            store_predictions.finish_run(con, run_id, result.status, result.message)
+    except (Exception, KeyboardInterrupt) as exc:
+        if result.status == "finished":
+            result.status = "failed"
+        why = user_message(exc, db_path)[0]
+        result.message = (f"{result.message}; " if result.message else "") + (
+            f"the run could not be marked {result.status} in the index ({why}): it shows "
+            "as 'running' until it is run again")
 
 
 def run_batch(db_path: Path | str, model: ModelSession | Path | str, dataset: str, *,
@@ -230,7 +257,9 @@ def run_batch(db_path: Path | str, model: ModelSession | Path | str, dataset: st
     Returns
     -------
     BatchResult
-        Ctrl-C (KeyboardInterrupt) ends the run as 'stopped', keeping what was done.
+        Ctrl-C (KeyboardInterrupt) ends the run as 'stopped', keeping what was done; any
+        failure after the run started (the model, a full disk) ends it as 'failed' with
+        the reason, stored in ``model_runs`` too.
     """
     db_path = Path(db_path)
     if not db_path.is_file():
@@ -294,8 +323,20 @@ def run_batch(db_path: Path | str, model: ModelSession | Path | str, dataset: st
         boxed.clear()
 
     loaded = Prefetcher(todo, load)
+
+    def fail(exc: BaseException) -> None:
+        """Record why the run ended (the first reason wins)."""
+        boxed.clear()  # their predictions were not made; the resume redoes them
+        if result.status != "finished":
+            return
+        if is_interrupt(exc):
+            result.status, result.message = "stopped", "interrupted (Ctrl-C)"
+        else:
+            result.status, result.message = "failed", user_message(exc, db_path)[0]
+
+    made = 0  # items whose rows were made (pending or handed to the writer)
     try:
-        for n, (item, got) in enumerate(loaded, 1):
+        for item, got in loaded:
             if should_stop is not None and should_stop():
                 result.status, result.message = "stopped", "stopped by the user"
                 break
@@ -303,35 +344,40 @@ def run_batch(db_path: Path | str, model: ModelSession | Path | str, dataset: st
             if got.tensor is not None:
                 boxed.append((item, got.tensor, got.aligned))
                 if len(boxed) >= BATCH:
+                    made += len(boxed)
                     run_boxed()
             elif image is None:
+                made += 1
                 pending.append(_row(item, run_id, dataset, None, au_labels, got.why,
                                     got.missing))
             elif detect:
+                made += 1
                 preds = pipeline.process(Frame(item.frame or 0, 0.0, image, item.key))
                 pending.append(_row(item, run_id, dataset, preds[0], au_labels) if preds else
                                _row(item, run_id, dataset, None, au_labels, "no face found"))
             else:
+                made += 1
                 pending.append(_row(item, run_id, dataset, None, au_labels,
                                     "no face box in the dataset row"))
             if len(pending) >= chunk:
                 flush()
             if progress is not None:
                 elapsed = time.perf_counter() - t0
-                progress(result.items_before + n, len(items), n / elapsed if elapsed else 0.0)
-        run_boxed()
-    except KeyboardInterrupt:
-        boxed.clear()  # their predictions were not made; the resume redoes them
-        result.status, result.message = "stopped", "interrupted (Ctrl-C)"
-    except FaceExplorerError as exc:
-        boxed.clear()
-        result.status, result.message = "failed", str(exc)
+                progress(result.items_before + made, len(items),
+                         made / elapsed if elapsed else 0.0)
+        if result.status == "finished":
+            made += len(boxed)
+            run_boxed()
+    except (Exception, KeyboardInterrupt) as exc:
+        fail(exc)
     finally:
         loaded.close()
         videos.close()
-        flush()
-        writer.close()
+        try:
+            flush()
+            writer.close()
+        except (Exception, KeyboardInterrupt) as exc:  # a chunk's write failed
+            fail(exc)
         result.seconds = time.perf_counter() - t0
-        with _rw(db_path, index_access) as con:
-            store_predictions.finish_run(con, run_id, result.status, result.message)
+        _mark(db_path, index_access, run_id, result)
     return result

@@ -1,8 +1,10 @@
 """``faceexplorer run MODEL.onnx --dataset KIND``: a batch run from the command line.
 
-Progress goes to stderr at most twice a second; the report (model vs humans) to stdout
-at the end. Ctrl-C stops after writing what was predicted, and the message says the
-same command resumes the run (the run is keyed by the model's sha256 and the dataset).
+Progress goes to stderr at most twice a second, and its last line is the count of items
+really stored; the report (model vs humans) to stdout at the end. Ctrl-C stops after
+writing what was predicted, and the message says the same command resumes the run (the
+run is keyed by the model's sha256 and the dataset). A failed run (the model, a full
+disk) prints its one-line reason, as stored with the run.
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     result = run_batch(db, args.model, args.dataset, limit=args.limit, children=args.child,
                        threads=args.threads, progress=progress)
-    print(file=sys.stderr)
+    stored = result.items_before + result.items_written
+    print(f"\r{stored}/{result.items_total} items stored" + " " * 24, file=sys.stderr)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"{result.items_written} items written this time ({result.items_before} were "
