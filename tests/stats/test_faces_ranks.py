@@ -203,3 +203,33 @@ def test_values_path_equals_scipy_and_spearman_matrix(seed: int) -> None:
                 warnings.simplefilter("ignore")
                 ref = ss.spearmanr(row[ok], scores[ok, j]).statistic
             assert rho[i, j] == pytest.approx(ref, abs=1e-12), (i, j)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_stored_order_path_equals_values_path(seed: int) -> None:
+    """rho from stored ranks for subscales scored on subsets (partial answers) is the
+    values path's to the bit: the order and ties come from the stored uint16 ranks (one
+    packed sort), the float32 storage takes the argsort path, gaps re-rank."""
+    rng = np.random.default_rng(seed)
+    n = 211
+    values = rng.normal(size=(150, n))
+    values[::3] = np.round(values[::3], 1)                                   # ties
+    values[1::5] = rng.integers(0, 3, (len(values[1::5]), n))                # heavy ties
+    values[6] = 3.0                                                          # constant
+    values[7::9, rng.random(n) < 0.2] = np.nan                               # gaps
+    scores = rng.integers(0, 22, (n, 3)) * 2.0
+    scores[rng.random(n) < 0.05, 0] = np.nan
+    scores[rng.random(n) < 0.10, 1] = np.nan
+    scores[rng.random(n) < 0.02, 2] = np.nan
+    keep = np.isfinite(scores).any(axis=1)        # the stored subjects have a score
+    values, scores = values[:, keep], scores[keep]
+    expected = fr.spearman_rows(values, fr.score_ranks(scores))
+    ranks = fr.rank_with_gaps(values)
+    counts = np.isfinite(ranks).sum(axis=1)
+    for dtype in (fr.rank_dtype(len(scores)), np.dtype("<f4")):
+        rho = np.full((len(values), 3), np.nan)
+        pairs = np.zeros((len(values), 3), dtype=np.int64)
+        fr._subset_block_rho(rho, pairs, np.arange(len(values)), np.arange(3),
+                             fr.encode(ranks, dtype), counts, fr.score_ranks(scores))
+        np.testing.assert_array_equal(rho, expected[0], err_msg=str(dtype))
+        np.testing.assert_array_equal(pairs, expected[1], err_msg=str(dtype))
