@@ -49,6 +49,16 @@ LAST_IMPORT_FOLDER: Setting[str] = Setting("folders/last_import", str, "")
 #: the model file last run in Model runs
 LAST_MODEL: Setting[str] = Setting("models/last_model", str, "")
 LAYOUT_GROUP = "layout"
+# --- Edit > Preferences (gui/preferences.py) ---------------------------------------------
+#: where the user's dataset folders are: File > Add dataset starts there
+DATASETS_FOLDER: Setting[str] = Setting("preferences/datasets_folder", str, "")
+#: the face detector Live starts with: "haar" or "yunet"
+DEFAULT_DETECTOR: Setting[str] = Setting("preferences/detector", str, "haar")
+#: the YuNet ONNX file (OpenCV's face_detection_yunet_*.onnx) the "yunet" detector loads
+YUNET_MODEL: Setting[str] = Setting("preferences/yunet_model", str, "")
+#: where the user keeps models: Model runs' Browse starts there; its first model pre-fills
+#: the model fields of Model runs and Live
+MODELS_FOLDER: Setting[str] = Setting("preferences/models_folder", str, "")
 
 
 class Settings(QObject):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -35,6 +36,9 @@ from faceexplorer.gui.live.bridge import SessionBridge
 from faceexplorer.gui.pg_setup import pg
 from faceexplorer.inference.live import DisplayFrame, LatestPrediction, LiveSession, open_live
 from faceexplorer.paths import user_data_dir
+
+if TYPE_CHECKING:
+    from faceexplorer.gui.preferences import Preferences
 
 CURVE_COLOURS = ("#1f5fa8", "#e8710a", "#2e7d32", "#c62828", "#6a1b9a", "#00838f")
 TIMELINE_HZ = 5
@@ -82,11 +86,14 @@ class LiveView(QWidget):
         self.model_edit = QLineEdit()
         self.model_edit.setPlaceholderText("model .onnx")
         self.detector_box = QComboBox()
-        self.detector_box.addItems(["Haar (OpenCV)", "None (whole frame is the face)"])
+        self.detector_box.addItems(["Haar (OpenCV)", "None (whole frame is the face)",
+                                    "YuNet (file in Preferences)"])
         self.detector_box.setItemData(
             0, "Finds faces in the whole frame now and then and follows them in small "
                "regions in between (fast enough for 25 fps on 2 cores)",
             Qt.ItemDataRole.ToolTipRole)
+        #: the YuNet ONNX file of Edit > Preferences (the third detector choice)
+        self.yunet_model = ""
         self.start_button = QPushButton("Start")
         self.stop_button = QPushButton("Stop")
         self.record_button = QPushButton("Record")
@@ -144,8 +151,22 @@ class LiveView(QWidget):
     # --- control ------------------------------------------------------------------------
 
     def _start_clicked(self) -> None:
-        choice = "haar" if self.detector_box.currentIndex() == 0 else "none"
+        index = self.detector_box.currentIndex()
+        if index == 2 and not self.yunet_model:
+            self._fail("Choose the YuNet model file in Edit > Preferences first.")
+            return
+        choice = ("haar", "none", self.yunet_model)[index]
         self.start(self.source_edit.text().strip(), self.model_edit.text().strip(), choice)
+
+    def use_preferences(self, prefs: Preferences, model: str) -> None:
+        """Edit > Preferences: the detector to start with, and ``model`` if none is chosen."""
+        self.yunet_model = prefs.yunet_model
+        self.detector_box.setItemData(2, prefs.yunet_model or "No YuNet file chosen yet",
+                                      Qt.ItemDataRole.ToolTipRole)
+        if self.session is None or not self.session.running:
+            self.detector_box.setCurrentIndex(2 if prefs.detector == "yunet" else 0)
+            if model and not self.model_edit.text().strip():
+                self.model_edit.setText(model)
 
     def start(self, source: int | str | Path, model_path: str | Path,
               detector: str | Path | None = "haar", **options: object) -> bool:

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 from PySide6.QtCore import Qt, Signal
@@ -46,6 +46,9 @@ from faceexplorer.gui.models.worker import batch_job, report_job
 from faceexplorer.index.predictions import RunRow, runs
 from faceexplorer.index.store import table_exists
 from faceexplorer.inference import BATCH_DATASETS
+
+if TYPE_CHECKING:
+    from faceexplorer.gui.preferences import Preferences
 
 RUN_COLUMNS = ("model", "sha256", "dataset", "status", "done", "failed", "missing",
                "started", "finished")
@@ -182,9 +185,20 @@ class ModelsView(QWidget, IndexView):
 
     # --- runs ---------------------------------------------------------------------------
 
+    #: where Browse… starts when the model field is empty (Edit > Preferences)
+    models_folder = ""
+
+    def use_preferences(self, prefs: Preferences, model: str) -> None:
+        """Edit > Preferences: Browse… starts in the models folder; ``model`` fills an
+        empty model field."""
+        self.models_folder = str(prefs.models_dir())
+        if model and self.run is None and not self.model_edit.text().strip():
+            self.model_edit.setText(model)
+
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose an ONNX model",
-                                              self.model_edit.text(), "ONNX model (*.onnx)")
+                                              self.model_edit.text() or self.models_folder,
+                                              "ONNX model (*.onnx)")
         if path:
             self.model_edit.setText(path)
 
