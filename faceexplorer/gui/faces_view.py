@@ -57,6 +57,7 @@ class FacesView(QWidget, IndexView):
             old.suspending.disconnect(self._suspend)
             old.resumed.disconnect(self._resume)
         self.browser.session = self.detail.session = session
+        self.browser.app_state = self.detail.app_state = self.app_state
         if session is not None:
             session.suspending.connect(self._suspend)
             session.resumed.connect(self._resume)

@@ -52,6 +52,7 @@ from faceexplorer.gui.add_dataset import AddDatasetDialog, ImportRequest, import
 from faceexplorer.gui.core import settings as keys
 from faceexplorer.gui.core.session import DatasetChange, IndexSession, SessionState
 from faceexplorer.gui.core.settings import Settings
+from faceexplorer.gui.core.state import AppState
 from faceexplorer.gui.core.tasks import TaskRunner
 from faceexplorer.gui.dataset_panel import DatasetPanel
 from faceexplorer.gui.fit import fit_to_screen, opens_maximized, window_geometry
@@ -95,6 +96,8 @@ class MainWindow(QMainWindow):
         self.datasets: list[DatasetOverview] = []
         self.setWindowTitle(f"FaceExplorer — {self.db_path.name}")
         self.settings = Settings(parent=self)
+        #: what the user looks at (filters, mode, HRM child, ...), remembered per index
+        self.app_state = AppState(self.settings, self.db_path, self)
         self._restoring = True     # build no tab until the remembered one is chosen
         self._use_default_geometry()
 
@@ -102,7 +105,6 @@ class MainWindow(QMainWindow):
         self.table_panel = TablePanel(self)
         self.table_panel.attach(self.session)
         #: the child last chosen in the HRM navigator: the HRM statistics' scope
-        self._hrm_child: str | None = None
         self._tabs_settling = False
         self.views = QTabWidget(self)
         self.views.setObjectName("views")
@@ -136,6 +138,7 @@ class MainWindow(QMainWindow):
         for widget, (title, _kinds) in self._tabs.items():
             self.views.addTab(widget, title)
         self.views.currentChanged.connect(self._build_current)
+        self.views.currentChanged.connect(self._follow_tab)
         self.dataset_panel.dataset_selected.connect(self.table_panel.show_dataset)
         self.dataset_panel.dataset_selected.connect(self._open_view_for)
         self.table_panel.message.connect(self._status)
@@ -215,7 +218,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 10000)
 
     def _connected(self, view: QWidget) -> QWidget:
-        """A new view follows the window's index session."""
+        """A new view follows the window's index session and app state."""
+        view.app_state = self.app_state  # type: ignore[attr-defined]
         view.attach(self.session)  # type: ignore[attr-defined]
         return view
 
@@ -242,7 +246,7 @@ class MainWindow(QMainWindow):
         return self._connected(view)
 
     def _hrm_child_selected(self, child: str) -> None:
-        self._hrm_child = child
+        self.app_state.set("hrm_child", child)
         stats = self._pages["hrm_stats"].built_view()
         if stats is not None:
             stats.show_scope(child)  # type: ignore[attr-defined]
@@ -253,8 +257,8 @@ class MainWindow(QMainWindow):
         view = HRMStatsView(parent)
         view.message.connect(self._status)
         self._connected(view)
-        if self._hrm_child is not None and self.session.is_open:
-            view.show_scope(self._hrm_child)
+        if self.app_state.get("hrm_child") is not None and self.session.is_open:
+            view.show_scope(self.app_state.get("hrm_child"))
         return view
 
     def _make_depth_view(self, parent: QWidget) -> QWidget:
@@ -568,6 +572,23 @@ class MainWindow(QMainWindow):
             on_error=lambda message: self.statusBar().showMessage(
                 f"Recording kept as {csv_path}, but not stored in the index: {message}",
                 20000))
+
+    def _follow_tab(self, _index: int = -1) -> None:
+        """The dataset list follows the tab: a view made for other datasets than the
+        selected one selects the first of them (quietly: the tab stays)."""
+        page = self.views.currentWidget()
+        needs = self._tabs.get(page, ("", frozenset()))[1] if page is not None else ()
+        current = self.dataset_panel.current()
+        if self._tabs_settling or not needs or current is None or current.kind in needs:
+            return
+        kind = next((d.kind for d in self.datasets if d.kind in needs), None)
+        if kind is None:
+            return
+        self.dataset_panel.dataset_selected.disconnect(self._open_view_for)
+        try:
+            self.dataset_panel.select(kind)
+        finally:
+            self.dataset_panel.dataset_selected.connect(self._open_view_for)
 
     def _open_view_for(self, overview: DatasetOverview) -> None:
         """Show the view made for the selected dataset (its records for the others)."""

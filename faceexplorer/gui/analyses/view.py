@@ -419,6 +419,8 @@ class AnalysesView(QWidget, IndexView):
         if self.detector_box.currentData() == "yunet" and self._yunet_path:
             detector = self._yunet_path
         inputs = [text]
+        if self.app_state is not None:
+            self.app_state.set("model_path", model)
         self._stop = threading.Event()
         self.progress.setRange(0, 0)
         self.status.setText(f"Analysing every {self.stride_spin.value()} frame(s) of "
@@ -511,4 +513,6 @@ class AnalysesView(QWidget, IndexView):
     def attach(self, session) -> None:  # noqa: ANN001 - IndexSession | None
         """Follow ``session``; frames decode on its task runner."""
         self.loader.use(session.tasks.spawn if session is not None else None)
+        if self.app_state is not None and not self.model_edit.text():
+            self.model_edit.setText(self.app_state.get("model_path"))
         IndexView.attach(self, session)

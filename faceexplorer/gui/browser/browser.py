@@ -248,13 +248,39 @@ class ImageBrowser(QWidget, IndexView):
                                                                  "arousal", "majority_differs")]
         self._fill_sort_combo()
         self.sort = ImageSort()
+        state = self.app_state
+        if state is not None and con is not None:   # as the user left it last time
+            self.filters.blockSignals(True)
+            self.filters.set_filter(state.get("image_filter"))
+            self.filters.blockSignals(False)
+            self.set_mode(state.get("browse_mode"))
+            sort = state.get("image_sort")
+            if sort.column in self.columns:
+                self.sort = sort
         self.apply(self.filters.current_filter(), self.sort)
+        if self.sort.column in self.columns:
+            self.show_sort(self.sort)   # the table has its columns now: header too
+
+    def show_sort(self, sort: ImageSort) -> None:
+        """Put ``sort`` in the sort controls and the table header (applies nothing)."""
+        self.sort = sort
+        self.sort_combo.blockSignals(True)
+        self.sort_combo.setCurrentIndex(max(0, self.sort_combo.findData(sort.column)))
+        self.sort_combo.blockSignals(False)
+        self.sort_order.blockSignals(True)
+        self.sort_order.setChecked(sort.descending)
+        self.sort_order.setText("↓" if sort.descending else "↑")
+        self.sort_order.blockSignals(False)
+        self._sync_header(sort.column, sort.descending)
 
     # --- actions (synchronous: the view is updated when they return) -----------------
     def apply(self, flt: ImageFilter | None = None, sort: ImageSort | None = None) -> None:
         """Show the first page of ``flt`` in ``sort`` order (defaults: the current ones)."""
         self.filter = flt if flt is not None else self.filter
         self.sort = sort if sort is not None else self.sort
+        if self.app_state is not None and self.src.any:   # not while the index closes
+            self.app_state.set("image_filter", self.filter)
+            self.app_state.set("image_sort", self.sort)
         self.total = fq.count_images(self.con, self.filter, self.src) if self.src.any else 0
         self.show_page(0)
 
@@ -331,6 +357,8 @@ class ImageBrowser(QWidget, IndexView):
         row = self.current_row()
         view = self.grid if mode == "grid" else self.table
         (self.grid_button if mode == "grid" else self.table_button).setChecked(True)
+        if self.app_state is not None:
+            self.app_state.set("browse_mode", mode)
         if self.src.any:
             self.stack.setCurrentWidget(view)
         if row is not None:

@@ -192,6 +192,27 @@ class FilterBar(QWidget):
         self._debounce.stop()
         self.changed.emit()
 
+    def set_filter(self, flt: ImageFilter) -> None:
+        """Show ``flt`` in the widgets (one ``changed``); what the widgets cannot show
+        (a C25 set this index lacks) is left out."""
+        was_blocked = self.blockSignals(True)
+        self.search.setText(flt.search)
+        for label, action in self.expression_actions.items():
+            action.setChecked(label in flt.expressions)
+        self.split.setCurrentIndex(max(0, self.split.findText(flt.splits[0]))
+                                   if len(flt.splits) == 1 else 0)
+        self.c25_set.setCurrentIndex(max(0, self.c25_set.findText(f"set {flt.c25_set}"))
+                                     if flt.c25_set is not None else 0)
+        self.votes.setCurrentIndex({True: 1, False: 2}.get(flt.has_votes, 0))
+        self.differs.setChecked(bool(flt.majority_differs))
+        self.valence.set_value(flt.valence)
+        self.arousal.set_value(flt.arousal)
+        self.agreement.set_value(flt.agreement)
+        self.blockSignals(was_blocked)
+        self._update_expression_text()
+        self._debounce.stop()
+        self.changed.emit()     # blocked when the caller blocked the bar's signals
+
     def current_filter(self) -> ImageFilter:
         """The filter the widgets describe (hidden crowd widgets add nothing)."""
         crowd = not self.votes.isHidden()

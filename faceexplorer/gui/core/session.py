@@ -449,6 +449,8 @@ class IndexView:
     """
 
     session: IndexSession | None = None
+    #: the window's app state (``gui.core.state.AppState``), when the view is in a window
+    app_state: Any = None
     #: dataset kinds whose writes this view shows (empty: every write)
     index_kinds: frozenset[str] = frozenset()
 

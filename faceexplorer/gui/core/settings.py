@@ -99,6 +99,14 @@ class Settings(QObject):
         self._store.setValue(setting.key, value)
         self.changed.emit(setting.key)
 
+    def text(self, key: str) -> str | None:
+        """A free-form text value (the app state's JSON; see ``gui.core.state``)."""
+        value = self._store.value(key)
+        return value if isinstance(value, str) else None
+
+    def set_text(self, key: str, text: str) -> None:
+        self._store.setValue(key, text)
+
     def forget_group(self, group: str) -> None:
         """Drop every setting under ``group/`` (their defaults apply again)."""
         keys = [k for k in self._store.allKeys() if k.startswith(group + "/")]

@@ -82,10 +82,17 @@ class HRMView(QSplitter, IndexView):
     def attach(self, session: IndexSession | None) -> None:
         """Show ``session``'s HRM data in the three widgets (None: nothing open)."""
         # the viewer and the timeline first: the navigator's first child opens in them
+        for widget in (self.viewer, self.timeline, self.navigator):
+            widget.app_state = self.app_state
         self.viewer.attach(session)
         self.timeline.attach(session)
         self.navigator.attach(session)
         self.session = session
+        # the child open when the window last closed, open again
+        child = self.app_state.get("hrm_child") if self.app_state is not None else None
+        if child is not None and session is not None and session.is_open \
+                and self.navigator.child_item(child) is not None:
+            self.navigator.select_child(child)
 
     def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
         """The three widgets follow the session themselves."""
