@@ -7,6 +7,11 @@ previous / next / last, a page number box to jump, and says which rows are shown
 read ``COLUMN_BLOCK`` columns at a time, the key column always first, because DuckDB's
 cost grows with every column selected. Query failures (e.g. the index file vanished)
 go to the status bar, never a traceback.
+
+The chooser names each table readably ("Images · affectnet_images": the dataset's
+prefix dropped, the table's own name kept for SQL users) and ends with the dataset's
+rows skipped at import ("Skipped rows (232)": file, reason, how many, first line), as
+``faceexplorer index info`` lists them.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from faceexplorer.datasets.overview import DatasetOverview
 from faceexplorer.gui.core.session import IndexView
 from faceexplorer.gui.table_model import PageTableModel
 from faceexplorer.index import browse
+from faceexplorer.index.browse import Column, Page
 
 PAGE_ROWS = 200
 #: Columns read at a time: DuckDB's cost grows with the columns selected (~0.6 ms each),
@@ -43,6 +49,25 @@ COLUMN_BLOCK = 150
 FIT_COLUMNS = 40
 MAX_COLUMN_PX = 280
 MIN_COLUMN_PX = 40
+#: The chooser's entry for the dataset's skipped rows (not a table of the index).
+SKIPPED = "skipped rows"
+SKIPPED_COLUMNS = (Column("file", "VARCHAR"), Column("reason", "VARCHAR"),
+                   Column("rows", "BIGINT"), Column("first line", "BIGINT"))
+
+
+def table_title(kind: str, table: str) -> str:
+    """``'Images · affectnet_images'``: the table's name without its dataset's prefix,
+    readable, then the name itself."""
+    prefixes = (f"{kind.replace('-', '_')}_", f"{kind.split('-')[0]}_")
+    short = next((table.removeprefix(p) for p in prefixes if table.startswith(p)), table)
+    words = short.replace("_", " ").strip()
+    return f"{words[:1].upper()}{words[1:]} · {table}" if words != table else table
+
+
+def skipped_page(ds: DatasetOverview) -> Page:
+    """The dataset's skipped rows as a page the table shows (file, reason, rows, line)."""
+    rows = tuple((s.file, s.reason, s.rows, s.first_line) for s in ds.skipped)
+    return Page(SKIPPED, SKIPPED_COLUMNS, rows, 0)
 
 
 class TablePanel(QWidget, IndexView):
@@ -53,6 +78,7 @@ class TablePanel(QWidget, IndexView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._table: str | None = None
+        self._dataset: DatasetOverview | None = None
         self._total = 0
         self._offset = 0
         self._all_columns: list[str] = []
@@ -61,7 +87,7 @@ class TablePanel(QWidget, IndexView):
         self.table_combo = QComboBox(self)
         self.table_combo.setObjectName("tableCombo")
         self.table_combo.setMinimumContentsLength(18)
-        self.table_combo.currentTextChanged.connect(self._on_table_chosen)
+        self.table_combo.currentIndexChanged.connect(self._on_table_chosen)
         self.shape_label = QLabel(self)
         self.shape_label.setStyleSheet("color: gray;")
         self.col_prev_button = QPushButton("‹ Columns", self)
@@ -138,15 +164,21 @@ class TablePanel(QWidget, IndexView):
         """The index closed (show nothing) or was written (the open table again)."""
         if con is None:
             self.show_dataset(None)
+        elif self._table == SKIPPED:
+            self.show_table(SKIPPED)
         elif self._table is not None and self._table in browse.table_names(con):
             self.show_table(self._table)
 
     def show_dataset(self, ds: DatasetOverview | None) -> None:
         """List ``ds``'s tables in the chooser and show the first page of its main table."""
+        self._dataset = ds
         self.table_combo.blockSignals(True)
         self.table_combo.clear()
         if ds is not None:
-            self.table_combo.addItems(list(ds.tables))
+            for table in ds.tables:
+                self.table_combo.addItem(table_title(ds.kind, table), table)
+            if ds.skipped:
+                self.table_combo.addItem(f"Skipped rows ({ds.skipped_total:,})", SKIPPED)
         self.table_combo.blockSignals(False)
         if ds is not None and ds.tables:
             self.show_table(ds.tables[0])
@@ -158,11 +190,16 @@ class TablePanel(QWidget, IndexView):
             self._update_bar()
 
     def show_table(self, table: str) -> None:
-        """Open ``table`` at its first page."""
-        if self.table_combo.currentText() != table:
+        """Open ``table`` (or :data:`SKIPPED`, the dataset's skipped rows) at its first
+        page."""
+        index = self.table_combo.findData(table)
+        if index >= 0 and self.table_combo.currentIndex() != index:
             self.table_combo.blockSignals(True)
-            self.table_combo.setCurrentText(table)
+            self.table_combo.setCurrentIndex(index)
             self.table_combo.blockSignals(False)
+        if table == SKIPPED and self._dataset is not None:
+            self._show_skipped(self._dataset)
+            return
         if self.con is None:
             return
         try:
@@ -180,9 +217,20 @@ class TablePanel(QWidget, IndexView):
             self.view.scrollToTop()
             self._fit_columns()
 
+    def _show_skipped(self, ds: DatasetOverview) -> None:
+        page = skipped_page(ds)
+        self._table, self._total, self._offset = SKIPPED, len(page.rows), 0
+        self._all_columns, self._col_start = [c.name for c in page.columns], 0
+        self.model.set_page(page)
+        self.shape_label.setText(f"{ds.skipped_total:,} rows skipped at import, "
+                                 f"{len(page.rows):,} file and reason groups")
+        self._update_bar()
+        self.view.scrollToTop()
+        self._fit_columns()
+
     def go_to(self, offset: int) -> None:
         """Show the page that holds 0-based row ``offset`` (clamped to the table)."""
-        if self.con is None or self._table is None:
+        if self.con is None or self._table in (None, SKIPPED):
             return
         offset = max(0, min(offset, self._last_offset()))
         offset -= offset % PAGE_ROWS
@@ -258,7 +306,8 @@ class TablePanel(QWidget, IndexView):
     def _last_offset(self) -> int:
         return max(self._total - 1, 0) // PAGE_ROWS * PAGE_ROWS
 
-    def _on_table_chosen(self, table: str) -> None:
+    def _on_table_chosen(self, index: int) -> None:
+        table = self.table_combo.itemData(index)
         if table:
             self.show_table(table)
 

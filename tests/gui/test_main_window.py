@@ -64,8 +64,9 @@ def test_browse_pages_and_tables(qtbot, open_window, toy_index, shoot) -> None:
 
     click_dataset(qtbot, window, "toyset")
     assert table.table == "toyset_images"
+    # readable table names, and the rows skipped at import last (issue 14)
     assert [table.table_combo.itemText(i) for i in range(table.table_combo.count())] == [
-        "toyset_images", "toyset_votes"]
+        "Images · toyset_images", "Votes · toyset_votes", "Skipped rows (15)"]
     assert table.rows_label.text() == f"Rows 1–200 of {TOY_ROWS}"
     model = table.model
     assert model.rowCount() == 200
@@ -106,12 +107,25 @@ def test_browse_pages_and_tables(qtbot, open_window, toy_index, shoot) -> None:
     assert cell(window, 0, 0) == "0"
     shoot(window, "main_window_toyset")
 
-    table.table_combo.setCurrentText("toyset_votes")
+    table.table_combo.setCurrentIndex(table.table_combo.findData("toyset_votes"))
     assert table.table == "toyset_votes"
     assert table.rows_label.text() == "Rows 1–30 of 30"
     assert model.columnCount() == 3 and cell(window, 29, 2) == "happy"
     assert not table.next_button.isEnabled()
     shoot(window, "main_window_votes_table")
+
+    # the skipped rows as the README says: file, reason, how many, first line
+    table.table_combo.setCurrentIndex(table.table_combo.count() - 1)
+    assert table.table == "skipped rows"
+    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(4)] == [
+        "file", "reason", "rows", "first line"]
+    assert [[cell(window, r, c) for c in range(4)] for r in range(2)] == [
+        ["training.csv", "literal NULL in the face box", "12", "57"],
+        ["training.csv", "face_width 0", "3", "811"]]
+    assert table.rows_label.text() == "Rows 1–2 of 2" and not table.next_button.isEnabled()
+    shoot(window, "main_window_skipped_rows")
+    click_dataset(qtbot, window, "tinyset")      # nothing skipped: no such entry
+    assert table.table_combo.findData("skipped rows") < 0
 
 
 def test_wide_table_is_read_a_block_of_columns_at_a_time(qtbot, open_window, tmp_path,
@@ -314,7 +328,7 @@ def test_real_sample_import(qtbot, open_window, tmp_path, shoot, kind, writer, f
     assert [cell(window, 0, c) for c in range(table.model.columnCount())] != first
     shoot(window, f"main_window_sample_{kind}")
     for other in ds.tables[1:]:
-        table.table_combo.setCurrentText(other)
+        table.table_combo.setCurrentIndex(table.table_combo.findData(other))
         assert table.table == other and table.model.columnCount() > 0
 
 
