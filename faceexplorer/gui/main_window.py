@@ -139,7 +139,6 @@ class MainWindow(QMainWindow):
             self.views.addTab(widget, title)
         self.views.currentChanged.connect(self._build_current)
         self.views.currentChanged.connect(self._follow_tab)
-        self.views.currentChanged.connect(self._follow_tab)
         self.dataset_panel.dataset_selected.connect(self.table_panel.show_dataset)
         self.dataset_panel.dataset_selected.connect(self._open_view_for)
         self.table_panel.message.connect(self._status)
@@ -573,23 +572,6 @@ class MainWindow(QMainWindow):
             on_error=lambda message: self.statusBar().showMessage(
                 f"Recording kept as {csv_path}, but not stored in the index: {message}",
                 20000))
-
-    def _follow_tab(self, _index: int = -1) -> None:
-        """The dataset list follows the tab: a view made for other datasets than the
-        selected one selects the first of them (quietly: the tab stays)."""
-        page = self.views.currentWidget()
-        needs = self._tabs.get(page, ("", frozenset()))[1] if page is not None else ()
-        current = self.dataset_panel.current()
-        if self._tabs_settling or not needs or current is None or current.kind in needs:
-            return
-        kind = next((d.kind for d in self.datasets if d.kind in needs), None)
-        if kind is None:
-            return
-        self.dataset_panel.dataset_selected.disconnect(self._open_view_for)
-        try:
-            self.dataset_panel.select(kind)
-        finally:
-            self.dataset_panel.dataset_selected.connect(self._open_view_for)
 
     def _follow_tab(self, _index: int = -1) -> None:
         """The dataset list follows the tab: a view made for other datasets than the
