@@ -1,6 +1,8 @@
-"""Benchmark: every-frame analysis against bare OpenCV detection + bare onnxruntime.
+"""Benchmark: every-frame analysis against bare OpenCV detection + bare onnxruntime,
+or (``--engine ray``) the local engine against the Ray engine on the same inputs.
 
     python bench/analyze.py [--root DIR] [--frames 472] [--rounds 2] [--threads 1] [--json]
+    python bench/analyze.py --engine ray [--videos 4] [--workers 2] [--frames 472] ...
 
 Writes once under ``--root`` (default ``bench/out/analyze``) a 640x360 MJPEG video of
 ``samples.scenes.FaceScene`` (``--frames`` frames at 25 fps, seed 0: an empty room,
@@ -37,6 +39,25 @@ overhead = analyze seconds per frame / bare seconds per frame - 1 (negative when
 threads beat the one-thread bare loop) and the CPU overhead (analyze process CPU per
 frame / bare - 1), the figure that moves least with other load on a shared machine.
 The load average is printed before and after.
+
+``--engine ray`` (issue 17): ``--videos`` scene videos (seeds 0, 1, ...; ``--frames``
+each) and the same model. Ray is started once, outside every clock (``ray.init`` on this
+machine's cores, no dashboard; its time is printed: a cluster is started once, not per
+analysis). Then ``--rounds`` times in turn, each into a fresh output, no index:
+
+- ``local``: ``run_analysis`` on all the videos with an already opened model (as above).
+- ``ray``: ``run_analysis(engine=RayEngine(workers))`` on the same videos. Inside the
+  clock: everything ``local`` does in the driver (probe, hash, output file) plus creating
+  the workers (one process each, loading the model and the cascade) and killing them at
+  the end, planning the chunks, and the workers analysing and writing the parts.
+
+Printed per run: frames/s, ms per frame, CPU ms per frame (``local``: process CPU;
+``ray``: the workers' process CPU over their chunks + the driver's process CPU), the
+stages' thread-CPU per frame; for ``ray`` also the workers' start (process + model), the
+chunks, and the overhead per work item (driver-side submit-to-report time minus the
+worker's own time for that chunk: dispatch, result and polling). Then, best vs best: the
+wall ratio ray / local - 1 (goal: within +15% on this 2-core machine), the CPU ratio, and
+whether both tables are the same (rows, then the largest difference of any value).
 """
 
 from __future__ import annotations
@@ -185,6 +206,117 @@ def _line(name: str, r: dict, truth: list) -> dict:
     return fig
 
 
+def scene_videos(root: Path, frames: int, count: int) -> list[Path]:
+    """``count`` bench videos of different scenes (seeds 0..count-1), written once."""
+    paths = [scene_video(root, frames)[0]]
+    for seed in range(1, count):
+        path = root / f"scene_{SIZE[0]}x{SIZE[1]}_{frames}_seed{seed}.avi"
+        if not path.exists():
+            tmp = path.with_name("partial_" + path.name)
+            write_video(FaceScene(frames, SIZE, FPS, seed=seed), tmp)
+            tmp.replace(path)
+        paths.append(path)
+    return paths
+
+
+def engine_run(engine_name: str, videos: list[Path], model: Path, threads: int, out: Path,
+               workers: int) -> dict:
+    """One ``run_analysis`` with the local or the Ray engine (see the module docstring)."""
+    from faceexplorer.inference.cluster import RayEngine
+
+    session = open_model(model, threads=threads)
+    engine = RayEngine(workers=workers) if engine_name == "ray" else None
+    t0, p0 = time.perf_counter(), time.process_time()
+    result = run_analysis(session, videos, out, db_path=None, engine=engine)
+    seconds, cpu_s = time.perf_counter() - t0, time.process_time() - p0
+    assert result.status == "finished", result.message
+    n = sum(s.frames for s in result.inputs)
+    fig = {"name": engine_name, "frames": n, "seconds": seconds, "fps": n / seconds,
+           "ms_per_frame": 1e3 * seconds / n, "driver_cpu_ms": 1e3 * cpu_s / n,
+           "stage_cpu_ms": {k: 1e3 * v / n for k, v in result.clock.cpu.items()},
+           "rows": result.rows, "load": os.getloadavg()[0]}
+    fig["cpu_ms_per_frame"] = fig["driver_cpu_ms"]
+    if engine is not None:
+        st = engine.stats
+        fig.update(workers=len(st.workers), chunks=st.chunks, start_s=st.start_s,
+                   worker_cpu_ms=1e3 * st.worker_cpu_s / n,
+                   overhead_per_chunk_ms=1e3 * st.overhead_per_chunk_s,
+                   chunk_s=[round(c, 2) for c in st.chunk_s])
+        fig["cpu_ms_per_frame"] = fig["driver_cpu_ms"] + fig["worker_cpu_ms"]
+    stages = " ".join(f"{k} {v:.1f}" for k, v in fig["stage_cpu_ms"].items())
+    print(f"{engine_name:<6} {fig['fps']:6.1f} frames/s  {fig['ms_per_frame']:6.1f} ms/frame  "
+          f"CPU {fig['cpu_ms_per_frame']:6.1f} ms/frame  ({n} frames, {seconds:.1f} s)  "
+          f"load {fig['load']:.1f}")
+    print(f"       stage thread-CPU ms/frame: {stages}")
+    if engine is not None:
+        print(f"       {fig['workers']} workers started in {fig['start_s']:.1f} s, "
+              f"{fig['chunks']} chunks ({', '.join(f'{c:.1f}' for c in fig['chunk_s'])} s), "
+              f"overhead per work item {fig['overhead_per_chunk_ms']:.0f} ms; CPU: workers "
+              f"{fig['worker_cpu_ms']:.1f} + driver {fig['driver_cpu_ms']:.1f} ms/frame")
+    return fig
+
+
+def _same_tables(a: Path, b: Path) -> str:
+    """``same N rows, largest difference X`` or what differs."""
+    import duckdb
+    import pandas as pd
+
+    x = duckdb.sql(f"SELECT * FROM read_parquet('{a}')").df()
+    y = duckdb.sql(f"SELECT * FROM read_parquet('{b}')").df()
+    if x.shape != y.shape or list(x.columns) != list(y.columns):
+        return f"DIFFERENT shapes {x.shape} vs {y.shape}"
+    floats = [c for c in x.columns if x[c].dtype.kind == "f"]
+    others = [c for c in x.columns if c not in floats]
+    if not x[others].equals(y[others]):
+        return "DIFFERENT rows (non-numeric columns differ)"
+    if not (x[floats].isna() == y[floats].isna()).all().all():
+        return "DIFFERENT empty cells"
+    diff = float(np.nanmax(np.abs(x[floats].to_numpy() - y[floats].to_numpy()), initial=0.0))
+    exact = pd.DataFrame.equals(x, y)
+    return f"same {len(x)} rows, largest difference {diff:.2g}{' (identical)' if exact else ''}"
+
+
+def main_ray(args: argparse.Namespace) -> None:
+    """Local engine vs Ray engine on the same videos (see the module docstring)."""
+    import logging
+
+    ray = __import__("ray")
+    videos = scene_videos(args.root, args.frames, args.videos)
+    model = b0_model(args.root)
+    print(f"{len(videos)} videos ({SIZE[0]}x{SIZE[1]}, {args.frames} frames each), model "
+          f"{model.name}, onnxruntime threads {args.threads}, Ray {ray.__version__} workers "
+          f"{args.workers}, cores {os.cpu_count()}, load "
+          f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    t0 = time.perf_counter()
+    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
+             logging_level=logging.ERROR)
+    print(f"ray.init (once, outside the clocks): {time.perf_counter() - t0:.1f} s")
+    figures: dict[str, list[dict]] = {"local": [], "ray": []}
+    with tempfile.TemporaryDirectory(dir=args.root) as tmp:
+        try:
+            for k in range(args.rounds):
+                for name in ("local", "ray") if k % 2 == 0 else ("ray", "local"):
+                    out = Path(tmp) / f"{name}{k}.parquet"
+                    figures[name].append(engine_run(name, videos, model, args.threads, out,
+                                                    args.workers))
+            same = _same_tables(Path(tmp) / "local0.parquet", Path(tmp) / "ray0.parquet")
+        finally:
+            ray.shutdown()
+    best = {k: min(v, key=lambda f: f["ms_per_frame"]) for k, v in figures.items()}
+    cpu = {k: min(f["cpu_ms_per_frame"] for f in v) for k, v in figures.items()}
+    wall = best["ray"]["ms_per_frame"] / best["local"]["ms_per_frame"] - 1
+    rounds = [r["ms_per_frame"] / lo["ms_per_frame"] - 1
+              for r, lo in zip(figures["ray"], figures["local"], strict=True)]
+    print(f"best of {args.rounds}: local {best['local']['fps']:.1f} frames/s, ray "
+          f"{best['ray']['fps']:.1f} frames/s: ray {100 * wall:+.1f}% wall per frame "
+          f"(per round {', '.join(f'{100 * r:+.1f}%' for r in rounds)}; goal within +15%), "
+          f"{100 * (cpu['ray'] / cpu['local'] - 1):+.1f}% CPU per frame; overhead per work "
+          f"item {min(f['overhead_per_chunk_ms'] for f in figures['ray']):.0f} ms; tables: "
+          f"{same}; load {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    if args.json:
+        print(json.dumps({"figures": figures, "ray_wall_overhead": wall}, default=float))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", type=Path, default=Path(__file__).parent / "out" / "analyze")
@@ -192,8 +324,15 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: analyze vs bare (default); ray: local engine vs Ray engine")
+    p.add_argument("--videos", type=int, default=4, help="--engine ray: videos (default 4)")
+    p.add_argument("--workers", type=int, default=2, help="--engine ray: Ray workers")
     args = p.parse_args()
     args.root.mkdir(parents=True, exist_ok=True)
+    if args.engine == "ray":
+        main_ray(args)
+        return
     video, scene = scene_video(args.root, args.frames)
     model = b0_model(args.root)
     truth = [scene.truth(i) for i in range(args.frames)]
