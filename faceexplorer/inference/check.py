@@ -84,7 +84,8 @@ def format_check(info: dict[str, Any]) -> str:
     lines = [
         f"model    {info['file']}",
         f"sha256   {info['sha256']}  ({info['size_bytes']:,} bytes)",
-        f"card     {card['name']}  (from {card['source']})",
+        # a card's source reads "in the ONNX metadata of X" after "model card"
+        f"card     {card['name']}  (from {card['source'].removeprefix('in ')})",
     ]
     if card.get("notes"):
         lines.append(f"         {card['notes']}")

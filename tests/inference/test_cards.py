@@ -108,6 +108,12 @@ def test_card_from_onnx_metadata(models: dict[str, Path]) -> None:
     model = open_model(models["metadata"])
     assert model.card.name == "Embedded card"
     assert "ONNX metadata" in model.card.source
+    # models check says where the card came from in plain words (issue 14)
+    from faceexplorer.inference.check import check_model, format_check
+
+    text = format_check(check_model(models["metadata"], runs=1))
+    assert f"(from the ONNX metadata of {models['metadata']})" in text
+    assert "from in" not in text
     assert model.card.outputs[0].label_sets == (("AU1", "AU2", "AU4", "AU2X"),)
 
 
