@@ -198,8 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="write synthetic datasets in their real layouts")
     s.add_argument("dir", help="folder to write into")
-    s.add_argument("--scale", choices=("small", "full"), default="small")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--scale", choices=("small", "full"), default="small",
+                   help="small: the demo's size (about 2,700 AffectNet rows), with images; "
+                        "full: the real datasets' sizes (AffectNet 420,300 rows), without "
+                        "images unless --images (default: small)")
+    s.add_argument("--seed", type=int, default=0,
+                   help="random seed: the same seed writes the same files (default: 0)")
     s.add_argument("--images", action=argparse.BooleanOptionalAction, default=None,
                    help="draw images, frames and videos (default: yes at small scale)")
     s.add_argument("--only", nargs="+", metavar="KIND", help="write only these datasets")

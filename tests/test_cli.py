@@ -28,6 +28,16 @@ def test_help_lists_commands() -> None:
         assert command in result.stdout
 
 
+def test_sample_options_have_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every option of ``sample`` says what it does (issue 14: --scale, --seed had none)."""
+    with pytest.raises(SystemExit):
+        main(["sample", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--scale {small,full} small: the demo's size" in out
+    assert "full: the real datasets' sizes" in out
+    assert "--seed SEED random seed: the same seed writes the same files" in out
+
+
 def test_info_without_index_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("index", "info", "--db", str(tmp_path / "none.duckdb"))
     assert result.returncode == 1
