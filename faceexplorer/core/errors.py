@@ -143,7 +143,9 @@ def user_message(exc: BaseException, index: Path | str | None = None) -> tuple[s
         said = one_line(str(exc)) if isinstance(exc, KeyboardInterrupt) else ""
         return said or INTERRUPTED, EXIT_INTERRUPTED
     if isinstance(exc, FaceExplorerError):
-        return one_line(str(exc)), EXIT_ERROR
+        # Ours are written for the user: whole (a model's error names its input shape
+        # and onnxruntime's expectation at the end), only joined onto one line.
+        return one_line(str(exc), limit=10_000), EXIT_ERROR
     if isinstance(exc, OSError):
         return _os_message(exc), EXIT_ERROR
     where = f"{index}: " if index is not None else ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.core.errors import FaceExplorerError, is_index_damaged
 from faceexplorer.datasets.registry import IMPORTERS, importer
 from faceexplorer.index.store import connect, imported
 
@@ -23,6 +23,8 @@ def index_info(db_path: Path) -> dict[str, Any]:
         try:
             datasets = imported(con)
         except Exception as exc:  # an index from an unknown schema, or not ours
+            if is_index_damaged(exc):  # said as such by the CLI (core.errors.user_message)
+                raise
             raise FaceExplorerError(f"{db_path}: not a FaceExplorer index ({exc})") from exc
         order = {kind: i for i, kind in enumerate(IMPORTERS)}
         datasets.sort(key=lambda d: order.get(d["dataset"], len(order)))
