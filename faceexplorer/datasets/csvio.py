@@ -11,7 +11,7 @@ line and problem rather than a database error.
 Before any of it, :func:`check_text_file` checks the path by ``stat`` (see
 :mod:`faceexplorer.datasets.paths`: a FIFO is never opened) and the first 64 KB; a NUL
 byte further on would pass DuckDB inside a text cell, so :func:`blank_lines`, which reads
-every byte anyway to count newlines, looks for one in the same pass.
+every byte anyway to count newlines, looks for one in the same pass (:func:`scan_text`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import csv
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -244,23 +245,43 @@ BLANK_LINES_REASON = ("blank lines ignored (stored line numbers after them are o
                       "per blank line)")
 
 
-def blank_lines(path: Path, data_rows: int | None = None) -> tuple[int, int | None]:
-    """Blank lines before the last data line of ``path`` and the first one's number.
+class TextScan(NamedTuple):
+    """What one pass over a CSV's bytes found (see :func:`scan_text`)."""
 
-    DuckDB's reader skips them (so data rows still count as pandas counts them), but
-    lines after one sit further down than the stored line says: importers report it.
+    blank: int                 # blank lines before the last data line
+    first_blank: int | None    # line number of the first one
+    letters: bool              # a data line holds e/E/n/N/i/I (checked when asked)
+
+
+#: Every way DuckDB's DOUBLE reader reaches a NaN or an infinity ("nan", "inf",
+#: "Infinity", "1e400") needs one of these bytes; plain decimals have none.
+_NON_DECIMAL = (b"e", b"E", b"n", b"N", b"i", b"I")
+
+
+def scan_text(path: Path, data_rows: int | None = None, letters: bool = False) -> TextScan:
+    """One pass over ``path``'s bytes: blank lines, NUL bytes and (``letters``) whether
+    any data line could hold a number DuckDB reads as NaN or an infinity.
+
+    DuckDB's reader skips blank lines (so data rows still count as pandas counts them),
+    but lines after one sit further down than the stored line says: importers report it.
     Given ``data_rows``, counting newlines (a fast byte count) against the header plus
     the data rows clears a big clean file quickly; only a file that does not add up is
-    split into lines. The same pass looks for a NUL byte anywhere in the file (DuckDB
-    keeps one inside a text cell): a DatasetFormatError names its line.
+    split into lines. A NUL byte anywhere (DuckDB keeps one inside a text cell) is a
+    DatasetFormatError naming its line. The byte searches run at memory speed: a file
+    without ``e``/``n``/``i`` after its header lets an importer skip a finiteness check
+    of every cell, which costs more in SQL than this whole pass on a wide file.
     """
     newlines = 0
+    found = False
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 24):
             nul = chunk.find(b"\x00")
             if nul >= 0:
                 raise paths.error(path, "NUL byte: binary data in a text file",
                                   newlines + chunk.count(b"\n", 0, nul) + 1)
+            if letters and not found:
+                start = chunk.find(b"\n") + 1 if newlines == 0 else 0
+                found = any(chunk.find(b, start) >= 0 for b in _NON_DECIMAL)
             newlines += chunk.count(b"\n")
         fh.seek(max(0, fh.tell() - 4096))
         tail = fh.read()
@@ -268,7 +289,14 @@ def blank_lines(path: Path, data_rows: int | None = None) -> tuple[int, int | No
         # blank lines at the end shift nothing: only those before a data line count
         trailing = tail[len(tail.rstrip(b"\r\n \t")):].count(b"\n")
         if newlines - trailing + 1 <= 1 + data_rows:
-            return 0, None
+            return TextScan(0, None, found)
     lines = path.read_bytes().rstrip(b"\r\n \t").split(b"\n")[1:]
     blank = [i + 2 for i, text in enumerate(lines) if not text.strip(b"\r \t")]
-    return len(blank), (blank[0] if blank else None)
+    return TextScan(len(blank), blank[0] if blank else None, found)
+
+
+def blank_lines(path: Path, data_rows: int | None = None) -> tuple[int, int | None]:
+    """Blank lines before the last data line of ``path`` and the first one's number
+    (:func:`scan_text`, which also refuses a NUL byte anywhere in the file)."""
+    scan = scan_text(path, data_rows)
+    return scan.blank, scan.first_blank

@@ -222,3 +222,17 @@ def test_damaged_files_fail_cleanly(edits: list[tuple[str, int, str]]) -> None:
             import_path(Path(tmp) / "index.duckdb", path, "openface")
         except DatasetFormatError:
             pass
+
+
+@pytest.mark.parametrize("cell", ["nan", "-inf", "Infinity", "1e400"])
+def test_non_finite_cell_in_any_column_is_refused(cell: str, tmp_path: Path) -> None:
+    """Columns without a documented range must still be finite numbers (the byte scan
+    that lets a clean file skip this check must see every spelling DuckDB reads)."""
+    header = (*SMALL_HEADER, "pose_Tx")
+    rows = [[*r, 12.5] for r in small_rows(3)]
+    rows[1][-1] = cell
+    path = write_csv(tmp_path / "S1.csv", header, rows)
+    with pytest.raises(DatasetFormatError) as info:
+        import_path(tmp_path / "index.duckdb", path, "openface")
+    assert info.value.line == 3 and "'pose_Tx'" in str(info.value)
+    assert "expected a finite number" in str(info.value)
