@@ -72,6 +72,16 @@ def test_facet_counts_match_the_file_system(qtbot, view, sample, shoot) -> None:
     assert _combo_counts(view.facet_boxes["class"]) == dict(ad)
     with qtbot.waitSignal(view.stats.ready, timeout=30_000):
         pass
+    # the profiles' legend beside the plots, whole, not over the curves; a colour bar
+    # for the tiles (issue 14)
+    stats = view.stats
+    qtbot.wait(50)
+    legend = stats.legend.sceneBoundingRect()
+    assert len(stats.legend.items) == sum(1 for n in ad.values() if n)
+    for plot in (stats.vertical, stats.horizontal):
+        assert not legend.intersects(plot.vb.sceneBoundingRect())
+    assert stats.graphics.sceneRect().contains(legend)
+    assert stats.colour_bar.values == (0, 1)
     shoot(view, "depth_affectnet_blend")
     view.dataset.setCurrentIndex(1)
     rafd_root = sample["rafd_d"].depth_folder

@@ -4,6 +4,10 @@ Figures come from :mod:`faceexplorer.reports.depth_stats`, computed by the panel
 :meth:`~faceexplorer.gui.core.session.IndexSession.read` on the window's task runner
 (one lane: the newest request wins, an older one is interrupted) with a cursor of its own
 (reading a few hundred maps takes a second or more), and cached per dataset.
+
+The tiles have a colour bar (depth 0..1, nearer = brighter) and the profiles one legend
+in a column of its own, right of the plots: inside a plot it sat on the curves and was
+cut at a laptop's height.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class StatsPanel(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.tiles: dict[str, pg.ImageItem] = {}
         lut = colormap_lut("viridis")
+        columns = len(DEPTH_CLASSES)
         for i, cls in enumerate(DEPTH_CLASSES):
             vb = self.graphics.addViewBox(row=0, col=i, lockAspect=True, invertY=True,
                                           enableMouse=False)
@@ -57,7 +62,12 @@ class StatsPanel(QWidget):
                                               title="Vertical profile (row mean)")
         self.horizontal = self.graphics.addPlot(row=2, col=4, colspan=4,
                                                 title="Horizontal profile (column mean)")
-        self.vertical.addLegend(offset=(5, 5), labelTextSize="7pt")
+        self.colour_bar = pg.ColorBarItem(
+            values=(0, 1), colorMap=pg.ColorMap(np.linspace(0, 1, len(lut)), lut),
+            interactive=False, width=12, label="depth")
+        self.graphics.addItem(self.colour_bar, row=0, col=columns, rowspan=2)
+        self.legend = pg.LegendItem(labelTextSize="8pt", verSpacing=-4)
+        self.graphics.addItem(self.legend, row=2, col=columns)
         layout = QVBoxLayout(self)
         layout.addWidget(self.note)
         layout.addWidget(self.graphics, 1)
@@ -100,6 +110,7 @@ class StatsPanel(QWidget):
     def _show(self, dataset: str, stats: dict[str, ClassDepthStats] | None) -> None:
         self.vertical.clear()
         self.horizontal.clear()
+        self.legend.clear()
         if not stats:
             for item in self.tiles.values():
                 item.clear()
@@ -109,8 +120,8 @@ class StatsPanel(QWidget):
             self.tiles[cls].setImage(np.nan_to_num(s.mean), autoLevels=False, levels=(0, 1))
             if s.n:
                 x = np.arange(len(s.vertical))
-                self.vertical.plot(x, s.vertical, pen=pg.mkPen(pen, width=1.5),
-                                   name=f"{cls} (N={s.n})")
+                curve = self.vertical.plot(x, s.vertical, pen=pg.mkPen(pen, width=1.5))
+                self.legend.addItem(curve, f"{cls} (N={s.n})")
                 self.horizontal.plot(x, s.horizontal, pen=pg.mkPen(pen, width=1.5))
         ns = ", ".join(f"{c} {s.n}/{s.available}" for c, s in stats.items())
         self.note.setText(f"{dataset}: mean depth per expression over a fixed-seed sample "
