@@ -69,18 +69,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     db = default_db_path(args.db)
     last = [0.0]
+    # On a terminal one line rewritten in place; piped (a log, CI), one line per update,
+    # fewer of them: carriage returns ran every update together on one line.
+    tty = sys.stderr.isatty()
+    every = 0.5 if tty else 5.0
 
     def progress(done: int, total: int, rate: float) -> None:
         now = time.monotonic()
-        if now - last[0] >= 0.5 or done == total:
+        if now - last[0] >= every or done == total:
             last[0] = now
-            print(f"\r{done}/{total} items, {rate:.1f} items/s", end="", file=sys.stderr,
-                  flush=True)
+            print(f"\r{done}/{total} items, {rate:.1f} items/s" if tty else
+                  f"{done}/{total} items, {rate:.1f} items/s", end="" if tty else "\n",
+                  file=sys.stderr, flush=True)
 
     result = run_batch(db, args.model, args.dataset, limit=args.limit, children=args.child,
                        threads=args.threads, progress=progress)
     stored = result.items_before + result.items_written
-    print(f"\r{stored}/{result.items_total} items stored" + " " * 24, file=sys.stderr)
+    print(f"\r{stored}/{result.items_total} items stored" + " " * 24 if tty else
+          f"{stored}/{result.items_total} items stored", file=sys.stderr)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"{result.items_written} items written this time ({result.items_before} were "

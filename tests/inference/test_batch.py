@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import numpy as np
@@ -146,6 +147,12 @@ def test_cli_end_to_end(index: Path, tmp_path: Path, models: dict[str, Path],
     assert args.func(args) == 0
     out = capsys.readouterr()
     assert "vs AffectNet label" in out.out and "20 items written" in out.err
+    # piped (not a terminal): each progress line on its own, no carriage returns (issue 14)
+    assert "\r" not in out.err
+    lines = out.err.splitlines()
+    assert any(re.fullmatch(r"\d+/\d+ items, [\d.]+ items/s", line) for line in lines)
+    assert all(line.count("items/s") <= 1 for line in lines)
+    assert "20/20 items stored" in lines
     assert len(_stored(db)) == 20
     # The same command again resumes: nothing new, nothing duplicated.
     assert args.func(args) == 0
