@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QSplitter, QWidget
 
 from faceexplorer.gui.browser.browser import ImageBrowser
 from faceexplorer.gui.browser.models import TILE
-from faceexplorer.gui.core.session import IndexSession, IndexView
+from faceexplorer.gui.core.session import DatasetChange, IndexSession, IndexView
 from faceexplorer.gui.detail.panel import DetailPanel
 
 
@@ -67,6 +67,17 @@ class FacesView(QWidget, IndexView):
         # the detail panel's worker holds a cursor: release it before the browser's
         self.detail.show_index(con)
         self.browser.show_index(con)
+
+    def index_written(self, change: DatasetChange) -> None:
+        """Predictions of a model run: only the detail panel changes (the image shown is
+        read again, the page stays); anything else reloads both panels."""
+        if change.what != "predictions":
+            IndexView.index_written(self, change)
+            return
+        self.detail.show_index(self.con)
+        shown = self.browser._emitted
+        if shown is not None:
+            self.detail.show_image(*shown)
 
     def _suspend(self) -> None:
         self.detail.hold_cursors(None)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -356,8 +356,10 @@ class MainWindow(QMainWindow):
         self._show_datasets()
 
     def _index_written(self, change: DatasetChange) -> None:
-        self._show_datasets(select=next(iter(change.kinds)) if change.what == "imported"
-                            else None)
+        # on a turn of the event loop of its own, like the views' reloads
+        select = next(iter(change.kinds)) if change.what == "imported" else None
+        QTimer.singleShot(0, self, lambda: self._show_datasets(select=select,
+                                                                announce=False))
 
     def _session_state(self, state: SessionState) -> None:
         mode = {SessionState.READ_ONLY: "read-only", SessionState.WRITABLE: "writing"}
@@ -366,7 +368,7 @@ class MainWindow(QMainWindow):
         elif state is not SessionState.CLOSED:
             self._show_error_state()
 
-    def _show_datasets(self, select: str | None = None) -> None:
+    def _show_datasets(self, select: str | None = None, announce: bool = True) -> None:
         """List the datasets of the open index and show the tabs they need."""
         keep = self.dataset_panel.current()
         con = self.session.connection
@@ -409,7 +411,9 @@ class MainWindow(QMainWindow):
                 self.dataset_panel.dataset_selected.connect(self._open_view_for)
         self._build_current()
         n = len(self.datasets)
-        self.statusBar().showMessage(f"{n} dataset{'s' if n != 1 else ''} in the index", 5000)
+        if announce:        # after a write, the status bar keeps the write's result
+            self.statusBar().showMessage(f"{n} dataset{'s' if n != 1 else ''} in the index",
+                                         5000)
 
     def _show_error_state(self) -> None:
         state = self.session.state

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, QThread, QTimer, Signal
 
 from faceexplorer.core.errors import FaceExplorerError, IndexBusyError
 from faceexplorer.gui.core.tasks import Task, TaskCancelled, TaskContext, TaskRunner
@@ -436,7 +436,11 @@ class IndexSession(QObject):
             if app is not None:
                 app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
             time.sleep(0.001)
-        return True
+        if app is not None:     # the reloads a write scheduled on the event loop
+            for _ in range(3):
+                app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        return not (self.writing or self.tasks.busy) or self.wait_until_idle(
+            max(0.0, deadline - time.monotonic()))
 
 
 class IndexView:
@@ -446,6 +450,10 @@ class IndexView:
     connection whenever the index opens or a write it cares about commits, and with None
     when the index closes. The view reads :attr:`con` when it queries, and never keeps a
     connection or a cursor: work off the GUI thread goes through :meth:`IndexSession.read`.
+
+    After a write, a view on screen reloads on a turn of the event loop of its own (so
+    that the views a write touches do not add up to one long stall of the window), and a
+    view off screen only when it is next shown (:meth:`index_written`).
     """
 
     session: IndexSession | None = None
@@ -489,4 +497,28 @@ class IndexView:
 
     def _index_written(self, change: DatasetChange) -> None:
         if not self.index_kinds or change.kinds & self.index_kinds:
+            self.index_written(change)
+
+    def index_written(self, change: DatasetChange) -> None:
+        """A write this view cares about committed: reload (see the class docstring)."""
+        self._stale = True
+        widget: Any = self
+        if widget.isVisible():
+            QTimer.singleShot(0, widget, self._refresh_stale)
+        elif getattr(self, "_show_watch", None) is None:
+            self._show_watch = _ShowWatch(widget)
+            widget.installEventFilter(self._show_watch)
+
+    def _refresh_stale(self) -> None:
+        if getattr(self, "_stale", False):
+            self._stale = False
             self.show_index(self.con)
+
+
+class _ShowWatch(QObject):
+    """Reloads a stale view when it is shown (see ``IndexView.index_written``)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Show and isinstance(watched, IndexView):
+            QTimer.singleShot(0, watched, watched._refresh_stale)
+        return False
