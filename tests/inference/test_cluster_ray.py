@@ -114,7 +114,7 @@ def test_a_killed_worker_is_replaced_and_its_chunk_finished(
 
     monkeypatch.setattr(analyze_mod, "PART_FRAMES", 4)
     video = write_video(tmp_path / "long.avi", [
-        blank_frame(i) if i in (40, 41) else face_frame(2 * (i % 60)) for i in range(160)])
+        blank_frame(i) if i in (20, 21) else face_frame(2 * (i % 60)) for i in range(80)])
     run_analysis(models["va"], [video], tmp_path / "local.parquet", db_path=None)
     out = tmp_path / "ray.parquet"
     killed: list[str] = []
