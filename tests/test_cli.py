@@ -148,5 +148,21 @@ def test_stats_hrm_on_sample(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert report["dataset"]["children"] == 6
     assert main(["stats", "hrm", "--child", "S999", "--db", db]) == 1
     assert "no HRM child 'S999'" in capsys.readouterr().err
+
+
+
+def test_readme_stats_example_runs_on_the_demo(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's ``stats hrm --child`` example names a child the demo has (issue 14)."""
+    import re
+
+    from faceexplorer.samples.generate import write_samples
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    child = re.search(r"stats hrm \[--child (\w+)\]", readme).group(1)  # type: ignore[union-attr]
+    out = write_samples(tmp_path / "s", "small", seed=0, images=False, only=["hrm"])
+    db = str(tmp_path / "index.duckdb")
+    assert main(["index", "add", "hrm", str(out.path("hrm")), "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["stats", "hrm", "--child", child, "--db", db]) == 0, capsys.readouterr().err
     assert main(["stats", "hrm", "--child", "S1", "--db", db]) == 0
     assert "S1" in capsys.readouterr().out
