@@ -13,7 +13,8 @@ from typing import Any
 
 from faceexplorer.core.errors import FaceExplorerError, is_index_damaged
 from faceexplorer.datasets.registry import IMPORTERS, importer
-from faceexplorer.index.store import connect, imported
+from faceexplorer.index.analysis_query import analysis_list
+from faceexplorer.index.store import connect, imported, table_exists
 
 
 def index_info(db_path: Path) -> dict[str, Any]:
@@ -32,9 +33,30 @@ def index_info(db_path: Path) -> dict[str, Any]:
             imp = importer(entry["dataset"])
             entry["title"] = imp.TITLE
             entry["counts"] = imp.summary(con)
-        return {"index": str(Path(db_path).resolve()), "datasets": datasets}
+        return {"index": str(Path(db_path).resolve()), "datasets": datasets,
+                "analyses": analysis_list(con), "model_runs": _model_runs(con),
+                "live_sessions": _live_sessions(con)}
     finally:
         con.close()
+
+
+def _model_runs(con: Any) -> list[dict[str, Any]]:
+    if not table_exists(con, "model_runs"):
+        return []
+    cur = con.execute("SELECT coalesce(model_name, model_path) AS model, dataset, status, "
+                      "items_done, items_failed, started_at FROM model_runs "
+                      "ORDER BY started_at DESC")
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _live_sessions(con: Any) -> list[dict[str, Any]]:
+    if not table_exists(con, "live_sessions"):
+        return []
+    cur = con.execute("SELECT session_id, source, model_name, predictions, started_at "
+                      "FROM live_sessions ORDER BY started_at")
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 def format_info(info: dict[str, Any]) -> str:
@@ -59,4 +81,22 @@ def format_info(info: dict[str, Any]) -> str:
                 lines.append(f"    {s['rows']:>10,}  {s['reason']}  [{name}]{where}")
         for w in d["warnings"]:
             lines.append(f"  warning: {w}")
+    if info.get("model_runs"):
+        lines += ["", f"Model runs ({len(info['model_runs'])})"]
+        for r in info["model_runs"]:
+            lines.append(f"  {r['model']} on {r['dataset']}: {r['status']}, "
+                         f"{r['items_done']:,} items ({r['items_failed']:,} invalid), "
+                         f"started {r['started_at']:%Y-%m-%d %H:%M}")
+    if info.get("analyses"):
+        lines += ["", f"Every-frame analyses ({len(info['analyses'])})"]
+        for a in info["analyses"]:
+            names = ", ".join(Path(s).name for s in a["sources"] if s)
+            lines.append(f"  {a['model']} [{a['detector']}] on {names}: face in "
+                         f"{a['frames_with_face']:,} of {a['frames']:,} frames, "
+                         f"{a['finished_at']:%Y-%m-%d %H:%M}")
+            lines.append(f"    table: {a['output']}")
+    if info.get("live_sessions"):
+        lines += ["", f"Live recordings ({len(info['live_sessions'])}): "
+                  + ", ".join(f"{s['session_id']} ({s['predictions']:,} predictions)"
+                              for s in info["live_sessions"])]
     return "\n".join(lines)

@@ -114,3 +114,18 @@ def test_refusals_say_what_to_do(qtbot, view: AnalysesView, inputs, tmp_path: Pa
         view.start_run()
     assert "Traceback" not in got.args[0] and str(broken) in got.args[0]
     assert view.run_button.isEnabled()
+
+
+def test_index_info_lists_the_analysis(qtbot, view: AnalysesView, inputs) -> None:
+    from faceexplorer.datasets.info import format_info, index_info
+
+    view.input_edit.setText(str(inputs["video"]))
+    view.model_edit.setText(str(inputs["model"]))
+    with qtbot.waitSignal(view.analysis_finished, timeout=TIMEOUT_MS):
+        view.start_run()
+    view.session.wait_until_idle(30)
+    info = index_info(view.session.db_path)
+    assert len(info["analyses"]) == 1
+    text = format_info(info)
+    assert "Every-frame analyses (1)" in text
+    assert f"face in {N - len(FACELESS)} of {N} frames" in text and "face.avi" in text
