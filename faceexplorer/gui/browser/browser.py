@@ -52,6 +52,7 @@ from faceexplorer.gui.browser.filter_bar import FilterBar
 from faceexplorer.gui.browser.keys import paging_key
 from faceexplorer.gui.browser.models import TILE, BrowserGridModel, BrowserTableModel
 from faceexplorer.gui.browser.prefetch import PagePrefetcher
+from faceexplorer.gui.browser.tile_delegate import TileDelegate
 from faceexplorer.gui.core.session import IndexView
 from faceexplorer.gui.thumbnails import ReadyBatches, ThumbnailLoader
 from faceexplorer.index import faces_export, faces_page
@@ -111,6 +112,7 @@ class ImageBrowser(QWidget, IndexView):
         self.grid.setGridSize(QSize(TILE + 16, TILE + 26))
         self.grid.setSpacing(4)
         self.grid.setModel(self.grid_model)
+        self.grid.setItemDelegate(TileDelegate(self.grid))   # the selected face untinted
         self.table = QTableView(self)
         self.table.setObjectName("table")
         self.table.setModel(self.table_model)
