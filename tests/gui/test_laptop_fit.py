@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceexplorer.gui.fit import ElidedLabel
+from faceexplorer.gui.fit import ElidedLabel, opens_maximized
 from faceexplorer.gui.main_window import MainWindow
 
 pytestmark = pytest.mark.slow
@@ -108,12 +108,14 @@ def _visit_every_tab(screen: str, db: Path, request: pytest.FixtureRequest) -> N
     qtbot.waitExposed(window)
     try:
         # opened sized to the screen: maximized on a laptop, 90% of a larger one
-        if available.width() <= 1440:
+        laptop = opens_maximized(available)
+        assert laptop == (screen == "1366x768")
+        if laptop:
             assert window.isMaximized()
             qtbot.waitUntil(lambda: window.frameGeometry() == available)
         frame = window.frameGeometry()
         assert available.contains(frame), (frame, available)
-        if available.width() > 1440:
+        if not laptop:
             assert not window.isMaximized()
             assert abs(window.width() - available.width() * 0.9) <= 8
             assert abs(window.height() - available.height() * 0.9) <= 8
@@ -204,6 +206,12 @@ def _check_fits(window: MainWindow, available: QRect, title: str) -> None:
             minimum = widget.minimumWidth() or widget.minimumSizeHint().width()
             if widget.width() < minimum:
                 problems.append(f"{name} {text!r} squeezed to {widget.width()} < {minimum}")
+        if isinstance(widget, QTabBar):      # every tab's title whole, no scroll arrows
+            shown = [widget.tabRect(i) for i in range(widget.count())
+                     if widget.isTabVisible(i)]
+            if shown and max(r.right() for r in shown) > widget.width():
+                problems.append(f"tab bar {[widget.tabText(i) for i in range(widget.count())]}"
+                                f" cut at {widget.width()} px")
         elif (isinstance(widget, QLabel) and not isinstance(widget, ElidedLabel)
               and text and not widget.wordWrap()
               and widget.textFormat() != Qt.TextFormat.RichText and "<" not in text
