@@ -1,30 +1,78 @@
-"""The importers by kind, automatic kind detection, and the import entry point."""
+"""The dataset kinds' adaptors, automatic kind detection, and the import entry point.
+
+Each kind (:class:`~faceexplorer.core.kinds.DatasetKind`) has one
+:class:`DatasetAdaptor`: its name, title and tables, its importer (a module of
+``datasets``, imported on first use so that starting the CLI or the window loads only the
+importers it needs) and the module that reads it back (its queries). ``ADAPTORS`` is the
+one registry; ``IMPORTERS`` and :func:`importer` are the same data for older callers.
+"""
 
 from __future__ import annotations
 
 import errno
 import importlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
 
 import duckdb
 
 from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.core.kinds import DatasetKind
 from faceexplorer.datasets import paths
 from faceexplorer.index import browse_table, c25_set_views
 from faceexplorer.index.report import ImportReport
 from faceexplorer.index.store import run_import
 
-#: kind -> module implementing it; kinds in the order ``index info`` lists them.
-IMPORTERS: dict[str, str] = {
-    "affectnet": "faceexplorer.datasets.affectnet",
-    "affectnet-c25": "faceexplorer.datasets.affectnet_c25",
-    "hrm": "faceexplorer.datasets.hrm",
-    "affectnet-d": "faceexplorer.datasets.affectnet_d",
-    "rafd-d": "faceexplorer.datasets.rafd_d",
-    "faces": "faceexplorer.datasets.faces",
-    "openface": "faceexplorer.datasets.openface",
-}
+
+@dataclass(frozen=True)
+class DatasetAdaptor:
+    """One dataset kind: what it is called, what it stores, who imports and queries it."""
+
+    kind: DatasetKind
+    #: the importer module (``Importer`` protocol below), imported on first use
+    importer_module: str
+    #: the module that reads the kind back (``index`` queries or a ``reports`` builder;
+    #: None: the importer's ``summary`` only)
+    queries_module: str | None = None
+
+    @property
+    def importer(self) -> Importer:
+        return cast(Importer, importlib.import_module(self.importer_module))
+
+    @property
+    def title(self) -> str:
+        return self.importer.TITLE
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The tables the kind owns, the main one first."""
+        return self.importer.TABLES
+
+
+_D = "faceexplorer.datasets."
+_Q = "faceexplorer.index."
+#: every kind's adaptor, in the order ``index info`` and the window list them
+ADAPTORS: dict[DatasetKind, DatasetAdaptor] = {a.kind: a for a in (
+    DatasetAdaptor(DatasetKind.AFFECTNET, _D + "affectnet", _Q + "faces_query"),
+    DatasetAdaptor(DatasetKind.AFFECTNET_C25, _D + "affectnet_c25", _Q + "c25_query"),
+    DatasetAdaptor(DatasetKind.HRM, _D + "hrm", _Q + "hrm_query"),
+    DatasetAdaptor(DatasetKind.AFFECTNET_D, _D + "affectnet_d", _Q + "depth_query"),
+    DatasetAdaptor(DatasetKind.RAFD_D, _D + "rafd_d", _Q + "depth_query"),
+    DatasetAdaptor(DatasetKind.FACES, _D + "faces", "faceexplorer.reports.faces_stats"),
+    DatasetAdaptor(DatasetKind.OPENFACE, _D + "openface"),
+)}
+#: kind -> importer module (the same registry, by kind name)
+IMPORTERS: dict[str, str] = {str(k): a.importer_module for k, a in ADAPTORS.items()}
+
+
+def adaptor(kind: str) -> DatasetAdaptor:
+    """The adaptor of ``kind``; unknown kinds list the known ones."""
+    try:
+        return ADAPTORS[DatasetKind(kind)]
+    except ValueError:
+        raise FaceExplorerError(
+            f"unknown dataset kind {kind!r}; known kinds: {', '.join(IMPORTERS)}") from None
 
 
 class Importer(Protocol):
@@ -48,10 +96,7 @@ class Importer(Protocol):
 
 def importer(kind: str) -> Importer:
     """The importer module of ``kind``; unknown kinds list the known ones."""
-    if kind not in IMPORTERS:
-        raise FaceExplorerError(
-            f"unknown dataset kind {kind!r}; known kinds: {', '.join(IMPORTERS)}")
-    return cast(Importer, importlib.import_module(IMPORTERS[kind]))
+    return adaptor(kind).importer
 
 
 def detect_kind(path: Path) -> str:

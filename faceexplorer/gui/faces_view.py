@@ -22,6 +22,7 @@ from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QSplitter, QWidget
 
+from faceexplorer.core.kinds import IMAGE_KINDS
 from faceexplorer.gui.browser.browser import ImageBrowser
 from faceexplorer.gui.browser.models import TILE
 from faceexplorer.gui.core.session import DatasetChange, IndexSession, IndexView
@@ -31,7 +32,7 @@ from faceexplorer.gui.detail.panel import DetailPanel
 class FacesView(QWidget, IndexView):
     """AffectNet / AffectNetC25 images: filter, sort and page on the left, detail on the right."""
 
-    index_kinds = frozenset({"affectnet", "affectnet-c25"})
+    index_kinds = IMAGE_KINDS
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.core.errors import FaceExplorerError, IndexBusyError
+from faceexplorer.core.kinds import DEPTH_KINDS, IMAGE_KINDS, DatasetKind
 from faceexplorer.datasets.overview import DatasetOverview, datasets_overview
 from faceexplorer.gui.add_dataset import AddDatasetDialog, ImportRequest, import_job, report_text
 from faceexplorer.gui.core import settings as keys
@@ -124,12 +125,12 @@ class MainWindow(QMainWindow):
         pages = self._pages
         #: tab page -> (title, dataset kinds any of which make it worth showing)
         self._tabs: dict[QWidget, tuple[str, frozenset[str]]] = {
-            pages["faces_view"]: ("AffectNet", frozenset({"affectnet", "affectnet-c25"})),
-            pages["crowd_panel"]: ("Crowd statistics", frozenset({"affectnet-c25"})),
-            pages["hrm_view"]: ("HRM timelines", frozenset({"hrm"})),
-            pages["hrm_stats"]: ("HRM statistics", frozenset({"hrm"})),
-            pages["depth_view"]: ("Depth", frozenset({"affectnet-d", "rafd-d"})),
-            pages["faces_explorer"]: ("FACES / DASS-21", frozenset({"faces"})),
+            pages["faces_view"]: ("AffectNet", IMAGE_KINDS),
+            pages["crowd_panel"]: ("Crowd statistics", frozenset({DatasetKind.AFFECTNET_C25})),
+            pages["hrm_view"]: ("HRM timelines", frozenset({DatasetKind.HRM})),
+            pages["hrm_stats"]: ("HRM statistics", frozenset({DatasetKind.HRM})),
+            pages["depth_view"]: ("Depth", DEPTH_KINDS),
+            pages["faces_explorer"]: ("FACES / DASS-21", frozenset({DatasetKind.FACES})),
             pages["models_view"]: ("Model runs", frozenset()),
             pages["live_view"]: ("Live models", frozenset()),
             pages["analyses_view"]: ("Analyses", frozenset()),

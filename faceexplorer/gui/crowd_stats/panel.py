@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceexplorer.core.kinds import DatasetKind
 from faceexplorer.core.vocab import EXPRESSIONS
 from faceexplorer.gui.core.session import IndexSession, IndexView
 from faceexplorer.gui.crowd_stats.plots import HeatmapCard, HistogramCard
@@ -68,7 +69,7 @@ class CrowdStatsPanel(QWidget, IndexView):
         A line for the status bar (timings, saved files, errors).
     """
 
-    index_kinds = frozenset({"affectnet-c25"})
+    index_kinds = frozenset({DatasetKind.AFFECTNET_C25})
 
     annotator_selected = Signal(str)
     statistics_shown = Signal(int, str)

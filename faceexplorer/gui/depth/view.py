@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceexplorer.core.kinds import DEPTH_KINDS
 from faceexplorer.gui.core.session import IndexView
 from faceexplorer.gui.depth.overlay import OverlayCanvas
 from faceexplorer.gui.depth.stats_panel import StatsPanel
@@ -42,7 +43,7 @@ _FACET_TITLES = {"class": "Expression", "angle": "Angle", "gaze": "Gaze",
 class DepthView(QWidget, IndexView):
     """The depth-map explorer tab (:meth:`attach` it to the window's index session)."""
 
-    index_kinds = frozenset({"affectnet-d", "rafd-d"})
+    index_kinds = DEPTH_KINDS
 
     #: Emitted when a depth map is on screen (its stem).
     shown = Signal(str)

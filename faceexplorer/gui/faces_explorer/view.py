@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
+from faceexplorer.core.kinds import DatasetKind
 from faceexplorer.gui.core.session import IndexSession, IndexView
 from faceexplorer.gui.faces_explorer.dass import DassPane
 from faceexplorer.gui.faces_explorer.features import FeaturePane
@@ -52,7 +53,7 @@ class FacesExplorerView(QWidget, IndexView):
         The ranking of every feature is computed and shown.
     """
 
-    index_kinds = frozenset({"faces"})
+    index_kinds = frozenset({DatasetKind.FACES})
 
     message = Signal(str)
     feature_shown = Signal(str)

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.core.kinds import DatasetKind
 from faceexplorer.gui.core.session import IndexView
 from faceexplorer.gui.fit import ElidedLabel, compact_buttons
 from faceexplorer.gui.hrm.frame_canvas import FrameCanvas
@@ -71,7 +72,7 @@ class FrameViewer(QWidget, IndexView):
         This frame's image, or its placeholder, is now on screen.
     """
 
-    index_kinds = frozenset({"hrm"})
+    index_kinds = frozenset({DatasetKind.HRM})
 
     frame_shown = Signal(int)
     frame_displayed = Signal(int)

@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.core.kinds import DatasetKind
 from faceexplorer.core.vocab import HRM_AU22, HRM_AU_COLUMNS
 from faceexplorer.gui.core.session import IndexView
 from faceexplorer.gui.fit import wrap_form
@@ -91,7 +92,7 @@ class HRMNavigator(QWidget, IndexView):
         The user picked a segment: child, start frame, end frame.
     """
 
-    index_kinds = frozenset({"hrm"})
+    index_kinds = frozenset({DatasetKind.HRM})
 
     child_selected = Signal(str)
     segment_selected = Signal(str, int, int)

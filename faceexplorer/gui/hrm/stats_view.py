@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceexplorer.core.kinds import DatasetKind
 from faceexplorer.core.vocab import HRM_AU22
 from faceexplorer.gui.background import BackgroundCache
 from faceexplorer.gui.core.session import IndexSession, IndexView
@@ -147,7 +148,7 @@ class HRMStatsView(QWidget, IndexView):
         A line for the status bar (errors).
     """
 
-    index_kinds = frozenset({"hrm"})
+    index_kinds = frozenset({DatasetKind.HRM})
 
     statistics_shown = Signal(str)
     message = Signal(str)

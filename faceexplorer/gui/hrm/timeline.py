@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.core.kinds import DatasetKind
 from faceexplorer.core.vocab import HRM_AU22, HRM_AU_COLUMNS, HRM_CELL
 from faceexplorer.gui.core.session import IndexView
 from faceexplorer.gui.fit import ElidedLabel, compact_buttons
@@ -57,7 +58,7 @@ class TimelineWidget(QWidget, IndexView):
         A child's timeline is drawn.
     """
 
-    index_kinds = frozenset({"hrm"})
+    index_kinds = frozenset({DatasetKind.HRM})
 
     cursor_moved = Signal(int)
     child_loaded = Signal(str)

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QWidget
 
 from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.core.kinds import DatasetKind
 from faceexplorer.gui.core.session import IndexSession, IndexView
 from faceexplorer.gui.hrm.frame_viewer import FrameViewer
 from faceexplorer.gui.hrm.navigator import HRMNavigator
@@ -27,7 +28,7 @@ from faceexplorer.index import hrm_query
 class HRMView(QSplitter, IndexView):
     """Navigator on the left; the frame viewer above the AU timeline on the right."""
 
-    index_kinds = frozenset({"hrm"})
+    index_kinds = frozenset({DatasetKind.HRM})
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
