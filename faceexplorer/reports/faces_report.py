@@ -55,7 +55,7 @@ def faces_report(con: duckdb.DuckDBPyConnection, subscale: str | None = None,
         No FACES data in the index, or an unknown subscale.
     """
     fs.require_faces(con)
-    chosen: Sequence[str] = SUBSCALES if subscale is None else [fs._subscale(subscale)]
+    chosen: Sequence[str] = SUBSCALES if subscale is None else [fs.check_subscale(subscale)]
     rankings = fs.rank_all(con, chosen)
     ranking = {}
     for name, frame in rankings.items():

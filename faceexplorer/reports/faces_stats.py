@@ -1,5 +1,8 @@
 """FACES statistics from the index: subjects, DASS-21 distributions, feature views, rankings.
 
+This module reads; the figures on what it reads (one feature against DASS-21, the ranking
+table) are :mod:`faceexplorer.stats.faces_features`' (pure).
+
 Reads the tables of :mod:`faceexplorer.datasets.faces` (scores and bands were computed
 there from the items, by the rule of :mod:`faceexplorer.stats.dass21`). Features are
 named as in the feature file (``AU12_r_mean``); ``faces_feature_columns`` maps a name to
@@ -23,7 +26,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -33,14 +35,14 @@ import pandas as pd
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import DASS_BANDS
 from faceexplorer.index.store import table_exists
-from faceexplorer.stats import correlation as corr
 from faceexplorer.stats import faces_ranks
 from faceexplorer.stats.dass21 import RULES, SUBSCALES, file_verdict
+from faceexplorer.stats.faces_features import RANKING_COLUMNS as RANKING_COLUMNS
+from faceexplorer.stats.faces_features import FeatureView as FeatureView
+from faceexplorer.stats.faces_features import check_subscale, feature_view_of, ranking_table
 
 #: Feature columns fetched per query; one block is ~45 MB of float64 at 11k subjects.
 BLOCK_COLUMNS = 512
-RANKING_COLUMNS = ("feature", "base_column", "stat", "rho", "ci_low", "ci_high", "p", "q",
-                   "n")
 _log = logging.getLogger(__name__)
 _SUBJECT_COLUMNS = ("subject_id", "gender", "age_years", "grade", "grade_name", "in_dass",
                     "in_features", *(f"{s}{x}" for s in SUBSCALES for x in ("", "_band")))
@@ -51,13 +53,6 @@ def require_faces(con: duckdb.DuckDBPyConnection) -> None:
     if not table_exists(con, "faces_subjects"):
         raise FaceExplorerError("no FACES data in this index; import it with "
                                 "faceexplorer index add faces PATH")
-
-
-def _subscale(name: str) -> str:
-    if name not in SUBSCALES:
-        raise FaceExplorerError(f"unknown DASS-21 subscale {name!r} (one of "
-                                f"{', '.join(SUBSCALES)})")
-    return name
 
 
 # --- subjects and DASS-21 ---------------------------------------------------------------
@@ -186,33 +181,6 @@ def search_features(con: duckdb.DuckDBPyConnection, text: str,
                                       [f"%{escaped}%"]).fetchall()]
 
 
-@dataclass(frozen=True)
-class FeatureView:
-    """One feature against DASS-21: what the feature explorer draws.
-
-    ``values`` and every ``scores[subscale]`` / ``bands[subscale]`` are aligned on
-    ``subject_ids`` (subjects with features, index order; NaN / None where absent).
-    ``by_band`` holds the finite values per band, bands in severity order.
-    ``correlation`` is Spearman's rho with p, 95% CI and n per subscale.
-    """
-
-    feature: str
-    base_column: str
-    stat: str
-    subject_ids: np.ndarray
-    values: np.ndarray
-    scores: dict[str, np.ndarray]
-    bands: dict[str, np.ndarray]
-    by_band: dict[str, dict[str, np.ndarray]]
-    correlation: dict[str, corr.SpearmanResult]
-
-    def scatter(self, subscale: str) -> tuple[np.ndarray, np.ndarray]:
-        """(score, value) of the subjects that have both: the scatter plot's points."""
-        x, y = self.scores[_subscale(subscale)], self.values
-        ok = np.isfinite(x) & np.isfinite(y)
-        return x[ok], y[ok]
-
-
 def _column_of(con: duckdb.DuckDBPyConnection, feature: str) -> tuple[str, str, str]:
     try:
         row = con.execute("SELECT column_name, base_column, stat FROM faces_feature_columns "
@@ -248,23 +216,10 @@ def feature_view(con: duckdb.DuckDBPyConnection, feature: str) -> FeatureView:
     data = con.execute(
         f'SELECT f.subject_id, f."{column}" AS value, {cols} FROM faces_features f '
         "JOIN faces_subjects s USING (subject_id)").fetchnumpy()
-    values = _floats(data["value"])
-    scores = {s: _floats(data[s]) for s in SUBSCALES}
     codes = {s: np.ma.filled(data[f"{s}_code"], -1).astype(np.int8) for s in SUBSCALES}
-    labels = np.array([*DASS_BANDS, None], dtype=object)  # code -1: unscored
-    bands = {s: labels[codes[s]] for s in SUBSCALES}
-    finite = np.isfinite(values)
-    by_band = {s: {b: values[finite & (codes[s] == i)] for i, b in enumerate(DASS_BANDS)}
-               for s in SUBSCALES}
-    rho, n = corr.spearman_matrix(values[None, :], np.column_stack(
-        [scores[s] for s in SUBSCALES]))
-    p = corr.spearman_p(rho[0], n[0])
-    low, high = corr.spearman_ci(rho[0], n[0])
-    result = {s: corr.SpearmanResult(float(rho[0, j]), float(p[j]), float(low[j]),
-                                     float(high[j]), int(n[0, j]))
-              for j, s in enumerate(SUBSCALES)}
-    return FeatureView(feature, base, stat, np.asarray(data["subject_id"], dtype=object),
-                       values, scores, bands, by_band, result)
+    return feature_view_of(feature, base, stat, np.asarray(data["subject_id"], dtype=object),
+                           _floats(data["value"]), {s: _floats(data[s]) for s in SUBSCALES},
+                           codes)
 
 
 def _floats(column: np.ndarray) -> np.ndarray:
@@ -328,7 +283,7 @@ def rank_all(con: duckdb.DuckDBPyConnection, subscales: Sequence[str] = SUBSCALE
         ``"stored ranks"`` or ``"values: <why the stored ranks could not serve>"``.
     """
     require_faces(con)
-    subscales = [_subscale(s) for s in subscales]
+    subscales = [check_subscale(s) for s in subscales]
     catalogue = feature_catalogue(con)
     k, s = len(catalogue), len(subscales)
     positions = con.execute("SELECT position FROM faces_feature_columns ORDER BY position"
@@ -354,15 +309,7 @@ def rank_all(con: duckdb.DuckDBPyConnection, subscales: Sequence[str] = SUBSCALE
         progress(k, k)
     out = {}
     for j, sub in enumerate(subscales):
-        p = corr.spearman_p(rho[:, j], n[:, j])
-        low, high = corr.spearman_ci(rho[:, j], n[:, j])
-        frame = pd.DataFrame({
-            "feature": catalogue["name"], "base_column": catalogue["base_column"],
-            "stat": catalogue["stat"], "rho": rho[:, j], "ci_low": low, "ci_high": high,
-            "p": p, "q": corr.bh_adjust(p), "n": n[:, j]})
-        strength = np.where(np.isnan(rho[:, j]), -1.0, np.abs(rho[:, j]))
-        order = np.lexsort((np.arange(k), -strength))
-        out[sub] = frame.iloc[order].reset_index(drop=True)
+        out[sub] = ranking_table(catalogue, rho[:, j], n[:, j])
         out[sub].attrs["rho_from"] = ("stored ranks" if stored.covered[j]
                                       else f"values: {stored.note}")
     return out
@@ -395,7 +342,7 @@ def _rank_from_values(con: duckdb.DuckDBPyConnection, catalogue: pd.DataFrame,
 
 def rank_features(con: duckdb.DuckDBPyConnection, subscale: str) -> pd.DataFrame:
     """All features ranked by |Spearman rho| with one subscale (see :func:`rank_all`)."""
-    return rank_all(con, [_subscale(subscale)])[subscale]
+    return rank_all(con, [check_subscale(subscale)])[subscale]
 
 
 def export_ranking(ranking: pd.DataFrame, path: Path | str) -> Path:

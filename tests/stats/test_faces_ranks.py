@@ -21,6 +21,7 @@ import scipy.stats as ss
 from faceexplorer.datasets.faces import TABLES
 from faceexplorer.datasets.registry import import_path
 from faceexplorer.reports import faces_stats as fs
+from faceexplorer.stats import correlation as corr
 from faceexplorer.stats import dass21
 from faceexplorer.stats import faces_ranks as fr
 
@@ -187,7 +188,7 @@ def test_values_path_equals_scipy_and_spearman_matrix(seed: int) -> None:
     scores[rng.random(n) < 0.10, 1] = np.nan
     scores[:4] = np.nan                                                      # unscored
     rho, pairs = fr.spearman_rows(values, fr.score_ranks(scores))
-    exact_rho, exact_pairs = fs.corr.spearman_matrix(values, scores)
+    exact_rho, exact_pairs = corr.spearman_matrix(values, scores)
     np.testing.assert_array_equal(rho, exact_rho)
     np.testing.assert_array_equal(pairs, exact_pairs)
     threaded = fr.spearman_rows(values, fr.score_ranks(scores), workers=2)
