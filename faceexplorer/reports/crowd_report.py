@@ -7,8 +7,9 @@ expressions as canonical codes) and assembles what the window and the terminal s
 ``set_image_stats`` (one row per image, for sorting and filtering), ``image_votes`` (the
 detail panel), ``crowd_report`` (JSON-ready set-level figures) and ``format_crowd_report``.
 A report builder (above ``index`` and ``stats``): it reads with SQL and leaves every figure
-to the pure modules, :mod:`faceexplorer.stats.crowd` and ``agreement`` per set,
-:mod:`faceexplorer.stats.crowd_images` per image (the same numbers, from vote rows).
+to the pure modules: :mod:`faceexplorer.stats.crowd_sets` per set,
+:mod:`faceexplorer.stats.crowd` per image of a set, :mod:`faceexplorer.stats.crowd_images`
+per image clicked (the same numbers, from vote rows).
 A C25 image links to AffectNet's ``training.csv`` row ``split='train', row_index =
 image_index`` when that row exists and its file name matches.
 """
@@ -24,8 +25,9 @@ import pandas as pd
 from faceexplorer.core.vocab import EXPRESSIONS
 from faceexplorer.index.c25_query import c25_sets, image_vote_rows
 from faceexplorer.index.store import table_exists
-from faceexplorer.stats import agreement, crowd
+from faceexplorer.stats import crowd
 from faceexplorer.stats.crowd_images import TASKS, annotator_key, image_vote_stats
+from faceexplorer.stats.crowd_sets import set_figures
 from faceexplorer.stats.dawid_skene import dawid_skene
 from faceexplorer.stats.jsonready import json_ready
 
@@ -174,79 +176,7 @@ def _set_report(con: duckdb.DuckDBPyConnection, c25_set: int,
                 votes: dict[str, pd.DataFrame] | None = None) -> dict:
     votes = votes if votes is not None else set_votes(con, c25_set)
     links = _affectnet_rows(con, c25_set)   # one read for the three tasks' comparisons
-    expr = votes["expression"]
-    codes = expr.to_numpy()
-    counts = crowd.vote_counts(codes)
-    majority = crowd.majority_label(counts)
-    scores = crowd.agreement_score(codes, majority)
-    n_images, n_annotators = codes.shape
-    ds = dawid_skene(codes)
-    ranking = agreement.annotator_agreement(codes, list(expr.columns))
-    ds_accuracy = dict(zip(expr.columns, ds.annotator_accuracy(), strict=True))
-    ranking["ds_accuracy"] = ranking["annotator"].map(ds_accuracy)
-    complete = not np.isnan(codes).any()
-    report: dict[str, Any] = {"expression": {
-        "n_images": n_images, "n_annotators": n_annotators,
-        "fleiss_kappa": agreement.fleiss_kappa(counts) if complete else None,
-        "krippendorff_alpha_nominal": agreement.krippendorff_alpha(codes, "nominal"),
-        "majority_counts": dict(zip(EXPRESSIONS, np.bincount(
-            majority[majority >= 0], minlength=len(EXPRESSIONS)), strict=True)),
-        "ties": int(crowd.tie_flag(counts).sum()),
-        "mean_agreement": float(scores.mean()),
-        "agreement_histogram": agreement.agreement_histogram(scores, n_annotators).to_dict(),
-        "annotator_ranking_by": "loo_agreement (share of votes equal to the others' majority)",
-        "annotators": ranking.to_dict(orient="records"),
-        "dawid_skene": {
-            "iterations": ds.iterations, "converged": ds.converged,
-            "log_likelihood": ds.log_likelihood,
-            "agreement_with_majority": float(np.mean(ds.labels == majority)),
-            "priors": dict(zip(EXPRESSIONS, ds.priors, strict=True)),
-        },
-        "affectnet": _affectnet_expression(links, majority),
-    }}
-    for task in ("valence", "arousal"):
-        values = votes[task].to_numpy()
-        va = crowd.va_stats(values)
-        iccs = agreement.icc(values)
-        report[task] = {
-            "n_images": values.shape[0], "n_annotators": values.shape[1],
-            "krippendorff_alpha_interval": agreement.krippendorff_alpha(values, "interval"),
-            "krippendorff_alpha_ordinal": agreement.krippendorff_alpha(values, "ordinal"),
-            "icc": {form: vars(iccs[form]) for form in ("ICC(2,1)", "ICC(2,k)")},
-            "mean_agreement": float(va["agreement"].mean()),
-            "agreement_histogram": agreement.agreement_histogram(
-                va["agreement"].to_numpy(), values.shape[1]).to_dict(),
-            "affectnet": _affectnet_va(links, task, va["mean"].to_numpy()),
-        }
-    return report
-
-
-def _affectnet_expression(links: pd.DataFrame, majority: np.ndarray) -> dict | None:
-    linked = links["affectnet_expression"].notna().to_numpy()
-    if not linked.any():
-        return None
-    ref = links["affectnet_expression"].to_numpy(dtype=object)
-    confusion = agreement.majority_confusion(majority, ref)
-    in_vocab = np.isin(ref, EXPRESSIONS) & linked
-    same = [m >= 0 and EXPRESSIONS[m] == r for m, r in zip(majority, ref, strict=True)]
-    return {"linked": int(linked.sum()), "outside_expressions": int((linked & ~in_vocab).sum()),
-            "majority_equals_affectnet": float(np.mean(np.asarray(same)[in_vocab])),
-            "confusion_rows": "affectnet", "confusion_columns": "crowd_majority",
-            "confusion": confusion.to_dict(orient="index")}
-
-
-def _affectnet_va(links: pd.DataFrame, task: str, crowd_mean: np.ndarray) -> dict | None:
-    ref = pd.to_numeric(links[f"affectnet_{task}"],
-                        errors="coerce").to_numpy(dtype=float)
-    ok = ~np.isnan(ref) & ~np.isnan(crowd_mean)
-    if ok.sum() < 2:
-        return None
-    a, b = ref[ok], crowd_mean[ok]
-    # Pearson's r is undefined when either side is constant (e.g. a tiny sample): NaN,
-    # said as such, rather than numpy's divide-by-zero warning on the way to it.
-    r = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
-    return {"linked": int(ok.sum()), "pearson_r_with_crowd_mean": r,
-            "mean_abs_difference": float(np.abs(a - b).mean())}
+    return set_figures(votes, links)
 
 
 # --- terminal ---------------------------------------------------------------------------
