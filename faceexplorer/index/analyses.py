@@ -27,6 +27,8 @@ from typing import Any
 
 import duckdb
 
+from faceexplorer.index.store import transaction
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS analyses (
     analysis_id      VARCHAR PRIMARY KEY,  -- hash of model, detector, settings, sources
@@ -134,8 +136,7 @@ def store_analysis(con: duckdb.DuckDBPyConnection, analysis_id: str, meta: dict[
     value = {c: c if c in columns else "NULL" for c in ("valence", "arousal")}
     frames = sum(s.frames for s in sources)
     with_face = sum(s.frames_with_face for s in sources)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):  # a failed COMMIT is raised alone (no ROLLBACK error over it)
         for table in ("analysis_rows", "analysis_sources", "analyses"):
             con.execute(f"DELETE FROM {table} WHERE analysis_id = ?", [analysis_id])
         rows = 0
@@ -159,10 +160,6 @@ def store_analysis(con: duckdb.DuckDBPyConnection, analysis_id: str, meta: dict[
              json.dumps(meta["card"]), json.dumps(meta["detector"]),
              json.dumps(meta["settings"]), meta.get("output"), meta.get("started_at"),
              datetime.now(UTC).replace(tzinfo=None), frames, with_face, rows])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return int(rows)
 
 
