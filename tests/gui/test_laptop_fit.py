@@ -160,7 +160,9 @@ def _fill(title: str, window: MainWindow, qtbot) -> None:
                         timeout=TIMEOUT_MS)
     elif title == "Depth":
         view = window.depth_view
-        qtbot.waitUntil(lambda: view.maps.count() > 0, timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: view.maps.count() > 0 and bool(view.stats.cache),
+                        timeout=TIMEOUT_MS)
+        assert view.stats.graphics.height() >= 240     # the profiles stay readable
     elif title == "FACES / DASS-21":
         explorer = window.faces_explorer
         qtbot.waitUntil(lambda: bool(explorer.features.names), timeout=TIMEOUT_MS)
@@ -188,6 +190,7 @@ def _check_fits(window: MainWindow, available: QRect, title: str) -> None:
     assert window.minimumSizeHint().width() <= available.width(), (
         f"{title}: the window asks for {window.minimumSizeHint().width()} px")
     assert window.width() <= available.width(), title
+    assert window.minimumSizeHint().height() <= available.height(), title
     page = window.views.currentWidget()
     inside = window.rect()
     problems = []

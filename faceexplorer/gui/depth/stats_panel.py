@@ -68,6 +68,8 @@ class StatsPanel(QWidget):
         self.graphics.addItem(self.colour_bar, row=0, col=columns, rowspan=2)
         self.legend = pg.LegendItem(labelTextSize="8pt", verSpacing=-4)
         self.graphics.addItem(self.legend, row=2, col=columns)
+        # tiles, labels and two readable profiles: the overlay above gives way on a laptop
+        self.graphics.setMinimumHeight(240)
         layout = QVBoxLayout(self)
         layout.addWidget(self.note)
         layout.addWidget(self.graphics, 1)
