@@ -287,9 +287,10 @@ def main_ray(args: argparse.Namespace) -> None:
           f"{model.name}, onnxruntime threads {args.threads}, Ray {ray.__version__} workers "
           f"{args.workers}, cores {os.cpu_count()}, load "
           f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     t0 = time.perf_counter()
-    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
-             logging_level=logging.ERROR)
+    ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False,
+             log_to_driver=False, logging_level=logging.ERROR)
     print(f"ray.init (once, outside the clocks): {time.perf_counter() - t0:.1f} s")
     figures: dict[str, list[dict]] = {"local": [], "ray": []}
     with tempfile.TemporaryDirectory(dir=args.root) as tmp:

@@ -228,13 +228,17 @@ class RayEngine:
             return ray, False
         if self.address:
             check_reachable(self.address)
+        # FaceExplorer sends nothing anywhere: no usage report from a Ray it starts
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                    "logging_level": logging.ERROR}
         try:
             if self.address:
                 ray.init(address=self.address, **options)
             else:
-                ray.init(num_cpus=self.workers or os.cpu_count() or 1, **options)
+                # "local": a new instance even if this machine runs (or ran) a cluster
+                ray.init(address="local", num_cpus=self.workers or os.cpu_count() or 1,
+                         **options)
         except Exception as exc:
             where = self.address or "a local instance"
             raise FaceExplorerError(f"cannot start or reach the Ray cluster ({where}): "

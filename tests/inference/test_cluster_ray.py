@@ -35,8 +35,10 @@ ray = pytest.importorskip("ray", reason="Ray is the optional cluster extra")
 @pytest.fixture(scope="module", autouse=True)
 def ray_instance():
     import logging
+    import os
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no report sent from CI
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
              logging_level=logging.ERROR)
     yield
     ray.shutdown()
