@@ -126,7 +126,7 @@ def test_a_stopped_run_resumes_with_the_missing_blocks_only(
     pd.testing.assert_frame_equal(_table(out), _table(tmp_path / "local.parquet"))
 
 
-def test_the_local_engine_finishes_what_chunks_began(
+def test_either_engine_finishes_what_the_other_began(
         models: dict[str, Path], inputs: list[Path], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(analyze_mod, "PART_FRAMES", 2)
@@ -139,6 +139,17 @@ def test_the_local_engine_finishes_what_chunks_began(
     again = run_analysis(models["va"], inputs, out, db_path=None)
     assert again.status == "finished"
     pd.testing.assert_frame_equal(_table(out), _table(tmp_path / "local.parquet"))
+    # and the other way round: chunks finish what a stopped local run began
+    out2 = tmp_path / "o2.parquet"
+    calls = iter(range(1000))
+    local = run_analysis(models["va"], inputs, out2, db_path=None,
+                         should_stop=lambda: next(calls) >= 7)
+    assert local.status == "stopped"
+    rest = run_analysis(models["va"], inputs, out2, db_path=None,
+                        engine=RayEngine(workers=2, pool="inline"))
+    assert rest.status == "finished" and rest.frames_this_run == 45 - local.inputs[0].frames
+    assert local.inputs[0].frames > 0  # nothing done twice
+    pd.testing.assert_frame_equal(_table(out2), _table(tmp_path / "local.parquet"))
 
 
 def test_stored_with_the_engine(models: dict[str, Path], inputs: list[Path],
