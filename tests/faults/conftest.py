@@ -15,12 +15,14 @@ unchanged: same tables, and per table the same row count and the same hash of it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -56,6 +58,7 @@ class Tiny:
 
     root: Path
     bases: dict[str, Path]
+    contents: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
 
     def folder(self, kind: str) -> Path:
         return self.root / KINDS[kind][0]
@@ -68,6 +71,12 @@ class Tiny:
                 import_path(index, self.folder(k), k, **KINDS[k][1])
             self.bases[kind] = index
         return self.bases[kind]
+
+    def content(self, kind: str) -> dict[str, tuple[int, int]]:
+        """``content(base(kind))``, computed once."""
+        if kind not in self.contents:
+            self.contents[kind] = content(self.base(kind))
+        return self.contents[kind]
 
     def index(self, kind: str, to: Path) -> Path:
         """A private copy of ``base(kind)`` at ``to``."""
@@ -193,6 +202,21 @@ def check_outcome(status: int, err: str, before: dict, db: Path,
     line = check_message(err, status)
     assert content(db) == before, f"the index changed after a failure: {line}"
     return line
+
+
+@contextlib.contextmanager
+def deadline(seconds: int) -> Iterator[None]:
+    """Fail instead of hanging: SIGALRM interrupts a blocking open() (of a FIFO, say)."""
+    def expired(signum: int, frame: object) -> None:
+        raise TimeoutError(f"blocked for {seconds} s (a FIFO opened for reading?)")
+
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def child_env(**extra: str) -> dict[str, str]:

@@ -42,7 +42,7 @@ def _cli(args: list, limit: int | None = None, child: list[str] | None = None
                           preexec_fn=_limited(limit) if limit else None)
 
 
-def test_disk_full_at_commit_keeps_old_index(tiny: Tiny, tmp_path: Path) -> None:
+def test_disk_full_at_commit_keeps_old_index(tiny: Tiny, tmp_path: Path, cli) -> None:
     db = tiny.index("affectnet", tmp_path / "index.duckdb")
     new = _new_version(tiny, tmp_path)
     before = content(db)
@@ -51,12 +51,12 @@ def test_disk_full_at_commit_keeps_old_index(tiny: Tiny, tmp_path: Path) -> None
     assert result.returncode == 1
     assert "disk full" in line and "the index is the one from before this import" in line
     assert content(db) == before
-    again = _cli(["index", "add", "affectnet", new, "--db", db])
-    assert again.returncode == 0, again.stderr
+    status, err = cli("index", "add", "affectnet", new, "--db", db)
+    assert status == 0, err
 
 
-def test_disk_full_at_checkpoint_keeps_the_committed_import(tiny: Tiny, tmp_path: Path
-                                                            ) -> None:
+def test_disk_full_at_checkpoint_keeps_the_committed_import(tiny: Tiny, tmp_path: Path,
+                                                            cli) -> None:
     db = tiny.index("affectnet", tmp_path / "index.duckdb")
     new = _new_version(tiny, tmp_path)
     expected = Path(shutil.copy(db, tmp_path / "expected.duckdb"))
@@ -66,10 +66,10 @@ def test_disk_full_at_checkpoint_keeps_the_committed_import(tiny: Tiny, tmp_path
     assert "Traceback" not in result.stderr
     assert "committed, but the index file was not compacted (disk full)" in result.stderr
     assert _without_stamp(content(db)) == _without_stamp(content(expected))
-    info = _cli(["index", "info", "--db", db])
-    assert info.returncode == 0 and "invalidated" not in info.stderr, info.stderr
-    later = _cli(["index", "add", "hrm", tiny.folder("hrm"), "--db", db])
-    assert later.returncode == 0, later.stderr
+    status, err = cli("index", "info", "--db", db)
+    assert status == 0 and "invalidated" not in err, err
+    status, err = cli("index", "add", "hrm", tiny.folder("hrm"), "--db", db)
+    assert status == 0, err
     assert _without_stamp(content(db))["affectnet_images"] == (
         _without_stamp(content(expected))["affectnet_images"])
 

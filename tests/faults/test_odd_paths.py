@@ -4,10 +4,11 @@ The index: a folder, a FIFO, a text file, another program's DuckDB file, a damag
 truncated index, a read-only data folder (a read-only file system when the tests run as
 root, who ignores permission bits; a folder without write permission otherwise), output
 piped into a reader that went away (``| head``). The datasets: a FIFO, a folder or a
-dangling symlink in place of a required file, a FIFO in place of a folder, a symlink
+dangling symlink in place of a required file, a FIFO given as the dataset, a symlink
 loop in a depth folder, file names that are not UTF-8.
 
-Commands that could block on a FIFO run in a child process with a timeout.
+Commands that could block on a FIFO run under an alarm (``deadline``) that fails the
+test instead of hanging it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.faults.conftest import PY, Tiny, check_message, check_outcome, child_env, content
+from tests.faults.conftest import (
+    PY,
+    Tiny,
+    check_message,
+    check_outcome,
+    child_env,
+    content,
+    deadline,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file kinds")
 
@@ -40,15 +49,14 @@ def test_index_is_a_folder(tmp_path: Path, tiny: Tiny, cli) -> None:
 
 
 @pytest.mark.parametrize("command", ["info", "add"])
-def test_index_is_a_fifo(tmp_path: Path, tiny: Tiny, command: str) -> None:
+def test_index_is_a_fifo(tmp_path: Path, tiny: Tiny, command: str, cli) -> None:
     fifo = tmp_path / "index.duckdb"
     os.mkfifo(fifo)
     args = ["index", "info"] if command == "info" else ["index", "add", "hrm",
                                                           tiny.folder("hrm")]
-    result = subprocess.run([PY, "-m", "faceexplorer", *map(str, args), "--db", str(fifo)],
-                            capture_output=True, text=True, env=child_env(), timeout=60)
-    assert result.returncode == 1
-    assert "not an index file" in check_message(result.stderr, 1)
+    with deadline(30):
+        status, err = cli(*args, "--db", fifo)
+    assert status == 1 and "not an index file" in check_message(err, 1)
 
 
 def test_index_is_a_text_file(tmp_path: Path, tiny: Tiny, cli) -> None:
@@ -241,27 +249,22 @@ def test_odd_file_in_a_dataset(kind: str, odd: str, tiny: Tiny, tmp_path: Path,
     ODD_FILES[odd](target)
     db = tiny.index(kind, tmp_path / "index.duckdb")
     before = content(db)
-    args = ["index", "add", kind, str(folder), "--db", str(db)]
-    if odd == "fifo":  # in a child with a timeout: a FIFO opened for reading blocks
-        result = subprocess.run([PY, "-m", "faceexplorer", *args], capture_output=True,
-                                text=True, env=child_env(), timeout=60)
-        status, err = result.returncode, result.stderr
-    else:
-        status, err = cli(*args)
+    with deadline(30):
+        status, err = cli("index", "add", kind, folder, "--db", db)
     assert status == 1, f"an unusable {target.name} was accepted:\n{err}"
     line = check_outcome(status, err, before, db)
     assert line is not None and target.name in line
 
 
-def test_fifo_as_the_hrm_folder(tiny: Tiny, tmp_path: Path) -> None:
-    fifo = tmp_path / "HRM"
+@pytest.mark.parametrize("kind", ["affectnet", "hrm", "openface", "faces"])
+def test_fifo_as_the_dataset(kind: str, tiny: Tiny, tmp_path: Path, cli) -> None:
+    fifo = tmp_path / "dataset"
     os.mkfifo(fifo)
-    db = tiny.index("hrm", tmp_path / "index.duckdb")
+    db = tiny.index(kind, tmp_path / "index.duckdb")
     before = content(db)
-    result = subprocess.run([PY, "-m", "faceexplorer", "index", "add", "hrm", str(fifo),
-                             "--db", str(db)], capture_output=True, text=True,
-                            env=child_env(), timeout=60)
-    assert check_outcome(result.returncode, result.stderr, before, db, allowed=(1,))
+    with deadline(30):
+        status, err = cli("index", "add", kind, fifo, "--db", db)
+    assert check_outcome(status, err, before, db, allowed=(1,))
 
 
 def test_symlink_loop_in_a_depth_folder(tiny: Tiny, tmp_path: Path, cli) -> None:

@@ -175,8 +175,10 @@ def _run_state(db: Path) -> tuple[str, int, int, int]:
         con.close()
 
 
-@pytest.mark.parametrize("moment", ["first_item", "after_chunk"])
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill9", "sigint"])
+@pytest.mark.parametrize(("moment", "sig"), [
+    ("first_item", signal.SIGKILL), ("after_chunk", signal.SIGKILL),
+    ("after_chunk", signal.SIGINT)], ids=["kill9-first_item", "kill9-after_chunk",
+                                          "sigint-after_chunk"])
 def test_run_signal(moment: str, sig: int, run_setup: tuple[Path, Path],
                     tmp_path: Path) -> None:
     from faceexplorer.inference.batch import run_batch
