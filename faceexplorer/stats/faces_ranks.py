@@ -385,12 +385,12 @@ def _stored_order_sums(r2: np.ndarray, sc: ScoreRanks, rho: np.ndarray, pairs: n
         u_bits = sc.unscored[u_slots]
         row = np.repeat(np.arange(b, dtype=np.int64), u_slots.size)
         needles = r2[:, u_slots].astype(np.int64)
-        # Without ties the doubled ranks are 2, 4, ..., 2n: a value's run is its place.
+        # A run [f, e) of t tied values has doubled rank r2 = 2f + t + 1, so e = r2 - f - 1;
+        # without ties the doubled ranks are 2, 4, ..., 2n and f = r2 / 2 - 1.
         run_lo = needles // 2 - 1
-        run_hi = run_lo + 1
         for i in np.flatnonzero(ties):   # row by row: one row's search stays in cache
             run_lo[i] = np.searchsorted(key[i], needles[i], side="left")
-            run_hi[i] = np.searchsorted(key[i], needles[i], side="right")
+        run_hi = needles - run_lo - 1
         offsets = (np.arange(b, dtype=np.int64) * n)[:, None]
         run_lo = (run_lo + offsets).reshape(-1)   # flat sorted positions
         run_hi = (run_hi + offsets).reshape(-1)
