@@ -142,6 +142,7 @@ class AnalysesView(QWidget, IndexView):
         self.inputs: list[aq.AnalysisInput] = []
         self.series: aq.InputSeries | None = None
         self._select_after: str | None = None
+        self._shown: str | None = None       # the analysis whose inputs are listed
         self._source: Any = None
         self._request = 0
         self.loader = FrameLoader(self)
@@ -265,6 +266,7 @@ class AnalysesView(QWidget, IndexView):
             self.list.setCurrentRow(row)
             self._analysis_chosen(row)
         else:
+            self._shown = None
             self._show_series(None)
             if con is not None and self.run is None:
                 self.status.setText("No analysis stored yet: choose a video or an image "
@@ -278,7 +280,11 @@ class AnalysesView(QWidget, IndexView):
         con = self.con
         if con is None or row < 0 or row >= len(self.analyses):
             return
-        self.inputs = aq.analysis_inputs(con, self.analyses[row]["analysis_id"])
+        analysis = self.analyses[row]["analysis_id"]
+        if analysis == self._shown and self.series is not None:
+            return              # the list was reread (a write): keep the input and frame
+        self._shown = analysis
+        self.inputs = aq.analysis_inputs(con, analysis)
         self.input_box.blockSignals(True)
         self.input_box.clear()
         for i in self.inputs:
@@ -466,6 +472,7 @@ class AnalysesView(QWidget, IndexView):
         else:
             self.status.setText(f"Stopped: {sentences}. Run again to resume.")
         self._select_after = result.analysis_id
+        self._shown = None                   # its rows may have changed: read them again
         self.show_index(self.con)
         self.analysis_finished.emit(result)
 

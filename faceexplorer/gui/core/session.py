@@ -100,6 +100,7 @@ class WriteHandle:
 
 class _Bridge(QObject):
     drained = Signal()
+    switched = Signal()
 
 
 class IndexSession(QObject):
@@ -139,6 +140,10 @@ class IndexSession(QObject):
         self._borrowed = False          # over(): the connection belongs to the caller
         self._bridge = _Bridge()
         self._bridge.drained.connect(self._switch_when_drained)
+        self._bridge.switched.connect(self._switched)
+        self._switcher: threading.Thread | None = None
+        self._switch_result: Any = None
+        self._announce: tuple[BaseException | None, bool, bool] | None = None
 
     @classmethod
     def over(cls, con: duckdb.DuckDBPyConnection, tasks: TaskRunner | None = None,
@@ -185,18 +190,25 @@ class IndexSession(QObject):
         self._writes.clear()
         self.tasks.cancel_all()
         ok = self.tasks.wait_until_idle(timeout)
+        self._take_switch()
+        self._announce = None
         self._close_connection(emit=True)
         self._set_state(SessionState.CLOSED)
         return ok
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection | None:
-        """The open connection, for a short query on the GUI thread; never keep it."""
+        """The open connection, for a short query on the GUI thread; never keep it.
+
+        While the connection switches mode this waits for the new one (see
+        :meth:`_switch_when_drained`)."""
+        if self._switcher is not None:
+            self._take_switch()
         return self._con
 
     @property
     def is_open(self) -> bool:
-        return self._con is not None
+        return self._con is not None or self._switcher is not None
 
     @property
     def writable(self) -> bool:
@@ -297,8 +309,9 @@ class IndexSession(QObject):
             self.tasks.cancel(task=self._writing.task)
 
     def _next_write(self) -> None:
-        if self._writing is not None:
-            return
+        if self._writing is not None or self._switch_to is not None \
+                or self._switcher is not None or self._announce is not None:
+            return          # a switch in progress calls again when it ends
         if not self._writes:
             if self.state is SessionState.WRITABLE:
                 self._request_switch(writable=False)
@@ -360,25 +373,62 @@ class IndexSession(QObject):
             self._switch_when_drained()
 
     def _switch_when_drained(self) -> None:
+        """Close the connection and open it in the other mode, on a thread of its own.
+
+        Closing a read-write connection and opening one take ~0.1-0.7 s on a loaded
+        machine; done on the GUI thread that was the window's longest stall of a write.
+        Meanwhile the readers wait (``_switch_to`` is still set) and a query of the GUI
+        thread (:attr:`connection`) waits for the new connection; the signals follow on
+        the GUI thread when it is open (:meth:`_switched`).
+        """
         with self._cond:
-            if self._switch_to is None or self._active:
+            if self._switch_to is None or self._active or self._switcher is not None:
                 return
             writable = self._switch_to
-        was_open = self._con is not None
-        try:
-            if self._con is not None:
-                self._con.close()
-                self._con = None
-            con = connect(self.db_path, read_only=not writable)
-            if not writable:
-                con = browse_table.opened_for_browsing(con, self.db_path)
-            self._con = con
-        except (FaceExplorerError, duckdb.Error) as exc:
-            with self._cond:
-                self._switch_to = None
-                self._cond.notify_all()
-            state = SessionState.BUSY if isinstance(exc, IndexBusyError) else SessionState.FAILED
-            self._fail(state, exc)
+        old, self._con = self._con, None
+        was_open = old is not None
+
+        def work() -> None:
+            con, error = None, None
+            try:
+                if old is not None:
+                    old.close()
+                con = connect(self.db_path, read_only=not writable)
+                if not writable:
+                    con = browse_table.opened_for_browsing(con, self.db_path)
+            except (FaceExplorerError, duckdb.Error) as exc:
+                error = exc
+            self._switch_result = (con, error, writable, was_open)
+            self._bridge.switched.emit()
+
+        self._switch_result = None
+        self._switcher = threading.Thread(target=work, name="index-switch", daemon=True)
+        self._switcher.start()
+
+    def _take_switch(self) -> None:
+        """Wait for the switch thread and take its connection (GUI thread)."""
+        if self._switcher is None:
+            return
+        self._switcher.join()
+        self._switcher = None
+        con, error, writable, was_open = self._switch_result
+        self._con = con
+        with self._cond:
+            self._switch_to = None
+            self._cond.notify_all()
+        self._announce = (error, writable, was_open)
+
+    def _switched(self) -> None:
+        """The switch ended: say so (state, resumed, opened) and go on with the writes."""
+        self._take_switch()
+        if self._announce is None:
+            return
+        error, writable, was_open = self._announce
+        self._announce = None
+        if error is not None:
+            state = (SessionState.BUSY if isinstance(error, IndexBusyError)
+                     else SessionState.FAILED)
+            self._fail(state, error)
             self.resumed.emit()
             if writable:                # the queued writes cannot run: say so to each
                 failed, self._writes = list(self._writes), deque()
@@ -387,9 +437,6 @@ class IndexSession(QObject):
                     if write.on_error is not None:
                         write.on_error(self.error)
             return
-        with self._cond:
-            self._switch_to = None
-            self._cond.notify_all()
         self._set_state(SessionState.WRITABLE if writable else SessionState.READ_ONLY)
         self.resumed.emit()
         if not was_open:
@@ -430,7 +477,8 @@ class IndexSession(QObject):
         task's answer was delivered (tests; the window never blocks on it)."""
         deadline = time.monotonic() + timeout
         app = QCoreApplication.instance()
-        while self.writing or self._switch_to is not None or self.tasks.busy:
+        while (self.writing or self._switch_to is not None or self.tasks.busy
+               or self._announce is not None):
             if time.monotonic() > deadline:
                 return False
             if app is not None:
