@@ -141,7 +141,7 @@ def test_import_and_run_from_the_window(qtbot, sample: Path, tmp_path: Path, sho
     window.session.wait_until_idle(TIMEOUT_MS / 1000)
     assert modes[:1] == ["writable"] and modes[-1] == "read-only"
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
-    assert "in use" in refused.stderr
+    assert "in use" in refused.stderr and "File menu" in refused.stderr
     assert view.runs_table.rowCount() == 1
     assert view.runs_table.item(0, 3).text() == "finished"
     # The window never changed tab by itself.
