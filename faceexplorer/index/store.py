@@ -124,8 +124,8 @@ def _open_error(db_path: Path, exc: duckdb.Error) -> FaceExplorerError:
     low = text.lower()
     if isinstance(exc, duckdb.IOException) and "lock" in low:
         return IndexBusyError(f"{db_path}: the index is in use by another FaceExplorer "
-                              "process (an import, a run, or a window writing to it); wait "
-                              "for it to end, or add datasets from the window's File menu")
+                              "process (an open window, an import or a run); close it or wait "
+                              "for it to end (the window adds datasets from its File menu)")
     if "not a valid duckdb database" in low:
         return NotAnIndexError(f"{db_path}: not a FaceExplorer index (not a DuckDB "
                                "database file); choose another file with --db")
