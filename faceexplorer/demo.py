@@ -4,6 +4,11 @@ The index is built aside (``index.building.duckdb``) and renamed into place only
 every dataset has imported, so an interrupted first run never leaves a half-built demo;
 the next run simply builds again. A version stamp rebuilds the demo when the sample
 generator changes.
+
+The demo also ships a small expression model (``resources/demo_model/``, trained on drawn
+faces by ``packaging/make_demo_model.py``) with its card: it is copied to ``models/``
+beside the demo's index, where the window looks for a model when none was chosen
+(``gui.preferences.default_model``), so Model runs and Live work on the demo at once.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from faceexplorer.paths import demo_dir
+from faceexplorer.paths import demo_dir, resource_dir
 
 #: Bump when the sample generator's output changes, so old demos are rebuilt.
 DEMO_VERSION = 1
@@ -37,6 +42,7 @@ def ensure_demo(
     db = demo_db_path(folder)
     stamp = folder / "demo.json"
     if not rebuild and db.exists() and _stamp_ok(stamp):
+        install_demo_model(folder)
         return db
     say = progress or (lambda _msg: None)
     samples = folder / "samples"
@@ -53,8 +59,33 @@ def ensure_demo(
         if report.skipped_total:
             say(f"  {report.skipped_total} rows skipped or repaired (see index info)")
     os.replace(building, db)
+    install_demo_model(folder)
     stamp.write_text(json.dumps({"version": DEMO_VERSION}))
     return db
+
+
+#: The demo's expression model and its card, in the package's resources.
+DEMO_MODEL_FILES = ("demo_expression.onnx", "demo_expression.json")
+
+
+def demo_model_path(folder: Path | None = None) -> Path:
+    """Where the demo's model is put: ``models/`` beside the demo's index."""
+    return (folder or demo_dir()) / "models" / DEMO_MODEL_FILES[0]
+
+
+def install_demo_model(folder: Path | None = None) -> Path:
+    """Copy the shipped demo model and its card into the demo folder (when changed)."""
+    target = demo_model_path(folder).parent
+    target.mkdir(parents=True, exist_ok=True)
+    shipped = resource_dir() / "demo_model"
+    for name in DEMO_MODEL_FILES:
+        data = (shipped / name).read_bytes()
+        out = target / name
+        if not out.exists() or out.read_bytes() != data:
+            tmp = out.with_name(out.name + ".part")
+            tmp.write_bytes(data)
+            os.replace(tmp, out)
+    return target / DEMO_MODEL_FILES[0]
 
 
 def _stamp_ok(stamp: Path) -> bool:

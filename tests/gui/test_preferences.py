@@ -43,6 +43,21 @@ def _ok(qtbot, dialog: PreferencesDialog) -> None:
                      Qt.MouseButton.LeftButton)
 
 
+def _shot_on_screen(window: MainWindow, dialog: PreferencesDialog) -> None:
+    """The dialog over the window at 1366x768 in /tmp/shots, as the user sees it."""
+    from PySide6.QtGui import QPainter, QPixmap
+
+    assert dialog.width() <= SCREEN[0] and dialog.height() <= SCREEN[1] - 40
+    canvas = QPixmap(*SCREEN)
+    painter = QPainter(canvas)
+    painter.drawPixmap(0, 0, window.grab())
+    painter.drawPixmap((SCREEN[0] - dialog.width()) // 2, (SCREEN[1] - dialog.height()) // 2,
+                       dialog.grab())
+    painter.end()
+    Path("/tmp/shots").mkdir(exist_ok=True)
+    assert canvas.save("/tmp/shots/preferences_1366x768.png")
+
+
 def _folders(tmp_path: Path) -> tuple[Path, Path, Path]:
     data, models = tmp_path / "datasets", tmp_path / "my models"
     data.mkdir()
@@ -63,6 +78,7 @@ def test_saved_and_restored_after_reopening_the_window(qtbot, toy_index, tmp_pat
     dialog.yunet.edit.setText(str(yunet))
     dialog.models.edit.setText(str(models))
     shoot(dialog, "preferences_dialog")
+    _shot_on_screen(window, dialog)
     _ok(qtbot, dialog)
     assert not dialog.isVisible()
     window.close()
@@ -129,4 +145,20 @@ def test_model_runs_and_live_start_from_the_preferences(qtbot, toy_index, tmp_pa
     dialog.detector.setCurrentIndex(dialog.detector.findData("haar"))
     _ok(qtbot, dialog)
     qtbot.waitUntil(lambda: live.detector_box.currentIndex() == 0, timeout=3000)
+    window.close()
+
+
+def test_the_demo_model_beside_the_index_fills_the_model_fields(qtbot, toy_index):
+    from faceexplorer.demo import demo_model_path, install_demo_model
+
+    folder = toy_index.parent                           # the demo's layout: models/ beside
+    installed = install_demo_model(folder)
+    assert installed == demo_model_path(folder) and installed.with_suffix(".json").is_file()
+    window = _open(qtbot, toy_index)
+    window.views.setCurrentWidget(window._pages["live_view"])
+    qtbot.waitUntil(lambda: window.live_view.model_edit.text() == str(installed),
+                    timeout=3000)
+    window.views.setCurrentWidget(window._pages["models_view"])
+    qtbot.waitUntil(lambda: window.models_view.model_edit.text() == str(installed),
+                    timeout=3000)
     window.close()
