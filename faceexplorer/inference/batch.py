@@ -373,11 +373,13 @@ def run_batch(db_path: Path | str, model: ModelSession | Path | str, dataset: st
     finally:
         loaded.close()
         videos.close()
-        try:
-            flush()
-            writer.close()
-        except (Exception, KeyboardInterrupt) as exc:  # a chunk's write failed
-            fail(exc)
+        # Apart: flush raises an earlier chunk's failure, and the writer thread must
+        # still be told to end (close) or it would wait forever.
+        for step in (flush, writer.close):
+            try:
+                step()
+            except (Exception, KeyboardInterrupt) as exc:  # a chunk's write failed
+                fail(exc)
         result.seconds = time.perf_counter() - t0
         _mark(db_path, index_access, run_id, result)
     return result

@@ -38,3 +38,27 @@ def test_model_failure_marks_the_run_failed(run_setup: tuple[Path, Path], tmp_pa
     import duckdb
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT message FROM model_runs").fetchone()[0] == LONG
+
+
+def test_refused_chunk_fails_the_run_and_ends_its_threads(
+        run_setup: tuple[Path, Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import threading
+
+    from faceexplorer.index import predictions
+    from faceexplorer.inference.batch import run_batch
+
+    base, model = run_setup
+    db = Path(shutil.copy(base, tmp_path / "index.duckdb"))
+
+    def full(con, run_id, rows):
+        raise OSError(errno.ENOSPC, "No space left on device", str(db) + ".wal")
+
+    monkeypatch.setattr(predictions, "write_chunk", full)
+    result = run_batch(db, model, "affectnet", chunk=8)
+    assert result.status == "failed" and "disk full" in result.message
+    assert result.items_written == 0
+    assert _run_state(db)[:2] == ("failed", 0)
+    alive = [t.name for t in threading.enumerate() if t.name.startswith("batch-")]
+    assert not alive, f"threads left running: {alive}"
