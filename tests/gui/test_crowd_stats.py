@@ -260,6 +260,7 @@ def test_real_votes_shown_equal_references(qtbot, open_panel, real_index, shoot)
     panel.set_combo.setCurrentIndex(1)
     assert panel.shown == (2, "expression")
     assert all(panel.tabs.isTabVisible(i) for i in range(panel.tabs.count()))
+    assert panel.tabs.currentWidget() is panel.ds_card    # the tab it had for expression
     assert "Dawid-Skene confusion" in panel.legend.text()
     assert summary(panel)["Fleiss' kappa"] == f"{fleiss_kappa(aggregate_raters(codes2)[0]):.3f}"
     assert panel.ranking.annotator_at(0).startswith("set2/")

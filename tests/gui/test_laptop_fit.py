@@ -47,6 +47,8 @@ pytestmark = pytest.mark.slow
 SCREENS = {"1366x768": (1366, 768), "1920x1080": (1920, 1080)}
 SCREEN_ENV, INDEX_ENV = "FACEEXPLORER_TEST_SCREEN", "FACEEXPLORER_TEST_FIT_INDEX"
 TIMEOUT_MS = 60_000
+#: Height a desktop takes from a screen: a panel (~32 px) and a title bar (~30 px).
+ROOM_FOR_PANELS = 64
 CONTROLS = (QAbstractButton, QComboBox, QLineEdit, QAbstractSpinBox, QTabBar)
 
 
@@ -190,7 +192,9 @@ def _check_fits(window: MainWindow, available: QRect, title: str) -> None:
     assert window.minimumSizeHint().width() <= available.width(), (
         f"{title}: the window asks for {window.minimumSizeHint().width()} px")
     assert window.width() <= available.width(), title
-    assert window.minimumSizeHint().height() <= available.height(), title
+    # and no taller than the screen less a desktop's panel and the window's title bar
+    assert window.minimumSizeHint().height() <= available.height() - ROOM_FOR_PANELS, (
+        f"{title}: the window asks for {window.minimumSizeHint().height()} px of height")
     page = window.views.currentWidget()
     inside = window.rect()
     problems = []

@@ -140,6 +140,8 @@ class CrowdStatsPanel(QWidget, IndexView):
         self.tabs.addTab(self.affectnet_card, "Majority vs AffectNet")
         self.tabs.addTab(self.histogram_card, "Agreement histogram")
         self.tabs.tabBar().setElideMode(Qt.TextElideMode.ElideNone)
+        #: the tab shown for the expression task while valence or arousal hides it
+        self._expression_tab: QWidget | None = None
         for card in (self.ds_card, self.affectnet_card, self.histogram_card):
             card.saved.connect(lambda path: self.message.emit(f"Saved {path}"))
 
@@ -290,11 +292,17 @@ class CrowdStatsPanel(QWidget, IndexView):
         fill_summary(self.summary, summary_rows(report, task))
         # Valence and arousal have no Dawid-Skene confusion nor expression majority to
         # compare with AffectNet's label: their tabs go, with the hint about them.
+        # Back to expression, the tab the user had is current again.
         nominal = task == "expression"
-        if not nominal and self.tabs.currentWidget() is not self.histogram_card:
+        current = self.tabs.currentWidget()
+        if not nominal and current is not self.histogram_card:
+            self._expression_tab = current
             self.tabs.setCurrentWidget(self.histogram_card)
         for card in (self.ds_card, self.affectnet_card):
             self.tabs.setTabVisible(self.tabs.indexOf(card), nominal)
+        if nominal and self._expression_tab is not None:
+            self.tabs.setCurrentWidget(self._expression_tab)
+            self._expression_tab = None
         self.legend.setText(LEGEND + (LEGEND_DS if nominal else ""))
         previous = self.ranking.annotator_at(self.ranking.currentIndex().row())
         self.ranking.set_table(view.annotators[task], task)

@@ -181,7 +181,9 @@ class HeatmapCard(PlotCard):
         self.plot.getAxis("left").setWidth(90)
         self.cells = CellTexts(n, font)
         self.plot.addItem(self.cells)
-        self.setMinimumSize(520, 460)
+        # eight readable rows (~30 px), and room for a laptop's Model runs tab: at 460 px
+        # the window could not be shorter than 750 px, taller than a 768 px screen's room
+        self.setMinimumSize(520, 380)
 
     def set_matrix(self, shares: np.ndarray, texts: Sequence[Sequence[str]],
                    title: str) -> None:
