@@ -292,3 +292,44 @@ def test_file_name_not_utf8(kind: str, tiny: Tiny, tmp_path: Path, cli) -> None:
     before = content(db)
     status, err = cli("index", "add", kind, folder, "--db", db)
     check_outcome(status, err, before, db)
+
+
+def _modes_enforced() -> bool:
+    """Whether a file of mode 000 is unreadable here (not for root with its usual
+    capabilities; yes for root without CAP_DAC_OVERRIDE, e.g. under setpriv)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        probe = Path(d) / "probe"
+        probe.write_text("x")
+        probe.chmod(0)
+        try:
+            probe.read_text()
+            return False
+        except PermissionError:
+            return True
+
+
+@pytest.mark.skipif(sys.platform == "win32" or not _modes_enforced(),
+                    reason="this user reads files whatever their mode (root)")
+@pytest.mark.parametrize("what", ["file", "folder"])
+@pytest.mark.parametrize("kind", list(REQUIRED))
+def test_unreadable_dataset_part(kind: str, what: str, tiny: Tiny, tmp_path: Path,
+                                 cli) -> None:
+    from tests.faults.conftest import KINDS
+
+    folder = Path(shutil.copytree(tiny.folder(kind), tmp_path / KINDS[kind][0]))
+    rel = REQUIRED[kind]
+    target = sorted(folder.glob(rel))[0] if "*" in rel else folder / rel
+    if what == "folder":
+        target = target.parent
+    db = tiny.index(kind, tmp_path / "index.duckdb")
+    before = content(db)
+    target.chmod(0)
+    try:
+        status, err = cli("index", "add", kind, folder, "--db", db)
+    finally:
+        target.chmod(0o755)
+    assert status == 1, f"an unreadable {target.name} was accepted:\n{err}"
+    line = check_outcome(status, err, before, db)
+    assert line is not None and target.name in line
