@@ -178,7 +178,7 @@ def test_mutated_file(kind: str, rel: str, name: str, edits: tuple, tiny: Tiny,
     index_copy = tiny.index(kind, tmp_path / "index.duckdb")
     before = tiny.content(kind)
     status, err = cli("index", "add", kind, folder, "--db", index_copy)
-    line = check_outcome(status, err, before, index_copy)
+    line = check_outcome(status, err, before, index_copy, copy_of=tiny.base(kind))
     if line is None and kind in LINE_TABLES and path.exists():
         lost = _unaccounted(index_copy, kind, path)
         assert not lost, f"lines {lost[:10]} of {path.name} silently dropped"
@@ -231,5 +231,5 @@ def test_damaged_depth_map(kind: str, pattern: str, name: str, tiny: Tiny, tmp_p
     index = tiny.index(kind, tmp_path / "index.duckdb")
     before = tiny.content(kind)
     status, err = cli("index", "add", kind, folder, "--db", index)
-    if check_outcome(status, err, before, index) is None:
+    if check_outcome(status, err, before, index, copy_of=tiny.base(kind)) is None:
         assert _depth_accounted(index, kind, path), f"{path.name} silently dropped"
