@@ -58,6 +58,11 @@ chunks, and the overhead per work item (driver-side submit-to-report time minus 
 worker's own time for that chunk: dispatch, result and polling). Then, best vs best: the
 wall ratio ray / local - 1 (goal: within +15% on this 2-core machine), the CPU ratio, and
 whether both tables are the same (rows, then the largest difference of any value).
+Last, a CPU-bound *ceiling* for idle cores, an upper bound from the measured CPU (the
+shared machine's wall figures favour Ray, whose two workers run four busy threads to the
+local engine's two and so take a larger share of contended cores): min(workers * 1000 /
+busier thread's CPU ms per frame, cores * 1000 / CPU ms per frame), local counting as one
+worker.
 """
 
 from __future__ import annotations
@@ -243,11 +248,16 @@ def engine_run(engine_name: str, videos: list[Path], model: Path, threads: int, 
                    overhead_per_chunk_ms=1e3 * st.overhead_per_chunk_s,
                    chunk_s=[round(c, 2) for c in st.chunk_s])
         fig["cpu_ms_per_frame"] = fig["driver_cpu_ms"] + fig["worker_cpu_ms"]
+    sc = fig["stage_cpu_ms"]
+    busier = max(sc["read"] + sc["detect"] + sc["preprocess"], sc["infer"] + sc["postprocess"])
+    fig["ceiling_fps"] = min(fig.get("workers", 1) * 1e3 / busier,
+                             (os.cpu_count() or 1) * 1e3 / fig["cpu_ms_per_frame"])
     stages = " ".join(f"{k} {v:.1f}" for k, v in fig["stage_cpu_ms"].items())
     print(f"{engine_name:<6} {fig['fps']:6.1f} frames/s  {fig['ms_per_frame']:6.1f} ms/frame  "
           f"CPU {fig['cpu_ms_per_frame']:6.1f} ms/frame  ({n} frames, {seconds:.1f} s)  "
           f"load {fig['load']:.1f}")
-    print(f"       stage thread-CPU ms/frame: {stages}")
+    print(f"       stage thread-CPU ms/frame: {stages}; ceiling on idle cores "
+          f"{fig['ceiling_fps']:.1f} frames/s")
     if engine is not None:
         print(f"       {fig['workers']} workers started in {fig['start_s']:.1f} s, "
               f"{fig['chunks']} chunks ({', '.join(f'{c:.1f}' for c in fig['chunk_s'])} s), "
@@ -314,6 +324,10 @@ def main_ray(args: argparse.Namespace) -> None:
           f"{100 * (cpu['ray'] / cpu['local'] - 1):+.1f}% CPU per frame; overhead per work "
           f"item {min(f['overhead_per_chunk_ms'] for f in figures['ray']):.0f} ms; tables: "
           f"{same}; load {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    ceiling = {k: max(f["ceiling_fps"] for f in v) for k, v in figures.items()}
+    print(f"CPU-bound ceiling on {os.cpu_count()} idle cores (an upper bound from the measured "
+          f"CPU, not a measurement): local {ceiling['local']:.1f}, ray {ceiling['ray']:.1f} "
+          f"frames/s (ray {100 * (ceiling['local'] / ceiling['ray'] - 1):+.1f}% time per frame)")
     if args.json:
         print(json.dumps({"figures": figures, "ray_wall_overhead": wall}, default=float))
 

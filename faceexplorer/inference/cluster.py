@@ -25,6 +25,7 @@ few times a second and reports per input (``on_input``) and overall (``tick``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import itertools
@@ -162,6 +163,9 @@ class RayPool:
             return []
 
     def close(self) -> None:
+        for ref in self._busy:  # cancelled first, so Ray does not retry them on the kill
+            with contextlib.suppress(Exception):
+                self.ray.cancel(ref)
         for a in self.actors:
             self.ray.kill(a)
         self.actors = []
