@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import duckdb
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -169,6 +169,15 @@ class TablePanel(QWidget, IndexView):
         elif self._table is not None and self._table in browse.table_names(con):
             self.show_table(self._table)
 
+    #: the table to show when the panel is next shown (chosen while off screen)
+    _pending_table: str | None = None
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        table, self._pending_table = self._pending_table, None
+        if table is not None:
+            self.show_table(table)
+
     def show_dataset(self, ds: DatasetOverview | None) -> None:
         """List ``ds``'s tables in the chooser and show the first page of its main table."""
         self._dataset = ds
@@ -181,7 +190,10 @@ class TablePanel(QWidget, IndexView):
                 self.table_combo.addItem(f"Skipped rows ({ds.skipped_total:,})", SKIPPED)
         self.table_combo.blockSignals(False)
         if ds is not None and ds.tables:
-            self.show_table(ds.tables[0])
+            if self.isVisible() or not self.isWindow() and self.window().isHidden():
+                self.show_table(ds.tables[0])
+            else:       # the Records tab is not on screen: read the page when it is
+                self._pending_table = ds.tables[0]
         else:
             self._table, self._total, self._offset = None, 0, 0
             self._all_columns, self._col_start = [], 0
@@ -190,6 +202,11 @@ class TablePanel(QWidget, IndexView):
             self._update_bar()
 
     def show_table(self, table: str) -> None:
+        """Open ``table`` at its first page (now, even when off screen)."""
+        self._pending_table = None
+        self._show_table(table)
+
+    def _show_table(self, table: str) -> None:
         """Open ``table`` (or :data:`SKIPPED`, the dataset's skipped rows) at its first
         page."""
         index = self.table_combo.findData(table)

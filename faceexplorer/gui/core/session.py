@@ -144,6 +144,7 @@ class IndexSession(QObject):
         self._switcher: threading.Thread | None = None
         self._switch_result: Any = None
         self._announce: tuple[BaseException | None, bool, bool] | None = None
+        self._after_switch: list[Callable[[], None]] = []
 
     @classmethod
     def over(cls, con: duckdb.DuckDBPyConnection, tasks: TaskRunner | None = None,
@@ -192,6 +193,7 @@ class IndexSession(QObject):
         ok = self.tasks.wait_until_idle(timeout)
         self._take_switch()
         self._announce = None
+        self._run_after_switch()
         self._close_connection(emit=True)
         self._set_state(SessionState.CLOSED)
         return ok
@@ -336,19 +338,34 @@ class IndexSession(QObject):
         # A cancelled write may have committed part of its work (a model run keeps its
         # chunks): the views reread what they show.
         self._write_ended(write, "cancelled")
-        self.generation += 1
-        if write.change is not None:
-            self.changed.emit(write.change)
-        if write.on_cancelled is not None:
-            write.on_cancelled()
+        self._after_switch_or_now(lambda: self._announce_write(write, write.on_cancelled))
 
     def _write_done(self, write: WriteHandle, result: Any) -> None:
         self._write_ended(write, "")
+        self._after_switch_or_now(lambda: self._announce_write(
+            write, None if write.on_done is None else lambda: write.on_done(result)))
+
+    def _announce_write(self, write: WriteHandle, callback: Callable[[], None] | None
+                        ) -> None:
         self.generation += 1
         if write.change is not None:
             self.changed.emit(write.change)
-        if write.on_done is not None:
-            write.on_done(result)
+        if callback is not None:
+            callback()
+
+    def _after_switch_or_now(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once the connection is back (the views reload and the callbacks
+        read; done during the switch, each would wait for it on the GUI thread)."""
+        if self._switch_to is not None or self._switcher is not None \
+                or self._announce is not None:
+            self._after_switch.append(fn)
+        else:
+            fn()
+
+    def _run_after_switch(self) -> None:
+        pending, self._after_switch = self._after_switch, []
+        for fn in pending:
+            fn()
 
     def _write_failed(self, write: WriteHandle, message: str) -> None:
         self._write_ended(write, message)
@@ -436,12 +453,14 @@ class IndexSession(QObject):
                     self.write_ended.emit(write.name, self.error)
                     if write.on_error is not None:
                         write.on_error(self.error)
+            self._run_after_switch()
             return
         self._set_state(SessionState.WRITABLE if writable else SessionState.READ_ONLY)
         self.resumed.emit()
         if not was_open:
             self.generation += 1
             self.opened.emit()
+        self._run_after_switch()
         self._next_write()
 
     # --- inside -------------------------------------------------------------------------
