@@ -16,6 +16,7 @@ paging costs the same at any depth.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -48,6 +49,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceexplorer.core.newest_worker import Spawn, thread_spawn
 from faceexplorer.gui.browser.filter_bar import FilterBar
 from faceexplorer.gui.browser.keys import paging_key
 from faceexplorer.gui.browser.models import TILE, BrowserGridModel, BrowserTableModel
@@ -63,6 +65,10 @@ from faceexplorer.index.faces_query import COLUMNS, CROWD_COLUMNS, ImageFilter, 
 PAGE_SIZE = 200
 #: Thumbnails that arrive within this many milliseconds are shown together.
 THUMBNAIL_BATCH_MS = 40
+#: Thumbnail decoding starts once the page is painted, or after this many ms when no
+#: paint comes (a hidden view): decoding on other threads while the GUI thread built and
+#: painted the tab took ~60 ms of the two cores' CPU from a tab's open (issue 18).
+PAINT_FIRST_MS = 100
 _TITLES = {name: title for name, title, _ in COLUMNS}
 
 
@@ -216,6 +222,14 @@ class ImageBrowser(QWidget, IndexView):
         self._read_ahead_timer.setInterval(0)
         self._read_ahead_timer.timeout.connect(self._start_read_ahead)
         self.thumbs = ThumbnailLoader(TILE, parent=self)
+        self._spawn: Spawn = thread_spawn
+        self._held: list[tuple[Callable[[], None], str]] = []
+        self._paint_pending = False
+        self._release_timer = QTimer(self)
+        self._release_timer.setSingleShot(True)
+        self._release_timer.setInterval(PAINT_FIRST_MS)
+        self._release_timer.timeout.connect(self._release_held)
+        self.thumbs.use(self._spawn_after_paint)
         # Thumbnails come one signal each; they are shown in batches (one grid repaint
         # per batch instead of one per tile, which slowed every action during a load).
         self.thumb_batches = ReadyBatches(self.thumbs, THUMBNAIL_BATCH_MS, self)
@@ -230,7 +244,8 @@ class ImageBrowser(QWidget, IndexView):
         if self.prefetch is not None:   # its cursor belongs to the old connection
             self.prefetch.close()
         spawn = self.session.tasks.spawn if self.session is not None else None
-        self.thumbs.use(spawn)
+        self._spawn = spawn or thread_spawn
+        self.thumbs.use(self._spawn_after_paint)
         self.prefetch = PagePrefetcher(con, spawn) if con is not None else None
 
     def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
@@ -312,6 +327,7 @@ class ImageBrowser(QWidget, IndexView):
         if "filename" in self.columns:
             self.table.setColumnWidth(self.columns.index("filename"), 220)
         cached = {}
+        self._paint_pending = bool(rows)   # the loader's work starts after this paint
         for row in reversed(rows):  # the loader serves the newest first: top tiles first
             if row.image_path is not None:
                 thumb = self.thumbs.request(row.key, row.image_path, row.face_box)
@@ -405,6 +421,7 @@ class ImageBrowser(QWidget, IndexView):
         return self.thumb_batches.settled()
 
     def close_loader(self) -> None:
+        self._release_held()   # a held drain would make stop() wait for it
         self.thumbs.stop()
         if self.prefetch is not None:
             self.prefetch.close()
@@ -414,6 +431,21 @@ class ImageBrowser(QWidget, IndexView):
         """Thumbnails shown and no page being read ahead (for benchmarks and tests)."""
         return (self.thumbnails_settled() and not self._read_ahead_timer.isActive()
                 and (self.prefetch is None or self.prefetch.idle()))
+
+    def _spawn_after_paint(self, fn: Callable[[], None], name: str) -> object:
+        """The thumbnail loader's spawn: held while the page waits for its paint."""
+        if not self._paint_pending:
+            return self._spawn(fn, name)
+        self._held.append((fn, name))
+        self._release_timer.start()
+        return None
+
+    def _release_held(self) -> None:
+        self._paint_pending = False
+        self._release_timer.stop()
+        held, self._held = self._held, []
+        for fn, name in held:
+            self._spawn(fn, name)
 
     # --- reactions ----------------------------------------------------------------------
     def _filters_changed(self) -> None:
@@ -511,6 +543,9 @@ class ImageBrowser(QWidget, IndexView):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if event.type() == QEvent.Type.Paint and watched is self.current_view().viewport():
             self.view_painted.emit()
+            if self._paint_pending:   # decode once this paint is done
+                self._paint_pending = False
+                QTimer.singleShot(0, self._release_held)
             return False
         if event.type() == QEvent.Type.KeyPress and watched in (self.grid, self.table):
             return paging_key(self, watched, event)  # type: ignore[arg-type]
