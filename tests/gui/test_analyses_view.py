@@ -129,3 +129,17 @@ def test_index_info_lists_the_analysis(qtbot, view: AnalysesView, inputs) -> Non
     text = format_info(info)
     assert "Every-frame analyses (1)" in text
     assert f"face in {N - len(FACELESS)} of {N} frames" in text and "face.avi" in text
+
+
+def test_preferences_choose_the_detector_and_model(qtbot, view: AnalysesView,
+                                                    tmp_path: Path) -> None:
+    from faceexplorer.gui.preferences import Preferences
+
+    yunet = tmp_path / "face_detection_yunet_2023mar.onnx"
+    yunet.write_bytes(b"x")
+    view.use_preferences(Preferences(detector="yunet", yunet_model=str(yunet)), "/m/a.onnx")
+    assert view.detector_box.currentData() == "yunet" and yunet.name in \
+        view.detector_box.currentText()
+    assert view.model_edit.text() == "/m/a.onnx"
+    view.use_preferences(Preferences(), "/m/b.onnx")        # a chosen model is kept
+    assert view.detector_box.currentData() == "haar" and view.model_edit.text() == "/m/a.onnx"

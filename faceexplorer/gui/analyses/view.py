@@ -392,6 +392,18 @@ class AnalysesView(QWidget, IndexView):
         else:
             self.detector_box.setCurrentIndex(0)
 
+    def use_preferences(self, prefs: Any, model: str) -> None:
+        """Edit > Preferences: the default detector (YuNet with its file) and ``model``
+        when none is chosen yet."""
+        if self.run is not None:
+            return
+        if prefs.detector == "yunet" and prefs.yunet_model:
+            self.set_yunet(prefs.yunet_model)
+        elif prefs.detector != "yunet":
+            self.detector_box.setCurrentIndex(0)
+        if model and not self.model_edit.text().strip():
+            self.model_edit.setText(model)
+
     def set_yunet(self, path: str) -> None:
         """Use YuNet from ``path`` (as the detector picker does)."""
         self._yunet_path = path
