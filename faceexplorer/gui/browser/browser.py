@@ -6,7 +6,9 @@ milliseconds on the browse table the index stores (``index.browse_table``; an ol
 index gets a TEMP copy in ``show_index``), less than the time to hand work to a
 thread and back. Two exceptions run on threads: the
 thumbnails, and the page after the one shown, read ahead (``prefetch``) so that the
-usual next click only paints.
+usual next click only paints. Both start after the page's paint: the thumbnail loader's
+work is held until the view paints (``_spawn_after_paint``), the read-ahead waits a turn
+of the event loop.
 
 Keys (``keys.paging_key``): arrows move within the page (and across page ends),
 PgUp/PgDn change page, Home/End go to the first/last image of the whole selection. The
