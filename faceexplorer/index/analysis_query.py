@@ -1,5 +1,10 @@
 """Reading stored every-frame analyses back: their inputs, one input's per-frame series.
 
+Live recordings stored in the index (``live_sessions``, ``live_predictions``) are listed
+as analyses too, under the id ``live:<session id>``, with their one source (the camera,
+video or folder that was live); their frames are those the live mode modelled (a dropped
+frame or one without a face has no row there).
+
 The window's Analyses tab lists :func:`analysis_list` and, for the input chosen,
 shows :func:`input_series`: one value per analysed frame of the input, for the first
 face of the frame (face 0, the largest the detector kept; a frame without a face has
@@ -55,8 +60,33 @@ class InputSeries:
         return np.where(np.isnan(self.probabilities).all(axis=0), -1, top)
 
 
+LIVE = "live:"
+
+
 def analysis_list(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Stored analyses, newest first, with their inputs' names (empty without any)."""
+    """Stored analyses and live recordings, newest first, with their inputs' names."""
+    found = _analyses(con) + _live_sessions(con)
+    return sorted(found, key=lambda a: a["finished_at"] or 0, reverse=True)
+
+
+def _live_sessions(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    if not table_exists(con, "live_sessions") or not table_exists(con, "live_predictions"):
+        return []
+    cur = con.execute("""
+        SELECT 'live:' || s.session_id AS analysis_id,
+               'live: ' || coalesce(s.model_name, s.model_path, '?') AS model,
+               coalesce(s.detector, '?') AS detector,
+               count(DISTINCT p.frame_index) AS frames,
+               count(DISTINCT p.frame_index) AS frames_with_face, count(p.frame_index) AS rows,
+               coalesce(s.ended_at, s.started_at) AS finished_at, s.csv_path AS output,
+               [s.source] AS sources
+        FROM live_sessions s LEFT JOIN live_predictions p USING (session_id)
+        GROUP BY ALL""")
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _analyses(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     if not table_exists(con, "analyses"):
         return []
     cur = con.execute("""
@@ -72,6 +102,16 @@ def analysis_list(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 def analysis_inputs(con: duckdb.DuckDBPyConnection, analysis_id: str) -> list[AnalysisInput]:
     """The inputs of ``analysis_id`` in command-line order."""
+    if analysis_id.startswith(LIVE):
+        a = next((x for x in _live_sessions(con) if x["analysis_id"] == analysis_id), None)
+        if a is None:
+            return []
+        source = str(a["sources"][0] or "")
+        # the live mode stores what it showed ("camera 0", "video name.mp4"): its frames
+        # can be shown again only when that names a file or folder still there
+        path = Path(source.removeprefix("video ").removeprefix("image folder "))
+        kind = "video" if path.is_file() else "images" if path.is_dir() else "live"
+        return [AnalysisInput(analysis_id, 0, source, kind, a["frames"], a["frames"])]
     rows = con.execute("SELECT analysis_id, ordinal, source, kind, frames, frames_with_face "
                        "FROM analysis_sources WHERE analysis_id = ? ORDER BY ordinal",
                        [analysis_id]).fetchall()
@@ -81,6 +121,17 @@ def analysis_inputs(con: duckdb.DuckDBPyConnection, analysis_id: str) -> list[An
 def input_series(con: duckdb.DuckDBPyConnection, analysis_id: str,
                  source: str) -> InputSeries:
     """The per-frame series of ``source`` in ``analysis_id`` (face 0 of each frame)."""
+    if analysis_id.startswith(LIVE):
+        rows = con.execute("""
+            SELECT frame_index, timestamp_s, true AS face_found, NULL AS file,
+                   any_value(expression) FILTER (WHERE face_index = 0 AND valid),
+                   any_value(valence) FILTER (WHERE face_index = 0 AND valid),
+                   any_value(arousal) FILTER (WHERE face_index = 0 AND valid),
+                   any_value([box_x, box_y, box_w, box_h]) FILTER (WHERE face_index = 0)
+            FROM live_predictions WHERE session_id = ?
+            GROUP BY frame_index, timestamp_s ORDER BY frame_index""",
+                           [analysis_id.removeprefix(LIVE)]).fetchall()
+        return _series(source, rows)
     rows = con.execute("""
         SELECT frame_index, timestamp_s, bool_or(face_found) AS face_found,
                any_value(file) AS file,
@@ -91,6 +142,10 @@ def input_series(con: duckdb.DuckDBPyConnection, analysis_id: str,
         FROM analysis_rows WHERE analysis_id = ? AND source = ?
         GROUP BY frame_index, timestamp_s ORDER BY frame_index""",
                        [analysis_id, source]).fetchall()
+    return _series(source, rows)
+
+
+def _series(source: str, rows: list[tuple[Any, ...]]) -> InputSeries:
     labels: list[str] = next((list(r[4]) for r in rows if r[4]), [])
     n = len(rows)
     probs = np.full((len(labels), n), np.nan)
@@ -118,15 +173,22 @@ def export_rows(con: duckdb.DuckDBPyConnection, analysis_id: str, path: Path) ->
         path.suffix.lower())
     if fmt is None:
         raise ValueError(f"{path}: choose a .csv or .parquet file")
-    rows = con.execute("SELECT count(*) FROM analysis_rows WHERE analysis_id = ?",
-                       [analysis_id]).fetchone()[0]
+    live = analysis_id.startswith(LIVE)
+    table, key = ("live_predictions", "session_id") if live else ("analysis_rows",
+                                                                   "analysis_id")
+    ident = analysis_id.removeprefix(LIVE) if live else analysis_id
+    rows = con.execute(f"SELECT count(*) FROM {table} WHERE {key} = ?", [ident]).fetchone()[0]
     literal = str(path).replace("'", "''")
-    id_literal = analysis_id.replace("'", "''")
+    id_literal = ident.replace("'", "''")
     # MAP columns are written as JSON text in CSV (DuckDB's own map text is not standard)
-    columns = ("source, file, frame_index, timestamp_s, face_index, face_found, box_x, box_y, "
-               "box_w, box_h, detector_score, valid, message, "
+    head = ("frame_index, timestamp_s, face_index, box_x, box_y, box_w, box_h, valid, "
+            "message, " if live else
+            "source, file, frame_index, timestamp_s, face_index, face_found, box_x, box_y, "
+            "box_w, box_h, detector_score, valid, message, ")
+    columns = (head
                + ("to_json(expression) AS expression, valence, arousal, to_json(aus) AS aus"
                   if path.suffix.lower() == ".csv" else "expression, valence, arousal, aus"))
-    con.execute(f"COPY (SELECT {columns} FROM analysis_rows WHERE analysis_id = '{id_literal}' "
-                f"ORDER BY source, frame_index, face_index) TO '{literal}' {fmt}")
+    order = "frame_index, face_index" if live else "source, frame_index, face_index"
+    con.execute(f"COPY (SELECT {columns} FROM {table} WHERE {key} = '{id_literal}' "
+                f"ORDER BY {order}) TO '{literal}' {fmt}")
     return int(rows)

@@ -143,3 +143,47 @@ def test_preferences_choose_the_detector_and_model(qtbot, view: AnalysesView,
     assert view.model_edit.text() == "/m/a.onnx"
     view.use_preferences(Preferences(), "/m/b.onnx")        # a chosen model is kept
     assert view.detector_box.currentData() == "haar" and view.model_edit.text() == "/m/a.onnx"
+
+
+def test_live_recordings_are_listed_and_reopen(qtbot, view: AnalysesView, inputs,
+                                               tmp_path: Path) -> None:
+    from faceexplorer.inference.detect import HaarFaceDetector
+    from faceexplorer.inference.live import LiveSession
+    from faceexplorer.inference.pipeline import Pipeline
+    from faceexplorer.inference.recording import import_recording
+    from faceexplorer.inference.session import open_model
+    from faceexplorer.inference.sources import VideoFileSource
+
+    session = LiveSession(VideoFileSource(inputs["video"]),
+                          Pipeline(open_model(inputs["model"]), HaarFaceDetector()),
+                          lockstep=True, pace=False)
+    csv_path = session.start_recording(tmp_path / "rec" / "take1.csv")
+    session.start()
+    assert session.join(timeout=60)
+    recorded = len(session.recorded)
+    db = view.session.db_path
+
+    def store(_ctx, db_path):
+        return import_recording(db_path, csv_path)
+
+    from faceexplorer.gui.core.session import DatasetChange
+
+    view.session.write(store, name="store the recording",
+                       change=DatasetChange(frozenset({"live"}), "recording"))
+    view.session.wait_until_idle(60)
+    ids = [view.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(view.list.count())]
+    assert "live:take1" in ids
+    view.list.setCurrentRow(ids.index("live:take1"))
+    series = view.series
+    frames = {p.frame_index for p in session.recorded}
+    assert series is not None and series.frames.tolist() == sorted(frames)
+    assert series.face_found.all() and not set(FACELESS) & frames
+    # the live mode stored "video face.avi", not the path: the values reopen, not frames
+    assert view.inputs[0].kind == "live" and view.inputs[0].source == "video face.avi"
+    with qtbot.waitSignal(view.frame_shown, timeout=10_000):
+        view.slider.setValue(3)
+    assert view.timeline.cursor == series.frames[3]
+    assert "frames not kept" in view.frame_label.text()
+    out = tmp_path / "take1.csv"
+    assert view.export_table(out) == recorded
+    assert db.exists()

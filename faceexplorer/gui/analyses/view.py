@@ -314,9 +314,10 @@ class AnalysesView(QWidget, IndexView):
         source = Path(series.source)
         if kind == "video":
             self._source = VideoFrames(source)
-        else:
+        elif kind == "images":
             self._source = ImageListFrames(source, dict(zip(series.frames.tolist(),
                                                             series.files, strict=True)))
+        # else a live recording whose source is gone or was a camera: values only
         self.slider.blockSignals(True)
         self.slider.setRange(0, len(series.frames) - 1)
         self.slider.setValue(0)
@@ -326,7 +327,7 @@ class AnalysesView(QWidget, IndexView):
     # --- the frame at the cursor --------------------------------------------------------
     def show_frame(self, frame: int) -> None:
         """Show analysed frame ``frame`` with its face box; moves the cursor and slider."""
-        if self.series is None or self._source is None:
+        if self.series is None:
             return
         where = np.flatnonzero(self.series.frames == frame)
         if not len(where):
@@ -345,7 +346,11 @@ class AnalysesView(QWidget, IndexView):
         self.frame_label.setText(
             f"frame {frame}" + (f" · {when:.2f} s" if not np.isnan(when) else "")
             + (f" · {file}" if file else "") + f" · {label}"
-            + (f" ({self.series.probabilities[top, i]:.2f})" if top >= 0 else ""))
+            + (f" ({self.series.probabilities[top, i]:.2f})" if top >= 0 else "")
+            + ("" if self._source is not None else " · recorded live: frames not kept"))
+        if self._source is None:
+            self.frame_shown.emit(frame)
+            return
         self._request = self.loader.request(self._source, frame, self.canvas.fit_size())
 
     def _slid(self, index: int) -> None:
