@@ -330,6 +330,8 @@ class ImageBrowser(QWidget, IndexView):
             self.table.setColumnWidth(self.columns.index("filename"), 220)
         cached = {}
         self._paint_pending = bool(rows)   # the loader's work starts after this paint
+        if rows:
+            self._release_timer.start()    # in case no paint comes (a hidden view)
         for row in reversed(rows):  # the loader serves the newest first: top tiles first
             if row.image_path is not None:
                 thumb = self.thumbs.request(row.key, row.image_path, row.face_box)
@@ -345,10 +347,11 @@ class ImageBrowser(QWidget, IndexView):
         if self.prefetch is not None and len(rows) == PAGE_SIZE \
                 and offset + PAGE_SIZE < self.total:
             # The ▶ click most likely comes next: read that page ahead (prefetch.py),
-            # from the event loop's next turn, i.e. after this page is painted (posted
-            # paints run before timers): the worker must not slow the paint it follows.
+            # once this page is painted (a tab's first paint can come after a 0 ms
+            # timer): the worker must not slow the paint it follows.
             self._read_ahead = (self.filter, self.sort, offset + PAGE_SIZE, rows[-1].pos)
-            self._read_ahead_timer.start()
+            if not self._paint_pending:
+                self._read_ahead_timer.start()
 
     def _start_read_ahead(self) -> None:
         if self._read_ahead is None or self.prefetch is None:
@@ -431,7 +434,8 @@ class ImageBrowser(QWidget, IndexView):
 
     def background_settled(self) -> bool:
         """Thumbnails shown and no page being read ahead (for benchmarks and tests)."""
-        return (self.thumbnails_settled() and not self._read_ahead_timer.isActive()
+        return (self.thumbnails_settled() and not self._paint_pending
+                and not self._read_ahead_timer.isActive()
                 and (self.prefetch is None or self.prefetch.idle()))
 
     def _spawn_after_paint(self, fn: Callable[[], None], name: str) -> object:
@@ -445,6 +449,8 @@ class ImageBrowser(QWidget, IndexView):
     def _release_held(self) -> None:
         self._paint_pending = False
         self._release_timer.stop()
+        if self._read_ahead is not None:
+            self._read_ahead_timer.start()
         held, self._held = self._held, []
         for fn, name in held:
             self._spawn(fn, name)
@@ -545,8 +551,7 @@ class ImageBrowser(QWidget, IndexView):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if event.type() == QEvent.Type.Paint and watched is self.current_view().viewport():
             self.view_painted.emit()
-            if self._paint_pending:   # decode once this paint is done
-                self._paint_pending = False
+            if self._paint_pending:   # decode and read ahead once this paint is done
                 QTimer.singleShot(0, self._release_held)
             return False
         if event.type() == QEvent.Type.KeyPress and watched in (self.grid, self.table):
