@@ -301,7 +301,8 @@ class TablePanel(QWidget, IndexView):
 
     @property
     def table(self) -> str | None:
-        return self._table
+        """The table shown (or to be shown as soon as the Records tab is on screen)."""
+        return self._pending_table or self._table
 
     @property
     def offset(self) -> int:

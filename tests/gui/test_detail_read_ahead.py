@@ -73,7 +73,7 @@ def test_clicks_on_a_read_page_run_no_query(qtbot, window, monkeypatch, shoot) -
     rows = [5, 17, 40, len(b.table_model.rows) - 1]
     for row in rows:
         d = click(qtbot, b, p, row)
-        assert_same(d, image_detail(window.con, d.split, d.row_index))
+        assert_same(d, image_detail(window.session.connection, d.split, d.row_index))
         # what the user sees is this image's crowd
         assert sum(p.histogram.heights) == d.crowd.n_votes
         assert f"row {d.row_index:,}" in p.title.text()
@@ -84,7 +84,7 @@ def test_clicks_on_a_read_page_run_no_query(qtbot, window, monkeypatch, shoot) -
     p.read_ahead.clear()
     d = click(qtbot, b, p, 8)
     assert calls == [(d.split, d.row_index)]
-    assert_same(d, image_detail(window.con, d.split, d.row_index))
+    assert_same(d, image_detail(window.session.connection, d.split, d.row_index))
 
     # The next page is read ahead in its turn.
     before = p.read_ahead.pages_read
@@ -104,14 +104,18 @@ def test_a_new_connection_forgets_what_was_read(qtbot, window, tmp_path) -> None
     d = click(qtbot, b, p, 2)
     assert d.predictions == ()
     old = p.read_ahead
-    # A model run writes predictions for that image while the window lets go of the index
-    # (as the Model runs tab does), then the window reloads it.
-    window._release_for_run()
-    assert p.read_ahead is None and old.idle()
-    add_expression_run(Path(window.db_path), d.split, d.row_index, "late-model", 4)
-    window.reload()
-    window.show_view(window.faces_view)
-    assert p.read_ahead is not None and p.read_ahead is not old
+    # A model run writes predictions for that image through the window's index session
+    # (as the Model runs tab does): the read-ahead lets go of its cursor for the switch to
+    # read-write and makes a new one after, and nothing it read before is kept.
+    from faceexplorer.gui.core.session import DatasetChange
+
+    def late_run(_ctx, db_path):
+        add_expression_run(Path(db_path), d.split, d.row_index, "late-model", 4)
+
+    window.session.write(late_run, name="late run",
+                         change=DatasetChange(frozenset({"affectnet"}), "predictions"))
+    window.session.wait_until_idle(60)
+    assert old.idle() and p.read_ahead is not None and p.read_ahead is not old
     b.filters.votes.setCurrentIndex(1)
     qtbot.waitUntil(lambda: b.total == 1600)
     settle(qtbot, p)
