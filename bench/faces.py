@@ -62,6 +62,7 @@ import pandas as pd
 
 from faceexplorer.datasets.registry import import_path
 from faceexplorer.index.store import table_exists
+from faceexplorer.reports import faces_rank_store
 from faceexplorer.reports import faces_stats as fs
 from faceexplorer.samples.faces import write_faces
 from faceexplorer.stats import faces_ranks as fr
@@ -132,13 +133,13 @@ def ensure_index(db: Path, folder: Path) -> None:
 def without_stored_ranks(db: Path) -> Path | None:
     """A copy of ``db`` without stored ranks if it has them (made once), else None."""
     with duckdb.connect(str(db), read_only=True) as con:
-        if not table_exists(con, fr.RANK_TABLES[1]):
+        if not table_exists(con, faces_rank_store.RANK_TABLES[1]):
             return None
     copy = db.with_name(db.stem + "-values.duckdb")
     if not copy.exists() or copy.stat().st_mtime < db.stat().st_mtime:
         shutil.copy(db, copy)
         with duckdb.connect(str(copy)) as con:
-            for table in fr.RANK_TABLES:
+            for table in faces_rank_store.RANK_TABLES:
                 con.execute(f"DROP TABLE IF EXISTS {table}")
     return copy
 

@@ -11,10 +11,10 @@ import pytest
 
 from faceexplorer.core.vocab import AFFECTNET_CODES, C25_CODES
 from faceexplorer.datasets.registry import import_path
-from faceexplorer.index.c25_image_stats import SOFT_COLUMNS, materialize_image_stats
 from faceexplorer.index.faces_export import export_selection
 from faceexplorer.index.faces_page import image_page
 from faceexplorer.index.faces_query import ImageFilter, ImageSort, count_images, find_position
+from faceexplorer.reports.c25_image_stats import SOFT_COLUMNS, materialize_image_stats
 from faceexplorer.samples.generate import write_samples
 
 

@@ -22,9 +22,9 @@ import duckdb
 from faceexplorer.core.errors import DatasetFormatError
 from faceexplorer.core.vocab import C25_CODES
 from faceexplorer.datasets import csvio, paths
-from faceexplorer.index.c25_image_stats import materialize_image_stats
 from faceexplorer.index.report import ImportReport
 from faceexplorer.index.store import table_exists
+from faceexplorer.reports.c25_image_stats import materialize_image_stats
 
 KIND = "affectnet-c25"
 TITLE = "AffectNetC25"

@@ -11,7 +11,7 @@ table column. DASS-21 is scored in SQL from the items (same rule as
 :mod:`faceexplorer.stats.dass21`, checked by the tests), and any stored totals are kept
 beside the rule they follow, so nothing is guessed silently. Last, every feature is
 ranked once over the subjects with all three scores and the ranks stored
-(:mod:`faceexplorer.stats.faces_ranks`), so ranking all features later is a read and a
+(:mod:`faceexplorer.reports.faces_rank_store`), so ranking all features later is a read and a
 product instead of sorting ~97M values again; it adds seconds to a minutes-long import.
 """
 
@@ -29,8 +29,8 @@ from faceexplorer.core.vocab import DASS_BANDS, DASS_CUTOFFS, DASS_SUBSCALES, FA
 from faceexplorer.datasets import csvio, paths
 from faceexplorer.index.report import ImportReport
 from faceexplorer.index.store import table_exists
+from faceexplorer.reports.faces_rank_store import RANK_TABLES, store_ranks
 from faceexplorer.stats.dass21 import ITEM_COLUMNS, RULES, file_verdict
-from faceexplorer.stats.faces_ranks import RANK_TABLES, store_ranks
 
 KIND = "faces"
 TITLE = "FACES / ANRFC 2023 (OpenFace statistics + DASS-21)"

@@ -20,9 +20,10 @@ import duckdb
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.kinds import DatasetKind
 from faceexplorer.datasets import paths
-from faceexplorer.index import browse_table, c25_set_views
+from faceexplorer.index import browse_table
 from faceexplorer.index.report import ImportReport
 from faceexplorer.index.store import run_import
+from faceexplorer.reports import c25_set_views
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ import pandas as pd
 from faceexplorer.core.errors import FaceExplorerError
 from faceexplorer.core.vocab import DASS_BANDS
 from faceexplorer.index.store import table_exists
+from faceexplorer.reports import faces_rank_store
 from faceexplorer.stats import faces_ranks
 from faceexplorer.stats.dass21 import RULES, SUBSCALES, file_verdict
 from faceexplorer.stats.faces_features import RANKING_COLUMNS as RANKING_COLUMNS
@@ -264,7 +265,7 @@ def rank_all(con: duckdb.DuckDBPyConnection, subscales: Sequence[str] = SUBSCALE
              cancelled: Callable[[], bool] | None = None) -> dict[str, pd.DataFrame]:
     """Every feature against every one of ``subscales``.
 
-    rho comes from the ranks the import stored (:mod:`faceexplorer.stats.faces_ranks`);
+    rho comes from the ranks the import stored (:mod:`faceexplorer.reports.faces_rank_store`);
     a subscale they do not cover (older index, other scored subjects) is computed from
     the values in one pass over the table, with the same numbers, and the frames say so.
 
@@ -293,7 +294,7 @@ def rank_all(con: duckdb.DuckDBPyConnection, subscales: Sequence[str] = SUBSCALE
         if progress is not None:
             progress(done, k)
 
-    stored = faces_ranks.stored_rho(con, positions, subscales, step, cancelled)
+    stored = faces_rank_store.stored_rho(con, positions, subscales, step, cancelled)
     if stored is None:
         return None  # type: ignore[return-value]
     rho, n = stored.rho, stored.n

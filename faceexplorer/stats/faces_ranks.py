@@ -1,37 +1,23 @@
-"""FACES feature ranks stored at import, so ranking every feature is a read and a product.
+"""FACES feature ranks: their stored form and the exact Spearman sums over them (pure numpy).
 
 Spearman's rho is Pearson's r of ranks, and sorting the ~97M values of a full FACES index
 (8,508 features x 11,416 subjects) takes seconds every time. A feature's ranks do not
-depend on the scores, only on which subjects are ranked, so the FACES import
-(:mod:`faceexplorer.datasets.faces`) ranks every feature once, inside its transaction (the
-ranks can never be stale), over the *ranking subjects*: subjects with features and at
-least one DASS-21 subscale score.
+depend on the scores, only on which subjects are ranked, so the FACES import stores them
+(:mod:`faceexplorer.reports.faces_rank_store` writes and reads the tables; this module is
+the arithmetic). Average ranks are multiples of 1/2, so they are stored doubled as
+little-endian uint16 (0 = missing) while 2 n fits, else as float32 (NaN = missing; exact
+below 2^23): :func:`rank_dtype`, :func:`encode`, :func:`decode`.
 
-- ``faces_rank_subjects(slot, subject_id)``: the ranking subjects, slot = subject-id order.
-- ``faces_feature_ranks(position, n, ranks)``: per feature (``position`` as in
-  ``faces_feature_columns``), ``n`` subjects where it is finite and their average-tie ranks
-  among themselves, one value per slot. Average ranks are multiples of 1/2, so they are
-  stored doubled as little-endian uint16 (0 = missing) while 2 n fits, else as float32
-  (NaN = missing; exact below 2^23): both exact, and uint16 halves the bytes to read.
-
-:func:`stored_rho` reads them. A subscale scored on every ranking subject takes one
-product per block with the centred score ranks, in float64 as
-:func:`faceexplorer.stats.correlation.spearman_matrix` does, so the sums are exact and rho is
-the same to the bit. A feature with gaps was ranked over its own finite subjects, so the
-score ranks are re-ranked on exactly those: such rows are grouped by missing pattern.
-
-A subscale scored on only some of them (partial DASS-21 answers) needs each feature's
-ranks among its own scored subjects: the stored ranks give each feature's order without
-comparing a value (one sort of 32-bit keys, doubled rank above slot; runs of equal ranks
-are the ties), and the sums over the scored subjects are corrected at the unscored ones
-as the values path does after its sort (:func:`_stored_order_sums`). Storing the order
-itself was the alternative: as many bytes again to write and read for ~0.07 ms of sort
-per feature.
-
-A subscale is *covered* when every subject it scores is a stored one; otherwise (an
-index imported before ranks were stored, or by a version that stored only subjects with
-all three scores) :func:`stored_rho` says why and the caller computes that subscale from
-the values.
+:func:`block_rho`: a subscale scored on every ranking subject takes one product per block
+with the centred score ranks, in float64 as
+:func:`faceexplorer.stats.correlation.spearman_matrix` does, so the sums are exact and rho
+is the same to the bit. A feature with gaps was ranked over its own finite subjects, so
+the score ranks are re-ranked on exactly those: such rows are grouped by missing pattern.
+:func:`subset_block_rho`: a subscale scored on only some of them (partial DASS-21 answers)
+needs each feature's ranks among its own scored subjects: the stored ranks give each
+feature's order without comparing a value (one sort of 32-bit keys, doubled rank above
+slot; runs of equal ranks are the ties), and the sums over the scored subjects are
+corrected at the unscored ones as the values path does after its sort.
 
 From the values, :func:`spearman_rows` sorts each feature once over the subjects with
 any score, whatever subjects each subscale has: a subscale's ranks among its own scored
@@ -45,23 +31,12 @@ so the same rho to the bit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
-import pandas as pd
 
-from faceexplorer.index.store import table_exists
 from faceexplorer.stats import correlation as corr
-from faceexplorer.stats.dass21 import SUBSCALES
-
-RANK_TABLES = ("faces_rank_subjects", "faces_feature_ranks")
-#: Features ranked (import) or read (ranking) per step: ~45 MB of float64 at 11k subjects.
-BLOCK_FEATURES = 512
-#: Stored rank rows converted to float64 at a time (~3 MB at 11k subjects: in cache).
-_CACHED_ROWS = 32
 
 
 def rank_dtype(n_subjects: int) -> np.dtype:
@@ -112,177 +87,12 @@ def rank_with_gaps(values: np.ndarray) -> np.ndarray:
 
 
 # --- import -----------------------------------------------------------------------------
-def store_ranks(con: duckdb.DuckDBPyConnection) -> int:
-    """Rank every feature over the ranking subjects and store the ranks; returns their count.
-
-    Runs on the import's own connection (inside its transaction: another cursor would
-    not see the new tables), after ``faces_features``, ``faces_feature_columns`` and
-    ``faces_subjects`` are built.
-    """
-    for table in RANK_TABLES:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
-    scored = " OR ".join(f"{s} IS NOT NULL" for s in SUBSCALES)
-    con.execute("CREATE TABLE faces_rank_subjects AS SELECT (row_number() OVER (ORDER BY "
-                "subject_id) - 1)::INTEGER AS slot, subject_id FROM faces_subjects "
-                f"WHERE in_features AND ({scored})")
-    con.execute("CREATE TABLE faces_feature_ranks (position INTEGER NOT NULL, "
-                "n INTEGER NOT NULL, ranks BLOB NOT NULL)")
-    ids = _column(con.execute("SELECT subject_id FROM faces_rank_subjects ORDER BY slot"))
-    dtype = rank_dtype(len(ids))
-    catalogue = con.execute("SELECT column_name, position FROM faces_feature_columns "
-                            "ORDER BY position").fetchall()
-    rows, scan_ids = np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
-    for lo in range(0, len(catalogue), BLOCK_FEATURES):
-        part = catalogue[lo:lo + BLOCK_FEATURES]
-        data = con.execute("SELECT subject_id, " + ", ".join(f'"{c}"' for c, _ in part)
-                           + " FROM faces_features").fetchnumpy()
-        got = _column_of(data.pop("subject_id"))
-        if not np.array_equal(got, scan_ids):  # the scan order: the same every block
-            scan_ids = got
-            rows = pd.Index(got).get_indexer(ids)
-        values = np.empty((len(part), len(ids)))
-        for i, (c, _) in enumerate(part):
-            values[i] = np.ma.filled(np.ma.asarray(data.pop(c), dtype=np.float64),
-                                     np.nan)[rows]
-        ranks = rank_with_gaps(values)
-        stored = encode(ranks, dtype)
-        frame = pd.DataFrame({  # noqa: F841 (read by DuckDB's replacement scan)
-            "position": np.array([p for _, p in part], dtype=np.int32),
-            "n": np.isfinite(ranks).sum(axis=1).astype(np.int32),
-            "ranks": pd.Series([r.tobytes() for r in stored], dtype=object)})
-        con.execute("INSERT INTO faces_feature_ranks SELECT * FROM frame")
-    return len(catalogue)
-
-
-def _column(result: duckdb.DuckDBPyConnection) -> np.ndarray:
-    return _column_of(next(iter(result.fetchnumpy().values())))
-
-
-def _column_of(values: np.ndarray) -> np.ndarray:
-    return np.asarray(values, dtype=object)
 
 
 # --- ranking ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class StoredRho:
-    """rho and pairs (k, s) for the subscales marked ``covered``; ``note`` says why not."""
-
-    rho: np.ndarray
-    n: np.ndarray
-    covered: np.ndarray
-    note: str
 
 
-def stored_rho(con: duckdb.DuckDBPyConnection, positions: Sequence[int],
-               subscales: Sequence[str],
-               progress: Callable[[int], None] | None = None,
-               cancelled: Callable[[], bool] | None = None) -> StoredRho | None:
-    """rho of every feature (``positions``, catalogue order) with ``subscales`` from the ranks.
-
-    Returns None if ``cancelled()`` turned true between blocks. ``progress(done)`` is
-    called after each block with the features done.
-    """
-    k, s = len(positions), len(subscales)
-    rho, n = np.full((k, s), np.nan), np.zeros((k, s), dtype=np.int64)
-    nothing = np.zeros(s, dtype=bool)
-    if not table_exists(con, "faces_feature_ranks"):
-        return StoredRho(rho, n, nothing, "this index has no stored feature ranks, as an "
-                         "older version imported it: re-import FACES for the fast ranking")
-    scores, covered, note = _stored_scores(con, subscales)
-    if not covered.any():
-        return StoredRho(rho, n, covered, note)
-    row_of = pd.Index(np.asarray(positions)).get_indexer
-    # Subscales scored on every stored subject: one product with the stored ranks; on
-    # some of them: the stored order, corrected at the others.
-    every = np.isfinite(scores).all(axis=0)
-    direct, subset = np.flatnonzero(covered)[every], np.flatnonzero(covered)[~every]
-    full_scores = scores[:, every]
-    score_ranks = corr.rank_rows(full_scores.T).T if len(scores) else full_scores
-    sub_ranks = _score_ranks_or_none(scores[:, ~every])
-    seen = np.zeros(k, dtype=bool)
-    buffer = np.empty((_CACHED_ROWS, len(scores)))
-    done = 0
-    for block_positions, counts, raw in _read_blocks(con, len(scores)):
-        if cancelled is not None and cancelled():
-            return None
-        rows = row_of(block_positions)
-        if (rows < 0).any() or seen[rows].any():
-            return StoredRho(rho, n, nothing, "the stored feature ranks do not match the "
-                             "feature catalogue (re-import FACES)")
-        seen[rows] = True
-        if direct.size:
-            _block_rho(rho, n, rows, direct, raw, counts, full_scores, score_ranks, buffer)
-        if sub_ranks is not None:
-            _subset_block_rho(rho, n, rows, subset, raw, counts, sub_ranks)
-        done += len(rows)
-        if progress is not None:
-            progress(done)
-    if not seen.all():
-        return StoredRho(rho, n, nothing, "stored feature ranks are missing for "
-                         f"{int((~seen).sum())} feature(s) (re-import FACES)")
-    return StoredRho(rho, n, covered, note)
-
-
-def _stored_scores(con: duckdb.DuckDBPyConnection, subscales: Sequence[str]
-                   ) -> tuple[np.ndarray, np.ndarray, str]:
-    """Scores of the stored subjects in slot order (slots, covered subscales; NaN where
-    unscored), the covered mask over ``subscales``, and a note naming those not covered.
-
-    A subscale is covered when every subject it scores (with features) is stored: its
-    scored subjects are all of them (the product path) or a subset (the subset path)."""
-    data = con.execute(
-        f"SELECT r.slot, {', '.join(f's.{x}' for x in subscales)} FROM faces_subjects s "
-        "LEFT JOIN faces_rank_subjects r USING (subject_id) WHERE s.in_features"
-    ).fetchnumpy()
-    slot = np.ma.filled(np.ma.asarray(data["slot"], dtype=np.int64), -1)
-    stored = slot >= 0
-    n_slots = con.execute("SELECT count(*) FROM faces_rank_subjects").fetchone()[0]  # type: ignore[index]
-    # Every stored subject must still be a feature subject, each slot once.
-    intact = (int(stored.sum()) == n_slots
-              and np.array_equal(np.sort(slot[stored]), np.arange(n_slots)))
-    values = {x: np.ma.filled(np.ma.asarray(data[x], dtype=np.float64), np.nan)
-              for x in subscales}
-    covered = np.array([intact and not (np.isfinite(values[x]) & ~stored).any()
-                        for x in subscales])
-    scores = np.empty((n_slots, int(covered.sum())))
-    for j, x in enumerate(x for x, c in zip(subscales, covered, strict=True) if c):
-        scores[slot[stored], j] = values[x][stored]
-    missed = [x for x, c in zip(subscales, covered, strict=True) if not c]
-    note = ("" if not missed else
-            f"{', '.join(missed)}: scored subjects differ from those the ranks were stored "
-            "for (subjects with features and a score), so computed from the values")
-    return scores, covered, note
-
-
-def _read_blocks(con: duckdb.DuckDBPyConnection, n_slots: int
-                 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(positions, n, stored ranks (block, n_slots)) per block, the next one prefetched by a
-    second cursor on a worker thread (DuckDB's read releases the GIL)."""
-    dtype = rank_dtype(n_slots)
-    cursor = con.cursor()
-
-    def fetch() -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        got = cursor.fetchmany(BLOCK_FEATURES)
-        if not got:
-            return None
-        raw = np.frombuffer(b"".join(r[2] for r in got), dtype=dtype)
-        if raw.size != len(got) * n_slots:
-            raise ValueError("stored ranks of the wrong length")
-        return (np.array([r[0] for r in got]), np.array([r[1] for r in got]),
-                raw.reshape(len(got), n_slots))
-
-    try:
-        cursor.execute("SELECT position, n, ranks FROM faces_feature_ranks")
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(fetch)
-            while (block := pending.result()) is not None:
-                pending = pool.submit(fetch)
-                yield block
-    finally:
-        cursor.close()
-
-
-def _block_rho(rho: np.ndarray, n: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+def block_rho(rho: np.ndarray, n: np.ndarray, rows: np.ndarray, cols: np.ndarray,
                raw: np.ndarray, counts: np.ndarray, scores: np.ndarray,
                score_ranks: np.ndarray, buffer: np.ndarray) -> None:
     """rho/n of one block of stored ranks; rows with gaps use re-ranked scores.
@@ -318,11 +128,11 @@ def _block_rho(rho: np.ndarray, n: np.ndarray, rows: np.ndarray, cols: np.ndarra
             ranks[np.ix_(members, mask)], corr.rank_rows(scores[mask].T).T)
 
 
-def _score_ranks_or_none(scores: np.ndarray) -> ScoreRanks | None:
+def score_ranks_or_none(scores: np.ndarray) -> ScoreRanks | None:
     return score_ranks(scores) if scores.shape[1] else None
 
 
-def _subset_block_rho(rho: np.ndarray, n: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+def subset_block_rho(rho: np.ndarray, n: np.ndarray, rows: np.ndarray, cols: np.ndarray,
                       raw: np.ndarray, counts: np.ndarray, sc: ScoreRanks) -> None:
     """rho/n of one block of stored ranks with subscales scored on a subset of the slots.
 

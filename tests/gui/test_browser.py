@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QMainWindow
 
 from faceexplorer.datasets.registry import import_path
 from faceexplorer.gui.browser import PAGE_SIZE, ImageBrowser
-from faceexplorer.index.c25_image_stats import materialize_image_stats
 from faceexplorer.media.images import MissingImage
+from faceexplorer.reports.c25_image_stats import materialize_image_stats
 from faceexplorer.samples.generate import write_samples
 
 DRAWN = 10  # images written for the first rows; every later image file is missing

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 
 from faceexplorer.datasets.registry import import_path
 from faceexplorer.gui.main_window import MainWindow
-from faceexplorer.index.c25_image_stats import materialize_image_stats
+from faceexplorer.reports.c25_image_stats import materialize_image_stats
 from faceexplorer.samples.generate import write_samples
 
 

@@ -158,7 +158,7 @@ def test_real_votes_shown_equal_references(qtbot, open_panel, real_index, shoot)
     panel = open_panel(real_index)
     assert [panel.set_combo.itemText(i) for i in range(panel.set_combo.count())] == [
         "Set 1", "Set 2"]
-    # The import stored the set's statistics (index.c25_set_views): shown at once, and
+    # The import stored the set's statistics (reports.c25_set_views): shown at once, and
     # equal to the references below like the computed ones (test_crowd_stats_stored).
     assert panel.shown == (1, "expression") and not panel.busy.isVisible()
     wait_shown(qtbot, panel, 1, "expression")

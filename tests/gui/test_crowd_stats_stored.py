@@ -10,7 +10,7 @@ import pytest
 
 from faceexplorer.datasets.registry import import_path
 from faceexplorer.gui.crowd_stats.panel import CrowdStatsPanel
-from faceexplorer.index import c25_set_views
+from faceexplorer.reports import c25_set_views
 from faceexplorer.samples.generate import write_samples
 
 TIMEOUT_MS = 60_000

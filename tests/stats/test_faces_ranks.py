@@ -20,6 +20,7 @@ import scipy.stats as ss
 
 from faceexplorer.datasets.faces import TABLES
 from faceexplorer.datasets.registry import import_path
+from faceexplorer.reports import faces_rank_store
 from faceexplorer.reports import faces_stats as fs
 from faceexplorer.stats import correlation as corr
 from faceexplorer.stats import dass21
@@ -81,7 +82,7 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     old = root / "old.duckdb"
     shutil.copy(db, old)
     with duckdb.connect(str(old)) as con:
-        for table in fr.RANK_TABLES:
+        for table in faces_rank_store.RANK_TABLES:
             con.execute(f"DROP TABLE {table}")
     return db, old, request.param
 
@@ -93,7 +94,7 @@ def _rank(db: Path) -> dict[str, pd.DataFrame]:
 
 def test_rank_tables_are_declared_and_filled(built: tuple[Path, Path, bool]) -> None:
     db, _, _ = built
-    assert set(fr.RANK_TABLES) <= set(TABLES)
+    assert set(faces_rank_store.RANK_TABLES) <= set(TABLES)
     with duckdb.connect(str(db), read_only=True) as con:
         features = con.execute("SELECT count(*) FROM faces_feature_columns").fetchone()[0]
         ranked = con.execute("SELECT count(*), sum(octet_length(ranks)) FROM "
@@ -230,7 +231,7 @@ def test_stored_order_path_equals_values_path(seed: int) -> None:
     for dtype in (fr.rank_dtype(len(scores)), np.dtype("<f4")):
         rho = np.full((len(values), 3), np.nan)
         pairs = np.zeros((len(values), 3), dtype=np.int64)
-        fr._subset_block_rho(rho, pairs, np.arange(len(values)), np.arange(3),
+        fr.subset_block_rho(rho, pairs, np.arange(len(values)), np.arange(3),
                              fr.encode(ranks, dtype), counts, fr.score_ranks(scores))
         np.testing.assert_array_equal(rho, expected[0], err_msg=str(dtype))
         np.testing.assert_array_equal(pairs, expected[1], err_msg=str(dtype))

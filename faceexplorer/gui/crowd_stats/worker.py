@@ -1,6 +1,6 @@
 """Set statistics: read from the index when stored, else computed off the GUI thread.
 
-Imports store each set's figures (``index.c25_set_views``): a request reads them on the
+Imports store each set's figures (``reports.c25_set_views``): a request reads them on the
 GUI thread (JSON, a few milliseconds), so even the tab's first visit shows a set at
 once. An index without them (made before, or by other statistics code) computes a set
 as before: about a second or more, in a
@@ -13,7 +13,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 
 from faceexplorer.gui.background import BackgroundCache
-from faceexplorer.index import c25_set_views
+from faceexplorer.reports import c25_set_views
 from faceexplorer.reports.crowd_views import CrowdSetView, set_view
 
 

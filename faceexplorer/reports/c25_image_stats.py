@@ -23,7 +23,6 @@ import pandas as pd
 
 from faceexplorer.core.vocab import EXPRESSIONS
 from faceexplorer.index.c25_query import c25_sets
-from faceexplorer.index.store import table_exists
 from faceexplorer.stats import crowd, crowd_images
 from faceexplorer.stats.crowd import CANONICAL_TO_C25
 from faceexplorer.stats.dawid_skene import dawid_skene
@@ -89,10 +88,6 @@ def materialize_image_stats(con: duckdb.DuckDBPyConnection) -> int:
         con.unregister("c25_image_stats_frame")
     return len(stats)
 
-
-def has_image_stats(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the index holds the materialised table."""
-    return table_exists(con, TABLE)
 
 
 def set_vote_matrices(con: duckdb.DuckDBPyConnection, c25_set: int

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from faceexplorer.datasets.registry import import_path
-from faceexplorer.index import c25_set_views
+from faceexplorer.reports import c25_set_views
 from faceexplorer.reports.crowd_views import set_view
 from faceexplorer.samples.generate import write_samples
 

@@ -16,7 +16,7 @@ import pytest
 
 from faceexplorer.core.vocab import EXPRESSIONS
 from faceexplorer.datasets.registry import import_path
-from faceexplorer.index import c25_image_stats as cis
+from faceexplorer.reports import c25_image_stats as cis
 from faceexplorer.reports import crowd_report
 from faceexplorer.samples.generate import write_samples
 

@@ -40,10 +40,18 @@ def fingerprint() -> str:
     """Which statistics code computed a view: the layout and the modules' sources."""
     import faceexplorer
     from faceexplorer.reports import crowd_report, crowd_views
-    from faceexplorer.stats import agreement, crowd, crowd_annotators, dawid_skene
+    from faceexplorer.stats import (
+        agreement,
+        crowd,
+        crowd_annotators,
+        crowd_sets,
+        dawid_skene,
+        incomplete_beta,
+    )
 
     digest = hashlib.sha1(f"layout {LAYOUT}".encode())
-    for module in (agreement, crowd, crowd_annotators, crowd_report, crowd_views, dawid_skene):
+    for module in (agreement, crowd, crowd_annotators, crowd_report,
+                   crowd_sets, crowd_views, dawid_skene, incomplete_beta):
         try:
             with open(module.__file__ or "", "rb") as fh:
                 digest.update(fh.read())
