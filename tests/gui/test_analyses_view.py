@@ -187,3 +187,31 @@ def test_live_recordings_are_listed_and_reopen(qtbot, view: AnalysesView, inputs
     out = tmp_path / "take1.csv"
     assert view.export_table(out) == recorded
     assert db.exists()
+
+
+def test_a_cluster_run_from_the_tab_gives_the_local_table(qtbot, view: AnalysesView, inputs,
+                                                         tmp_path: Path) -> None:
+    """Engine "Ray cluster" (its workers run in this process here: the real Ray engine is
+    compared with the local one in tests/inference/test_cluster_ray.py)."""
+    view.input_edit.setText(str(inputs["video"]))
+    view.model_edit.setText(str(inputs["model"]))
+    with qtbot.waitSignal(view.analysis_finished, timeout=TIMEOUT_MS) as local:
+        view.start_run()
+    local_rows = duckdb.sql(f"SELECT * EXCLUDE (source) FROM read_parquet('"
+                            f"{local.args[0].output}') ORDER BY frame_index").fetchall()
+    view.session.wait_until_idle(30)
+    # the same analysis again on the cluster engine, into a fresh table
+    local.args[0].output.unlink()
+    import shutil
+
+    from faceexplorer.inference.analyze_table import parts_root
+    shutil.rmtree(parts_root(local.args[0].output), ignore_errors=True)
+    view.engine_box.setCurrentIndex(view.engine_box.findData("ray"))
+    view.ray_pool = "inline"
+    with qtbot.waitSignal(view.analysis_finished, timeout=TIMEOUT_MS) as ray:
+        view.start_run()
+    result = ray.args[0]
+    assert result.engine["name"] == "inline" and "engine: inline" in view.status.text()
+    rows = duckdb.sql(f"SELECT * EXCLUDE (source) FROM read_parquet('{result.output}') "
+                      "ORDER BY frame_index").fetchall()
+    assert rows == local_rows

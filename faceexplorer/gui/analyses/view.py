@@ -55,18 +55,33 @@ ANALYSES = "analyses"
 
 
 def analysis_job(ctx: TaskContext, db_path: Path, model: str, inputs: list[str],
-                 output: Path, detector: str, stride: int, stop: threading.Event) -> Any:
-    """``run_analysis`` on a worker, stored in the index at ``db_path`` (a session write)."""
+                 output: Path, detector: str, stride: int, stop: threading.Event,
+                 engine: str = "local", address: str | None = None,
+                 ray_pool: str = "ray") -> Any:
+    """``run_analysis`` on a worker, stored in the index at ``db_path`` (a session write).
+
+    ``engine`` "ray" spreads the inputs over Ray workers (``inference.cluster``; a local
+    Ray instance on this machine's cores when ``address`` is None); the table is the same.
+    """
     from faceexplorer.inference.analyze import DetectorSettings, run_analysis
     from faceexplorer.inference.analyze_input import FrameRange
 
     def progress(done: int, total: int | None, path: Path, fps: float) -> None:
         ctx.progress(done, total or 0, f"{path.name}: {fps:.1f} frames/s")
 
+    runner = None
+    if engine == "ray":
+        from faceexplorer.inference.cluster import RayEngine, check_reachable, import_ray
+
+        if ray_pool == "ray":
+            import_ray()                  # says how to install Ray when it is missing
+            if address:
+                check_reachable(address)
+        runner = RayEngine(address or None, None, pool=ray_pool)
     output.parent.mkdir(parents=True, exist_ok=True)
     return run_analysis(model, inputs, output, detector=DetectorSettings.from_choice(detector),
                         frames=FrameRange(stride=stride), db_path=db_path, progress=progress,
-                        should_stop=lambda: stop.is_set() or ctx.cancelled)
+                        should_stop=lambda: stop.is_set() or ctx.cancelled, engine=runner)
 
 
 class ImageListFrames:
@@ -165,6 +180,18 @@ class AnalysesView(QWidget, IndexView):
         self.stride_spin.setRange(1, 1000)
         self.stride_spin.setPrefix("every ")
         self.stride_spin.setSuffix(" frame(s)")
+        self.engine_box = QComboBox()
+        self.engine_box.addItem("this computer", "local")
+        self.engine_box.addItem("Ray cluster", "ray")
+        self.engine_box.setToolTip("Ray spreads the frames over a cluster's workers (pip "
+                                   "install 'faceexplorer[cluster]'); the table is the same")
+        self.address_edit = QLineEdit()
+        self.address_edit.setPlaceholderText("Ray address (empty: start one here)")
+        self.address_edit.setEnabled(False)
+        self.engine_box.currentIndexChanged.connect(
+            lambda: self.address_edit.setEnabled(self.engine_box.currentData() == "ray"))
+        #: how Ray runs its workers ("inline": in this process, for tests)
+        self.ray_pool = "ray"
         self.run_button = QPushButton("Run")
         self.cancel_button = QPushButton("Cancel")
         self.progress = QProgressBar()
@@ -178,7 +205,8 @@ class AnalysesView(QWidget, IndexView):
             row1.addWidget(w, stretch)
         row2 = QHBoxLayout()
         for w, stretch in ((QLabel("Detector"), 0), (self.detector_box, 1),
-                           (self.stride_spin, 0), (self.run_button, 0),
+                           (self.stride_spin, 0), (QLabel("on"), 0), (self.engine_box, 0),
+                           (self.address_edit, 1), (self.run_button, 0),
                            (self.cancel_button, 0), (self.progress, 2)):
             row2.addWidget(w, stretch)
 
@@ -449,9 +477,14 @@ class AnalysesView(QWidget, IndexView):
         self.status.setText(f"Analysing every {self.stride_spin.value()} frame(s) of "
                             f"{Path(text).name} with {Path(model).name}…")
         self._set_running(True)
+        engine = self.engine_box.currentData()
+        if engine == "ray":
+            self.status.setText(self.status.text() + " (starting Ray workers: this takes a "
+                                "few seconds the first time)")
         self.run = self.session.write(
             analysis_job, model, inputs, self.output_for(inputs, model), detector,
-            self.stride_spin.value(), self._stop,
+            self.stride_spin.value(), self._stop, engine,
+            self.address_edit.text().strip() or None, self.ray_pool,
             name=f"Analysis of {Path(text).name}",
             change=DatasetChange(frozenset({ANALYSES}), "analysis", text),
             on_done=self._run_done, on_error=self._run_failed,
@@ -480,6 +513,9 @@ class AnalysesView(QWidget, IndexView):
         self.run = None
         self._set_running(False)
         sentences = "; ".join(f"{s.path.name}: {s.sentence()}" for s in result.inputs)
+        engine = result.engine.get("name", "local") if isinstance(result.engine, dict) else ""
+        if engine and engine != "local":
+            sentences += f" (engine: {engine}, {result.engine.get('workers', '?')} workers)"
         if result.status == "finished":
             frames = sum(s.frames for s in result.inputs)
             self.progress.setRange(0, max(frames, 1))
