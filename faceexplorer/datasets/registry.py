@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -125,8 +126,11 @@ def _detects(kind: str, path: Path) -> bool:
 
 
 def import_path(db_path: Path, path: Path, kind: str | None = None,
+                on_connect: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
                 **options: Any) -> ImportReport:
-    """Import ``path`` as ``kind`` (detected when None) into the index at ``db_path``."""
+    """Import ``path`` as ``kind`` (detected when None) into the index at ``db_path``.
+
+    ``on_connect`` gets the import's connection first (see ``store.run_import``)."""
     path = paths.require_source(Path(path))  # before the index is opened: a FIFO never blocks
     kind = kind or detect_kind(path)
     imp = importer(kind)
@@ -146,4 +150,4 @@ def import_path(db_path: Path, path: Path, kind: str | None = None,
         browse_table.refresh(con, kind)
         c25_set_views.refresh(con, kind)
 
-    return run_import(Path(db_path), kind, path, load)
+    return run_import(Path(db_path), kind, path, load, on_connect=on_connect)

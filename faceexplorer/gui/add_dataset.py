@@ -45,9 +45,12 @@ class ImportRequest:
 
 
 def import_job(ctx: TaskContext, db_path: Path, request: ImportRequest) -> ImportReport:
-    """The import, on a worker (a write of the index session)."""
+    """The import, on a worker (a write of the index session); cancelling the task
+    interrupts its query and the import rolls back (the index is as it was)."""
     ctx.check()
-    return registry.import_path(db_path, request.path, request.kind, **request.options)
+    return registry.import_path(db_path, request.path, request.kind,
+                                on_connect=lambda con: ctx.on_cancel(con.interrupt),
+                                **request.options)
 
 
 def resolve_kind(request: ImportRequest) -> str:

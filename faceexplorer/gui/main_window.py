@@ -39,6 +39,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QProgressBar,
+    QPushButton,
     QSplitter,
     QStackedWidget,
     QStyle,
@@ -51,7 +53,12 @@ from faceexplorer.core.kinds import DEPTH_KINDS, IMAGE_KINDS, DatasetKind
 from faceexplorer.datasets.overview import DatasetOverview, datasets_overview
 from faceexplorer.gui.add_dataset import AddDatasetDialog, ImportRequest, import_job, report_text
 from faceexplorer.gui.core import settings as keys
-from faceexplorer.gui.core.session import DatasetChange, IndexSession, SessionState
+from faceexplorer.gui.core.session import (
+    DatasetChange,
+    IndexSession,
+    SessionState,
+    WriteHandle,
+)
 from faceexplorer.gui.core.settings import Settings
 from faceexplorer.gui.core.state import AppState
 from faceexplorer.gui.core.tasks import TaskRunner
@@ -172,6 +179,18 @@ class MainWindow(QMainWindow):
 
         self.path_label = QLabel(self)
         self.path_label.setObjectName("indexPath")
+        # an import in progress: a busy bar and its Cancel (the index then stays as it was)
+        self.import_progress = QProgressBar(self)
+        self.import_progress.setRange(0, 0)
+        self.import_progress.setMaximumWidth(140)
+        self.import_progress.setFormat("importing…")
+        self.cancel_import_button = QPushButton("Cancel import", self)
+        self.cancel_import_button.setObjectName("cancelImport")
+        self.cancel_import_button.clicked.connect(self.cancel_import)
+        for w in (self.import_progress, self.cancel_import_button):
+            self.statusBar().addPermanentWidget(w)
+            w.hide()
+        self._import_write: WriteHandle | None = None
         self.statusBar().addPermanentWidget(self.path_label)
         self._make_menu()
         self.reload()
@@ -531,12 +550,32 @@ class MainWindow(QMainWindow):
         kind = resolve_kind(request)
         request = ImportRequest(request.path, kind, request.options)
         self.last_import: ImportReport | str | None = None
-        self.session.write(
+        self._import_write = self.session.write(
             import_job, request, name=f"Import of {request.path.name} ({kind})",
             change=DatasetChange(frozenset({kind}), "imported", str(request.path)),
-            on_done=self._import_done, on_error=self._import_failed)
+            on_done=self._import_done, on_error=self._import_failed,
+            on_cancelled=self._import_cancelled)
+        self.import_progress.show()
+        self.cancel_import_button.show()
+
+    def cancel_import(self) -> None:
+        """Stop the import in progress; it rolls back and the index stays as it was."""
+        if self._import_write is not None:
+            self.session.cancel_write(self._import_write)
+            self.statusBar().showMessage("Cancelling the import…")
+
+    def _import_ended(self) -> None:
+        self._import_write = None
+        self.import_progress.hide()
+        self.cancel_import_button.hide()
+
+    def _import_cancelled(self) -> None:
+        self._import_ended()
+        self.last_import = "cancelled"
+        self.statusBar().showMessage("Import cancelled: the index is as it was", 20000)
 
     def _import_done(self, report: ImportReport) -> None:
+        self._import_ended()
         self.last_import = report
         self.statusBar().showMessage(
             f"Imported {report.dataset}: "
@@ -546,6 +585,7 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "Import finished", report_text(report))
 
     def _import_failed(self, message: str) -> None:
+        self._import_ended()
         self.last_import = message
         self.statusBar().showMessage(f"Import failed; the index is as it was: {message}",
                                      30000)

@@ -183,6 +183,7 @@ def run_import(
     dataset: str,
     source: Path,
     load: Callable[[duckdb.DuckDBPyConnection, Path, ImportReport], None],
+    on_connect: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> ImportReport:
     """Run ``load`` inside one transaction and record its report; all or nothing.
 
@@ -191,9 +192,13 @@ def run_import(
     (DuckDB's interrupted query becomes ``KeyboardInterrupt``) and a full disk
     (:class:`DiskFullError`, saying the index is the old one). A failed or interrupted
     ``CHECKPOINT`` after the commit does not undo the import: the report gets a warning.
+    ``on_connect(con)`` is called with the import's connection before any work (the
+    window registers ``con.interrupt`` to cancel an import it started).
     """
     db_path = Path(db_path)
     con = connect(db_path)
+    if on_connect is not None:
+        on_connect(con)
     stamp: list[datetime] = []  # when _record ran: the commit can then be checked
     try:
         report = ImportReport(dataset=dataset, source=Path(source))

@@ -203,3 +203,39 @@ def test_live_and_analyses_reachable_with_an_empty_index(qtbot, tmp_path: Path,
     assert window.state == "browse" and window.views.currentWidget() is current
     window.views.setCurrentWidget(window._pages["live_view"])
     shoot(window, "window_empty_index_live")
+
+
+def test_cancel_an_import_and_the_index_is_as_it_was(qtbot, sample: Path, tmp_path: Path,
+                                                     monkeypatch) -> None:
+    """Cancel interrupts the import's query (here an importer stuck in a long one)."""
+    from faceexplorer.datasets import affectnet
+
+    db = tmp_path / "index.duckdb"
+    window = MainWindow(db)
+    window.testing = True
+    qtbot.addWidget(window)
+    window.show()
+    window.import_dataset(AddDatasetDialog(str(sample / "AffectNet")).request())
+    window.session.wait_until_idle(TIMEOUT_MS / 1000)
+    before = window.session.connection.execute(
+        "SELECT count(*), max(imported_at) FROM datasets").fetchone()
+    started = []
+
+    def slow_load(con, path, report, **options):
+        con.execute("DELETE FROM affectnet_images")     # half-way through a replacement
+        started.append(True)
+        con.execute("SELECT count(*) FROM range(10000000000) a")   # minutes of work
+
+    monkeypatch.setattr(affectnet, "load", slow_load)
+    window.import_dataset(AddDatasetDialog(str(sample / "AffectNet")).request())
+    assert window.cancel_import_button.isVisible()
+    qtbot.waitUntil(lambda: bool(started), timeout=TIMEOUT_MS)
+    qtbot.mouseClick(window.cancel_import_button, Qt.MouseButton.LeftButton)
+    assert window.session.wait_until_idle(60), "the import did not stop"
+    assert window.last_import == "cancelled"
+    assert "Import cancelled: the index is as it was" in window.statusBar().currentMessage()
+    assert not window.cancel_import_button.isVisible()
+    con = window.session.connection
+    assert con.execute("SELECT count(*), max(imported_at) FROM datasets").fetchone() == before
+    assert con.execute("SELECT count(*) FROM affectnet_images").fetchone()[0] > 0
+    assert window.faces_view.browser.total > 0

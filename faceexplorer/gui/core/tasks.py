@@ -354,7 +354,10 @@ class TaskRunner(QObject):
             elif task.key in self._lanes:
                 del self._lanes[task.key]
         try:
-            if task.cancel_requested or isinstance(exc, TaskCancelled):
+            # A long job (a write) that finished despite a late cancel did its work: its
+            # answer is delivered, so that the window does not say it was undone.
+            late = task.long and exc is None
+            if (task.cancel_requested and not late) or isinstance(exc, TaskCancelled):
                 task.state = TaskState.CANCELLED
                 self.cancelled.emit(task)
                 if callbacks and callbacks.on_cancelled:
