@@ -91,6 +91,18 @@ def cmd_index_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_index_remove(args: argparse.Namespace) -> int:
+    from faceexplorer.datasets.remove import remove_dataset
+    from faceexplorer.paths import default_db_path
+
+    removed = remove_dataset(default_db_path(args.db), args.kind)
+    rows = sum(removed.values())
+    tables = f"{len(removed)} table{'s' if len(removed) != 1 else ''}"
+    print(f"removed {args.kind}: {rows:,} rows from {tables}; "
+          "its files are untouched")
+    return 0
+
+
 def cmd_stats_crowd(args: argparse.Namespace) -> int:
     from faceexplorer.index.store import connect
     from faceexplorer.paths import default_db_path
@@ -223,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--db", help="index file (default: $FACEEXPLORER_DB or the data folder)")
     i.add_argument("--json", action="store_true", help="machine-readable output")
     i.set_defaults(func=cmd_index_info)
+    r = isub.add_parser("remove", help="remove a dataset from the index (all of it)")
+    r.add_argument("kind", metavar="KIND", help="the kind to remove, as index info names it")
+    r.add_argument("--db", help="index file (default: $FACEEXPLORER_DB or the data folder)")
+    r.set_defaults(func=cmd_index_remove)
 
     st = sub.add_parser("stats", help="statistics of the imported datasets")
     ssub = st.add_subparsers(dest="stats_command", required=True, metavar="DATASET")

@@ -53,6 +53,13 @@ def import_job(ctx: TaskContext, db_path: Path, request: ImportRequest) -> Impor
                                 **request.options)
 
 
+def remove_job(_ctx: TaskContext, db_path: Path, kind: str) -> dict[str, int]:
+    """Remove ``kind`` from the index (a write of the index session)."""
+    from faceexplorer.datasets.remove import remove_dataset
+
+    return remove_dataset(db_path, kind)
+
+
 def resolve_kind(request: ImportRequest) -> str:
     """The kind to import as (detected when not chosen); a clear error otherwise."""
     return request.kind or registry.detect_kind(request.path)

@@ -36,6 +36,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -512,6 +513,11 @@ class MainWindow(QMainWindow):
         self.add_dataset_action.setToolTip("Import a dataset folder into the index")
         self.add_dataset_action.triggered.connect(self.add_dataset)
         menu.addAction(self.add_dataset_action)
+        self.remove_dataset_action = QAction("&Remove dataset…", self)
+        self.remove_dataset_action.setToolTip("Remove a dataset from the index (its files "
+                                              "stay where they are)")
+        self.remove_dataset_action.triggered.connect(self.ask_remove_dataset)
+        menu.addAction(self.remove_dataset_action)
         reload_action = QAction("&Reload index", self)
         reload_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
         reload_action.triggered.connect(self.reload)
@@ -557,6 +563,40 @@ class MainWindow(QMainWindow):
             on_cancelled=self._import_cancelled)
         self.import_progress.show()
         self.cancel_import_button.show()
+
+    def ask_remove_dataset(self) -> None:
+        """File > Remove dataset: choose one of the index's datasets, confirm, remove."""
+        if not self.datasets:
+            self.statusBar().showMessage("The index holds no dataset to remove", 10000)
+            return
+        titles = [f"{d.title} ({d.kind})" for d in self.datasets]
+        current = self.dataset_panel.current()
+        start = next((i for i, d in enumerate(self.datasets)
+                      if current is not None and d.kind == current.kind), 0)
+        title, ok = QInputDialog.getItem(self, "Remove a dataset", "Dataset to remove:",
+                                         titles, start, False)
+        if not ok:
+            return
+        kind = self.datasets[titles.index(title)].kind
+        answer = QMessageBox.question(
+            self, "Remove a dataset",
+            f"Remove {title} from the index?\n\nIts files stay where they are; importing "
+            "the folder again brings it back. Model runs and analyses are kept.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.remove_dataset(kind)
+
+    def remove_dataset(self, kind: str) -> None:
+        """Remove ``kind`` from the index (a write; the views update when it is done)."""
+        from faceexplorer.gui.add_dataset import remove_job
+
+        self.session.write(
+            remove_job, kind, name=f"Removing {kind}",
+            change=DatasetChange(frozenset({kind}), "removed"),
+            on_done=lambda rows: self.statusBar().showMessage(
+                f"Removed {kind} from the index ({sum(rows.values()):,} rows); its files "
+                "are untouched", 20000),
+            on_error=lambda message: self.statusBar().showMessage(
+                f"{kind} was not removed: {message}", 20000))
 
     def cancel_import(self) -> None:
         """Stop the import in progress; it rolls back and the index stays as it was."""

@@ -239,3 +239,36 @@ def test_cancel_an_import_and_the_index_is_as_it_was(qtbot, sample: Path, tmp_pa
     assert con.execute("SELECT count(*), max(imported_at) FROM datasets").fetchone() == before
     assert con.execute("SELECT count(*) FROM affectnet_images").fetchone()[0] > 0
     assert window.faces_view.browser.total > 0
+
+
+def test_remove_a_dataset_from_the_window(qtbot, sample: Path, tmp_path: Path,
+                                          monkeypatch) -> None:
+    from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+    window = MainWindow(tmp_path / "index.duckdb")
+    window.testing = True
+    qtbot.addWidget(window)
+    window.show()
+    for folder in ("AffectNet", "AffectNetC25"):
+        window.import_dataset(AddDatasetDialog(str(sample / folder)).request())
+    window.session.wait_until_idle(TIMEOUT_MS / 1000)
+    assert {d.kind for d in window.datasets} == {"affectnet", "affectnet-c25"}
+    crowd_tab = window.views.indexOf(window._pages["crowd_panel"])
+    assert window.views.isTabVisible(crowd_tab)
+    chosen = next(f"{d.title} ({d.kind})" for d in window.datasets
+                  if d.kind == "affectnet-c25")
+    monkeypatch.setattr(QInputDialog, "getItem", staticmethod(lambda *a, **k: (chosen, True)))
+    monkeypatch.setattr(QMessageBox, "question",
+                        staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
+    window.remove_dataset_action.trigger()
+    window.session.wait_until_idle(TIMEOUT_MS / 1000)
+    assert [d.kind for d in window.datasets] == ["affectnet"]
+    assert not window.views.isTabVisible(crowd_tab)
+    assert "Removed affectnet-c25 from the index" in window.statusBar().currentMessage()
+    browser = window.faces_view.browser
+    qtbot.waitUntil(lambda: browser.total > 0, timeout=TIMEOUT_MS)
+    assert not browser.src.c25
+    # the last one: the window shows the empty index's page
+    window.remove_dataset("affectnet")
+    window.session.wait_until_idle(TIMEOUT_MS / 1000)
+    assert window.state == "empty" and window.datasets == []
