@@ -14,7 +14,7 @@ from typing import Any
 from faceexplorer.core.errors import FaceExplorerError, is_index_damaged
 from faceexplorer.datasets.registry import IMPORTERS, importer
 from faceexplorer.index.analysis_query import analysis_list
-from faceexplorer.index.store import connect, imported, table_exists
+from faceexplorer.index.store import connect, imported, records, table_exists
 
 
 def index_info(db_path: Path) -> dict[str, Any]:
@@ -43,20 +43,16 @@ def index_info(db_path: Path) -> dict[str, Any]:
 def _model_runs(con: Any) -> list[dict[str, Any]]:
     if not table_exists(con, "model_runs"):
         return []
-    cur = con.execute("SELECT coalesce(model_name, model_path) AS model, dataset, status, "
-                      "items_done, items_failed, started_at FROM model_runs "
-                      "ORDER BY started_at DESC")
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return records(con, "SELECT coalesce(model_name, model_path) AS model, dataset, status, "
+                        "items_done, items_failed, started_at FROM model_runs "
+                        "ORDER BY started_at DESC")
 
 
 def _live_sessions(con: Any) -> list[dict[str, Any]]:
     if not table_exists(con, "live_sessions"):
         return []
-    cur = con.execute("SELECT session_id, source, model_name, predictions, started_at "
-                      "FROM live_sessions ORDER BY started_at")
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return records(con, "SELECT session_id, source, model_name, predictions, started_at "
+                        "FROM live_sessions ORDER BY started_at")
 
 
 def format_info(info: dict[str, Any]) -> str:

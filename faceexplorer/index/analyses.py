@@ -161,16 +161,3 @@ def store_analysis(con: duckdb.DuckDBPyConnection, analysis_id: str, meta: dict[
              json.dumps(meta["settings"]), meta.get("output"), meta.get("started_at"),
              datetime.now(UTC).replace(tzinfo=None), frames, with_face, rows])
     return int(rows)
-
-
-def list_analyses(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """The stored analyses, newest first (empty when the tables do not exist yet)."""
-    exists = con.execute("SELECT count(*) FROM information_schema.tables "
-                         "WHERE table_name = 'analyses'").fetchone()[0]
-    if not exists:
-        return []
-    cur = con.execute("SELECT analysis_id, model_name, model_sha256, output, frames, "
-                      "frames_with_face, rows, finished_at FROM analyses "
-                      "ORDER BY finished_at DESC")
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

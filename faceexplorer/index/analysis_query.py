@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from faceexplorer.index.store import table_exists
+from faceexplorer.index.store import records, table_exists
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def analysis_list(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 def _live_sessions(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     if not table_exists(con, "live_sessions") or not table_exists(con, "live_predictions"):
         return []
-    cur = con.execute("""
+    return records(con, """
         SELECT 'live:' || s.session_id AS analysis_id,
                'live: ' || coalesce(s.model_name, s.model_path, '?') AS model,
                coalesce(s.detector, '?') AS detector,
@@ -82,22 +82,18 @@ def _live_sessions(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
                [s.source] AS sources
         FROM live_sessions s LEFT JOIN live_predictions p USING (session_id)
         GROUP BY ALL""")
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def _analyses(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     if not table_exists(con, "analyses"):
         return []
-    cur = con.execute("""
+    return records(con, """
         SELECT a.analysis_id, coalesce(a.model_name, a.model_path) AS model,
                a.detector ->> 'kind' AS detector, a.frames, a.frames_with_face, a.rows,
                a.finished_at, a.output,
                list(s.source ORDER BY s.ordinal) AS sources
         FROM analyses a LEFT JOIN analysis_sources s USING (analysis_id)
         GROUP BY ALL ORDER BY a.finished_at DESC""")
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def analysis_inputs(con: duckdb.DuckDBPyConnection, analysis_id: str) -> list[AnalysisInput]:

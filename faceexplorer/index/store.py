@@ -274,6 +274,14 @@ _READ_ONLY_TABLES: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, frozense
     weakref.WeakKeyDictionary())
 
 
+def records(con: duckdb.DuckDBPyConnection, sql: str,
+            params: list[Any] | None = None) -> list[dict[str, Any]]:
+    """The rows of ``sql`` as dicts by column name (small listings: runs, analyses)."""
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
 def table_names(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     """Names of the index's persistent tables (TEMP tables left out).
 
