@@ -45,6 +45,7 @@ class AnalysisTimeline(QWidget):
         self.plots = (self.expr_plot, self.va_plot, self.face_plot)
         self.expr_plot.setMinimumHeight(190)    # a readable row per label
         self.va_plot.setMaximumHeight(170)
+        self.va_plot.setMinimumHeight(100)      # the curves readable beside the raster
         self.face_plot.setMaximumHeight(90)
         for plot in self.plots:   # one left-axis width: the three x axes line up
             plot.getAxis("left").setWidth(72)
