@@ -192,6 +192,16 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(w)
             w.hide()
         self._import_write: WriteHandle | None = None
+        # a finished job's result, one click away (shown for RESULT_MS)
+        self.result_link = QLabel(self)
+        self.result_link.setObjectName("resultLink")
+        self.result_link.setTextFormat(Qt.TextFormat.RichText)
+        self.result_link.linkActivated.connect(self.open_result)
+        self._result_timer = QTimer(self)
+        self._result_timer.setSingleShot(True)
+        self._result_timer.timeout.connect(self.result_link.hide)
+        self.statusBar().addPermanentWidget(self.result_link)
+        self.result_link.hide()
         self.statusBar().addPermanentWidget(self.path_label)
         self._make_menu()
         self.reload()
@@ -298,12 +308,17 @@ class MainWindow(QMainWindow):
         from faceexplorer.gui.models.view import ModelsView
 
         view = ModelsView(parent)
+        view.run_finished.connect(lambda result: self.announce_result(
+            f"Model run {result.status}", "view:models_view"))
         return self._connected(view)
 
     def _make_analyses_view(self, parent: QWidget) -> QWidget:
         from faceexplorer.gui.analyses.view import AnalysesView
 
-        return self._connected(AnalysesView(parent))
+        view = AnalysesView(parent)
+        view.analysis_finished.connect(lambda result: self.announce_result(
+            f"Analysis {result.status}", "view:analyses_view"))
+        return self._connected(view)
 
     def _make_live_view(self, parent: QWidget) -> QWidget:
         from faceexplorer.gui.live.view import LiveView
@@ -598,6 +613,29 @@ class MainWindow(QMainWindow):
             on_error=lambda message: self.statusBar().showMessage(
                 f"{kind} was not removed: {message}", 20000))
 
+    #: how long a finished job's link stays in the status bar
+    RESULT_MS = 60_000
+
+    def announce_result(self, text: str, target: str) -> None:
+        """Say in the status bar that a job finished, with a link to its result.
+
+        ``target``: ``dataset:KIND`` (the dataset's view) or ``view:NAME`` (a tab)."""
+        self.result_link.setText(f"{escape(text)} · <a href='{escape(target)}'>Show</a>")
+        self.result_link.show()
+        self._result_timer.start(self.RESULT_MS)
+
+    def open_result(self, target: str) -> None:
+        """Follow a result link (see :meth:`announce_result`)."""
+        kind, _, name = target.partition(":")
+        if kind == "dataset":
+            if self.dataset_panel.select(name):
+                overview = self.dataset_panel.current()
+                if overview is not None:
+                    self._open_view_for(overview)
+        elif kind == "view" and name in self._pages:
+            self.views.setCurrentWidget(self._pages[name])
+        self.result_link.hide()
+
     def cancel_import(self) -> None:
         """Stop the import in progress; it rolls back and the index stays as it was."""
         if self._import_write is not None:
@@ -617,10 +655,12 @@ class MainWindow(QMainWindow):
     def _import_done(self, report: ImportReport) -> None:
         self._import_ended()
         self.last_import = report
+        self.announce_result(f"{report.dataset} imported", f"dataset:{report.dataset}")
+        # short: the counts are in the dataset panel and the report box; the link is beside
         self.statusBar().showMessage(
-            f"Imported {report.dataset}: "
-            + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in report.counts.items())
-            + (f"; {report.skipped_total:,} rows skipped" if report.skipped else ""), 20000)
+            f"Imported {report.dataset}"
+            + (f" ({report.skipped_total:,} rows skipped: see Records)" if report.skipped
+               else ""), 20000)
         if not self.testing:
             QMessageBox.information(self, "Import finished", report_text(report))
 

@@ -108,7 +108,13 @@ def test_import_and_run_from_the_window(qtbot, sample: Path, tmp_path: Path, sho
     assert window.session.state.value == "read-only"       # back to read-only
     assert "read-only" in window.path_label.text()
     assert "Imported affectnet" in window.statusBar().currentMessage()
+    # ... with a link to the result, which brings its view up from another tab
+    assert window.result_link.isVisible() and "affectnet imported" in window.result_link.text()
     shoot(window, "window_writes_imported")
+    window.views.setCurrentWidget(window._pages["live_view"])
+    window.result_link.linkActivated.emit("dataset:affectnet")
+    assert window.views.currentWidget() is window._pages["faces_view"]
+    assert not window.result_link.isVisible()
 
     # The command line reads the index while the window is idle ...
     info = _cli("index", "info", db=db)
@@ -144,6 +150,7 @@ def test_import_and_run_from_the_window(qtbot, sample: Path, tmp_path: Path, sho
     assert "in use" in refused.stderr and "File menu" in refused.stderr
     assert view.runs_table.rowCount() == 1
     assert view.runs_table.item(0, 3).text() == "finished"
+    assert "Model run finished" in window.result_link.text()
     # The window never changed tab by itself.
     assert window.views.currentWidget() is window._pages["models_view"]
     shoot(window, "window_writes_model_run")
