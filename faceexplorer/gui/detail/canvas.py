@@ -240,6 +240,8 @@ class PlotCanvas(QWidget):
         return QSize(68, 68)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        if not hasattr(self, "_cache"):     # painted before __init__ ended: nothing yet
+            return
         ratio = self.devicePixelRatioF()
         key = (self._background_key(), self.size(), ratio, self.font_generation)
         if self._cache is None or self._cache[0] != key:
@@ -265,4 +267,6 @@ class PlotCanvas(QWidget):
         super().changeEvent(event)
 
     def event(self, event: QEvent) -> bool:
-        return tooltip_event(self, event, self._tip) or super().event(event)
+        # Qt may deliver an event while __init__ is still in QWidget's constructor
+        tip = getattr(self, "_tip", None)
+        return (tip is not None and tooltip_event(self, event, tip)) or super().event(event)
