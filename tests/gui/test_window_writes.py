@@ -64,6 +64,17 @@ def _fill_dialog_and_import(folder: Path) -> None:
     button.click()
 
 
+def _window(qtbot, db: Path, size: tuple[int, int] | None = None) -> MainWindow:
+    """A shown window on ``db`` whose results go to the status bar (no modal box)."""
+    window = MainWindow(db)
+    window.testing = True
+    qtbot.addWidget(window)
+    if size is not None:
+        window.resize(*size)
+    window.show()
+    return window
+
+
 def _cli(*args: str, db: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "FACEEXPLORER_DB": str(db)}
     return subprocess.run([sys.executable, "-m", "faceexplorer", *args], env=env,
@@ -72,11 +83,7 @@ def _cli(*args: str, db: Path) -> subprocess.CompletedProcess:
 
 def test_import_and_run_from_the_window(qtbot, sample: Path, tmp_path: Path, shoot) -> None:
     db = tmp_path / "data" / "index.duckdb"
-    window = MainWindow(db)
-    window.testing = True
-    qtbot.addWidget(window)
-    window.resize(1366, 768)
-    window.show()
+    window = _window(qtbot, db, (1366, 768))
     qtbot.waitExposed(window)
     assert window.state == "empty" and not db.exists()
     shoot(window, "window_writes_empty")
@@ -159,10 +166,7 @@ def test_import_and_run_from_the_window(qtbot, sample: Path, tmp_path: Path, sho
 def test_a_failed_import_leaves_the_index_and_says_why(qtbot, sample: Path,
                                                         tmp_path: Path) -> None:
     db = tmp_path / "index.duckdb"
-    window = MainWindow(db)
-    window.testing = True
-    qtbot.addWidget(window)
-    window.show()
+    window = _window(qtbot, db)
     window.import_dataset(AddDatasetDialog(str(sample / "AffectNet")).request())
     window.session.wait_until_idle(TIMEOUT_MS / 1000)
     broken = tmp_path / "Broken" / "AffectNet"
@@ -190,11 +194,7 @@ def test_dialog_refuses_an_unknown_folder(qtbot, tmp_path: Path) -> None:
 def test_live_and_analyses_reachable_with_an_empty_index(qtbot, tmp_path: Path,
                                                          shoot) -> None:
     db = tmp_path / "fresh" / "index.duckdb"
-    window = MainWindow(db)
-    window.testing = True
-    qtbot.addWidget(window)
-    window.resize(1366, 768)
-    window.show()
+    window = _window(qtbot, db, (1366, 768))
     assert window.state == "empty"
     button = window.empty_page.findChild(QPushButton, "emptyAnalyses")
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
@@ -218,10 +218,7 @@ def test_cancel_an_import_and_the_index_is_as_it_was(qtbot, sample: Path, tmp_pa
     from faceexplorer.datasets import affectnet
 
     db = tmp_path / "index.duckdb"
-    window = MainWindow(db)
-    window.testing = True
-    qtbot.addWidget(window)
-    window.show()
+    window = _window(qtbot, db)
     window.import_dataset(AddDatasetDialog(str(sample / "AffectNet")).request())
     window.session.wait_until_idle(TIMEOUT_MS / 1000)
     before = window.session.connection.execute(
@@ -252,10 +249,7 @@ def test_remove_a_dataset_from_the_window(qtbot, sample: Path, tmp_path: Path,
                                           monkeypatch) -> None:
     from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-    window = MainWindow(tmp_path / "index.duckdb")
-    window.testing = True
-    qtbot.addWidget(window)
-    window.show()
+    window = _window(qtbot, tmp_path / "index.duckdb")
     for folder in ("AffectNet", "AffectNetC25"):
         window.import_dataset(AddDatasetDialog(str(sample / folder)).request())
     window.session.wait_until_idle(TIMEOUT_MS / 1000)
