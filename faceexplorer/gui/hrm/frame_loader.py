@@ -1,7 +1,7 @@
 """Decoding HRM frames off the GUI thread, newest request only.
 
-:class:`FrameLoader` keeps one pending slot and runs one drain job at a time (on the
-window's task runner, see :meth:`FrameLoader.use`; a thread of its own otherwise): a
+:class:`FrameLoader` keeps one pending slot and runs one drain job at a time (the
+newest-request pattern of ``core.newest_worker``, on the window's task runner): a
 request replaces whatever is still waiting, so a scrub of 300 frames decodes only what
 the drain had time for and always ends on the last frame asked for. Only the drain
 touches the frame source (``faceexplorer.media.frames`` sources are not thread-safe; one
@@ -19,15 +19,14 @@ opened by the worker too, at its first frame (:class:`DeferredChildFrames`).
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Literal
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, SignalInstance
 
-from faceexplorer.core.newest_worker import Spawn, thread_spawn
+from faceexplorer.core.newest_worker import NewestWorker, Spawn, thread_spawn
 from faceexplorer.media.frames import (
     DEFAULT_FPS,
     ChildFrames,
@@ -116,82 +115,84 @@ def fit_for_display(rgb: np.ndarray, fit: tuple[int, int] | None) -> np.ndarray:
 
 
 class FrameLoader(QObject):
-    """Decodes frames on one worker thread, serving only the newest request."""
+    """Decodes frames off the GUI thread, serving only the newest request."""
 
     loaded = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._cond = threading.Condition()
-        self._pending: tuple[int, FrameSource, int, tuple[int, int] | None] | None = None
-        self._stop = False
         self._serial = 0
-        #: Requests made and frames actually decoded, for tests and benchmarks.
+        #: Requests made, for tests and benchmarks (frames decoded: ``decodes``).
         self.requests = 0
-        self.decodes = 0
-        self._draining = False
-        self._current: FrameSource | None = None   # the source the drains serve
-        self._spawn: Spawn = thread_spawn
+        self._worker = _FrameWorker(self.loaded)
+
+    @property
+    def decodes(self) -> int:
+        """Frames actually decoded (a request overtaken while waiting is not)."""
+        return self._worker.decodes
 
     def use(self, spawn: Spawn | None) -> None:
         """Decode on ``spawn`` (the window's task runner) from now on; None: own threads."""
-        self._spawn = spawn or thread_spawn
+        self._worker.spawn = spawn or thread_spawn
 
     def request(self, source: FrameSource, frame: int,
                 fit: tuple[int, int] | None = None) -> int:
         """Ask for ``frame`` of ``source`` scaled to ``fit`` (width, height), replacing any
         request still waiting; returns the request's number."""
-        with self._cond:
-            self._serial += 1
-            self.requests += 1
-            self._pending = (self._serial, source, frame, fit)
-            serial = self._serial
-            if self._draining or self._stop:
-                return serial
-            self._draining = True
-        self._spawn(self._run, "hrm-frame-loader")
-        return serial
+        self._serial += 1
+        self.requests += 1
+        self._worker.submit((self._serial, source, frame, fit))
+        return self._serial
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop decoding (after the current decode) and release the source."""
+        self._worker.close(timeout)
+        self._worker.release_source()
+
+
+_Request = tuple[int, FrameSource, int, tuple[int, int] | None]
+
+
+class _FrameWorker(NewestWorker[_Request, Loaded]):
+    """The newest request's decode (``core.newest_worker``); only its drain touches the
+    frame source, and it closes a source it no longer serves."""
+
+    thread_name = "hrm-frame-loader"
+
+    def __init__(self, loaded: SignalInstance) -> None:
+        super().__init__()
+        self._loaded = loaded
+        self._current: FrameSource | None = None   # the source the drains serve
+        self.decodes = 0
+
+    def submit(self, request: _Request) -> None:
+        self._submit(request)
+
+    def release_source(self) -> None:
         with self._cond:
-            self._stop = True
-            self._pending = None
-            self._cond.wait_for(lambda: not self._draining, timeout)
             current, self._current = self._current, None
         if current is not None:
             current.close()
 
-    def _run(self) -> None:
+    def _work(self, request: _Request) -> Loaded:
+        serial, source, frame, fit = request
+        if source is not self._current:
+            if self._current is not None:
+                self._current.close()     # a source is served by one drain at a time
+            self._current = source
+        display = None
         try:
-            self._drain()
-        finally:
-            with self._cond:
-                self._draining = False
-                self._cond.notify_all()
+            result = source.frame(frame)
+            if isinstance(result, Frame):
+                display = fit_for_display(result.rgb, fit)
+        except Exception as exc:  # noqa: BLE001 (a broken file must not kill the worker)
+            result = Missing(frame, "unreadable", f"frame {frame} could not be read: {exc}")
+        self.decodes += 1
+        return Loaded(serial, source, frame, result, display)
 
-    def _drain(self) -> None:
-        while True:
-            with self._cond:
-                if self._pending is None or self._stop:
-                    return
-                serial, source, frame, fit = self._pending
-                self._pending = None
-                current = self._current
-            if source is not current:
-                if current is not None:
-                    current.close()     # a source is served by one drain at a time
-                with self._cond:
-                    self._current = source
-            display = None
-            try:
-                result = source.frame(frame)
-                if isinstance(result, Frame):
-                    display = fit_for_display(result.rgb, fit)
-            except Exception as exc:  # noqa: BLE001 (a broken file must not kill the worker)
-                result = Missing(frame, "unreadable", f"frame {frame} could not be read: {exc}")
-            self.decodes += 1
-            try:
-                self.loaded.emit(Loaded(serial, source, frame, result, display))
-            except RuntimeError:    # the receiving widget is gone: nothing left to serve
-                return
+    def _done(self, request: _Request, result: Loaded) -> bool:
+        try:
+            self._loaded.emit(result)   # queued to the GUI thread
+        except RuntimeError:    # the receiving widget is gone: nothing left to serve
+            return False
+        return True
