@@ -6,8 +6,16 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# CI draws the same examples on every run, so a red CI run always means a change broke
+# something; on a developer's machine each run draws new ones (a sweep over many seeds:
+# ``pytest --hypothesis-seed=N``) and a failing example is kept in .hypothesis/.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -133,6 +133,20 @@ def test_empty_cells_are_counted(tmp_path: Path, db_path: Path) -> None:
         ("empty cells stored as NULL", 1, 3)]
 
 
+@pytest.mark.parametrize("column", [3, 6])  # confidence (ranged), AU12_r
+def test_column_empty_in_every_row_is_counted_not_a_crash(column: int, tmp_path: Path,
+                                                          db_path: Path) -> None:
+    """A column with no value at all has no min/max to range-check (found by hypothesis:
+    a cut file left one column empty throughout)."""
+    rows = small_rows(3)
+    for row in rows:
+        row[column] = ""
+    write_csv(tmp_path / "S1.csv", SMALL_HEADER, rows)
+    report = import_path(db_path, tmp_path, "openface")
+    assert [(s.reason, s.rows, s.first_line) for s in report.skipped] == [
+        ("empty cells stored as NULL", 3, 2)]
+
+
 def test_detect(sample: OpenFaceSample, tmp_path: Path) -> None:
     assert openface.detect(sample.root)
     assert openface.detect(sample.files[1].path)
