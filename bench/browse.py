@@ -306,7 +306,7 @@ class Bench:
             browser = view.browser  # type: ignore[attr-defined]
 
             def first_paint() -> None:
-                if "painted" not in marks and browser.table_model.rows:
+                if "painted" not in marks and browser.model.rows:
                     marks["painted"] = time.perf_counter()
                     marks["cpu"] = time.process_time()
             browser.view_painted.connect(first_paint)
@@ -329,10 +329,10 @@ class Bench:
         self.faces = self.window.faces_view
         self.browser, self.detail = self.faces.browser, self.faces.detail
         visible = self.visible_keys()
-        self.wait_for(lambda: all(self.browser.grid_model.thumbnail_of(k) is not None
+        self.wait_for(lambda: all(self.browser.model.thumbnail_of(k) is not None
                                   for k in visible), "the visible thumbnails did not load")
         self.faces_ms = ms_since(start)
-        self.visible_paths = [r.image_path for r in self.browser.table_model.rows
+        self.visible_paths = [r.image_path for r in self.browser.model.rows
                               if r.key in visible and r.image_path]
         from faceexplorer.gui.app import freeze_startup_objects
 
@@ -378,9 +378,9 @@ class Bench:
 
     def visible_keys(self) -> set[str]:
         """Keys of the grid's tiles that are on screen."""
-        grid, model = self.browser.grid, self.browser.grid_model
+        grid, model = self.browser.grid, self.browser.model
         area = grid.viewport().rect()
-        rows = self.browser.table_model.rows
+        rows = self.browser.model.rows
         return {rows[i].key for i in range(len(rows))
                 if grid.visualRect(model.index(i, 0)).intersects(area)}
 
@@ -395,7 +395,7 @@ class Bench:
 
     def current_key(self) -> tuple[str, int] | None:
         row = self.browser.current_row()
-        rows = self.browser.table_model.rows
+        rows = self.browser.model.rows
         if row is None or row >= len(rows) or rows[row].row_index is None:
             return None
         return rows[row].split, int(rows[row].row_index)
@@ -440,10 +440,10 @@ class Bench:
     def wait_faces(self, start: float | None = None) -> float:
         """Until every tile on screen shows its decoded face; ms since ``start``."""
         visible = self.visible_keys()
-        model = self.browser.grid_model
+        model = self.browser.model
         self.wait_for(lambda: all(model.thumbnail_of(k) is not None for k in visible),
                       "the visible thumbnails did not load", 300)
-        self.last_visible = [r.image_path for r in self.browser.table_model.rows
+        self.last_visible = [r.image_path for r in self.browser.model.rows
                              if r.key in visible and r.image_path]
         return ms_since(start) if start is not None else 0.0
 
@@ -569,7 +569,7 @@ class Bench:
         offset = int(self.rng.integers(0, max(1, total // PAGE_SIZE - 1))) * PAGE_SIZE
         self.browser.show_page(offset)
         self.wait_detail()
-        anchor = self.browser.table_model.rows[-1].pos   # the keyset: the page's last row
+        anchor = self.browser.model.rows[-1].pos   # the keyset: the page's last row
         start = self.clock()
         self.browser.next_page()   # the ▶ button
         self.paint_browser()
@@ -607,9 +607,9 @@ class Bench:
             self.wait_read_ahead_started()
         else:
             self.wait_detail()
-        n = len(self.browser.table_model.rows)
+        n = len(self.browser.model.rows)
         row = int(self.rng.integers(1, n)) if n > 1 else 0
-        r = self.browser.table_model.rows[row]
+        r = self.browser.model.rows[row]
         key = (r.split, int(r.row_index))
         if cold:
             assert self.detail.read_ahead is not None
@@ -744,7 +744,7 @@ class Bench:
     def first_select(self, k: int) -> tuple[float, Callable]:
         pages = max(1, self.browser.total // 200)
         self.browser.show_page(int(self.rng.integers(0, pages)) * 200)
-        rows = self.browser.table_model.rows
+        rows = self.browser.model.rows
         row = int(self.rng.integers(1, len(rows))) if len(rows) > 1 else 0
         r = rows[row]
         key = (r.split, int(r.row_index))

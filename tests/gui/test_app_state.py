@@ -13,8 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from faceexplorer.datasets.registry import import_path
+from faceexplorer.gui.browser.browser import DEFAULT_WIDTHS
+from faceexplorer.gui.browser.models import LABEL_ROLE
 from faceexplorer.gui.core.settings import Settings
 from faceexplorer.gui.core.state import AppState
 from faceexplorer.gui.main_window import MainWindow
@@ -99,3 +102,49 @@ def test_remembered_per_index_and_old_values_dropped(qtbot, tmp_path: Path) -> N
     assert AppState(settings, tmp_path / "a.duckdb").get("image_filter") == ImageFilter()
     with pytest.raises(KeyError):
         a.set("no_such_field", 1)
+
+
+def test_grid_and_table_share_one_model_and_one_selection(qtbot, index: Path) -> None:
+    """The image picked in the table is the image framed in the grid, and back."""
+    window = _open(qtbot, index)
+    browser = window.faces_view.browser
+    assert browser.grid.model() is browser.table.model() is browser.model
+    assert browser.grid.selectionModel() is browser.table.selectionModel()
+    browser.set_mode("table")
+    seen = []
+    browser.image_selected.connect(lambda split, row: seen.append((split, row)))
+    browser.table.setCurrentIndex(browser.model.index(7, 3))
+    browser.table.setCurrentIndex(browser.model.index(7, 5))   # same image, another cell
+    row7 = browser.model.rows[7]
+    assert seen == [(row7.split, row7.row_index)]
+    browser.set_mode("grid")
+    assert browser.grid.currentIndex().row() == 7
+    assert browser.grid.selectionModel().isSelected(browser.model.index(7, 0))
+    rect = browser.grid.visualRect(browser.model.index(12, 0))
+    qtbot.mouseClick(browser.grid.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    browser.set_mode("table")
+    assert browser.table.currentIndex().row() == 12
+    # the grid's tile label is the expression, the table's first cell the filename
+    index12 = browser.model.index(12, 0)
+    assert browser.model.data(index12, LABEL_ROLE) == browser.model.rows[12].expression
+    assert browser.model.data(index12) == browser.model.rows[12].value(browser.columns[0])
+
+
+def test_column_widths_survive_a_restart_and_reset_layout(qtbot, index: Path) -> None:
+    window = _open(qtbot, index)
+    browser = window.faces_view.browser
+    browser.set_mode("table")
+    header = browser.table.horizontalHeader()
+    name = browser.columns[1]
+    header.resizeSection(1, 173)        # the user drags the column's edge
+    window.close()
+
+    again = _open(qtbot, index)
+    browser = again.faces_view.browser
+    header = browser.table.horizontalHeader()
+    assert browser.columns[1] == name and header.sectionSize(1) == 173
+    browser.next_page()                 # a new page keeps the width
+    assert header.sectionSize(1) == 173
+    again.reset_layout()
+    assert header.sectionSize(1) == DEFAULT_WIDTHS.get(name, header.defaultSectionSize())
+    assert header.sectionSize(browser.columns.index("filename")) == 220 != 173

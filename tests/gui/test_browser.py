@@ -77,16 +77,16 @@ def browser(qtbot, sessions):
 def test_grid_thumbnails_missing_placeholder_and_table(qtbot, browser, indexes, shoot) -> None:
     b = browser(indexes["both"])
     assert b.page_label.text() == "1–200 of 2,691"
-    first = b.grid_model.rows[0]
-    qtbot.waitUntil(lambda: isinstance(b.grid_model.thumbnail_of(first.key), QImage))
-    thumb = b.grid_model.thumbnail_of(first.key)
+    first = b.model.rows[0]
+    qtbot.waitUntil(lambda: isinstance(b.model.thumbnail_of(first.key), QImage))
+    thumb = b.model.thumbnail_of(first.key)
     assert max(thumb.width(), thumb.height()) == 128
-    missing = b.grid_model.rows[DRAWN + 2]
-    qtbot.waitUntil(lambda: b.grid_model.thumbnail_of(missing.key) is not None)
-    placeholder = b.grid_model.thumbnail_of(missing.key)
+    missing = b.model.rows[DRAWN + 2]
+    qtbot.waitUntil(lambda: b.model.thumbnail_of(missing.key) is not None)
+    placeholder = b.model.thumbnail_of(missing.key)
     assert isinstance(placeholder, MissingImage) and placeholder.reason == "missing"
-    index = b.grid_model.index(DRAWN + 2)
-    tip = b.grid_model.data(index, Qt.ItemDataRole.ToolTipRole)
+    index = b.model.index(DRAWN + 2, 0)
+    tip = b.model.data(index, Qt.ItemDataRole.ToolTipRole)
     assert missing.image_path in tip and "missing" in tip
     # Browsing goes on past missing files.
     b.next_page()
@@ -98,8 +98,8 @@ def test_grid_thumbnails_missing_placeholder_and_table(qtbot, browser, indexes, 
 
     qtbot.mouseClick(b.table_button, Qt.MouseButton.LeftButton)
     assert b.mode == "table" and b.stack.currentWidget() is b.table
-    header = [b.table_model.headerData(c, Qt.Orientation.Horizontal)
-              for c in range(b.table_model.columnCount())]
+    header = [b.model.headerData(c, Qt.Orientation.Horizontal)
+              for c in range(b.model.columnCount())]
     assert header[:6] == ["Key", "Filename", "Split", "Expression", "Valence", "Arousal"]
     assert {"C25 set", "Majority", "Agreement", "Entropy"} <= set(header)
     shoot(b.window(), "browser_table")
@@ -110,24 +110,24 @@ def test_filters_search_sort_and_keys(qtbot, browser, indexes, shoot) -> None:
     f = b.filters
     f.votes.setCurrentIndex(1)  # has crowd votes
     assert b.page_label.text() == "1–200 of 1,600"
-    assert all(r.c25_set is not None for r in b.grid_model.rows)
+    assert all(r.c25_set is not None for r in b.model.rows)
     f.expression_actions["happy"].trigger()
     n_happy = b.total
-    assert 0 < n_happy < 1600 and all(r.expression == "happy" for r in b.grid_model.rows)
+    assert 0 < n_happy < 1600 and all(r.expression == "happy" for r in b.model.rows)
     assert f.expression_button.text() == "happy"
     f.differs.click()
-    assert all(r.majority_differs for r in b.grid_model.rows) and b.total < n_happy
+    assert all(r.majority_differs for r in b.model.rows) and b.total < n_happy
     f.reset()
     assert b.total == 2691
 
-    name = b.grid_model.rows[7].filename
+    name = b.model.rows[7].filename
     qtbot.keyClicks(f.search, name[:12])
     qtbot.waitUntil(lambda: b.total == 1)
-    assert b.grid_model.rows[0].filename == name
+    assert b.model.rows[0].filename == name
     f.search.clear()
     qtbot.keyClicks(f.search, "1500")
     qtbot.keyClick(f.search, Qt.Key.Key_Return)
-    assert ("train", 1500) in [(r.split, r.row_index) for r in b.grid_model.rows]
+    assert ("train", 1500) in [(r.split, r.row_index) for r in b.model.rows]
     f.reset()
 
     # Sort by clicking a table header (twice: descending).
@@ -136,7 +136,7 @@ def test_filters_search_sort_and_keys(qtbot, browser, indexes, shoot) -> None:
     section = b.columns.index("entropy")
 
     def click_header() -> None:
-        b.table.scrollTo(b.table_model.index(0, section))
+        b.table.scrollTo(b.model.index(0, section))
         x = header.sectionViewportPosition(section) + header.sectionSize(section) // 2
         qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
 
@@ -144,7 +144,7 @@ def test_filters_search_sort_and_keys(qtbot, browser, indexes, shoot) -> None:
     assert b.sort.column == "entropy" and not b.sort.descending
     click_header()
     assert b.sort.descending and b.sort_combo.currentData() == "entropy"
-    values = [r.entropy for r in b.table_model.rows]
+    values = [r.entropy for r in b.model.rows]
     assert values == sorted(values, reverse=True)
     shoot(b.window(), "browser_table_sorted")
 
@@ -154,7 +154,7 @@ def test_filters_search_sort_and_keys(qtbot, browser, indexes, shoot) -> None:
     with qtbot.waitSignal(b.image_selected) as sig:
         qtbot.keyClick(b.grid, Qt.Key.Key_PageDown)
     assert b.offset == PAGE_SIZE and b.grid.currentIndex().row() == 0
-    assert sig.args == [b.grid_model.rows[0].split, b.grid_model.rows[0].row_index]
+    assert sig.args == [b.model.rows[0].split, b.model.rows[0].row_index]
     qtbot.keyClick(b.grid, Qt.Key.Key_End)
     assert b.offset == (2691 - 1) // PAGE_SIZE * PAGE_SIZE
     assert b.grid.currentIndex().row() == 2691 - b.offset - 1
@@ -168,8 +168,8 @@ def test_filters_search_sort_and_keys(qtbot, browser, indexes, shoot) -> None:
     assert b.offset == 0
 
     # Clicking a tile selects the image and says which.
-    target = b.grid_model.rows[5]
-    rect = b.grid.visualRect(b.grid_model.index(5))
+    target = b.model.rows[5]
+    rect = b.grid.visualRect(b.model.index(5, 0))
     with qtbot.waitSignal(b.image_selected) as sig:
         qtbot.mouseClick(b.grid.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert sig.args == [target.split, target.row_index]
@@ -233,12 +233,12 @@ def test_next_pages_read_ahead_equal_the_pages_read_on_click(qtbot, browser, ind
             b.next_page()
             assert taken and taken[0] is not None, "the next page was not read ahead"
             expected = faces_page.image_page(b.con, flt, sort, offset, PAGE_SIZE)
-            assert [r.pos for r in b.table_model.rows] == [r.pos for r in expected.rows]
-            assert tuple(b.table_model.rows) == tuple(expected.rows)
+            assert [r.pos for r in b.model.rows] == [r.pos for r in expected.rows]
+            assert tuple(b.model.rows) == tuple(expected.rows)
         # a click before the read-ahead is done still shows the right page
         b.previous_page()
         b.next_page()
         expected = faces_page.image_page(b.con, flt, sort, b.offset, PAGE_SIZE)
-        assert [r.pos for r in b.table_model.rows] == [r.pos for r in expected.rows]
+        assert [r.pos for r in b.model.rows] == [r.pos for r in expected.rows]
     b.attach(None)   # closes the worker's cursor before the connection goes
     assert b.prefetch is None

@@ -56,7 +56,7 @@ def settle(qtbot, panel) -> None:
 
 
 def click(qtbot, browser, panel, row: int):
-    r = browser.table_model.rows[row]
+    r = browser.model.rows[row]
     with qtbot.waitSignal(panel.shown, timeout=20_000, check_params_cb=lambda d: (
             d is not None and d.row_index == r.row_index)) as shown:
         browser.select_row(row)
@@ -70,7 +70,7 @@ def test_clicks_on_a_read_page_run_no_query(qtbot, window, monkeypatch, shoot) -
     settle(qtbot, p)
     assert p.read_ahead is not None and p.read_ahead.pages_read >= 1
     calls = counting_queries(monkeypatch)
-    rows = [5, 17, 40, len(b.table_model.rows) - 1]
+    rows = [5, 17, 40, len(b.model.rows) - 1]
     for row in rows:
         d = click(qtbot, b, p, row)
         assert_same(d, image_detail(window.session.connection, d.split, d.row_index))
@@ -170,7 +170,7 @@ def test_a_click_taken_back_does_not_leave_the_read_ahead_paused(qtbot, window) 
     b.filters.votes.setCurrentIndex(1)
     qtbot.waitUntil(lambda: b.total == 1600)
     settle(qtbot, p)
-    keys = [(r.split, int(r.row_index)) for r in b.table_model.rows]
+    keys = [(r.split, int(r.row_index)) for r in b.model.rows]
     p.show_image(*keys[3])        # a click ...
     p.clear()                     # ... taken back before its answer is painted
     p.read_ahead.clear()

@@ -18,6 +18,7 @@ paging costs the same at any depth.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -54,10 +55,11 @@ from PySide6.QtWidgets import (
 from faceexplorer.core.newest_worker import Spawn, thread_spawn
 from faceexplorer.gui.browser.filter_bar import FilterBar
 from faceexplorer.gui.browser.keys import paging_key
-from faceexplorer.gui.browser.models import TILE, BrowserGridModel, BrowserTableModel
+from faceexplorer.gui.browser.models import TILE, BrowserPageModel
 from faceexplorer.gui.browser.prefetch import PagePrefetcher
 from faceexplorer.gui.browser.tile_delegate import TileDelegate
 from faceexplorer.gui.core.session import IndexView
+from faceexplorer.gui.core.settings import BROWSE_COLUMNS
 from faceexplorer.gui.thumbnails import ReadyBatches, ThumbnailLoader
 from faceexplorer.index import faces_export, faces_page
 from faceexplorer.index import faces_query as fq
@@ -72,6 +74,8 @@ THUMBNAIL_BATCH_MS = 40
 #: painted the tab took ~60 ms of the two cores' CPU from a tab's open (issue 18).
 PAINT_FIRST_MS = 100
 _TITLES = {name: title for name, title, _ in COLUMNS}
+#: Column widths (px) before the user sets their own.
+DEFAULT_WIDTHS = {"filename": 220}
 
 
 class ImageBrowser(QWidget, IndexView):
@@ -108,8 +112,9 @@ class ImageBrowser(QWidget, IndexView):
         self.filters.changed.connect(self._filters_changed)
         self.filters.search.returnPressed.connect(self.filters.flush)
 
-        self.table_model = BrowserTableModel(self)
-        self.grid_model = BrowserGridModel(self)
+        #: One model and one selection model for both views: the grid shows column 0
+        #: of the table's model as tiles (``TileDelegate``).
+        self.model = BrowserPageModel(self)
         self.grid = QListView(self)
         self.grid.setObjectName("grid")
         self.grid.setViewMode(QListView.ViewMode.IconMode)
@@ -119,11 +124,12 @@ class ImageBrowser(QWidget, IndexView):
         self.grid.setIconSize(QSize(TILE, TILE))
         self.grid.setGridSize(QSize(TILE + 16, TILE + 26))
         self.grid.setSpacing(4)
-        self.grid.setModel(self.grid_model)
+        self.grid.setModel(self.model)
+        self.grid.setModelColumn(0)
         self.grid.setItemDelegate(TileDelegate(self.grid))   # the selected face untinted
         self.table = QTableView(self)
         self.table.setObjectName("table")
-        self.table.setModel(self.table_model)
+        self.table.setModel(self.model)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
@@ -133,15 +139,19 @@ class ImageBrowser(QWidget, IndexView):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         header.sortIndicatorChanged.connect(self._header_sorted)
+        header.sectionResized.connect(self._column_resized)
+        self._applying_widths = False
+        self._follows_settings = False
+        self.selection = QItemSelectionModel(self.model, self)
         for view in (self.grid, self.table):
+            old = view.selectionModel()
+            view.setSelectionModel(self.selection)
+            old.deleteLater()
             view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
             view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
             view.installEventFilter(self)
             view.viewport().installEventFilter(self)
-        self.grid.selectionModel().currentChanged.connect(
-            lambda cur, _prev: self._current_changed(self.grid, cur))
-        self.table.selectionModel().currentChanged.connect(
-            lambda cur, _prev: self._current_changed(self.table, cur))
+        self.selection.currentChanged.connect(self._current_changed)
         self._emitted: tuple[str, int] | None = None
         #: The filter and order of the rows shown (keyset paging needs the same ones).
         self._shown_for: tuple[ImageFilter, ImageSort] | None = None
@@ -235,7 +245,7 @@ class ImageBrowser(QWidget, IndexView):
         # Thumbnails come one signal each; they are shown in batches (one grid repaint
         # per batch instead of one per tile, which slowed every action during a load).
         self.thumb_batches = ReadyBatches(self.thumbs, THUMBNAIL_BATCH_MS, self)
-        self.thumb_batches.batch.connect(self.grid_model.set_thumbnails)
+        self.thumb_batches.batch.connect(self.model.set_thumbnails)
         self._fill_sort_combo()
         self._show_state()
 
@@ -253,6 +263,9 @@ class ImageBrowser(QWidget, IndexView):
     def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
         """Browse ``con`` (builds its browse table once), or nothing (None)."""
         self.hold_cursors(con)
+        if self.app_state is not None and not self._follows_settings:
+            self._follows_settings = True
+            self.app_state.settings.changed.connect(self._settings_changed)
         self.src = fq.prepare_browse(con) if con is not None else fq.Sources(False, False,
                                                                             False)
         crowd = self.src.c25
@@ -310,7 +323,7 @@ class ImageBrowser(QWidget, IndexView):
         offset -= offset % PAGE_SIZE
         # The next or previous page of the page shown is read from its edge row (keyset
         # paging: as fast at row 400,000 as at row 200); any other page by its offset.
-        shown = self.table_model.rows
+        shown = self.model.rows
         same = self._shown_for == (self.filter, self.sort) and len(shown) == PAGE_SIZE
         after = shown[-1].pos if same and offset == self.offset + PAGE_SIZE else None
         before = shown[0].pos if same and offset == self.offset - PAGE_SIZE else None
@@ -325,9 +338,6 @@ class ImageBrowser(QWidget, IndexView):
         rows = page.rows if page else ()
         self._shown_for = (self.filter, self.sort)
         self._emitted = None
-        self.table_model.set_page(rows, self.columns)
-        if "filename" in self.columns:
-            self.table.setColumnWidth(self.columns.index("filename"), 220)
         cached = {}
         self._paint_pending = bool(rows)   # the loader's work starts after this paint
         if rows:
@@ -337,7 +347,8 @@ class ImageBrowser(QWidget, IndexView):
                 thumb = self.thumbs.request(row.key, row.image_path, row.face_box)
                 if thumb is not None:
                     cached[row.key] = thumb
-        self.grid_model.set_page(rows, cached)
+        self.model.set_page(rows, self.columns, cached)
+        self._apply_column_widths()
         self._show_state()
         if rows:
             self.select_row(0 if select == "first" else len(rows) - 1)
@@ -385,8 +396,7 @@ class ImageBrowser(QWidget, IndexView):
         if self.src.any:
             self.stack.setCurrentWidget(view)
         if row is not None:
-            self.select_row(row)
-            view.scrollTo(view.currentIndex())
+            self.select_row(row)    # column 0: the grid shows that column only
         view.setFocus()
 
     @property
@@ -401,13 +411,12 @@ class ImageBrowser(QWidget, IndexView):
         return index.row() if index.isValid() else None
 
     def select_row(self, row: int) -> None:
-        for view, model in ((self.grid, self.grid_model), (self.table, self.table_model)):
-            index = model.index(row, 0)
-            view.selectionModel().setCurrentIndex(
-                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
-                | QItemSelectionModel.SelectionFlag.Rows)
-            if view is self.current_view():  # the hidden view scrolls when shown
-                view.scrollTo(index)
+        """Make ``row`` of the page the current image (both views show it)."""
+        index = self.model.index(row, 0)
+        self.selection.setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+        self.current_view().scrollTo(index)   # the hidden view scrolls when shown
 
     def paint_now(self) -> None:
         """Paint the visible view synchronously (bench: action -> painted)."""
@@ -503,24 +512,51 @@ class ImageBrowser(QWidget, IndexView):
                                 if descending else Qt.SortOrder.AscendingOrder)
         header.blockSignals(False)
 
-    def _current_changed(self, view: QAbstractItemView, current: QModelIndex) -> None:
-        if not current.isValid():
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        """Announce each image once (moving across the table's cells of one row does not)."""
+        if not current.isValid() or current.row() >= len(self.model.rows):
             return
-        rows = self.table_model.rows
-        if current.row() < len(rows):
-            row = rows[current.row()]
-            key = (row.split, int(row.row_index)) if row.row_index is not None else None
-            # Both views follow one selection; announce each image once. Announced
-            # before the other view follows: the detail's query starts ~1 ms sooner.
-            if key is not None and key != self._emitted:
-                self._emitted = key
-                self.image_selected.emit(*key)
-        other = self.table if view is self.grid else self.grid
-        if other.currentIndex().row() != current.row():
-            other.selectionModel().setCurrentIndex(
-                other.model().index(current.row(), 0),
-                QItemSelectionModel.SelectionFlag.ClearAndSelect
-                | QItemSelectionModel.SelectionFlag.Rows)
+        row = self.model.rows[current.row()]
+        key = (row.split, int(row.row_index)) if row.row_index is not None else None
+        if key is not None and key != self._emitted:
+            self._emitted = key
+            self.image_selected.emit(*key)
+
+    # --- column widths (remembered: layout/browse_columns) ------------------------------
+    def _stored_widths(self) -> dict[str, int]:
+        if self.app_state is None:
+            return {}
+        try:
+            widths = json.loads(self.app_state.settings.get(BROWSE_COLUMNS) or "{}")
+        except ValueError:        # a hand-edited file: the defaults
+            return {}
+        return {k: int(v) for k, v in widths.items()
+                if isinstance(v, (int, float)) and v > 0} if isinstance(widths, dict) else {}
+
+    def _apply_column_widths(self) -> None:
+        """The widths the user left (by column name), else the defaults."""
+        stored = self._stored_widths()
+        header = self.table.horizontalHeader()
+        self._applying_widths = True
+        try:
+            for section, name in enumerate(self.columns[:-1]):   # the last one stretches
+                width = stored.get(name, DEFAULT_WIDTHS.get(name, header.defaultSectionSize()))
+                if header.sectionSize(section) != width:
+                    header.resizeSection(section, width)
+        finally:
+            self._applying_widths = False
+
+    def _column_resized(self, section: int, _old: int, new: int) -> None:
+        if (self._applying_widths or self.app_state is None or new <= 0
+                or section >= len(self.columns) - 1):
+            return
+        widths = self._stored_widths()
+        widths[self.columns[section]] = new
+        self.app_state.settings.set(BROWSE_COLUMNS, json.dumps(widths, sort_keys=True))
+
+    def _settings_changed(self, key: str) -> None:
+        if key == BROWSE_COLUMNS.key:   # View > Reset layout
+            self._apply_column_widths()
 
     def _show_state(self) -> None:
         if not self.src.any:

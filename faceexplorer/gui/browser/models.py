@@ -1,11 +1,11 @@
-"""Qt models of one browser page: a table model and a grid (icon) model over the same rows.
+"""The Qt model of one browser page, shown by the grid and the table alike.
 
-Both hold only the page on screen (``ImageRow`` tuples from ``faces_query``); the grid
+It holds only the page on screen (``ImageRow`` tuples from ``faces_query``); the grid
 tiles are QPixmaps composed once per image (thumbnail or placeholder, plus badges) and
 kept while the image stays on the page. Placeholder tiles depend only on the word and the
 badges, so they are composed once per kind and shared (QPixmap is implicitly shared):
 text drawing is most of a tile's cost, and a page of missing files would compose 200.
-Loaded thumbnails arrive in batches (:meth:`BrowserGridModel.set_thumbnails`), each one
+Loaded thumbnails arrive in batches (:meth:`BrowserPageModel.set_thumbnails`), each one
 ``dataChanged`` over the rows it touches, so the grid repaints once per batch.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, QRect, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 
 from faceexplorer.index.faces_query import COLUMNS, ImageRow
@@ -28,6 +28,9 @@ _ROOT = QModelIndex()
 _DISPLAY, _ALIGN = Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole
 _FOREGROUND, _TOOLTIP = Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole
 _GRAY = QColor("gray")
+#: The grid's roles: a row's tile (QPixmap) and the line under it.
+TILE_ROLE = int(Qt.ItemDataRole.UserRole) + 1
+LABEL_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 
 
 def format_value(column: str, value: Any) -> str:
@@ -56,8 +59,15 @@ def row_tooltip(row: ImageRow, thumb: object | None = None) -> str:
     return "\n".join(lines)
 
 
-class BrowserTableModel(QAbstractTableModel):
-    """The page as a table; ``columns`` are names from ``faces_query.COLUMNS``."""
+class BrowserPageModel(QAbstractTableModel):
+    """The page on screen, for the grid and the table alike.
+
+    The table shows its ``columns`` (names from ``faces_query.COLUMNS``) as text; the grid
+    (a ``QListView`` on column 0 with :class:`~faceexplorer.gui.browser.tile_delegate.
+    TileDelegate`) shows each row's tile (:data:`TILE_ROLE`) and label line
+    (:data:`LABEL_ROLE`). One model and one selection model serve both views, so the
+    image selected in one is the image selected in the other, with nothing copied.
+    """
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -66,64 +76,20 @@ class BrowserTableModel(QAbstractTableModel):
         self._text: list[list[str] | None] = []
         self._align: list[int] = []
         self._titles = {name: title for name, title, _ in COLUMNS}
+        self._tiles: dict[str, QPixmap] = {}
+        self._thumbs: dict[str, object] = {}
+        self._rows_by_key: dict[str, int] = {}
+        self._waiting: QPixmap | None = None
 
-    def set_page(self, rows: tuple[ImageRow, ...], columns: list[str]) -> None:
+    def set_page(self, rows: tuple[ImageRow, ...], columns: list[str],
+                 cached: dict[str, object]) -> None:
+        """Show ``rows`` in ``columns``; ``cached`` holds the thumbnails already loaded."""
         self.beginResetModel()
         self.rows, self.columns = rows, list(columns)
         # A row's cells are formatted once, when first shown: a paint asks data() for
         # ~10 roles per cell, and most of a page's rows are never scrolled to.
         self._text = [None] * len(rows)
         self._align = [_ALIGN_RIGHT if c in _NUMERIC else _ALIGN_LEFT for c in self.columns]
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex = _ROOT) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = _ROOT) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.columns)
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == _DISPLAY:
-            return self._cells(index.row())[index.column()]
-        if role == _ALIGN:
-            return self._align[index.column()]
-        if role == _FOREGROUND:
-            return _GRAY if self._cells(index.row())[index.column()] == NULL_TEXT else None
-        if role == _TOOLTIP:
-            return row_tooltip(self.rows[index.row()])
-        return None
-
-    def _cells(self, row: int) -> list[str]:
-        cells = self._text[row]
-        if cells is None:
-            r = self.rows[row]
-            cells = self._text[row] = [format_value(c, r.value(c)) for c in self.columns]
-        return cells
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Horizontal:
-            return self._titles[self.columns[section]]
-        return None
-
-
-class BrowserGridModel(QAbstractListModel):
-    """The page as tiles: face thumbnail with badges, and a label line (the expression)."""
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.rows: tuple[ImageRow, ...] = ()
-        self._tiles: dict[str, QPixmap] = {}
-        self._thumbs: dict[str, object] = {}
-        self._rows_by_key: dict[str, int] = {}
-        self._waiting: QPixmap | None = None
-
-    def set_page(self, rows: tuple[ImageRow, ...], cached: dict[str, object]) -> None:
-        """Show ``rows``; ``cached`` holds the thumbnails already loaded (by key)."""
-        self.beginResetModel()
-        self.rows = rows
         self._rows_by_key = {r.key: i for i, r in enumerate(rows)}
         keep = self._rows_by_key
         self._tiles = {k: v for k, v in self._tiles.items() if k in keep}
@@ -148,9 +114,9 @@ class BrowserGridModel(QAbstractListModel):
             self._thumbs[key] = thumb
             self._tiles[key] = compose_tile(self.rows[i], thumb)
             changed.append(i)
-        if changed:
-            self.dataChanged.emit(self.index(min(changed)), self.index(max(changed)),
-                                  [Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole])
+        if changed:   # one signal per batch: the grid repaints once
+            self.dataChanged.emit(self.index(min(changed), 0), self.index(max(changed), 0),
+                                  [TILE_ROLE, _TOOLTIP])
 
     def thumbnail_of(self, key: str) -> object | None:
         return self._thumbs.get(key)
@@ -158,25 +124,50 @@ class BrowserGridModel(QAbstractListModel):
     def rowCount(self, parent: QModelIndex = _ROOT) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.rows)
 
+    def columnCount(self, parent: QModelIndex = _ROOT) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.columns)
+
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row = self.rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return tile_label(row)
-        if role == Qt.ItemDataRole.DecorationRole:
-            tile = self._tiles.get(row.key)
-            if tile is None:
-                if not row.in_affectnet or row.image_path is None:
-                    tile = self._tiles[row.key] = compose_tile(
-                        row, MissingImage(None, "no image file known"))
-                else:
-                    if self._waiting is None:
-                        self._waiting = compose_tile(None, None)
-                    return self._waiting
-            return tile
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _DISPLAY:
+            return self._cells(index.row())[index.column()]
+        if role == _ALIGN:
+            return self._align[index.column()]
+        if role == _FOREGROUND:
+            return _GRAY if self._cells(index.row())[index.column()] == NULL_TEXT else None
+        if role == _TOOLTIP:
+            row = self.rows[index.row()]
             return row_tooltip(row, self._thumbs.get(row.key))
+        if role == TILE_ROLE:
+            return self._tile(self.rows[index.row()])
+        if role == LABEL_ROLE:
+            return tile_label(self.rows[index.row()])
+        return None
+
+    def _cells(self, row: int) -> list[str]:
+        cells = self._text[row]
+        if cells is None:
+            r = self.rows[row]
+            cells = self._text[row] = [format_value(c, r.value(c)) for c in self.columns]
+        return cells
+
+    def _tile(self, row: ImageRow) -> QPixmap:
+        tile = self._tiles.get(row.key)
+        if tile is not None:
+            return tile
+        if not row.in_affectnet or row.image_path is None:
+            tile = self._tiles[row.key] = compose_tile(
+                row, MissingImage(None, "no image file known"))
+            return tile
+        if self._waiting is None:   # the thumbnail is on its way
+            self._waiting = compose_tile(None, None)
+        return self._waiting
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return self._titles[self.columns[section]]
         return None
 
 

@@ -4,13 +4,19 @@ Qt's item views draw a selected item's icon in its "selected" mode, which blends
 picture with the highlight colour: the selected face turned blue over the skin, the
 very thing a rater wants to look at. :class:`TileDelegate` draws every tile as it is and
 marks the selected one with a frame in the highlight colour around its picture.
+
+The grid shares the table's model (``models.BrowserPageModel``), whose display text is
+the table's first column: the delegate takes a tile's picture and label line from the
+model's grid roles (``TILE_ROLE``, ``LABEL_ROLE``) instead.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QPainter, QPalette, QPen
+from PySide6.QtGui import QIcon, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from faceexplorer.gui.browser.models import LABEL_ROLE, TILE_ROLE
 
 #: Width of the selection frame (px).
 FRAME = 3
@@ -18,6 +24,18 @@ FRAME = 3
 
 class TileDelegate(QStyledItemDelegate):
     """Tiles drawn untinted; the selected one framed."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem,  # noqa: N802
+                        index: QModelIndex | QPersistentModelIndex) -> None:
+        super().initStyleOption(option, index)
+        label = index.data(LABEL_ROLE)
+        if label is not None:
+            option.text = label
+        tile = index.data(TILE_ROLE)
+        if tile is not None:
+            option.features |= QStyleOptionViewItem.ViewItemFeature.HasDecoration
+            option.icon = QIcon(tile)
+            option.decorationSize = tile.size()
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:

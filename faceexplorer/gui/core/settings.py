@@ -44,6 +44,8 @@ WINDOW_GEOMETRY: Setting[QByteArray] = Setting("layout/window_geometry", QByteAr
 BROWSE_SPLITTER: Setting[QByteArray] = Setting("layout/browse_splitter", QByteArray,
                                                QByteArray())
 CURRENT_TAB: Setting[str] = Setting("layout/current_tab", str, "")
+#: the image table's column widths the user set, JSON {column name: px}
+BROWSE_COLUMNS: Setting[str] = Setting("layout/browse_columns", str, "")
 #: the folder File > Add dataset last started from (not layout: Reset layout keeps it)
 LAST_IMPORT_FOLDER: Setting[str] = Setting("folders/last_import", str, "")
 #: the model file last run in Model runs
