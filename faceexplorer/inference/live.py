@@ -12,11 +12,17 @@ a frame the model never took is counted as dropped. Each result is published wit
 index of the frame it belongs to (boxes lag that many frames). ``lockstep=True`` makes
 each stage wait until the next took its slot (benchmarks, or stepping through every
 frame). The default Haar detector tracks faces (``track.TrackingFaceDetector``).
+``open_live(..., every_frame=True)`` is the window's "record every frame": lockstep and no
+pacing, so a video or folder is read frame by frame as fast as the model goes and none is
+dropped; a camera is refused (it delivers at its own rate and cannot be waited for).
 
 Recording appends each prediction to a flushed CSV (``recording.Recorder``) and keeps it
-in ``recorded`` for the index. Every way a session ends - end of video, camera lost, the
-model failing, the user - leaves a reason in ``end_reason``, closes the recording with it
-and calls ``on_end`` once; nothing recorded is lost and nothing raises from the threads.
+in ``recorded`` for the index; its sidecar names the source by ``location`` (a video's or
+folder's absolute path, so the Analyses tab can show its frames again) and
+``description`` (what the window showed), and says whether every frame was read. Every
+way a session ends - end of video, camera lost, the model failing, the user - leaves a
+reason in ``end_reason``, closes the recording with it and calls ``on_end`` once; nothing
+recorded is lost and nothing raises from the threads.
 Callbacks run on the session's threads: a GUI forwards them as queued signals.
 """
 
@@ -177,6 +183,11 @@ class LiveSession:
         """True while any thread is alive."""
         return any(t.is_alive() for t in self._threads)
 
+    @property
+    def every_frame(self) -> bool:
+        """True when every frame of the source is modelled (lockstep, no pacing)."""
+        return self.lockstep and not self.pace
+
     # --- what the display reads ---------------------------------------------------------
 
     @property
@@ -216,7 +227,8 @@ class LiveSession:
         m = self.pipeline.model
         recorder = Recorder(csv_path, m.card, {
             "model_path": str(m.path), "model_name": m.card.name, "model_sha256": m.sha256,
-            "source": self.source.description,
+            "source": self.source.location or self.source.description,
+            "source_label": self.source.description, "every_frame": self.every_frame,
             "detector": self.pipeline.detector.name if self.pipeline.detector else "none"})
         with self._rec_lock:
             old, self._recorder = self._recorder, recorder
@@ -413,17 +425,34 @@ class LiveSession:
             self.on_end(reason)
 
 
+EVERY_FRAME_CAMERA = ("A camera delivers frames at its own rate and cannot wait for the "
+                      "model, so it cannot be read frame by frame: record a video file of "
+                      "it and open that to get every frame.")
+
+
 def open_live(source: int | str | Path | FrameSource, model_path: Path | str,
-              detector: str | Path | None = "haar", threads: int = 1, **options: object
-              ) -> LiveSession:
+              detector: str | Path | None = "haar", threads: int = 1,
+              every_frame: bool = False, **options: object) -> LiveSession:
     """A ready-to-start session from what a user picked.
+
+    ``every_frame``: read a video or folder frame by frame, unpaced, none dropped
+    (``lockstep=True, pace=False``).
 
     Raises
     ------
     CameraUnavailable, SourceError, ModelLoadError, CardError, DetectorUnavailable
         Each with a message meant for the user; nothing is left open.
+    FaceExplorerError
+        ``every_frame`` asked of a camera.
     """
+    if every_frame and (isinstance(source, int) or str(source).strip().isdigit()):
+        raise FaceExplorerError(EVERY_FRAME_CAMERA)
     model = open_model(model_path, threads=threads)
     pipeline = Pipeline(model, make_detector(detector), faces="all")
     frames = source if isinstance(source, FrameSource) else open_source(source)
+    if every_frame:
+        if not frames.lockstep_possible:
+            frames.close()
+            raise FaceExplorerError(EVERY_FRAME_CAMERA)
+        options = {**options, "lockstep": True, "pace": False}
     return LiveSession(frames, pipeline, **options)  # type: ignore[arg-type]

@@ -7,6 +7,12 @@ after N of M frames, stopped by the user). Problems found before the first frame
 so whatever was read is kept. Timestamps: camera = seconds since the first frame
 (monotonic clock), video = index / fps, images = index / ``fps`` (default 1).
 
+Each source names itself twice: ``description`` for people ("Camera 0", "Video: face.avi
+(25.0 fps)", "Folder: photos (120 images)") and ``location`` for the index (the absolute
+path of a video or folder, so a stored live recording can show its frames again; "camera
+0" for a camera, which keeps no frames). ``kind`` is "camera", "video" or "images"; only
+a camera cannot be read frame by frame at will (``lockstep_possible``).
+
 A video's header count is only an announcement: real MP4s often announce a few frames
 more than they decode. A video that stops decoding within ``overcount_tolerance`` of
 the announced end has ended normally (the reason gives the real count); only a larger
@@ -52,6 +58,11 @@ class FrameSource:
     """Base of the sources: iteration, ``end_reason``, ``frames_read``, ``stop()``, ``close()``."""
 
     description = "frame source"
+    #: what a recording stores as its source (a path where there is one)
+    location = ""
+    kind = "frames"
+    #: False for a camera: it delivers frames at its own rate, whether taken or not
+    lockstep_possible = True
 
     def __init__(self) -> None:
         self.end_reason: str | None = None
@@ -114,11 +125,15 @@ class CameraSource(FrameSource):
         ``cv2.VideoCapture`` by default; tests pass one that opens a video file instead.
     """
 
+    kind = "camera"
+    lockstep_possible = False
+
     def __init__(self, index: int, max_failures: int = 10, retry_s: float = 0.05,
                  opener: Callable[..., cv2.VideoCapture] = cv2.VideoCapture) -> None:
         super().__init__()
         self.index = index
-        self.description = f"camera {index}"
+        self.description = f"Camera {index}"
+        self.location = f"camera {index}"
         self.max_failures, self.retry_s = max_failures, retry_s
         self._cap = _quiet_capture(opener, index)
         if not self._cap.isOpened():
@@ -174,11 +189,14 @@ class VideoFileSource(FrameSource):
         Frame indices and timestamps stay those of the whole video.
     """
 
+    kind = "video"
+
     def __init__(self, path: Path | str, start: int = 0, stop: int | None = None,
                  stride: int = 1) -> None:
         super().__init__()
         self.path = Path(path)
-        self.description = f"video {self.path.name}"
+        self.location = str(self.path.resolve())
+        self.description = f"Video: {self.path.name}"
         if start < 0 or stride < 1 or (stop is not None and stop < start):
             raise ValueError(f"bad frame range start={start} stop={stop} stride={stride}")
         self.start, self.stop_at, self.stride = start, stop, stride
@@ -192,6 +210,7 @@ class VideoFileSource(FrameSource):
                               "AVI/MJPEG)")
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = fps if fps and 0 < fps < 1000 else 25.0
+        self.description = f"Video: {self.path.name} ({self.fps:.1f} fps)"
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count: int | None = count if count > 0 else None
         #: Frames the file really decoded (known once the end was reached), else None.
@@ -277,21 +296,27 @@ class ImageFolderSource(FrameSource):
     Unreadable images are skipped and listed in ``skipped`` (file, reason): never silently.
     """
 
+    kind = "images"
+
     def __init__(self, folder_or_files: Path | str | list[Path], fps: float = 1.0) -> None:
         super().__init__()
         if isinstance(folder_or_files, list):
             self.paths = [Path(p) for p in folder_or_files]
-            self.description = f"{len(self.paths)} images"
+            one = len(self.paths) == 1
+            self.description = (f"Image: {self.paths[0].name}" if one
+                                else f"Images: {len(self.paths)} files")
+            self.location = str(self.paths[0].resolve()) if one else self.description
         else:
             folder = Path(folder_or_files)
             if not folder.is_dir():
                 raise SourceError(f"{folder}: no such image folder")
             self.paths = sorted((p for p in folder.iterdir()
                                  if p.suffix.lower() in IMAGE_EXTENSIONS), key=_natural_key)
-            self.description = f"image folder {folder.name}"
             if not self.paths:
                 raise SourceError(f"{folder}: no images (expected files ending in "
                                   f"{', '.join(IMAGE_EXTENSIONS)})")
+            self.description = f"Folder: {folder.name} ({len(self.paths)} images)"
+            self.location = str(folder.resolve())
         self.fps = fps
         self.skipped: list[tuple[Path, str]] = []
 

@@ -1,4 +1,7 @@
-"""The live view driven with a drawn-face video and tiny models: what it shows and saves."""
+"""The live view driven with a drawn-face video and tiny models: what it shows and saves.
+
+The window-level path (empty index, pickers, every frame, no camera) is in
+``test_live_window.py``."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import pytest
 pytest.importorskip("onnx", reason="the tiny test models are built with `onnx`")
 
 from faceexplorer.gui.live.view import LiveView  # noqa: E402
-from faceexplorer.inference.overlay import BOX, TOP_BAR, draw_overlay  # noqa: E402
+from faceexplorer.inference.overlay import BOX, draw_overlay  # noqa: E402
 from tests.inference.conftest import build_model  # noqa: E402
 from tests.inference.test_live import write_face_video  # noqa: E402
 
@@ -35,10 +38,6 @@ def view(qtbot, tmp_path: Path) -> LiveView:
     w.show()
     yield w
     w.stop()
-
-
-def _has_colour(img: np.ndarray, colour: tuple[int, int, int]) -> bool:
-    return bool((img == np.array(colour, np.uint8)).all(axis=2).any())
 
 
 def test_video_with_boxes_bars_va_recording_and_snapshot(qtbot, view: LiveView,
@@ -66,9 +65,16 @@ def test_video_with_boxes_bars_va_recording_and_snapshot(qtbot, view: LiveView,
     assert np.array_equal(shown, draw_overlay(view.shown.frame.image, [pred]))
     x, y, w, h = (int(round(v)) for v in pred.box)
     assert tuple(shown[y + h // 2, x]) == BOX
-    right = shown[y:y + h, x + w + 4:]
-    assert _has_colour(right, TOP_BAR)          # the top expression's bar beside the box
-    assert _has_colour(shown[:100, -100:], TOP_BAR)  # the V-A point on the disc
+    # Over the face only its box: the bars and V-A are in the panel beside the video.
+    inside = (slice(y + 3, y + h - 2), slice(x + 3, x + w - 2))
+    assert np.array_equal(shown[inside], view.shown.frame.image[inside])
+    panel, last = view.panel, view.last_prediction.predictions[0]
+    assert panel.values == last.expression and panel.va == (last.valence, last.arousal)
+    assert panel.heading.text() == f"{last.top_expression} " \
+        f"{100 * last.expression[last.top_expression]:.0f}%"
+    assert panel.bars.isVisible() and panel.va_plot.isVisible() and not panel.au_plot.isVisible()
+    widths = panel.bar_item.opts["width"]
+    assert np.allclose(widths, [last.expression[k] for k in last.expression])
     # Every frame of the video was shown; the status line says so.
     assert session.stats.frames_read == 60
     assert "frames 60" in view.status.text() and "ended: end of video" in view.status.text()
@@ -103,7 +109,10 @@ def test_au_model_strip_and_timeline(qtbot, view: LiveView, assets: dict[str, Pa
     shown = view.session._last_display
     expected = draw_overlay(shown.frame.image, shown.prediction.predictions)
     assert np.array_equal(shown.overlay, expected)
-    assert shown.prediction.predictions[0].aus  # the AU strip is drawn from these
+    panel, last = view.panel, view.last_prediction.predictions[0]
+    assert panel.aus == last.aus and panel.au_plot.isVisible()
+    assert not panel.bars.isVisible() and not panel.va_plot.isVisible()
+    assert panel.heading.text().startswith("AUs present: ")
 
 
 def test_bad_inputs_are_messages(qtbot, view: LiveView, assets: dict[str, Path],
@@ -123,5 +132,7 @@ def test_bad_inputs_are_messages(qtbot, view: LiveView, assets: dict[str, Path],
         assert view.message.text().startswith("No camera at index 3: ")
     assert not view.start("0", "")
     assert "Choose a model file" in view.message.text()
+    assert not view.start("3", assets["va"], every_frame=True)
+    assert "cannot be read frame by frame" in view.message.text()
     assert view.start_button.isEnabled() and not view.stop_button.isEnabled()
     shoot(view, "live_view_error")

@@ -92,6 +92,10 @@ def test_camera_rate_display_and_every_prediction_drawn(models: dict[str, Path],
     assert np.array_equal(shown.overlay, expected)
     x, y, w, h = (int(round(v)) for v in shown.prediction.predictions[0].box)
     assert tuple(shown.overlay[y + h // 2, x]) == BOX  # left edge of the box
+    # Nothing is drawn over the face: inside the box the frame is as it was read (the
+    # bars, V-A and AUs are in the window's panel); one small label sits above the box.
+    inside = (slice(y + 3, y + h - 2), slice(x + 3, x + w - 2))
+    assert np.array_equal(shown.overlay[inside], shown.frame.image[inside])
 
 
 def test_slow_model_takes_only_newest_frames(models: dict[str, Path], face_video: Path) -> None:
@@ -139,6 +143,10 @@ def test_recording_csv_kept_after_model_error(models: dict[str, Path], face_vide
     meta = json.loads(csv_path.with_suffix(".json").read_text())
     assert meta["model_sha256"] == model.sha256 and meta["predictions"] == len(rows)
     assert meta["end_reason"] == ends[0]
+    # The source is stored as what it is: the video's path (the Analyses tab shows its
+    # frames again), and what the window called it.
+    assert meta["source"] == str(face_video.resolve())
+    assert meta["source_label"] == "Video: face.avi (25.0 fps)" and meta["every_frame"]
     # ... and into the index as a session of its own.
     db = tmp_path / "index.duckdb"
     assert import_recording(db, csv_path) == len(rows)
@@ -271,3 +279,24 @@ def test_free_mode_counts_every_frame_once(models: dict[str, Path], face_video: 
     assert s.frames_modelled == len(preds) and s.dropped == s.frames_read - s.frames_modelled
     assert s.dropped > 0 and [p.frame_index for p in preds] == sorted({p.frame_index
                                                                        for p in preds})
+
+
+def test_every_frame_reads_a_video_in_lockstep_and_refuses_a_camera(
+        models: dict[str, Path], face_video: Path) -> None:
+    session = open_live(str(face_video), models["va"], every_frame=True)
+    assert session.lockstep and not session.pace and session.every_frame
+    model = session.pipeline.model
+    model.session = SlowSession(model.session, delay_s=0.02)  # slower than 25 fps
+    _frames, preds, ends = _collect(session)
+    session.start()
+    assert session.join(timeout=60)
+    assert session.stats.frames_read == session.stats.frames_modelled == N_FRAMES
+    assert session.stats.dropped == 0 and [p.frame_index for p in preds] == \
+        list(range(N_FRAMES))
+    assert ends == [f"end of video ({N_FRAMES} frames)"]
+    for spec in (0, "3"):
+        with pytest.raises(FaceExplorerError, match="cannot be read frame by frame"):
+            open_live(spec, models["va"], every_frame=True)
+    cam = CameraSource(0, opener=lambda _i: cv2.VideoCapture(str(face_video)))
+    with pytest.raises(FaceExplorerError, match="cannot wait for the model"):
+        open_live(cam, models["va"], every_frame=True)

@@ -138,3 +138,22 @@ def test_open_source_dispatch(tmp_path: Path, video: Path) -> None:
     if not cv2.VideoCapture(3).isOpened():
         with pytest.raises(CameraUnavailable):
             open_source("3")
+
+
+def test_sources_named_as_what_they_are(tmp_path: Path, video: Path) -> None:
+    src = VideoFileSource(video)
+    assert src.description == "Video: clip.avi (10.0 fps)" and src.kind == "video"
+    assert src.location == str(video.resolve()) and src.lockstep_possible
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(photos / f"{i}.png"), np.zeros((4, 4, 3), np.uint8))
+    folder = ImageFolderSource(photos)
+    assert folder.description == "Folder: photos (3 images)" and folder.kind == "images"
+    assert folder.location == str(photos.resolve())
+    one = ImageFolderSource([photos / "1.png"])
+    assert one.description == "Image: 1.png" and one.location == str(photos / "1.png")
+    cam = CameraSource(0, opener=lambda _index: cv2.VideoCapture(str(video)))
+    assert cam.description == "Camera 0" and cam.location == "camera 0"
+    assert cam.kind == "camera" and not cam.lockstep_possible
+    cam.close()
