@@ -178,12 +178,13 @@ def test_live_recordings_are_listed_and_reopen(qtbot, view: AnalysesView, inputs
     frames = {p.frame_index for p in session.recorded}
     assert series is not None and series.frames.tolist() == sorted(frames)
     assert series.face_found.all() and not set(FACELESS) & frames
-    # the live mode stored "video face.avi", not the path: the values reopen, not frames
-    assert view.inputs[0].kind == "live" and view.inputs[0].source == "video face.avi"
+    # the live mode stores the video's path: the values reopen with the video's frames
+    assert view.inputs[0].kind == "video"
+    assert view.inputs[0].source == str(Path(inputs["video"]).resolve())
     with qtbot.waitSignal(view.frame_shown, timeout=10_000):
         view.slider.setValue(3)
     assert view.timeline.cursor == series.frames[3]
-    assert "frames not kept" in view.frame_label.text()
+    assert "frames not kept" not in view.frame_label.text()
     out = tmp_path / "take1.csv"
     assert view.export_table(out) == recorded
     assert db.exists()
