@@ -22,6 +22,7 @@ it), the connection builds the old TEMP table instead (:func:`build` with
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,7 +175,7 @@ def build(con: duckdb.DuckDBPyConnection, temporary: bool = False) -> int:
     Rows are numbered ``pos`` in key order (split, row index) and stored in that order,
     so the default order is a plain scan; labels become ENUMs (integer compares,
     canonical sort order); image folders an ENUM too (a few distinct values).
-    Measured on 420k rows: ~0.4-1 s, the cost of one import or, for an index without a
+    Measured on 420k rows: ~0.4-1.3 s, the cost of one import or, for an index without a
     stored table, of every connection that browses it.
     """
     src = sources(con)
@@ -198,13 +199,30 @@ def build(con: duckdb.DuckDBPyConnection, temporary: bool = False) -> int:
     cols = ", ".join(f"{_source_of(c)}::{enums[c]} AS {c}" if c in enums else c for c in
                      (*ROW_FIELDS, *PAGE_EXTRA))
     name = TABLE if temporary else f"main.{TABLE}"
+    # The rows once in memory; their position and sort ranks from a narrow table of
+    # (rowid, keys): a window over the wide rows sorted every column along (two such
+    # windows: ~1.7 s of CPU for 420k rows, ~1.3 s this way).
     ranks = ", ".join(f"dense_rank() OVER (ORDER BY {c}) AS {k}" for c, k in SORT_KEYS.items())
-    con.execute(f"""
-        CREATE {'TEMP ' if temporary else ''}TABLE {name} AS
-        SELECT *, {ranks} FROM (
-            SELECT row_number() OVER (ORDER BY split, row_index NULLS LAST, arow) - 1 AS pos,
-                   {cols}
-            FROM ({_source_sql(src)})) ORDER BY pos""")
+    try:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _browse_rows AS
+            SELECT {cols}, split AS _split, row_index AS _row_index, arow AS _arow
+            FROM ({_source_sql(src)})""")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _browse_keys AS
+            SELECT rowid AS _rid,
+                   row_number() OVER (ORDER BY _split, _row_index NULLS LAST, _arow) - 1 AS pos,
+                   {ranks}
+            FROM _browse_rows""")
+        con.execute(f"""
+            CREATE {'TEMP ' if temporary else ''}TABLE {name} AS
+            SELECT k.pos, r.* EXCLUDE (_split, _row_index, _arow),
+                   {", ".join(f"k.{k}" for k in SORT_KEYS.values())}
+            FROM _browse_rows r JOIN _browse_keys k ON r.rowid = k._rid ORDER BY k.pos""")
+    finally:
+        with contextlib.suppress(duckdb.Error):   # never hides the error that got here
+            con.execute("DROP TABLE IF EXISTS temp._browse_rows")
+            con.execute("DROP TABLE IF EXISTS temp._browse_keys")
     if not temporary:
         con.execute(f"CREATE TABLE main.{INFO_TABLE} AS SELECT {VERSION} AS version, "
                     "current_timestamp AS built_at")
