@@ -65,3 +65,33 @@ def test_an_unknown_child_is_named_everywhere(qtbot, view) -> None:
     assert view.timeline.timeline is None and "S999" in view.timeline.message.text()
     assert view.viewer.timeline is None and "S999" in view.viewer.placeholder.text()
     assert view.navigator.segment_model.rowCount() == 0
+
+
+def test_one_cursor_the_app_states_frame(qtbot, sessions, hrm: HRMIndex, tmp_path) -> None:
+    """The timeline and the viewer show the app state's ``hrm_frame``; a move on either
+    side sets it, and setting it (anything that follows the frame) moves both."""
+    from faceexplorer.gui.core.settings import Settings
+    from faceexplorer.gui.core.state import AppState
+
+    con = duckdb.connect(str(hrm.db), read_only=True)
+    view = HRMView()
+    qtbot.addWidget(view)
+    view.resize(1500, 950)
+    view.show()
+    qtbot.waitExposed(view)
+    state = view.app_state = AppState(Settings(tmp_path / "settings.ini"), hrm.db)
+    view.attach(sessions(con))
+    try:
+        view.navigator.select_child("S4")
+        first = view.timeline.cursor
+        assert state.get("hrm_frame") == first
+        view.timeline._move_cursor(first + 40)          # a click on the timeline
+        assert state.get("hrm_frame") == first + 40 and view.viewer.frame == first + 40
+        view.viewer.step(3)                             # the viewer's own step button
+        assert state.get("hrm_frame") == first + 43 == view.timeline.cursor
+        state.set("hrm_frame", first + 7)
+        assert view.timeline.cursor == first + 7 == view.viewer.frame
+    finally:
+        view.viewer.shutdown()
+        view.attach(None)
+        con.close()

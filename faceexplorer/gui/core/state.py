@@ -13,7 +13,7 @@ field                     what                                             remem
 ``image_sort``            the image browser's order (``ImageSort``)        yes, per index
 ``browse_mode``           ``"grid"`` or ``"table"``                        yes
 ``hrm_child``             the HRM child open in the timelines              yes, per index
-``hrm_frame``             the frame at the HRM cursor                      no
+``hrm_frame``             the frame at the HRM cursor (timeline + viewer)  no
 ``live_source``           the Live tab's source (camera, video, folder)    yes
 ``live_model``            the model last run live                          yes
 ``model_path``            the model last run in Model runs / Analyses      yes

@@ -1,9 +1,12 @@
 """The HRM tab: children and segments, the frame viewer, and the AU timeline, kept in sync.
 
 The navigator picks a child (or a segment, which zooms the timeline to it); the
-timeline's cursor and the frame viewer follow each other. Each side emits only for its
-own user's moves (``cursor_moved``, ``frame_shown``) and is moved silently by the other
-(``set_frame``, ``set_cursor``), so the two never echo.
+timeline's cursor and the frame viewer show one frame: the app state's ``hrm_frame``
+(``gui.core.state``). Each side emits only for its own user's moves (``cursor_moved``,
+``frame_shown``), which set ``hrm_frame``; every change of ``hrm_frame`` moves both
+sides silently (``set_cursor``, ``set_frame``), so the two never echo and anything else
+that follows the frame reads the same value. Without an app state (a view on its own)
+the two sides are wired to each other directly.
 
 Opening a child reads it from the index once (``hrm_query.child_timeline``) and hands the
 same arrays to the navigator (its segment rows), the timeline and the frame viewer: three
@@ -52,8 +55,25 @@ class HRMView(QSplitter, IndexView):
 
         self.navigator.child_selected.connect(self._open_child)
         self.navigator.segment_selected.connect(self._open_segment)
-        self.timeline.cursor_moved.connect(self.viewer.set_frame)
-        self.viewer.frame_shown.connect(self.timeline.set_cursor)
+        self.timeline.cursor_moved.connect(self.go_to_frame)
+        self.viewer.frame_shown.connect(self.go_to_frame)
+        self._following: object | None = None
+
+    def go_to_frame(self, frame: int) -> None:
+        """Put the HRM cursor on ``frame``: the timeline and the viewer both show it."""
+        state = self.app_state
+        if state is None:
+            self._show_frame(frame)
+        elif not state.set("hrm_frame", frame):
+            self._show_frame(frame)    # unchanged in the state, maybe not on screen
+
+    def _state_changed(self, name: str) -> None:
+        if name == "hrm_frame" and self.app_state.get("hrm_frame") is not None:
+            self._show_frame(self.app_state.get("hrm_frame"))
+
+    def _show_frame(self, frame: int) -> None:
+        self.timeline.set_cursor(frame)
+        self.viewer.set_frame(frame)
 
     def _open_child(self, child: str) -> None:
         """Read ``child`` once and hand the same arrays to all three views."""
@@ -69,22 +89,24 @@ class HRMView(QSplitter, IndexView):
         self.navigator.show_segments(child, hrm_query.timeline_segments(tl))
         self.timeline.show_timeline(tl)
         self.viewer.set_timeline(tl)
-        if self.timeline.cursor is not None:
-            self.viewer.set_frame(self.timeline.cursor)
+        if self.timeline.cursor is not None:    # a new child starts at its first frame
+            self.go_to_frame(self.timeline.cursor)
 
     def _open_segment(self, child: str, start: int, end: int) -> None:
         shown = self.timeline.timeline
         if shown is None or shown.child != child:
             self._open_child(child)
         self.timeline.zoom_to(start, end)
-        self.timeline.set_cursor(start)
-        self.viewer.set_frame(start)
+        self.go_to_frame(start)
 
     def attach(self, session: IndexSession | None) -> None:
         """Show ``session``'s HRM data in the three widgets (None: nothing open)."""
         # the viewer and the timeline first: the navigator's first child opens in them
         for widget in (self.viewer, self.timeline, self.navigator):
             widget.app_state = self.app_state
+        if self.app_state is not None and self._following is not self.app_state:
+            self._following = self.app_state
+            self.app_state.changed.connect(self._state_changed)
         self.viewer.attach(session)
         self.timeline.attach(session)
         self.navigator.attach(session)
