@@ -15,6 +15,8 @@ frame). The default Haar detector tracks faces (``track.TrackingFaceDetector``).
 ``open_live(..., every_frame=True)`` is the window's "record every frame": lockstep and no
 pacing, so a video or folder is read frame by frame as fast as the model goes and none is
 dropped; a camera is refused (it delivers at its own rate and cannot be waited for).
+Such a session ends showing the last frame modelled with its own boxes (the display runs
+a frame or two ahead of the model).
 
 Recording appends each prediction to a flushed CSV (``recording.Recorder``) and keeps it
 in ``recorded`` for the index; its sidecar names the source by ``location`` (a video's or
@@ -145,6 +147,7 @@ class LiveSession:
         self._user_stopped = False
         self._latest: LatestPrediction | None = None
         self._last_display: DisplayFrame | None = None
+        self._last_modelled: Frame | None = None
         self._recorder: Recorder | None = None
         self._rec_lock = threading.Lock()
         self._read = self._modelled = self._dropped = 0
@@ -185,8 +188,8 @@ class LiveSession:
 
     @property
     def every_frame(self) -> bool:
-        """True when every frame of the source is modelled (lockstep, no pacing)."""
-        return self.lockstep and not self.pace
+        """True when every frame of a video or folder is modelled (lockstep, no pacing)."""
+        return self.lockstep and not self.pace and self.source.lockstep_possible
 
     # --- what the display reads ---------------------------------------------------------
 
@@ -380,6 +383,7 @@ class LiveSession:
             latest = LatestPrediction(frame.index, frame.timestamp_s, tuple(preds),
                                       (time.perf_counter() - t0) * 1e3)
             self._publish(latest)
+            self._last_modelled = frame
 
     def _fail(self, frame: Frame, exc: FaceExplorerError, stop_model: bool = True) -> None:
         with self._cond:
@@ -414,6 +418,16 @@ class LiveSession:
 
     def _finish(self) -> None:
         self.source.close()
+        last = self._last_modelled
+        if self.every_frame and last is not None and (
+                self._last_display is None or self._last_display.prediction is None
+                or self._last_display.prediction.frame_index != last.index):
+            # The display ran a frame or two ahead of the model: the frame left on show
+            # is the last one modelled, with its own boxes.
+            try:
+                self._show(last)
+            except (cv2.error, ValueError):  # the session still ends, with its reason
+                pass
         reason = self._model_error or (
             f"stopped by the user after {self._read} frames" if self._user_stopped
             else self.source.end_reason or "end of source")

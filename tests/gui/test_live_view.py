@@ -112,7 +112,9 @@ def test_au_model_strip_and_timeline(qtbot, view: LiveView, assets: dict[str, Pa
     panel, last = view.panel, view.last_prediction.predictions[0]
     assert panel.aus == last.aus and panel.au_plot.isVisible()
     assert not panel.bars.isVisible() and not panel.va_plot.isVisible()
-    assert panel.heading.text().startswith("AUs present: ")
+    present = [k for k in last.aus if last.aus_present.get(k)]
+    assert panel.heading.text() == f"{len(present)} of {len(last.aus)} AUs present"
+    assert np.allclose(panel.au_item.opts["width"], list(last.aus.values()))
 
 
 def test_bad_inputs_are_messages(qtbot, view: LiveView, assets: dict[str, Path],

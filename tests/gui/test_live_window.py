@@ -141,6 +141,10 @@ def test_live_tab_pickers_panel_every_frame_and_no_camera(qtbot, assets, tmp_pat
     assert meta["model_path"] == str(demo_model())
     assert set(view.panel.values) == {k.removeprefix("expr_") for k in rows[0]
                                       if k.startswith("expr_")}
+    # The frame left on show is the last one, with its own box (as the panel says).
+    qtbot.waitUntil(lambda: view.shown.prediction.frame_index == FRAMES - 1, timeout=5_000)
+    assert view.shown.frame.index == FRAMES - 1
+    assert view.panel.detail.text().startswith(f"frame {FRAMES - 1} ")
     shoot(window, "live_tab_every_frame_ended_1366x768")
     # The recording goes into the index (a write of the window's session).
     window.session.wait_until_idle(60)

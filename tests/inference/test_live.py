@@ -287,10 +287,13 @@ def test_every_frame_reads_a_video_in_lockstep_and_refuses_a_camera(
     assert session.lockstep and not session.pace and session.every_frame
     model = session.pipeline.model
     model.session = SlowSession(model.session, delay_s=0.02)  # slower than 25 fps
-    _frames, preds, ends = _collect(session)
+    frames, preds, ends = _collect(session)
     session.start()
     assert session.join(timeout=60)
     assert session.stats.frames_read == session.stats.frames_modelled == N_FRAMES
+    # It ends showing the last frame with its own boxes (the display ran ahead).
+    last = frames[-1]
+    assert last.frame.index == last.prediction.frame_index == N_FRAMES - 1
     assert session.stats.dropped == 0 and [p.frame_index for p in preds] == \
         list(range(N_FRAMES))
     assert ends == [f"end of video ({N_FRAMES} frames)"]

@@ -7,8 +7,8 @@ newest prediction, the one the timeline follows too - as
 - the top expression in words ("happy 87 %") and one horizontal bar per expression of
   the model's card, in the card's order (the top one highlighted);
 - valence (x) and arousal (y) as a point in the unit disc, with the numbers;
-- one vertical bar per AU for AU models (present AUs, over the card's threshold,
-  highlighted).
+- one bar per AU for AU models (present AUs, over the card's threshold, highlighted;
+  named under the heading when the model has no expressions).
 
 Each part shows only when the model has that output. ``show(latest)`` is cheap (bar
 heights and one point are set, nothing is rebuilt unless the labels change), so the view
@@ -52,13 +52,13 @@ class PredictionPanel(QWidget):
         self.detail = QLabel("")
         self.detail.setStyleSheet("color: #555;")
         self.detail.setWordWrap(True)
-        self.bars = _plot(190)
+        self.bars = _plot(175)
         self.bars.setXRange(0, 1, padding=0.02)
         self.bars.getViewBox().invertY(True)
         self.bars.setLabel("bottom", "probability")
         self.bar_item = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brushes=[])
         self.bars.addItem(self.bar_item)
-        self.va_plot = _plot(170)
+        self.va_plot = _plot(150)
         self.va_plot.setAspectLocked(True)
         self.va_plot.setXRange(-1.05, 1.05, padding=0)
         self.va_plot.setYRange(-1.05, 1.05, padding=0)
@@ -72,11 +72,12 @@ class PredictionPanel(QWidget):
         self.va_point = pg.ScatterPlotItem(size=12, brush=pg.mkBrush(TOP), pen=None)
         self.va_plot.addItem(self.va_point)
         self.va_text = QLabel("")
-        self.au_plot = _plot(150)
-        self.au_plot.setYRange(0, 1, padding=0.02)
-        self.au_item = pg.BarGraphItem(x=[], height=[], width=0.7, y0=0, brushes=[])
+        self.au_plot = _plot(140)
+        self.au_plot.setXRange(0, 1, padding=0.02)
+        self.au_plot.getViewBox().invertY(True)
+        self.au_item = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brushes=[])
         self.au_plot.addItem(self.au_item)
-        self.au_plot.setLabel("left", "AU probability")
+        self.au_plot.setLabel("bottom", "AU probability")
         self.au_plot.setToolTip("Present AUs (over the card's threshold) are highlighted")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 0, 0)
@@ -147,17 +148,17 @@ class PredictionPanel(QWidget):
             self.aus = {}
             return
         labels = tuple(face.aus)
-        if labels != self._au_labels:
+        if labels != self._au_labels:   # one row per AU, as the expressions
             self._au_labels = labels
-            self.au_plot.getAxis("bottom").setTicks(
-                [[(k, lab.removeprefix("AU")) for k, lab in enumerate(labels)]])
-            self.au_plot.setXRange(-0.6, len(labels) - 0.4, padding=0)
+            self.au_plot.getAxis("left").setTicks([list(enumerate(labels))])
+            self.au_plot.setYRange(-0.5, len(labels) - 0.5, padding=0.02)
+            self.au_plot.setFixedHeight(max(140, 13 * len(labels) + 45))
         self.aus = dict(face.aus)
-        self.au_item.setOpts(x=list(range(len(labels))),
-                             height=[min(max(self.aus[k], 0.0), 1.0) for k in labels],
+        self.au_item.setOpts(x0=[0.0] * len(labels), y=list(range(len(labels))),
+                             width=[min(max(self.aus[k], 0.0), 1.0) for k in labels],
                              brushes=[TOP if face.aus_present.get(k) else BAR
                                       for k in labels])
         if not face.expression:
             present = [k for k in labels if face.aus_present.get(k)]
-            self.heading.setText("AUs present: " + (", ".join(present) if present else
-                                                    "none"))
+            self.heading.setText(f"{len(present)} of {len(labels)} AUs present")
+            self.detail.setText(self.detail.text() + "\n" + (", ".join(present) or "none"))

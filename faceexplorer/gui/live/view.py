@@ -161,28 +161,30 @@ class LiveView(QWidget):
         self.timeline = pg.PlotWidget(background="w")
         self.timeline.setMenuEnabled(False)
         self.timeline.setMouseEnabled(False, False)
-        self.timeline.setFixedHeight(130)
-        # the top fifth is the legend's: curves near 1 stay readable under it
-        self.timeline.setYRange(0, 1.25, padding=0.02)
-        self.timeline.getAxis("left").setTicks([[(v, f"{v:g}") for v in (0, 0.5, 1)]])
+        self.timeline.setFixedHeight(115)
+        self.timeline.setYRange(0, 1, padding=0.02)
         self.timeline.setLabel("bottom", "time (s)")
-        self.timeline.addLegend(offset=(5, 5), colCount=6)
         self.curves: dict[str, pg.PlotDataItem] = {}
+        # the curves' names beside the status line: a legend in the plot hid the curves
+        self.legend = QLabel("")
         self.status = QLabel("Not running")
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #b00020;")
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.status, 1)
-        bottom.addWidget(QLabel("Timeline"))
-        bottom.addWidget(self.kind_box)
+        above = QHBoxLayout()
+        above.addWidget(QLabel("Timeline"))
+        above.addWidget(self.kind_box)
+        above.addWidget(self.legend, 1)
+        # a long status (the end reason) is cut rather than widen the window
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(controls)
         layout.addLayout(middle, 1)
+        layout.addLayout(above)
         layout.addWidget(self.timeline)
-        layout.addLayout(bottom)
+        layout.addWidget(self.status)
         layout.addWidget(self.message)
         self.start_button.clicked.connect(self._start_clicked)
         self.stop_button.clicked.connect(self.stop)
@@ -450,6 +452,9 @@ class LiveView(QWidget):
                 pen = pg.mkPen(free[0], width=2)
                 self.curves[label] = self.timeline.plot(name=label, pen=pen)
             self.curves[label].setData(t, values)
+        self.legend.setText("&nbsp;&nbsp;".join(
+            f'<span style="color:{c.opts["pen"].color().name()}">&#9644;</span> {label}'
+            for label, c in self.curves.items()))
         if len(t):
             self.timeline.setXRange(max(0.0, t[-1] - self.window_s), max(t[-1], 1.0),
                                     padding=0)
