@@ -138,3 +138,45 @@ def test_bad_inputs_are_messages(qtbot, view: LiveView, assets: dict[str, Path],
     assert "cannot be read frame by frame" in view.message.text()
     assert view.start_button.isEnabled() and not view.stop_button.isEnabled()
     shoot(view, "live_view_error")
+
+
+def test_folder_picker_every_frame_and_camera(qtbot, view: LiveView, assets: dict[str, Path],
+                                              tmp_path: Path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from faceexplorer.gui.live.pickers import FOLDER
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cap = cv2.VideoCapture(str(assets["video"]))
+    for i in range(5):
+        ok, image = cap.read()
+        assert ok
+        cv2.imwrite(str(photos / f"{i}.png"), image)
+    cap.release()
+    answer = {"folder": str(photos)}
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *_a, **_k: answer["folder"]))
+
+    def pick(data: str) -> None:
+        index = view.source_box.findData(data)
+        view.source_box.setCurrentIndex(index)
+        view.source_box.activated.emit(index)
+
+    pick(FOLDER)
+    assert view.source_box.currentText() == "Folder: photos"
+    assert view.every_frame.isEnabled()
+    answer["folder"] = ""          # the dialog cancelled: the folder stays chosen
+    pick(FOLDER)
+    assert view.source_box.value() == str(photos)
+    pick("1")                      # a camera: no lockstep, and the box says why
+    assert not view.every_frame.isEnabled() and not view.every_frame.isChecked()
+    assert "cannot wait for the model" in view.every_frame.toolTip()
+    pick(str(photos))
+    view.every_frame.setChecked(True)
+    view.model_box.select_model(str(assets["va"]))
+    with qtbot.waitSignal(view.stopped, timeout=20_000) as ended:
+        view.start_button.click()
+    assert ended.args[0] == "end of images (5 read)"
+    assert view.source_label.text() == "Folder: photos (5 images) · every frame, recorded"
+    assert view.session.stats.frames_modelled == 5 and view.session.stats.dropped == 0
