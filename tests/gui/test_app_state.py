@@ -148,3 +148,22 @@ def test_column_widths_survive_a_restart_and_reset_layout(qtbot, index: Path) ->
     again.reset_layout()
     assert header.sectionSize(1) == DEFAULT_WIDTHS.get(name, header.defaultSectionSize())
     assert header.sectionSize(browser.columns.index("filename")) == 220 != 173
+
+
+def test_page_and_selected_image_survive_a_restart(qtbot, index: Path) -> None:
+    window = _open(qtbot, index)
+    browser = window.faces_view.browser
+    browser.apply(ImageFilter())
+    browser.next_page()
+    browser.next_page()
+    browser.select_row(17)
+    row = browser.model.rows[17]
+    label = browser.page_label.text()
+    window.close()
+
+    again = _open(qtbot, index)
+    browser = again.faces_view.browser
+    assert browser.offset == 400 and browser.page_label.text() == label
+    assert browser.current_row() == 17
+    title = again.faces_view.detail.title
+    qtbot.waitUntil(lambda: f"{row.split} · row {row.row_index:,}<" in title.text())

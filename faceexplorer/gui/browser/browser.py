@@ -281,7 +281,9 @@ class ImageBrowser(QWidget, IndexView):
         self._fill_sort_combo()
         self.sort = ImageSort()
         state = self.app_state
+        offset, image = 0, None
         if state is not None and con is not None:   # as the user left it last time
+            offset, image = state.get("image_offset"), state.get("image_key")
             self.filters.blockSignals(True)
             self.filters.set_filter(state.get("image_filter"))
             self.filters.blockSignals(False)
@@ -289,7 +291,9 @@ class ImageBrowser(QWidget, IndexView):
             sort = state.get("image_sort")
             if sort.column in self.columns:
                 self.sort = sort
-        self.apply(self.filters.current_filter(), self.sort)
+        self.apply(self.filters.current_filter(), self.sort, offset)
+        if image is not None:
+            self.select_key(tuple(image))
         if self.sort.column in self.columns:
             self.show_sort(self.sort)   # the table has its columns now: header too
 
@@ -306,15 +310,17 @@ class ImageBrowser(QWidget, IndexView):
         self._sync_header(sort.column, sort.descending)
 
     # --- actions (synchronous: the view is updated when they return) -----------------
-    def apply(self, flt: ImageFilter | None = None, sort: ImageSort | None = None) -> None:
-        """Show the first page of ``flt`` in ``sort`` order (defaults: the current ones)."""
+    def apply(self, flt: ImageFilter | None = None, sort: ImageSort | None = None,
+              offset: int = 0) -> None:
+        """Show the first page (or the one at ``offset``) of ``flt`` in ``sort`` order
+        (defaults: the current filter and order)."""
         self.filter = flt if flt is not None else self.filter
         self.sort = sort if sort is not None else self.sort
         if self.app_state is not None and self.src.any:   # not while the index closes
             self.app_state.set("image_filter", self.filter)
             self.app_state.set("image_sort", self.sort)
         self.total = fq.count_images(self.con, self.filter, self.src) if self.src.any else 0
-        self.show_page(0)
+        self.show_page(offset)
 
     def show_page(self, offset: int, select: str = "first") -> None:
         """Show the page starting at ``offset`` and select its first (or last) image."""
@@ -350,6 +356,8 @@ class ImageBrowser(QWidget, IndexView):
         self.model.set_page(rows, self.columns, cached)
         self._apply_column_widths()
         self._show_state()
+        if self.app_state is not None and self.src.any:
+            self.app_state.set("image_offset", offset)
         if rows:
             self.select_row(0 if select == "first" else len(rows) - 1)
         self.page_shown.emit([(r.split, int(r.row_index)) for r in rows
@@ -520,7 +528,17 @@ class ImageBrowser(QWidget, IndexView):
         key = (row.split, int(row.row_index)) if row.row_index is not None else None
         if key is not None and key != self._emitted:
             self._emitted = key
+            if self.app_state is not None:
+                self.app_state.set("image_key", list(key))
             self.image_selected.emit(*key)
+
+    def select_key(self, key: tuple[str, int]) -> bool:
+        """Select the image ``(split, row_index)`` if it is on the page shown; whether it was."""
+        for i, row in enumerate(self.model.rows):
+            if (row.split, row.row_index) == tuple(key):
+                self.select_row(i)
+                return True
+        return False
 
     # --- column widths (remembered: layout/browse_columns) ------------------------------
     def _stored_widths(self) -> dict[str, int]:

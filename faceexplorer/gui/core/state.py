@@ -11,6 +11,8 @@ field                     what                                             remem
 ``dataset``               the dataset chosen in the list (its kind)        yes
 ``image_filter``          the image browser's filter (``ImageFilter``)     yes, per index
 ``image_sort``            the image browser's order (``ImageSort``)        yes, per index
+``image_offset``          the first row of the browser's page              yes, per index
+``image_key``             the image selected (``[split, row_index]``)      yes, per index
 ``browse_mode``           ``"grid"`` or ``"table"``                        yes
 ``hrm_child``             the HRM child open in the timelines              yes, per index
 ``hrm_frame``             the frame at the HRM cursor (timeline + viewer)  no
@@ -47,6 +49,8 @@ FIELDS: dict[str, tuple[Any, bool | None]] = {
     "dataset": (None, True),
     "image_filter": (ImageFilter(), True),
     "image_sort": (ImageSort(), True),
+    "image_offset": (0, True),
+    "image_key": (None, True),
     "browse_mode": ("grid", False),
     "hrm_child": (None, True),
     "hrm_frame": (None, None),
