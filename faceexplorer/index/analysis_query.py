@@ -15,7 +15,7 @@ found or the prediction was invalid.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,9 @@ class InputSeries:
     arousal: np.ndarray
     boxes: np.ndarray         # (frames, 4) x, y, w, h; NaN without a face
     files: tuple[str | None, ...]  # image name per frame (image inputs), else None
+    aus: tuple[str, ...] = ()      # AU labels of an AU model, model order
+    au_probabilities: np.ndarray = field(  # (aus, frames), NaN without a face
+        default_factory=lambda: np.empty((0, 0)))
 
     @property
     def top(self) -> np.ndarray:
@@ -123,7 +126,8 @@ def input_series(con: duckdb.DuckDBPyConnection, analysis_id: str,
                    any_value(expression) FILTER (WHERE face_index = 0 AND valid),
                    any_value(valence) FILTER (WHERE face_index = 0 AND valid),
                    any_value(arousal) FILTER (WHERE face_index = 0 AND valid),
-                   any_value([box_x, box_y, box_w, box_h]) FILTER (WHERE face_index = 0)
+                   any_value([box_x, box_y, box_w, box_h]) FILTER (WHERE face_index = 0),
+                   any_value(aus) FILTER (WHERE face_index = 0 AND valid)
             FROM live_predictions WHERE session_id = ?
             GROUP BY frame_index, timestamp_s ORDER BY frame_index""",
                            [analysis_id.removeprefix(LIVE)]).fetchall()
@@ -134,21 +138,30 @@ def input_series(con: duckdb.DuckDBPyConnection, analysis_id: str,
                any_value(expression) FILTER (WHERE face_index = 0 AND valid) AS expression,
                any_value(valence) FILTER (WHERE face_index = 0 AND valid) AS valence,
                any_value(arousal) FILTER (WHERE face_index = 0 AND valid) AS arousal,
-               any_value([box_x, box_y, box_w, box_h]) FILTER (WHERE face_index = 0) AS box
+               any_value([box_x, box_y, box_w, box_h]) FILTER (WHERE face_index = 0) AS box,
+               any_value(aus) FILTER (WHERE face_index = 0 AND valid) AS aus
         FROM analysis_rows WHERE analysis_id = ? AND source = ?
         GROUP BY frame_index, timestamp_s ORDER BY frame_index""",
                        [analysis_id, source]).fetchall()
     return _series(source, rows)
 
 
+def _matrix(rows: list[tuple[Any, ...]], i: int) -> tuple[list[str], np.ndarray]:
+    """(labels, labels x frames) of the MAP column ``i``; NaN where a frame has none."""
+    labels: list[str] = next((list(r[i]) for r in rows if r[i]), [])
+    values = np.full((len(labels), len(rows)), np.nan)
+    for j, row in enumerate(rows):
+        if row[i]:
+            values[:, j] = [np.nan if row[i].get(k) is None else row[i][k] for k in labels]
+    return labels, values
+
+
 def _series(source: str, rows: list[tuple[Any, ...]]) -> InputSeries:
-    labels: list[str] = next((list(r[4]) for r in rows if r[4]), [])
+    labels, probs = _matrix(rows, 4)
+    aus, au_probs = _matrix(rows, 8)
     n = len(rows)
-    probs = np.full((len(labels), n), np.nan)
     boxes = np.full((n, 4), np.nan)
     for j, row in enumerate(rows):
-        if row[4]:
-            probs[:, j] = [np.nan if row[4].get(k) is None else row[4][k] for k in labels]
         if row[7] is not None and None not in row[7]:
             boxes[j] = row[7]
 
@@ -159,7 +172,8 @@ def _series(source: str, rows: list[tuple[Any, ...]]) -> InputSeries:
         source=source, frames=np.array([r[0] for r in rows], dtype=np.int64),
         seconds=column(1), face_found=np.array([bool(r[2]) for r in rows], dtype=bool),
         labels=tuple(labels), probabilities=probs, valence=column(5), arousal=column(6),
-        boxes=boxes, files=tuple(r[3] for r in rows))
+        boxes=boxes, files=tuple(r[3] for r in rows), aus=tuple(aus),
+        au_probabilities=au_probs)
 
 
 def export_rows(con: duckdb.DuckDBPyConnection, analysis_id: str, path: Path) -> int:

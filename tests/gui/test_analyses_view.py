@@ -65,8 +65,9 @@ def test_run_a_video_and_read_its_timeline(qtbot, view: AnalysesView, inputs, sh
     assert [bool(r[1]) for r in table] == series.face_found.tolist()
     np.testing.assert_allclose([np.nan if r[2] is None else r[2] for r in table],
                                series.valence, equal_nan=True)
-    assert view.timeline.face_plot.titleLabel.text.startswith(
-        f"Face found in {N - len(FACELESS)} of {N} frames")
+    assert f"face in {N - len(FACELESS)}/{N}" in view.timeline.tracks[0].label.text
+    strip = next(i for i in view.timeline.face_plot.items if hasattr(i, "image")).image[0]
+    assert (strip[:, :3] == (60, 170, 90)).all(axis=1).tolist() == series.face_found.tolist()
     # the cursor follows a frame chosen on the slider; the frame is decoded and shown
     with qtbot.waitSignal(view.frame_shown, timeout=10_000):
         view.slider.setValue(FACELESS[0])

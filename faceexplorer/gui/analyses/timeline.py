@@ -1,35 +1,39 @@
-"""One input's every-frame results on a timeline: expressions, valence/arousal, face found.
+"""The Analyses timeline: every track of one video stacked on one frame axis.
 
-Three stacked plots share the frame axis (zoom and pan one, the others follow):
+The first track is the analysis opened from the list (its series drives the frame
+viewer); under it come the tracks the user ticked (:meth:`AnalysisTimeline.set_tracks`):
+other models' analyses of the same file, OpenFace's rows and the human labels of an HRM
+child, each labelled with what it is (model and detector, OpenFace source, child). The
+plots of each kind are :mod:`~faceexplorer.gui.analyses.track_plots`; all are x-linked
+(zoom and pan one, all follow) and rows keep a fixed, readable height: when the tracks
+are taller than the tab, the timeline scrolls as ELAN's tiers do (shorter, they grow
+to fill it), and the PNG export (:meth:`AnalysisTimeline.image`) draws all of them.
 
-- **Expressions**: a raster, one row per label of the model (its own order), one column
-  per analysed frame, the probability as colour (viridis, 0..1); frames without a face
-  are left dark. The most probable label of each frame is marked with a white dot.
-- **Valence / arousal** (when the model has them): two curves on -1..1, with gaps where
-  no face was found.
-- **Face found**: a strip, green where the detector found a face, grey where not.
-
-A red cursor line runs through all three. A click puts it on a frame and emits
-``cursor_moved(frame)``; :meth:`set_cursor` moves it silently, so the frame panel and the
-timeline follow each other without echo. The frame numbers are the input's own (a
-stride leaves gaps between columns: each column sits at its frame number).
+A red cursor line runs through every plot. A click puts it on the opened analysis's
+nearest frame and emits ``cursor_moved(frame)``; :meth:`set_cursor` moves it silently,
+so the frame panel and the timeline follow each other without echo.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from faceexplorer.gui.analyses import track_plots as tp
 from faceexplorer.gui.pg_setup import pg
 from faceexplorer.index.analysis_query import InputSeries
-from faceexplorer.media.depth import colormap_lut
+from faceexplorer.index.hrm_query import Timeline
+from faceexplorer.index.video_tracks import OpenFaceSeries
 
 CURSOR_PEN = pg.mkPen((230, 40, 40), width=2)
 
 
 class AnalysisTimeline(QWidget):
-    """The per-frame plots of one input (see the module docstring)."""
+    """The stacked tracks of one input (see the module docstring)."""
 
     cursor_moved = Signal(int)
 
@@ -37,112 +41,137 @@ class AnalysisTimeline(QWidget):
         super().__init__(parent)
         self.series: InputSeries | None = None
         self.cursor: int | None = None
-        self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("w")
-        self.expr_plot = self.graphics.addPlot(row=0, col=0)
-        self.va_plot = self.graphics.addPlot(row=1, col=0)
-        self.face_plot = self.graphics.addPlot(row=2, col=0)
-        self.plots = (self.expr_plot, self.va_plot, self.face_plot)
-        self.expr_plot.setMinimumHeight(190)    # a readable row per label
-        self.va_plot.setMaximumHeight(170)
-        self.va_plot.setMinimumHeight(100)      # the curves readable beside the raster
-        self.face_plot.setMaximumHeight(90)
-        for plot in self.plots:   # one left-axis width: the three x axes line up
-            plot.getAxis("left").setWidth(72)
-        self.raster = pg.ImageItem(levels=(0, 1), lut=colormap_lut("viridis"))
-        self.expr_plot.addItem(self.raster)
-        self.top_dots = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(255, 255, 255))
-        self.expr_plot.addItem(self.top_dots)
-        self.expr_plot.invertY(True)
-        self.expr_plot.setMouseEnabled(x=True, y=False)
-        self.va_plot.setYRange(-1, 1)
-        self.va_plot.setMouseEnabled(x=True, y=False)
-        self.valence_curve = self.va_plot.plot(pen=pg.mkPen((31, 119, 180), width=1.5),
-                                               name="valence", connect="finite")
-        self.arousal_curve = self.va_plot.plot(pen=pg.mkPen((214, 39, 40), width=1.5),
-                                               name="arousal", connect="finite")
-        self.va_plot.addLine(y=0, pen=pg.mkPen((150, 150, 150), style=Qt.PenStyle.DashLine))
-        self.face_strip = pg.ImageItem(levels=(0, 2))
-        self.face_strip.setLookupTable(np.array([[180, 180, 180], [60, 170, 90],
-                                                 [255, 255, 255]], np.uint8))
-        self.face_plot.addItem(self.face_strip)
-        self.face_plot.hideAxis("left")
-        self.face_plot.setMouseEnabled(x=True, y=False)
-        self.face_plot.setLabel("bottom", "frame")
-        self.cursors = []
+        self.tracks: list[tp.TrackPlots] = []
+        self.plots: list[pg.PlotItem] = []
+        self.cursors: list[pg.InfiniteLine] = []
+        self.expr_plot = self.va_plot = self.face_plot = None
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.graphics = self._new_graphics()
+        self.legend = QLabel(tp.legend())
+        self.legend.setObjectName("tracksLegend")
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.hide()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll, 1)
+        outer.addWidget(self.legend)
+
+    def _new_graphics(self) -> pg.GraphicsLayoutWidget:
+        """A fresh scene for a new set of tracks, put in the scroll area once filled.
+
+        Removing plots from a live scene (``GraphicsLayout.clear``) let a paint reach
+        deleted items (a crash); the old widget goes as a whole instead (``setWidget``
+        deletes it). Put in place before its plots exist, the layout kept its first,
+        empty size: the plots never grew into the room the tab had.
+        """
+        graphics = pg.GraphicsLayoutWidget()
+        graphics.setBackground("w")
+        graphics.ci.setSpacing(3)
+        graphics.scene().sigMouseClicked.connect(self._clicked)
+        return graphics
+
+    # --- content ------------------------------------------------------------------------
+    def set_series(self, series: InputSeries | None, title: str = "") -> None:
+        """Plot the opened analysis's ``series`` alone (None: clear)."""
+        self.set_tracks(series, title)
+
+    def set_tracks(self, series: InputSeries | None, title: str = "",
+                   others: Sequence[tuple[str, InputSeries]] = (),
+                   openface: OpenFaceSeries | None = None,
+                   human: Timeline | None = None, human_aus: Sequence[str] = ()) -> None:
+        """The opened analysis's ``series`` and, under it, the tracks chosen."""
+        keep = self.expr_plot.viewRange()[0] if (
+            self.expr_plot is not None and self.series is series) else None
+        self.series = series
+        self.cursor = None
+        self.graphics = self._new_graphics()
+        self.tracks, self.plots, self.cursors = [], [], []
+        self.expr_plot = self.va_plot = self.face_plot = None
+        if series is None or not len(series.frames):
+            self.scroll.setWidget(self.graphics)
+            return
+        layout = self.graphics.ci
+        self._add(tp.model_plots(layout, series, title or "this analysis"))
+        first = self.tracks[0]
+        self.face_plot = first.plots[-1]
+        self.expr_plot = first.plots[0]
+        self.va_plot = self._va_of(series, first)
+        for name, other in others:
+            if len(other.frames):
+                self._add(tp.model_plots(layout, other, name))
+        if openface is not None and len(openface.frames):
+            self._add(tp.openface_plots(layout, openface))
+        if human is not None and len(human.frames) and human_aus:
+            self._add(tp.human_plots(layout, human, human_aus))
+        last = self.plots[-1]
+        last.showAxis("bottom")
+        last.setLabel("bottom", "frame")
+        last.getAxis("bottom").enableAutoSIPrefix(False)
+        last.setMinimumHeight(last.minimumHeight() + 34)     # the frame axis
+        last.setMaximumHeight(last.maximumHeight() + 34)
         for plot in self.plots:
-            if plot is not self.expr_plot:
-                plot.setXLink(self.expr_plot)
+            if plot is not self.plots[0]:
+                plot.setXLink(self.plots[0])
             line = pg.InfiniteLine(angle=90, movable=False, pen=CURSOR_PEN)
             line.setZValue(20)
             line.hide()
             plot.addItem(line, ignoreBounds=True)
             self.cursors.append(line)
-        self.graphics.scene().sigMouseClicked.connect(self._clicked)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self.graphics)
+        spacing = self.graphics.ci.layout.verticalSpacing()
+        rows = len(self.plots) + len(self.tracks)
+        self.graphics.setMinimumHeight(int(sum(p.minimumHeight() for p in self.plots)
+                                           + tp.TITLE_PX * len(self.tracks)
+                                           + spacing * rows + 12))
+        self.legend.setVisible(human is not None and bool(human_aus))
+        lo, hi = self._extent()
+        if keep is not None:
+            lo, hi = keep
+        self.plots[0].setXRange(lo, hi, padding=0)
+        self.scroll.setWidget(self.graphics)
 
-    # --- content ------------------------------------------------------------------------
-    def set_series(self, series: InputSeries | None) -> None:
-        """Plot ``series`` (None: clear)."""
-        self.series = series
-        self.cursor = None
-        for line in self.cursors:
-            line.hide()
-        if series is None or not len(series.frames):
-            self.raster.clear()
-            self.face_strip.clear()
-            self.top_dots.clear()
-            self.valence_curve.setData([], [])
-            self.arousal_curve.setData([], [])
-            return
-        frames = series.frames
-        step = int(np.median(np.diff(frames))) if len(frames) > 1 else 1
-        first, last = int(frames[0]), int(frames[-1]) + step
-        # one raster column per frame number (a stride leaves empty columns)
-        width = (last - first) // step
-        columns = ((frames - first) // step).astype(int)
-        n_labels = max(len(series.labels), 1)
-        grid = np.full((n_labels, width), np.nan)
-        if series.labels:
-            grid[:, columns] = series.probabilities
-        image = np.nan_to_num(grid, nan=-1.0)          # dark below the colour map's 0
-        self.raster.setImage(image, autoLevels=False, levels=(0, 1))
-        self.raster.setRect(first, 0, last - first, n_labels)
-        top = series.top
-        has = top >= 0
-        self.top_dots.setData(frames[has] + step / 2, top[has] + 0.5)
-        axis = self.expr_plot.getAxis("left")
-        axis.setTicks([[(i + 0.5, name) for i, name in enumerate(series.labels)]])
-        self.expr_plot.setYRange(0, n_labels, padding=0)
-        self.expr_plot.setTitle("Expression probability (rows: the model's labels; dot: "
-                                "most probable)", size="9pt")
-        found = np.full(width, 2)
-        found[columns] = series.face_found.astype(int)
-        self.face_strip.setImage(found[None, :], autoLevels=False, levels=(0, 2))
-        self.face_strip.setRect(first, 0, last - first, 1)
-        self.face_plot.setYRange(0, 1, padding=0)
-        self.face_plot.setTitle(f"Face found in {int(series.face_found.sum())} of "
-                                f"{len(frames)} frames", size="9pt")
+    @staticmethod
+    def _va_of(series: InputSeries, track: tp.TrackPlots) -> pg.PlotItem | None:
         has_va = not (np.isnan(series.valence).all() and np.isnan(series.arousal).all())
-        self.va_plot.setVisible(has_va)
-        self.valence_curve.setData(frames, series.valence)
-        self.arousal_curve.setData(frames, series.arousal)
-        self.va_plot.setTitle("<span style='color:#1f77b4'>valence</span> and "
-                              "<span style='color:#d62728'>arousal</span> (-1..1)", size="9pt")
-        self.expr_plot.setXRange(first, last, padding=0)
+        return track.plots[-2] if has_va else None
+
+    def _add(self, track: tp.TrackPlots) -> None:
+        self.tracks.append(track)
+        self.plots.extend(track.plots)
+
+    def _extent(self) -> tuple[float, float]:
+        """Frames from the first to the last of any track."""
+        los, his = [], []
+        for plot in self.plots:
+            for item in plot.items:
+                if isinstance(item, pg.ImageItem) and item.image is not None:
+                    rect = item.mapRectToParent(item.boundingRect())
+                    los.append(rect.left())
+                    his.append(rect.right())
+        return (min(los), max(his)) if los else (0.0, 1.0)
+
+    @property
+    def titles(self) -> list[str]:
+        """The tracks shown, top to bottom."""
+        return [t.title for t in self.tracks]
+
+    def image(self) -> QImage:
+        """Every track drawn at the timeline's width (the PNG export), scrolled or not."""
+        return self.graphics.grab().toImage()
 
     # --- cursor -------------------------------------------------------------------------
     def set_cursor(self, frame: int) -> None:
         """Put the cursor on ``frame`` without emitting."""
         self.cursor = frame
         for line in self.cursors:
-            line.setValue(frame + 0.5)
+            line.setValue(frame)
             line.show()
 
     def frame_at(self, x: float) -> int | None:
-        """The analysed frame nearest to the plot position ``x``."""
+        """The opened analysis's frame nearest to the plot position ``x``."""
         if self.series is None or not len(self.series.frames):
             return None
         i = int(np.abs(self.series.frames - x).argmin())

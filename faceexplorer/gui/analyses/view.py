@@ -23,8 +23,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -42,93 +41,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceexplorer.core.vocab import HRM_AU22
+from faceexplorer.gui.analyses.frames import BoxCanvas, ImageListFrames
+from faceexplorer.gui.analyses.job import analysis_job
 from faceexplorer.gui.analyses.timeline import AnalysisTimeline
 from faceexplorer.gui.core.session import DatasetChange, IndexView, WriteHandle
-from faceexplorer.gui.core.tasks import TaskContext
-from faceexplorer.gui.hrm.frame_canvas import FrameCanvas
 from faceexplorer.gui.hrm.frame_loader import FrameLoader, Loaded
 from faceexplorer.index import analysis_query as aq
-from faceexplorer.media.frames import Frame, FrameResult, Missing, VideoFrames
+from faceexplorer.index import video_tracks as vt
+from faceexplorer.media.frames import Frame, VideoFrames
 
 #: the kind a stored analysis is announced with (``DatasetChange.kinds``)
 ANALYSES = "analyses"
-
-
-def analysis_job(ctx: TaskContext, db_path: Path, model: str, inputs: list[str],
-                 output: Path, detector: str, stride: int, stop: threading.Event,
-                 engine: str = "local", address: str | None = None,
-                 ray_pool: str = "ray") -> Any:
-    """``run_analysis`` on a worker, stored in the index at ``db_path`` (a session write).
-
-    ``engine`` "ray" spreads the inputs over Ray workers (``inference.cluster``; a local
-    Ray instance on this machine's cores when ``address`` is None); the table is the same.
-    """
-    from faceexplorer.inference.analyze import DetectorSettings, run_analysis
-    from faceexplorer.inference.analyze_input import FrameRange
-
-    def progress(done: int, total: int | None, path: Path, fps: float) -> None:
-        ctx.progress(done, total or 0, f"{path.name}: {fps:.1f} frames/s")
-
-    runner = None
-    if engine == "ray":
-        from faceexplorer.inference.cluster import RayEngine, check_reachable, import_ray
-
-        if ray_pool == "ray":
-            import_ray()                  # says how to install Ray when it is missing
-            if address:
-                check_reachable(address)
-        runner = RayEngine(address or None, None, pool=ray_pool)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    return run_analysis(model, inputs, output, detector=DetectorSettings.from_choice(detector),
-                        frames=FrameRange(stride=stride), db_path=db_path, progress=progress,
-                        should_stop=lambda: stop.is_set() or ctx.cancelled, engine=runner)
-
-
-class ImageListFrames:
-    """An image folder (or one image) as a frame source: frame ``n`` is its ``n``-th file."""
-
-    fps = 1.0
-
-    def __init__(self, source: Path, files: dict[int, str | None]) -> None:
-        self.source = source
-        self.files = files
-        self.description = f"images {source}"
-
-    def frame(self, n: int) -> FrameResult:
-        import cv2
-
-        name = self.files.get(n)
-        path = self.source if self.source.is_file() else self.source / (name or "")
-        if not path.is_file():
-            return Missing(n, "no_file", f"image {path} is missing", path)
-        bgr = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_COLOR)
-        if bgr is None:
-            return Missing(n, "unreadable", f"{path} is not a readable image", path)
-        return Frame(n, np.ascontiguousarray(bgr[:, :, ::-1]), "frames")
-
-    def close(self) -> None:
-        pass
-
-
-class BoxCanvas(FrameCanvas):
-    """The frame with the detected face's box (frame pixels) drawn over it."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.box: tuple[float, float, float, float] | None = None
-
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
-        super().paintEvent(event)
-        if self.box is None or self.rgb is None:
-            return
-        target = self.target_rect()
-        scale = target.width() / self.rgb.shape[1]
-        x, y, w, h = self.box
-        painter = QPainter(self)
-        painter.setPen(QPen(QColor(60, 220, 90), 2))
-        painter.drawRect(QRectF(target.x() + x * scale, target.y() + y * scale,
-                                w * scale, h * scale))
-        painter.end()
 
 
 class AnalysesView(QWidget, IndexView):
@@ -142,11 +66,15 @@ class AnalysesView(QWidget, IndexView):
         A run could not start or broke off; the message shown.
     frame_shown(int)
         The frame at the cursor is on screen.
+    tracks_shown(list)
+        The timeline shows these tracks (titles, top to bottom), the other analyses,
+        OpenFace and human labels of the input included.
     """
 
     analysis_finished = Signal(object)
     analysis_failed = Signal(str)
     frame_shown = Signal(int)
+    tracks_shown = Signal(list)
     index_kinds = frozenset({ANALYSES, "live"})
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -160,6 +88,9 @@ class AnalysesView(QWidget, IndexView):
         self._shown: str | None = None       # the analysis whose inputs are listed
         self._source: Any = None
         self._request = 0
+        self.tracks: vt.InputTracks | None = None
+        #: tracks the user unticked (analysis ids, "openface", "human"), kept across inputs
+        self._hidden: set[str] = set()
         self.loader = FrameLoader(self)
         self.loader.loaded.connect(self._on_loaded)
         self._build()
@@ -198,6 +129,10 @@ class AnalysesView(QWidget, IndexView):
         self.progress.setFormat("%v / %m frames")
         self.status = QLabel("Choose a video or an image folder and a model, then Run.")
         self.status.setWordWrap(True)
+        self.detection_note = QLabel("")
+        self.detection_note.setObjectName("detectionNote")
+        self.detection_note.setWordWrap(True)
+        self.detection_note.setStyleSheet("color: #555;")
         row1 = QHBoxLayout()
         for w, stretch in ((QLabel("Input"), 0), (self.input_edit, 3), (self.video_button, 0),
                            (self.folder_button, 0), (QLabel("Model"), 0),
@@ -215,20 +150,30 @@ class AnalysesView(QWidget, IndexView):
         self.list.setWordWrap(True)
         self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.input_box = QComboBox()
+        self.shown_list = QListWidget()
+        self.shown_list.setObjectName("shownTracks")
+        self.shown_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.shown_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.shown_list.setToolTip("Other analyses of the same file, its OpenFace rows and "
+                                   "its human labels: tick those to stack under it")
         self.export_table_button = QPushButton("Export table…")
         self.export_png_button = QPushButton("Export timeline…")
         left = QWidget()
         lay = QVBoxLayout(left)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(QLabel("<b>Stored analyses</b>"))
-        lay.addWidget(self.list, 1)
+        lay.addWidget(self.list, 3)
         lay.addWidget(QLabel("Input"))
         lay.addWidget(self.input_box)
+        self.shown_label = QLabel("Also on the timeline")
+        lay.addWidget(self.shown_label)
+        lay.addWidget(self.shown_list, 2)
         lay.addWidget(self.export_table_button)
         lay.addWidget(self.export_png_button)
 
         self.canvas = BoxCanvas()
         self.frame_label = QLabel("")
+        self.frame_label.setWordWrap(True)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.timeline = AnalysisTimeline()
         frame_panel = QWidget()
@@ -237,19 +182,19 @@ class AnalysesView(QWidget, IndexView):
         fl.addWidget(self.canvas, 1)
         fl.addWidget(self.slider)
         fl.addWidget(self.frame_label)
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(frame_panel)
-        right.addWidget(self.timeline)
-        right.setSizes([240, 460])
+        # the frame beside the tracks, not above them: the tracks get the tab's height
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
-        split.addWidget(right)
+        split.addWidget(self.timeline)
+        split.addWidget(frame_panel)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
-        split.setSizes([260, 1000])
+        split.setStretchFactor(2, 0)
+        split.setSizes([230, 800, 260])
         outer = QVBoxLayout(self)
         outer.addLayout(row1)
         outer.addLayout(row2)
+        outer.addWidget(self.detection_note)
         outer.addWidget(self.status)
         outer.addWidget(split, 1)
 
@@ -261,6 +206,7 @@ class AnalysesView(QWidget, IndexView):
         self.cancel_button.clicked.connect(self.cancel_run)
         self.list.currentRowChanged.connect(self._analysis_chosen)
         self.input_box.currentIndexChanged.connect(self._input_chosen)
+        self.shown_list.itemChanged.connect(self._shown_changed)
         self.timeline.cursor_moved.connect(self.show_frame)
         self.slider.valueChanged.connect(self._slid)
         self.export_table_button.clicked.connect(self._ask_export_table)
@@ -325,12 +271,103 @@ class AnalysesView(QWidget, IndexView):
         if con is None or analysis is None or not 0 <= index < len(self.inputs):
             self._show_series(None)
             return
-        self._show_series(aq.input_series(con, analysis, self.inputs[index].source),
-                          self.inputs[index].kind)
+        source = self.inputs[index].source
+        self._show_series(aq.input_series(con, analysis, source), self.inputs[index].kind)
+        self._read_tracks(analysis, source)
+
+    # --- the other tracks of the input --------------------------------------------------
+    def _read_tracks(self, analysis: str, source: str) -> None:
+        """Read what else the index holds about ``source`` (off the GUI thread)."""
+        self.tracks = None
+        self._fill_shown_list()
+        if self.session is None:
+            return
+        self.session.read(_tracks_job, analysis, source, key=(id(self), "tracks"),
+                          name="analysis tracks", on_done=self._tracks_read,
+                          on_error=self._tracks_failed)
+
+    def _tracks_failed(self, message: str) -> None:
+        self.status.setText(f"The other tracks of this input could not be read: {message}")
+        self.tracks_shown.emit(self.timeline.titles)
+
+    def _tracks_read(self, tracks: vt.InputTracks) -> None:
+        if self.series is None or tracks.source != self.series.source:
+            return                   # another input was chosen meanwhile
+        self.tracks = tracks
+        self._fill_shown_list()
+        self._draw_tracks()
+
+    def _choices(self) -> list[tuple[str, str]]:
+        """(key, label) of each track the input can show besides the opened analysis."""
+        t = self.tracks
+        if t is None:
+            return []
+        found = [(c.analysis_id, c.title) for c in t.analyses[1:]]
+        if t.openface is not None:
+            found.append(("openface", f"OpenFace ({t.openface.source})"))
+        if t.human is not None:
+            found.append(("human", f"Human labels (HRM {t.child})"))
+        return found
+
+    def _fill_shown_list(self) -> None:
+        self.shown_list.blockSignals(True)
+        self.shown_list.clear()
+        for key, label in self._choices():
+            item = QListWidgetItem(label)
+            item.setToolTip(label)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked if key in self._hidden
+                               else Qt.CheckState.Checked)
+            self.shown_list.addItem(item)
+        self.shown_list.blockSignals(False)
+        n = self.shown_list.count()
+        self.shown_label.setText("Also on the timeline" if n else
+                                 "Also on the timeline: nothing else in the index covers "
+                                 "this input" if self.tracks is not None else
+                                 "Also on the timeline")
+        self.shown_label.setWordWrap(True)
+
+    def set_track_shown(self, key: str, shown: bool) -> None:
+        """Tick or untick a track of the list (an analysis id, "openface" or "human")."""
+        for i in range(self.shown_list.count()):
+            item = self.shown_list.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == key:
+                item.setCheckState(Qt.CheckState.Checked if shown
+                                   else Qt.CheckState.Unchecked)
+
+    def _shown_changed(self, item: QListWidgetItem) -> None:
+        key = item.data(Qt.ItemDataRole.UserRole)
+        if item.checkState() == Qt.CheckState.Checked:
+            self._hidden.discard(key)
+        else:
+            self._hidden.add(key)
+        self._draw_tracks()
+
+    def _opened_title(self) -> str:
+        row = next((a for a in self.analyses if a["analysis_id"] == self._shown), None)
+        if self.tracks is not None and self.tracks.analyses:
+            return self.tracks.analyses[0].title
+        return f"{row['model']} · {row['detector']}" if row else ""
+
+    def _draw_tracks(self) -> None:
+        """The opened analysis and the ticked tracks on the timeline; the cursor kept."""
+        t, cursor = self.tracks, self.timeline.cursor
+        shown = {k for k, _ in self._choices()} - self._hidden
+        others = [] if t is None else [
+            (c.title, t.series[c.analysis_id]) for c in t.analyses[1:]
+            if c.analysis_id in shown]
+        self.timeline.set_tracks(
+            self.series, self._opened_title(), others,
+            t.openface if t is not None and "openface" in shown else None,
+            t.human if t is not None and "human" in shown else None, HRM_AU22)
+        if cursor is not None:
+            self.timeline.set_cursor(cursor)
+        self.tracks_shown.emit(self.timeline.titles)
 
     def _show_series(self, series: aq.InputSeries | None, kind: str = "video") -> None:
         self.series = series
-        self.timeline.set_series(series)
+        self.timeline.set_series(series, self._opened_title())
         if self._source is not None:
             self._source = None
         self.canvas.clear()
@@ -564,7 +601,7 @@ class AnalysesView(QWidget, IndexView):
                                               "PNG image (*.png)")
         if path:
             path = path if path.lower().endswith(".png") else f"{path}.png"
-            self.timeline.grab().save(path)
+            self.timeline.image().save(path)
             self.status.setText(f"Saved {path}")
 
     def close_workers(self) -> None:
@@ -576,3 +613,9 @@ class AnalysesView(QWidget, IndexView):
         if self.app_state is not None and not self.model_edit.text():
             self.model_edit.setText(self.app_state.get("model_path"))
         IndexView.attach(self, session)
+
+
+def _tracks_job(_ctx: Any, con: duckdb.DuckDBPyConnection, analysis: str,
+                source: str) -> vt.InputTracks:
+    """The index's other tracks of ``source`` (a read on the task runner)."""
+    return vt.input_tracks(con, analysis, source)

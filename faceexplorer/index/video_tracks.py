@@ -1,0 +1,186 @@
+"""Everything the index holds about one video, to stack under its frames (no Qt).
+
+An input of a stored analysis (a video file or an image folder) may be described by more
+than one source in the index; the Analyses tab stacks them on one frame axis:
+
+* **other analyses of the same input**: every stored analysis with a source of the same
+  sha256, or failing that the same path as stored (:func:`covering_analyses`), each with
+  its model and detector, newest first;
+* **OpenFace**: the ``openface_sources`` row named like the video's stem (``S1.mp4`` ->
+  ``S1``) or like the HRM child whose video it is (:func:`openface_series`): the ``_r``
+  AU intensities, ``success`` and ``confidence`` of the tracked, most confident face per
+  frame. OpenFace numbers frames from 1, a video's frame index (and HRM's) from 0, so
+  OpenFace ``frame`` f is frame ``f - 1`` here, as in ``hrm_query``;
+* **human labels**: the HRM child whose stored ``video_path`` is this file (or, when the
+  video was moved, whose video has its file name; :func:`hrm_child_of`); the labels
+  themselves are ``hrm_query.child_timeline``'s, on the same 0-based frame numbers.
+
+:func:`input_tracks` reads them all in one call for a worker thread (the window's
+``session.read``); the view then only chooses which to draw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import duckdb
+import numpy as np
+
+from faceexplorer.core.vocab import HRM_AU_COLUMNS, OPENFACE_AU_R
+from faceexplorer.index import analysis_query as aq
+from faceexplorer.index import hrm_query
+from faceexplorer.index.store import records, table_exists
+
+#: OpenFace frame = video frame index + this (as ``hrm_query``).
+OPENFACE_FRAME_OFFSET = hrm_query.OPENFACE_FRAME_OFFSET
+
+
+@dataclass(frozen=True)
+class CoveringAnalysis:
+    """A stored analysis with an input that is the same file as the one shown."""
+
+    analysis_id: str
+    model: str
+    detector: str            # 'haar' | 'yunet'
+    detector_file: str | None
+    source: str              # the input as that analysis stored it
+    stride: int
+
+    @property
+    def title(self) -> str:
+        """``model · detector`` as the timeline labels its rows."""
+        det = ("Haar" if self.detector == "haar"
+               else f"YuNet ({PurePath(self.detector_file).name})" if self.detector_file
+               else self.detector)
+        every = f" · every {self.stride} frames" if self.stride > 1 else ""
+        return f"{self.model} · {det}{every}"
+
+
+@dataclass(frozen=True)
+class OpenFaceSeries:
+    """One OpenFace source on the video's 0-based frame axis.
+
+    ``intensity[i, k]`` is ``aus[i]``'s ``_r`` value (0..5) at ``frames[k]``; NaN where
+    OpenFace lost the face (``success`` 0) or the column was not written.
+    """
+
+    source: str
+    frames: np.ndarray           # (n,) int64, ascending
+    success: np.ndarray          # (n,) bool
+    confidence: np.ndarray       # (n,) float64, NaN when missing
+    aus: tuple[str, ...]         # OpenFace names, e.g. 'AU01'
+    intensity: np.ndarray        # (len(aus), n) float64
+
+
+@dataclass(frozen=True)
+class InputTracks:
+    """What the index holds about one input, beside the analysis it was opened from."""
+
+    source: str
+    analyses: tuple[CoveringAnalysis, ...]     # the opened one first
+    series: dict[str, aq.InputSeries]          # analysis_id -> its series of this input
+    openface: OpenFaceSeries | None
+    child: str | None                          # HRM child whose video this is
+    human: hrm_query.Timeline | None           # that child's labels
+
+
+def _detector(raw: object) -> tuple[str, str | None]:
+    import json
+
+    d = json.loads(raw) if isinstance(raw, str) else (raw or {})
+    return str(d.get("kind") or "?"), d.get("path")
+
+
+def covering_analyses(con: duckdb.DuckDBPyConnection, analysis_id: str,
+                      source: str) -> list[CoveringAnalysis]:
+    """Stored analyses with an input that is the same file as ``source`` of
+    ``analysis_id`` (same sha256, or the same path): that one first, then newest first."""
+    if not table_exists(con, "analyses") or analysis_id.startswith(aq.LIVE):
+        return []
+    rows = records(con, """
+        WITH me AS (SELECT source_sha256 FROM analysis_sources
+                    WHERE analysis_id = ? AND source = ? LIMIT 1),
+        hits AS (SELECT analysis_id, min(source) AS source FROM analysis_sources
+                 WHERE source = ? OR source_sha256 = (SELECT source_sha256 FROM me)
+                 GROUP BY analysis_id)
+        SELECT a.analysis_id, coalesce(a.model_name, a.model_path) AS model,
+               a.detector::VARCHAR AS detector,
+               coalesce(try_cast(a.settings -> 'frames' ->> 'stride' AS INTEGER), 1) AS stride,
+               h.source
+        FROM analyses a JOIN hits h USING (analysis_id)
+        ORDER BY a.analysis_id <> ?, a.finished_at DESC""",
+                   [analysis_id, source, source, analysis_id])
+    found = []
+    for r in rows:
+        kind, path = _detector(r["detector"])
+        found.append(CoveringAnalysis(r["analysis_id"], r["model"], kind, path, r["source"],
+                                      max(int(r["stride"] or 1), 1)))
+    return found
+
+
+def hrm_child_of(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
+    """The HRM child whose video is ``source``: its stored path, else its file name."""
+    if not hrm_query.has_hrm(con):
+        return None
+    name = PurePath(source).name
+    row = con.execute("""
+        SELECT child FROM hrm_children
+        WHERE video_path = ? OR (video_path IS NOT NULL AND
+              regexp_extract(replace(video_path, '\\', '/'), '[^/]*$') = ?)
+        ORDER BY video_path <> ?, child LIMIT 1""", [source, name, source]).fetchone()
+    return str(row[0]) if row else None
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def openface_series(con: duckdb.DuckDBPyConnection, source: str,
+                    child: str | None = None) -> OpenFaceSeries | None:
+    """The OpenFace source named like ``source``'s stem (or ``child``); None if none."""
+    if not table_exists(con, "openface_sources"):
+        return None
+    names = [PurePath(source).stem] + ([child] if child else [])
+    found = con.execute("SELECT source, columns_missing FROM openface_sources "
+                        "WHERE source IN (SELECT unnest(?::VARCHAR[])) "
+                        "ORDER BY source <> ? LIMIT 1", [names, names[0]]).fetchone()
+    if found is None:
+        return None
+    name, missing = found[0], set(found[1] or ())
+    aus = [au for au in OPENFACE_AU_R if f"{au}_r" not in missing]
+    cols = "".join(f", {_q(au + '_r')}" for au in aus)
+    data = con.execute(f"""
+        SELECT frame - {OPENFACE_FRAME_OFFSET} AS frame, success, confidence{cols}
+        FROM openface_frames WHERE source = ?
+        QUALIFY row_number() OVER (PARTITION BY frame ORDER BY success DESC,
+                                   confidence DESC NULLS LAST, face_id) = 1
+        ORDER BY frame""", [name]).fetchnumpy()
+
+    def floats(col: str) -> np.ndarray:
+        return np.ma.filled(np.ma.asarray(data[col]).astype(np.float64), np.nan)
+
+    success = np.ma.filled(np.ma.asarray(data["success"]), 0) == 1
+    intensity = np.empty((len(aus), len(success)), dtype=np.float64)
+    for i, au in enumerate(aus):
+        intensity[i] = floats(au + "_r")
+    intensity[:, ~success] = np.nan
+    return OpenFaceSeries(source=name, frames=np.asarray(data["frame"], dtype=np.int64),
+                          success=success, confidence=floats("confidence"),
+                          aus=tuple(aus), intensity=intensity)
+
+
+def input_tracks(con: duckdb.DuckDBPyConnection, analysis_id: str,
+                 source: str) -> InputTracks:
+    """Every analysis, OpenFace source and HRM child's labels of ``source`` (see above)."""
+    covering = covering_analyses(con, analysis_id, source)
+    series = {c.analysis_id: aq.input_series(con, c.analysis_id, c.source) for c in covering}
+    path = source
+    if analysis_id.startswith(aq.LIVE):     # 'video face.avi' names a file only sometimes
+        path = source.removeprefix("video ")
+    child = hrm_child_of(con, path)
+    human = (hrm_query.child_timeline(con, child, HRM_AU_COLUMNS, openface=False)
+             if child is not None else None)
+    return InputTracks(source=source, analyses=tuple(covering), series=series,
+                       openface=openface_series(con, path, child), child=child, human=human)
+
