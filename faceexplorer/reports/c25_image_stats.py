@@ -23,9 +23,9 @@ import pandas as pd
 
 from faceexplorer.core.vocab import EXPRESSIONS
 from faceexplorer.index.c25_query import c25_sets
+from faceexplorer.reports.crowd_report import fitted_dawid_skene
 from faceexplorer.stats import crowd, crowd_images
 from faceexplorer.stats.crowd import CANONICAL_TO_C25
-from faceexplorer.stats.dawid_skene import dawid_skene
 
 TABLE = "c25_image_stats"
 #: Soft-label column of each expression, canonical order.
@@ -134,7 +134,7 @@ def _stats_frame(con: duckdb.DuckDBPyConnection, c25_set: int) -> pd.DataFrame:
     columns."""
     order, filenames, m = set_vote_matrices(con, c25_set)
     s = crowd.expression_stats(m["expression"])
-    ds = dawid_skene(m["expression"])
+    ds = fitted_dawid_skene(m["expression"])   # the set report's fit, once
     majority = s["majority"].to_numpy()
     has = majority >= 0
     raw = np.where(has, CANONICAL_TO_C25[np.where(has, majority, 0)], -1)

@@ -16,6 +16,8 @@ image_index`` when that row exists and its file name matches.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from typing import Any
 
 import duckdb
@@ -28,7 +30,7 @@ from faceexplorer.index.store import table_exists
 from faceexplorer.stats import crowd
 from faceexplorer.stats.crowd_images import TASKS, annotator_key, image_vote_stats
 from faceexplorer.stats.crowd_sets import set_figures
-from faceexplorer.stats.dawid_skene import dawid_skene
+from faceexplorer.stats.dawid_skene import DawidSkeneResult, dawid_skene
 from faceexplorer.stats.jsonready import json_ready
 
 _LABELS = "[" + ", ".join(f"'{e}'" for e in EXPRESSIONS) + "]"
@@ -94,6 +96,34 @@ def _affectnet_rows(con: duckdb.DuckDBPyConnection, c25_set: int,
         WHERE c.c25_set = ?""" + one.replace("image_index", "c.image_index"),
         [c25_set]).df()
     return images.merge(linked, on="image_index", how="left")
+
+
+#: The last few fits of :func:`fitted_dawid_skene`, by the votes' content.
+_FITS: OrderedDict[tuple, DawidSkeneResult] = OrderedDict()
+_FITS_KEPT = 4
+
+
+def fitted_dawid_skene(codes: np.ndarray) -> DawidSkeneResult:
+    """:func:`dawid_skene` of ``codes`` (default settings), fitted once per distinct matrix.
+
+    A C25 import needs each set's fit three times (the per-image table, the set report,
+    the set view's confusions) from equal matrices; the fit is deterministic, so the
+    same result is handed back (its arrays read-only) instead of refitting (~40 ms of
+    CPU a fit at full scale). Keyed by the matrix's shape and a digest of its bytes.
+    """
+    c = np.ascontiguousarray(codes, dtype=np.float64)
+    key = (c.shape, hashlib.blake2b(c.tobytes(), digest_size=16).digest())
+    fit = _FITS.get(key)
+    if fit is None:
+        fit = dawid_skene(c)
+        for array in (fit.posterior, fit.labels, fit.priors, fit.confusions):
+            array.setflags(write=False)
+        _FITS[key] = fit
+        while len(_FITS) > _FITS_KEPT:
+            _FITS.popitem(last=False)
+    else:
+        _FITS.move_to_end(key)
+    return fit
 
 
 # --- per image --------------------------------------------------------------------------
@@ -176,7 +206,7 @@ def _set_report(con: duckdb.DuckDBPyConnection, c25_set: int,
                 votes: dict[str, pd.DataFrame] | None = None) -> dict:
     votes = votes if votes is not None else set_votes(con, c25_set)
     links = _affectnet_rows(con, c25_set)   # one read for the three tasks' comparisons
-    return set_figures(votes, links)
+    return set_figures(votes, links, fitted_dawid_skene(votes["expression"].to_numpy()))
 
 
 # --- terminal ---------------------------------------------------------------------------

@@ -17,9 +17,13 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from faceexplorer.reports.crowd_report import TASKS, crowd_report, set_votes
+from faceexplorer.reports.crowd_report import (
+    TASKS,
+    crowd_report,
+    fitted_dawid_skene,
+    set_votes,
+)
 from faceexplorer.stats.crowd_annotators import flag_low_agreement, va_annotator_agreement
-from faceexplorer.stats.dawid_skene import dawid_skene
 
 
 @dataclass(frozen=True)
@@ -65,9 +69,9 @@ def set_view(con: duckdb.DuckDBPyConnection, c25_set: int) -> CrowdSetView:
     votes = set_votes(con, c25_set)   # read once for the report and the tables
     report = crowd_report(con, c25_set, votes)["sets"][str(c25_set)]
     expr = votes["expression"]
-    # The report runs Dawid-Skene too but returns only each annotator's accuracy; the
-    # fit is deterministic, so this run gives the same model (one ~0.7 s fit per set).
-    ds = dawid_skene(expr.to_numpy())
+    # The report fits Dawid-Skene too but returns only each annotator's accuracy: the
+    # same fit (fitted once per vote matrix) gives the confusions.
+    ds = fitted_dawid_skene(expr.to_numpy())
     confusions = {str(a): ds.confusions[j] for j, a in enumerate(expr.columns)}
     tables = {"expression": pd.DataFrame(report["expression"]["annotators"])}
     for task in TASKS[1:]:

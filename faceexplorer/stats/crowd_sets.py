@@ -15,17 +15,19 @@ import pandas as pd
 
 from faceexplorer.core.vocab import EXPRESSIONS
 from faceexplorer.stats import agreement, crowd
-from faceexplorer.stats.dawid_skene import dawid_skene
+from faceexplorer.stats.dawid_skene import DawidSkeneResult, dawid_skene
 
 
-def set_figures(votes: dict[str, pd.DataFrame], links: pd.DataFrame) -> dict[str, Any]:
+def set_figures(votes: dict[str, pd.DataFrame], links: pd.DataFrame,
+                ds: DawidSkeneResult | None = None) -> dict[str, Any]:
     """Per task (expression, valence, arousal) the set-level figures of
     :func:`faceexplorer.reports.crowd_report.crowd_report` (not yet JSON-ready).
 
     ``votes``: task -> images x annotators (expression: canonical codes; V/A: values; NaN:
     no vote), images in the same order in each. ``links``: one row per image in that
     order with ``affectnet_expression``, ``affectnet_valence``, ``affectnet_arousal``
-    (NA where not linked).
+    (NA where not linked). ``ds``: the Dawid-Skene fit of the expression votes, when the
+    caller has it (the fit is deterministic: fitted here otherwise).
     """
     expr = votes["expression"]
     codes = expr.to_numpy()
@@ -33,7 +35,7 @@ def set_figures(votes: dict[str, pd.DataFrame], links: pd.DataFrame) -> dict[str
     majority = crowd.majority_label(counts)
     scores = crowd.agreement_score(codes, majority)
     n_images, n_annotators = codes.shape
-    ds = dawid_skene(codes)
+    ds = dawid_skene(codes) if ds is None else ds
     ranking = agreement.annotator_agreement(codes, list(expr.columns))
     ds_accuracy = dict(zip(expr.columns, ds.annotator_accuracy(), strict=True))
     ranking["ds_accuracy"] = ranking["annotator"].map(ds_accuracy)
