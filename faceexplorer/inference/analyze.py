@@ -26,6 +26,7 @@ blocks over Ray workers. Everything before (probing, keys, parts found) and afte
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import math
@@ -59,7 +60,7 @@ from faceexplorer.inference.analyze_table import (
     table_columns,
     write_output,
 )
-from faceexplorer.inference.detect import FaceDetector
+from faceexplorer.inference.detect import FaceDetector, describe_settings
 from faceexplorer.inference.session import ModelSession, open_model, sha256_of
 
 #: Bumped when the table's rows change meaning: old parts are then not reused.
@@ -98,6 +99,39 @@ class DetectorSettings:
         """For messages: ``Haar cascade (OpenCV), tracking`` or ``YuNet (file)``."""
         return ("Haar cascade (OpenCV), tracking" if self.kind == "haar"
                 else f"YuNet ({Path(self.path or '').name})")
+
+
+@functools.cache
+def detection_settings(detector: DetectorSettings) -> str:
+    """The settings ``detector`` runs with, read from the detector it builds."""
+    try:
+        return describe_settings(detector.build())
+    except FaceExplorerError:
+        return detector.describe()
+
+
+def detection_note(detector: DetectorSettings, stride: int = 1) -> str:
+    """One line for the Analyses tab: how its detection differs from Live's.
+
+    Both build their detector with ``live.make_detector``: the detector and its settings
+    (:func:`detection_settings`) are the same; what differs is which frames it sees and,
+    for the tracking Haar detector, when tracking restarts.
+    """
+    frames = ("every frame is analysed" if stride == 1
+              else f"one frame in {stride} is analysed")
+    restart = (f"; tracking restarts every {PART_FRAMES} frames, so a resumed run gives "
+               "the same rows" if detector.kind == "haar" else "")
+    return (f"Detection as in Live (same detector and settings). Unlike Live: {frames} "
+            f"(Live skips frames it cannot keep up with unless it records every frame){restart}.")
+
+
+def live_note(detector: DetectorSettings) -> str:
+    """The same difference, said from the Live tab's side (for its own note)."""
+    tail = (f"; tracking never restarts in a video (Analyses: every {PART_FRAMES} "
+            "frames)" if detector.kind == "haar" else "")
+    return ("Detection as in Analyses (same detector and settings). Unlike Analyses: "
+            f"Live models the newest frame and skips the rest unless it records every "
+            f"frame{tail}.")
 
 
 @dataclass

@@ -132,6 +132,28 @@ class HaarFaceDetector:
         return sorted(found, key=lambda d: -d.box[2] * d.box[3])
 
 
+def describe_settings(detector: object) -> str:
+    """The settings a detector really runs with, in a few words (for the windows' notes).
+
+    Read from the detector itself (Haar, the tracking Haar of ``track``, or YuNet), so
+    the text stays true whatever built it.
+    """
+    base = getattr(detector, "base", None)
+    haar = base if isinstance(base, HaarFaceDetector) else detector
+    if isinstance(haar, HaarFaceDetector):
+        text = (f"Haar: faces ≥ {haar.min_size:.0%} of the shorter side"
+                + (f" (searched at ≥ {haar.min_face_px} px)" if haar.min_face_px else "")
+                + f", scale step {haar.scale_factor:g}, {haar.min_neighbors} neighbours")
+        every = getattr(detector, "redetect_every", None)
+        if base is not None and every:
+            text += f", tracked (whole frame searched every {every}th frame)"
+        return text
+    if isinstance(detector, YuNetFaceDetector):
+        return (f"YuNet ({detector.path.name}): score ≥ {detector.score_threshold:g}, "
+                f"NMS {detector.nms_threshold:g}, at most {detector.top_k} faces")
+    return getattr(detector, "name", type(detector).__name__)
+
+
 def largest_face_box(rgb: np.ndarray) -> tuple[float, float, float, float] | None:
     """The largest Haar-cascade face of an RGB image, or None (no face or no cascade).
 
@@ -167,6 +189,8 @@ class YuNetFaceDetector:
                                       f"detector ({str(exc).strip().splitlines()[-1]})") from None
         self._size: tuple[int, int] | None = None
         self.path = path
+        self.score_threshold, self.nms_threshold, self.top_k = (score_threshold,
+                                                                nms_threshold, top_k)
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         """Faces in a BGR frame, best score first, with their 5 landmarks."""

@@ -86,6 +86,7 @@ def test_export_table_equals_the_stored_rows(qtbot, view: AnalysesView, inputs,
     view.input_edit.setText(str(inputs["video"]))
     view.model_edit.setText(str(inputs["model"]))
     view.stride_spin.setValue(3)
+    assert "one frame in 3 is analysed" in view.detection_note.text()
     with qtbot.waitSignal(view.analysis_finished, timeout=TIMEOUT_MS):
         view.start_run()
     assert len(view.series.frames) == N // 3
@@ -142,6 +143,8 @@ def test_preferences_choose_the_detector_and_model(qtbot, view: AnalysesView,
     assert view.detector_box.currentData() == "yunet" and yunet.name in \
         view.detector_box.currentText()
     assert view.model_edit.text() == "/m/a.onnx"
+    note = view.detection_note.text()
+    assert note.startswith("Detection as in Live") and "tracking restarts" not in note
     view.use_preferences(Preferences(), "/m/b.onnx")        # a chosen model is kept
     assert view.detector_box.currentData() == "haar" and view.model_edit.text() == "/m/a.onnx"
 

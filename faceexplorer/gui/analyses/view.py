@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -53,6 +53,17 @@ from faceexplorer.media.frames import Frame, VideoFrames
 
 #: the kind a stored analysis is announced with (``DatasetChange.kinds``)
 ANALYSES = "analyses"
+
+
+class TipLabel(QLabel):
+    """A label whose tooltip is made when it is about to show (``tip``)."""
+
+    tip: Any = None
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and self.tip is not None:
+            self.setToolTip(self.tip())
+        return super().event(event)
 
 
 class AnalysesView(QWidget, IndexView):
@@ -129,7 +140,7 @@ class AnalysesView(QWidget, IndexView):
         self.progress.setFormat("%v / %m frames")
         self.status = QLabel("Choose a video or an image folder and a model, then Run.")
         self.status.setWordWrap(True)
-        self.detection_note = QLabel("")
+        self.detection_note = TipLabel("")
         self.detection_note.setObjectName("detectionNote")
         self.detection_note.setWordWrap(True)
         self.detection_note.setStyleSheet("color: #555;")
@@ -202,6 +213,8 @@ class AnalysesView(QWidget, IndexView):
         self.folder_button.clicked.connect(self._pick_folder)
         self.model_button.clicked.connect(self._pick_model)
         self.detector_box.activated.connect(self._detector_chosen)
+        self.detector_box.currentIndexChanged.connect(self._update_detection_note)
+        self.stride_spin.valueChanged.connect(self._update_detection_note)
         self.run_button.clicked.connect(self.start_run)
         self.cancel_button.clicked.connect(self.cancel_run)
         self.list.currentRowChanged.connect(self._analysis_chosen)
@@ -213,6 +226,7 @@ class AnalysesView(QWidget, IndexView):
         self.export_png_button.clicked.connect(self._ask_export_png)
         self._yunet_path: str | None = None
         self._set_running(False)
+        self._update_detection_note()
 
     def _set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
@@ -462,6 +476,22 @@ class AnalysesView(QWidget, IndexView):
         else:
             self.detector_box.setCurrentIndex(0)
 
+    def _update_detection_note(self) -> None:
+        """The one line saying how this tab's detection differs from Live's (issue 13)."""
+        from faceexplorer.inference.analyze import (
+            DetectorSettings,
+            detection_note,
+            detection_settings,
+        )
+
+        yunet = self.detector_box.currentData() == "yunet" and self._yunet_path
+        settings = (DetectorSettings("yunet", str(Path(self._yunet_path).resolve()))
+                    if yunet and self._yunet_path else DetectorSettings())
+        self.detection_note.setText(detection_note(settings, self.stride_spin.value()))
+        # built when asked for: reading the settings builds the detector (~70 ms)
+        self.detection_note.tip = lambda: (f"Detector settings (Live's too): "
+                                           f"{detection_settings(settings)}")
+
     def use_preferences(self, prefs: Any, model: str) -> None:
         """Edit > Preferences: the default detector (YuNet with its file) and ``model``
         when none is chosen yet."""
@@ -479,6 +509,7 @@ class AnalysesView(QWidget, IndexView):
         self._yunet_path = path
         self.detector_box.setItemText(1, f"YuNet ({Path(path).name})")
         self.detector_box.setCurrentIndex(1)
+        self._update_detection_note()
 
     def output_for(self, inputs: list[str], model: str) -> Path:
         """Where the table goes: beside the index, named after the input and the model."""
