@@ -119,10 +119,10 @@ def detection_note(detector: DetectorSettings, stride: int = 1) -> str:
     """
     frames = ("every frame is analysed" if stride == 1
               else f"one frame in {stride} is analysed")
-    restart = (f"; tracking restarts every {PART_FRAMES} frames, so a resumed run gives "
-               "the same rows" if detector.kind == "haar" else "")
-    return (f"Detection as in Live (same detector and settings). Unlike Live: {frames} "
-            f"(Live skips frames it cannot keep up with unless it records every frame){restart}.")
+    restart = (f"; tracking restarts every {PART_FRAMES} frames (resumable runs)"
+               if detector.kind == "haar" else "")
+    return (f"Detection as in Live (same detector, same settings). Unlike Live: {frames} "
+            f"(Live may skip frames){restart}.")
 
 
 def live_note(detector: DetectorSettings) -> str:

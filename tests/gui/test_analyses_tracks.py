@@ -196,3 +196,44 @@ def test_the_user_chooses_the_tracks(qtbot, window, index: VideoIndex) -> None:
     assert again == [titles[1], titles[0]]
     view2.set_track_shown("openface", True)
     view2.set_track_shown("human", True)
+
+
+def test_a_demo_childs_video_run_in_the_tab_shows_the_human_labels(qtbot, tmp_path: Path,
+                                                                    shoot) -> None:
+    """As the demo is built (``demo.ensure_demo``: small samples with drawn videos and
+    OpenFace, the shipped demo model): analysing S1's video from the tab stacks the
+    child's OpenFace rows and human labels under the model."""
+    from faceexplorer.demo import DEMO_MODEL_FILES
+    from faceexplorer.paths import resource_dir
+    from faceexplorer.samples.generate import write_samples
+
+    written = write_samples(tmp_path / "samples", "small", only=["openface"])
+    db = tmp_path / "data" / "index.duckdb"
+    for kind in ("hrm", "openface"):
+        import_path(db, written.path(kind), kind)
+    child = written.written["hrm"].child("S1")
+    w = MainWindow(db)
+    w.testing = True
+    qtbot.addWidget(w)
+    w.resize(1366, 768)
+    w.show()
+    view = w.analyses_view
+    w.show_view(view)
+    view.input_edit.setText(str(child.video))
+    view.model_edit.setText(str(resource_dir() / "demo_model" / DEMO_MODEL_FILES[0]))
+    with qtbot.waitSignal(view.tracks_shown, timeout=TIMEOUT_MS,
+                          check_params_cb=lambda titles: len(titles) == 3) as got:
+        qtbot.mouseClick(view.run_button, Qt.MouseButton.LeftButton)
+    assert got.args[0][1:] == ["OpenFace (S1)", "Human labels (HRM S1)"]
+    assert "face found in" in view.status.text()
+    human = view.timeline.tracks[2]
+    labels = pd.read_csv(child.csv).sort_values("frame")
+    image = _pixels(human.plots[0])
+    row = HRM_AU22.index("AU25")
+    fill = image[row * raster.SUB + 2, labels["frame"].to_numpy() - labels["frame"].iloc[0]]
+    assert ((fill[:, :3] == raster.CODE_COLOURS[1][:3]).all(axis=1)
+            == (labels["AU25"].to_numpy() == 1)).all()
+    with qtbot.waitSignal(view.frame_shown, timeout=10_000):
+        view.slider.setValue(60)
+    shoot(w, "analyses_demo_child")
+    w.close()

@@ -39,7 +39,7 @@ def test_yunet_settings_are_read_from_the_detector(models: dict[str, Path]) -> N
 def test_the_notes_name_the_differences() -> None:
     haar = DetectorSettings()
     note = detection_note(haar)
-    assert note.startswith("Detection as in Live (same detector and settings)")
+    assert note.startswith("Detection as in Live (same detector, same settings)")
     assert "every frame is analysed" in note and f"every {PART_FRAMES} frames" in note
     assert "one frame in 3" in detection_note(haar, 3)
     yunet = DetectorSettings("yunet", "/nowhere/face_detection_yunet.onnx")
