@@ -6,11 +6,12 @@ observed values (its value domain is the set of values that occur), the interval
 closed form so continuous ratings cost O(n). The ICC follows Shrout & Fleiss (1979) on a
 complete matrix; its confidence intervals need F quantiles, computed here without scipy
 from the regularised incomplete beta function (:mod:`faceexplorer.stats.incomplete_beta`,
-shared with the correlation p-values) by bisection.
+shared with the correlation p-values) by a bracketed Newton search.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -236,20 +237,36 @@ def f_sf(x: float, d1: float, d2: float) -> float:
 def f_quantile(p: float, d1: float, d2: float) -> float:
     """The ``p`` quantile of F(d1, d2) (non-integer degrees of freedom allowed).
 
-    Bisection on u = d1 x / (d1 x + d2), which maps (0, inf) onto (0, 1) monotonically.
+    Solves I_u(d1/2, d2/2) = p for u = d1 x / (d1 x + d2), which maps (0, inf) onto
+    (0, 1) monotonically, by Newton's method on u (the derivative is the beta density)
+    inside a bracket that every evaluation narrows; a step that leaves the bracket is
+    replaced by bisection. It stops, as the bisection it replaces did, at the last bit:
+    when a step no longer moves u or the bracket holds no double between its ends.
+    About 6-12 evaluations of I_u where bisection took ~55 (an ICC asks for 6 quantiles).
     """
     if not 0 < p < 1:
         raise ValueError(f"p must lie in (0, 1), got {p}")
-    lo, hi = 0.0, 1.0
-    while True:
-        mid = (lo + hi) / 2
-        if mid in (lo, hi):
+    a, b = d1 / 2, d2 / 2
+    log_beta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+    lo, hi, u = 0.0, 1.0, 0.5
+    for _ in range(200):
+        gap = regularized_beta(u, a, b) - p
+        if gap == 0:
             break
-        if regularized_beta(mid, d1 / 2, d2 / 2) < p:
-            lo = mid
+        if gap < 0:
+            lo = u
         else:
-            hi = mid
-    u = (lo + hi) / 2
+            hi = u
+        density = math.exp(min((a - 1) * math.log(u) + (b - 1) * math.log1p(-u) - log_beta,
+                               700.0))
+        step = u - gap / density if density > 0 else lo   # no slope: bisect
+        if not lo < step < hi:
+            step = (lo + hi) / 2
+            if step in (lo, hi):
+                break
+        if step == u:
+            break
+        u = step
     return d2 * u / (d1 * (1 - u))
 
 
