@@ -63,10 +63,22 @@ def va_annotator_agreement(values: pd.DataFrame,
     majority = crowd.va_majority(v)
     voted = ~np.isnan(v)
     loo, with_all = np.full(v.shape[1], np.nan), np.full(v.shape[1], np.nan)
+    grid = np.unique(v[voted])
+    if 0 < grid.size <= 64:
+        # Few distinct values (C25 uses 9): each value's votes per image counted once;
+        # the others' counts are those less the annotator's own vote. argmax over the
+        # sorted grid takes the first of equal counts: va_majority's smallest-value rule,
+        # so the same modes as va_majority of the matrix without the annotator.
+        hits = v[:, :, None] == grid
+        counts = hits.sum(axis=1)
     for j in range(v.shape[1]):
         if not voted[:, j].any():
             continue
-        others = crowd.va_majority(np.delete(v, j, axis=1))
+        if 0 < grid.size <= 64:
+            rest = counts - hits[:, j, :]
+            others = np.where(rest.max(axis=1) > 0, grid[rest.argmax(axis=1)], np.nan)
+        else:
+            others = crowd.va_majority(np.delete(v, j, axis=1))
         own = v[voted[:, j], j]
         loo[j] = np.mean(np.abs(own - others[voted[:, j]]) <= tolerance)
         with_all[j] = np.mean(np.abs(own - majority[voted[:, j]]) <= tolerance)
