@@ -1,18 +1,22 @@
 """The Analyses tab: run a model over every frame of a video or image folder, see the result.
 
-Top, the form: the input (a video file or a folder of images, each with its picker), the
-model (.onnx, its card found as in Model runs), the face detector (OpenCV's Haar cascade,
-or YuNet with its ONNX file), the frame stride, Run and Cancel with a progress bar. Run
-queues ``inference.analyze.run_analysis`` as a write of the index session (it runs on the
-task runner's long-job thread; the window stays usable) and the analysis is stored in the
-index with its table written beside the index (``<data folder>/analyses/*.parquet``).
-Cancel stops after the frame in flight; running again resumes where it stopped.
+Top, the form (:mod:`~faceexplorer.gui.analyses.run_form`): the input, the model, the
+face detector, the frame stride and the engine, Run and Cancel with a progress bar, and
+a line on how this detection differs from Live's. Run queues
+``inference.analyze.run_analysis`` as a write of the index session (on the task runner's
+long-job thread; the window stays usable) and the analysis is stored in the index with
+its table beside it (``<data folder>/analyses/*.parquet``). Cancel stops after the frame
+in flight; running again resumes where it stopped.
 
-Below, the stored analyses (newest first; every analysis the command line's
-``faceexplorer analyze --db`` stored appears too) and, for the one chosen, each input's
-timeline (:mod:`~faceexplorer.gui.analyses.timeline`) beside the frame at the cursor, its
-face box drawn. Clicking the timeline moves the frame; the frame slider and arrow keys
-move the cursor. Export writes the analysis's table (CSV or Parquet) or the timeline (PNG).
+Below, left: the stored analyses (newest first, the command line's and live recordings
+too), the chosen one's inputs, and what else the index holds about that input
+(:mod:`~faceexplorer.gui.analyses.shown_tracks`: other analyses of the same file, its
+OpenFace rows, an HRM child's human labels), read off the GUI thread
+(``index.video_tracks`` through ``session.read``). Middle: the timeline
+(:mod:`~faceexplorer.gui.analyses.timeline`), the opened analysis first and the ticked
+tracks under it on one frame axis. Right: the frame at the cursor with its face box.
+Clicking the timeline moves the frame; the slider moves the cursor. Export writes the
+analysis's table (CSV or Parquet) or every track of the timeline (PNG).
 """
 
 from __future__ import annotations
@@ -23,19 +27,15 @@ from typing import Any
 
 import duckdb
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QSlider,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -44,6 +44,8 @@ from PySide6.QtWidgets import (
 from faceexplorer.core.vocab import HRM_AU22
 from faceexplorer.gui.analyses.frames import BoxCanvas, ImageListFrames
 from faceexplorer.gui.analyses.job import analysis_job
+from faceexplorer.gui.analyses.run_form import RunForm
+from faceexplorer.gui.analyses.shown_tracks import ShownTracks, choices
 from faceexplorer.gui.analyses.timeline import AnalysisTimeline
 from faceexplorer.gui.core.session import DatasetChange, IndexView, WriteHandle
 from faceexplorer.gui.hrm.frame_loader import FrameLoader, Loaded
@@ -53,17 +55,6 @@ from faceexplorer.media.frames import Frame, VideoFrames
 
 #: the kind a stored analysis is announced with (``DatasetChange.kinds``)
 ANALYSES = "analyses"
-
-
-class TipLabel(QLabel):
-    """A label whose tooltip is made when it is about to show (``tip``)."""
-
-    tip: Any = None
-
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ToolTip and self.tip is not None:
-            self.setToolTip(self.tip())
-        return super().event(event)
 
 
 class AnalysesView(QWidget, IndexView):
@@ -100,73 +91,31 @@ class AnalysesView(QWidget, IndexView):
         self._source: Any = None
         self._request = 0
         self.tracks: vt.InputTracks | None = None
-        #: tracks the user unticked (analysis ids, "openface", "human"), kept across inputs
-        self._hidden: set[str] = set()
         self.loader = FrameLoader(self)
         self.loader.loaded.connect(self._on_loaded)
         self._build()
 
     # --- layout -------------------------------------------------------------------------
     def _build(self) -> None:
-        self.input_edit = QLineEdit()
-        self.input_edit.setPlaceholderText("a video file, or a folder of images")
-        self.video_button = QPushButton("Video…")
-        self.folder_button = QPushButton("Folder…")
-        self.model_edit = QLineEdit()
-        self.model_edit.setPlaceholderText("model .onnx")
-        self.model_button = QPushButton("Model…")
-        self.detector_box = QComboBox()
-        self.detector_box.addItem("Haar cascade (OpenCV)", "haar")
-        self.detector_box.addItem("YuNet… (choose its .onnx)", "yunet")
-        self.stride_spin = QSpinBox()
-        self.stride_spin.setRange(1, 1000)
-        self.stride_spin.setPrefix("every ")
-        self.stride_spin.setSuffix(" frame(s)")
-        self.engine_box = QComboBox()
-        self.engine_box.addItem("this computer", "local")
-        self.engine_box.addItem("Ray cluster", "ray")
-        self.engine_box.setToolTip("Ray spreads the frames over a cluster's workers (pip "
-                                   "install 'faceexplorer[cluster]'); the table is the same")
-        self.address_edit = QLineEdit()
-        self.address_edit.setPlaceholderText("Ray address (empty: start one here)")
-        self.address_edit.setEnabled(False)
-        self.engine_box.currentIndexChanged.connect(
-            lambda: self.address_edit.setEnabled(self.engine_box.currentData() == "ray"))
+        self.form = RunForm(self)
+        f = self.form
+        # the form's widgets, under the names the tests and preferences use
+        (self.input_edit, self.model_edit, self.detector_box, self.stride_spin,
+         self.engine_box, self.address_edit, self.run_button, self.cancel_button,
+         self.progress, self.detection_note) = (
+            f.input_edit, f.model_edit, f.detector_box, f.stride_spin, f.engine_box,
+            f.address_edit, f.run_button, f.cancel_button, f.progress, f.detection_note)
         #: how Ray runs its workers ("inline": in this process, for tests)
         self.ray_pool = "ray"
-        self.run_button = QPushButton("Run")
-        self.cancel_button = QPushButton("Cancel")
-        self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m frames")
         self.status = QLabel("Choose a video or an image folder and a model, then Run.")
         self.status.setWordWrap(True)
-        self.detection_note = TipLabel("")
-        self.detection_note.setObjectName("detectionNote")
-        self.detection_note.setWordWrap(True)
-        self.detection_note.setStyleSheet("color: #555;")
-        row1 = QHBoxLayout()
-        for w, stretch in ((QLabel("Input"), 0), (self.input_edit, 3), (self.video_button, 0),
-                           (self.folder_button, 0), (QLabel("Model"), 0),
-                           (self.model_edit, 3), (self.model_button, 0)):
-            row1.addWidget(w, stretch)
-        row2 = QHBoxLayout()
-        for w, stretch in ((QLabel("Detector"), 0), (self.detector_box, 1),
-                           (self.stride_spin, 0), (QLabel("on"), 0), (self.engine_box, 0),
-                           (self.address_edit, 1), (self.run_button, 0),
-                           (self.cancel_button, 0), (self.progress, 2)):
-            row2.addWidget(w, stretch)
 
         self.list = QListWidget()
         self.list.setObjectName("analysesList")
         self.list.setWordWrap(True)
         self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.input_box = QComboBox()
-        self.shown_list = QListWidget()
-        self.shown_list.setObjectName("shownTracks")
-        self.shown_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.shown_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.shown_list.setToolTip("Other analyses of the same file, its OpenFace rows and "
-                                   "its human labels: tick those to stack under it")
+        self.shown_list = ShownTracks()
         self.export_table_button = QPushButton("Export table…")
         self.export_png_button = QPushButton("Export timeline…")
         left = QWidget()
@@ -177,6 +126,7 @@ class AnalysesView(QWidget, IndexView):
         lay.addWidget(QLabel("Input"))
         lay.addWidget(self.input_box)
         self.shown_label = QLabel("Also on the timeline")
+        self.shown_label.setWordWrap(True)
         lay.addWidget(self.shown_label)
         lay.addWidget(self.shown_list, 2)
         lay.addWidget(self.export_table_button)
@@ -203,30 +153,20 @@ class AnalysesView(QWidget, IndexView):
         split.setStretchFactor(2, 0)
         split.setSizes([230, 800, 260])
         outer = QVBoxLayout(self)
-        outer.addLayout(row1)
-        outer.addLayout(row2)
-        outer.addWidget(self.detection_note)
+        outer.addWidget(self.form)
         outer.addWidget(self.status)
         outer.addWidget(split, 1)
 
-        self.video_button.clicked.connect(self._pick_video)
-        self.folder_button.clicked.connect(self._pick_folder)
-        self.model_button.clicked.connect(self._pick_model)
-        self.detector_box.activated.connect(self._detector_chosen)
-        self.detector_box.currentIndexChanged.connect(self._update_detection_note)
-        self.stride_spin.valueChanged.connect(self._update_detection_note)
         self.run_button.clicked.connect(self.start_run)
         self.cancel_button.clicked.connect(self.cancel_run)
         self.list.currentRowChanged.connect(self._analysis_chosen)
         self.input_box.currentIndexChanged.connect(self._input_chosen)
-        self.shown_list.itemChanged.connect(self._shown_changed)
+        self.shown_list.changed.connect(self._draw_tracks)
         self.timeline.cursor_moved.connect(self.show_frame)
         self.slider.valueChanged.connect(self._slid)
         self.export_table_button.clicked.connect(self._ask_export_table)
         self.export_png_button.clicked.connect(self._ask_export_png)
-        self._yunet_path: str | None = None
         self._set_running(False)
-        self._update_detection_note()
 
     def _set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
@@ -311,52 +251,16 @@ class AnalysesView(QWidget, IndexView):
         self._fill_shown_list()
         self._draw_tracks()
 
-    def _choices(self) -> list[tuple[str, str]]:
-        """(key, label) of each track the input can show besides the opened analysis."""
-        t = self.tracks
-        if t is None:
-            return []
-        found = [(c.analysis_id, c.title) for c in t.analyses[1:]]
-        if t.openface is not None:
-            found.append(("openface", f"OpenFace ({t.openface.source})"))
-        if t.human is not None:
-            found.append(("human", f"Human labels (HRM {t.child})"))
-        return found
-
     def _fill_shown_list(self) -> None:
-        self.shown_list.blockSignals(True)
-        self.shown_list.clear()
-        for key, label in self._choices():
-            item = QListWidgetItem(label)
-            item.setToolTip(label)
-            item.setData(Qt.ItemDataRole.UserRole, key)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Unchecked if key in self._hidden
-                               else Qt.CheckState.Checked)
-            self.shown_list.addItem(item)
-        self.shown_list.blockSignals(False)
-        n = self.shown_list.count()
-        self.shown_label.setText("Also on the timeline" if n else
-                                 "Also on the timeline: nothing else in the index covers "
-                                 "this input" if self.tracks is not None else
-                                 "Also on the timeline")
-        self.shown_label.setWordWrap(True)
+        self.shown_list.fill(choices(self.tracks))
+        self.shown_label.setText(
+            "Also on the timeline: nothing else in the index covers this input"
+            if self.tracks is not None and not self.shown_list.count()
+            else "Also on the timeline")
 
     def set_track_shown(self, key: str, shown: bool) -> None:
         """Tick or untick a track of the list (an analysis id, "openface" or "human")."""
-        for i in range(self.shown_list.count()):
-            item = self.shown_list.item(i)
-            if item.data(Qt.ItemDataRole.UserRole) == key:
-                item.setCheckState(Qt.CheckState.Checked if shown
-                                   else Qt.CheckState.Unchecked)
-
-    def _shown_changed(self, item: QListWidgetItem) -> None:
-        key = item.data(Qt.ItemDataRole.UserRole)
-        if item.checkState() == Qt.CheckState.Checked:
-            self._hidden.discard(key)
-        else:
-            self._hidden.add(key)
-        self._draw_tracks()
+        self.shown_list.set_shown(key, shown)
 
     def _opened_title(self) -> str:
         row = next((a for a in self.analyses if a["analysis_id"] == self._shown), None)
@@ -367,7 +271,7 @@ class AnalysesView(QWidget, IndexView):
     def _draw_tracks(self) -> None:
         """The opened analysis and the ticked tracks on the timeline; the cursor kept."""
         t, cursor = self.tracks, self.timeline.cursor
-        shown = {k for k, _ in self._choices()} - self._hidden
+        shown = self.shown_list.shown()
         others = [] if t is None else [
             (c.title, t.series[c.analysis_id]) for c in t.analyses[1:]
             if c.analysis_id in shown]
@@ -447,69 +351,15 @@ class AnalysesView(QWidget, IndexView):
         self.frame_shown.emit(loaded.frame)
 
     # --- running ------------------------------------------------------------------------
-    def _pick_video(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a video", self.input_edit.text(),
-                                              "Videos (*.mp4 *.avi *.mov *.mkv *.webm);;"
-                                              "All files (*)")
-        if path:
-            self.input_edit.setText(path)
-
-    def _pick_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose a folder of images",
-                                                self.input_edit.text())
-        if path:
-            self.input_edit.setText(path)
-
-    def _pick_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose an ONNX model",
-                                              self.model_edit.text(), "ONNX model (*.onnx)")
-        if path:
-            self.model_edit.setText(path)
-
-    def _detector_chosen(self, index: int) -> None:
-        if self.detector_box.itemData(index) != "yunet":
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Choose the YuNet model",
-                                              self._yunet_path or "", "ONNX model (*.onnx)")
-        if path:
-            self.set_yunet(path)
-        else:
-            self.detector_box.setCurrentIndex(0)
-
-    def _update_detection_note(self) -> None:
-        """The one line saying how this tab's detection differs from Live's (issue 13)."""
-        from faceexplorer.inference.analyze import (
-            DetectorSettings,
-            detection_note,
-            detection_settings,
-        )
-
-        yunet = self.detector_box.currentData() == "yunet" and self._yunet_path
-        settings = (DetectorSettings("yunet", str(Path(self._yunet_path).resolve()))
-                    if yunet and self._yunet_path else DetectorSettings())
-        self.detection_note.setText(detection_note(settings, self.stride_spin.value()))
-        # built when asked for: reading the settings builds the detector (~70 ms)
-        self.detection_note.tip = lambda: (f"Detector settings (Live's too): "
-                                           f"{detection_settings(settings)}")
-
     def use_preferences(self, prefs: Any, model: str) -> None:
         """Edit > Preferences: the default detector (YuNet with its file) and ``model``
-        when none is chosen yet."""
-        if self.run is not None:
-            return
-        if prefs.detector == "yunet" and prefs.yunet_model:
-            self.set_yunet(prefs.yunet_model)
-        elif prefs.detector != "yunet":
-            self.detector_box.setCurrentIndex(0)
-        if model and not self.model_edit.text().strip():
-            self.model_edit.setText(model)
+        when none is chosen yet (not while a run uses the form)."""
+        if self.run is None:
+            self.form.use_preferences(prefs, model)
 
     def set_yunet(self, path: str) -> None:
         """Use YuNet from ``path`` (as the detector picker does)."""
-        self._yunet_path = path
-        self.detector_box.setItemText(1, f"YuNet ({Path(path).name})")
-        self.detector_box.setCurrentIndex(1)
-        self._update_detection_note()
+        self.form.set_yunet(path)
 
     def output_for(self, inputs: list[str], model: str) -> Path:
         """Where the table goes: beside the index, named after the input and the model."""
@@ -534,9 +384,7 @@ class AnalysesView(QWidget, IndexView):
             self.analysis_failed.emit(problem)
             return
         assert self.session is not None
-        detector = "haar"
-        if self.detector_box.currentData() == "yunet" and self._yunet_path:
-            detector = self._yunet_path
+        detector = self.form.detector_choice()
         inputs = [text]
         if self.app_state is not None:
             self.app_state.set("model_path", model)
