@@ -10,7 +10,9 @@ shows :func:`input_series`: one value per analysed frame of the input, for the f
 face of the frame (face 0, the largest the detector kept; a frame without a face has
 none), as arrays a timeline plots directly. Expression probabilities come back as a
 labels x frames matrix in the model's label order (the MAP keys), NaN where no face was
-found or the prediction was invalid.
+found or the prediction was invalid; an AU model's probabilities likewise (``aus``).
+What else the index holds about the same input (other analyses, OpenFace, human labels)
+is ``index.video_tracks``.
 """
 
 from __future__ import annotations
