@@ -57,11 +57,18 @@ def cohens_kappa(a: np.ndarray, b: np.ndarray, n_categories: int = N_EXPRESSIONS
 def pairwise_cohens_kappa(codes: np.ndarray, n_categories: int = N_EXPRESSIONS) -> np.ndarray:
     """Raters x raters matrix of Cohen's kappa, each pair on the items both rated."""
     hot, valid = _one_hot(codes, n_categories)
+    n, m, k = hot.shape
+    flat = hot.reshape(n, m * k)
     both = valid.T @ valid
+    # Counts as products of 0/1 matrices: whole numbers, exact in float64 in any order,
+    # so the same as the einsums over items they replace (~3x less CPU).
+    together = (flat.T @ flat).reshape(m, k, m, k)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p_o = np.einsum("nik,njk->ij", hot, hot) / both
-        # Marginals of rater i on the items rater j also rated, and vice versa.
-        marg = np.einsum("nik,nj->ijk", hot, valid) / both[:, :, None]
+        p_o = together.diagonal(axis1=1, axis2=3).sum(axis=2) / both
+        # Marginals of rater i on the items rater j also rated, and vice versa (C order:
+        # the einsum below then sums in the order it always did).
+        marg = np.ascontiguousarray((flat.T @ valid).reshape(m, k, m).transpose(0, 2, 1))
+        marg /= both[:, :, None]
         p_e = np.einsum("ijk,jik->ij", marg, marg)
         return (p_o - p_e) / (1 - p_e)
 
