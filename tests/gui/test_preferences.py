@@ -138,7 +138,7 @@ def test_model_runs_and_live_start_from_the_preferences(qtbot, toy_index, tmp_pa
 
     window.views.setCurrentWidget(window._pages["live_view"])
     live = window.live_view
-    qtbot.waitUntil(lambda: live.model_edit.text() == str(model), timeout=3000)
+    qtbot.waitUntil(lambda: live.model_box.value() == str(model), timeout=3000)
     assert live.detector_box.currentIndex() == 2 and live.yunet_model == str(yunet)
     # back to Haar in Preferences: the Live tab follows
     dialog = _open_preferences(qtbot, window)
@@ -156,7 +156,7 @@ def test_the_demo_model_beside_the_index_fills_the_model_fields(qtbot, toy_index
     assert installed == demo_model_path(folder) and installed.with_suffix(".json").is_file()
     window = _open(qtbot, toy_index)
     window.views.setCurrentWidget(window._pages["live_view"])
-    qtbot.waitUntil(lambda: window.live_view.model_edit.text() == str(installed),
+    qtbot.waitUntil(lambda: window.live_view.model_box.value() == str(installed),
                     timeout=3000)
     window.views.setCurrentWidget(window._pages["models_view"])
     qtbot.waitUntil(lambda: window.models_view.model_edit.text() == str(installed),
