@@ -190,7 +190,9 @@ class TablePanel(QWidget, IndexView):
                 self.table_combo.addItem(f"Skipped rows ({ds.skipped_total:,})", SKIPPED)
         self.table_combo.blockSignals(False)
         if ds is not None and ds.tables:
-            if self.isVisible() or not self.isWindow() and self.window().isHidden():
+            # on screen, or to be on screen when its window (not shown yet) shows
+            if self.isVisible() or (not self.isWindow() and self.window().isHidden()
+                                    and self.isVisibleTo(self.window())):
                 self.show_table(ds.tables[0])
             else:       # the Records tab is not on screen: read the page when it is
                 self._pending_table = ds.tables[0]

@@ -16,7 +16,8 @@ panel reads one image per click and must paint within ~50 ms.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import threading
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -243,6 +244,55 @@ def c25_image_names(con: duckdb.DuckDBPyConnection) -> dict[int, dict[int, str |
             "ORDER BY image_index, c25_set, line").fetchall():
         names.setdefault(int(image_index), {}).setdefault(int(c25_set), filename)
     return names
+
+
+class LazyC25Names(Mapping[int, dict[int, str | None]]):
+    """:func:`c25_image_names`, read on first use, by whichever worker uses it first.
+
+    The detail panel needs the names only once a click or a read-ahead asks for a C25
+    image; read when the panel opened, they cost every open of the AffectNet tab ~12 ms
+    on the GUI thread. The object holds its own cursor (created on the caller's thread,
+    used under a lock) until it has read them; :meth:`close` lets go of it unread.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._cursor: duckdb.DuckDBPyConnection | None = con.cursor()
+        self._lock = threading.Lock()
+        self._names: dict[int, dict[int, str | None]] | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._names is not None
+
+    def _read(self) -> dict[int, dict[int, str | None]]:
+        names = self._names
+        if names is not None:
+            return names
+        with self._lock:
+            if self._names is None:
+                if self._cursor is None:
+                    raise FaceExplorerError("the index was closed before the C25 names "
+                                            "were read")
+                self._names = c25_image_names(self._cursor)
+                self._cursor.close()
+                self._cursor = None
+            return self._names
+
+    def close(self) -> None:
+        """Close the cursor if the names were never read."""
+        with self._lock:
+            if self._cursor is not None:
+                self._cursor.close()
+                self._cursor = None
+
+    def __getitem__(self, image_index: int) -> dict[int, str | None]:
+        return self._read()[image_index]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
 
 
 #: The columns :func:`affectnet_from_row` reads.

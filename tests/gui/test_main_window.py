@@ -317,6 +317,7 @@ def test_real_sample_import(qtbot, open_window, tmp_path, shoot, kind, writer, f
     assert ds.skipped_total == report.skipped_total
     if report.skipped:
         assert "Skipped rows" in window.dataset_panel.details.text()
+    window.show_view(window.table_panel)    # the Records tab reads its page when shown
     table = window.table_panel
     assert table.table == main_table == imp.TABLES[0]
     total = table.total

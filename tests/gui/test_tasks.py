@@ -103,14 +103,16 @@ def test_cancel_interrupts_and_delivers_nothing(runner):
 
 def test_on_cancel_after_cancel_interrupts_at_once(runner):
     calls = []
-    gate = threading.Event()
+    gate, started = threading.Event(), threading.Event()
 
     def job(ctx):
+        started.set()
         gate.wait(5)
         ctx.on_cancel(lambda: calls.append("interrupt"))
         raise TaskCancelled
 
     task = runner.submit(job)
+    assert started.wait(5)        # running (a job cancelled before it starts never runs)
     runner.cancel(task=task)
     gate.set()
     assert runner.wait_until_idle(5)

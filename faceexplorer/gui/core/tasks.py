@@ -201,6 +201,12 @@ class TaskRunner(QObject):
         # short jobs (a page, a frame, a statistic) never queue behind them.
         self._long_pool = None if synchronous else ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="faceexplorer-long")
+        if self._pool is not None:
+            # Start the short-job threads now, with the window: started on first use,
+            # each cost ~6 ms of the first view's open (issue 18's "open tab").
+            gate = threading.Barrier(max_workers)
+            for _ in range(max_workers):
+                self._pool.submit(gate.wait, 5.0)
         self._ids = itertools.count(1)
         self._lanes: dict[Any, _Lane] = {}
         self._callbacks: dict[int, _Callbacks] = {}

@@ -17,6 +17,7 @@ the panel has been painted (the bench times that).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 from html import escape
 
@@ -46,7 +47,7 @@ from faceexplorer.gui.detail.va_plane import VAPlane
 from faceexplorer.gui.detail.vote_histogram import MODEL_COLOURS, VoteHistogram
 from faceexplorer.reports.image_detail import (
     ImageDetail,
-    c25_image_names,
+    LazyC25Names,
     image_detail,
     index_tables,
 )
@@ -74,7 +75,7 @@ class DetailPanel(QWidget, IndexView):
         super().__init__(parent)
         self._cursor: duckdb.DuckDBPyConnection | None = None
         self._tables: frozenset[str] = frozenset()
-        self._c25_names: dict[int, dict[int, str | None]] = {}
+        self._c25_names: Mapping[int, dict[int, str | None]] = {}
         self._request = 0
         self.current: ImageDetail | None = None
         self.loader = DetailLoader(self)
@@ -225,6 +226,12 @@ class DetailPanel(QWidget, IndexView):
             self.read_ahead = None
         if self._cursor is not None:
             self._cursor.close()
+        names = self._c25_names
+        if isinstance(names, LazyC25Names) and not names.loaded:
+            names.close()                 # its cursor belongs to the old connection
+            names = self._c25_names = {}
+        if con is not None and "c25_images" in self._tables and not names:
+            self._c25_names = LazyC25Names(con)   # read on a worker when first needed
         # The worker thread needs its own cursor: DuckDB connections are not thread-safe.
         self._cursor = con.cursor() if con is not None else None
         spawn = self.session.tasks.spawn if self.session is not None else None
@@ -237,8 +244,9 @@ class DetailPanel(QWidget, IndexView):
         """Show images of ``con``'s index, or none (None: it is closing)."""
         # Read once per opening or write of the index.
         self._tables = index_tables(con) if con is not None else frozenset()
-        self._c25_names = (c25_image_names(con) if con is not None
-                           and "c25_images" in self._tables else {})
+        if isinstance(self._c25_names, LazyC25Names):
+            self._c25_names.close()
+        self._c25_names = {}               # hold_cursors reads them anew (lazily)
         self.hold_cursors(con)
         self._show_message("No image selected" if con is not None else "No index open")
 
