@@ -121,61 +121,73 @@ def analysis_inputs(con: duckdb.DuckDBPyConnection, analysis_id: str) -> list[An
 
 def input_series(con: duckdb.DuckDBPyConnection, analysis_id: str,
                  source: str) -> InputSeries:
-    """The per-frame series of ``source`` in ``analysis_id`` (face 0 of each frame)."""
+    """The per-frame series of ``source`` in ``analysis_id`` (face 0 of each frame).
+
+    One query, fetched as numpy columns: each label of the MAPs becomes a column
+    (``map_extract``), so no Python loop runs over the frames (it read the GUI thread's
+    8,380-frame series in 223 ms, now 48: bench/analysis_tracks.py).
+    """
     if analysis_id.startswith(LIVE):
-        rows = con.execute("""
-            SELECT frame_index, timestamp_s, true AS face_found, NULL AS file,
-                   any_value(expression) FILTER (WHERE face_index = 0 AND valid),
-                   any_value(valence) FILTER (WHERE face_index = 0 AND valid),
-                   any_value(arousal) FILTER (WHERE face_index = 0 AND valid),
-                   any_value([box_x, box_y, box_w, box_h]) FILTER (WHERE face_index = 0),
-                   any_value(aus) FILTER (WHERE face_index = 0 AND valid)
-            FROM live_predictions WHERE session_id = ?
-            GROUP BY frame_index, timestamp_s ORDER BY frame_index""",
-                           [analysis_id.removeprefix(LIVE)]).fetchall()
-        return _series(source, rows)
-    rows = con.execute("""
-        SELECT frame_index, timestamp_s, bool_or(face_found) AS face_found,
-               any_value(file) AS file,
-               any_value(expression) FILTER (WHERE face_index = 0 AND valid) AS expression,
-               any_value(valence) FILTER (WHERE face_index = 0 AND valid) AS valence,
-               any_value(arousal) FILTER (WHERE face_index = 0 AND valid) AS arousal,
-               any_value([box_x, box_y, box_w, box_h]) FILTER (WHERE face_index = 0) AS box,
-               any_value(aus) FILTER (WHERE face_index = 0 AND valid) AS aus
-        FROM analysis_rows WHERE analysis_id = ? AND source = ?
-        GROUP BY frame_index, timestamp_s ORDER BY frame_index""",
-                       [analysis_id, source]).fetchall()
-    return _series(source, rows)
+        table, where = "live_predictions", "session_id = ?"
+        params = [analysis_id.removeprefix(LIVE)]
+        found, file = "true", "NULL::VARCHAR"
+    else:
+        table, where, params = "analysis_rows", "analysis_id = ? AND source = ?", [
+            analysis_id, source]
+        found, file = "bool_or(face_found)", "any_value(file)"
+    labels = _map_keys(con, table, "expression", where, params)
+    aus = _map_keys(con, table, "aus", where, params)
+    face0 = "FILTER (WHERE face_index = 0 AND valid)"
+    keys = ([f"map_extract(expression, {_literal(k)})[1] AS e{i}"
+             for i, k in enumerate(labels)]
+            + [f"map_extract(aus, {_literal(k)})[1] AS a{i}" for i, k in enumerate(aus)])
+    data = con.execute(f"""
+        WITH f AS (
+            SELECT frame_index, timestamp_s, {found} AS face_found, {file} AS file,
+                   any_value(expression) {face0} AS expression,
+                   any_value(valence) {face0} AS valence,
+                   any_value(arousal) {face0} AS arousal,
+                   any_value([box_x, box_y, box_w, box_h]) FILTER (WHERE face_index = 0)
+                       AS box,
+                   any_value(aus) {face0} AS aus
+            FROM {table} WHERE {where}
+            GROUP BY frame_index, timestamp_s)
+        SELECT frame_index, timestamp_s, face_found, file, valence, arousal,
+               box[1] AS bx, box[2] AS by, box[3] AS bw, box[4] AS bh
+               {''.join(', ' + k for k in keys)}
+        FROM f ORDER BY frame_index""", params).fetchnumpy()
+    n = len(data["frame_index"])
 
+    def column(name: str) -> np.ndarray:
+        return np.ma.filled(np.ma.asarray(data[name]).astype(np.float64), np.nan)
 
-def _matrix(rows: list[tuple[Any, ...]], i: int) -> tuple[list[str], np.ndarray]:
-    """(labels, labels x frames) of the MAP column ``i``; NaN where a frame has none."""
-    labels: list[str] = next((list(r[i]) for r in rows if r[i]), [])
-    values = np.full((len(labels), len(rows)), np.nan)
-    for j, row in enumerate(rows):
-        if row[i]:
-            values[:, j] = [np.nan if row[i].get(k) is None else row[i][k] for k in labels]
-    return labels, values
-
-
-def _series(source: str, rows: list[tuple[Any, ...]]) -> InputSeries:
-    labels, probs = _matrix(rows, 4)
-    aus, au_probs = _matrix(rows, 8)
-    n = len(rows)
-    boxes = np.full((n, 4), np.nan)
-    for j, row in enumerate(rows):
-        if row[7] is not None and None not in row[7]:
-            boxes[j] = row[7]
-
-    def column(i: int) -> np.ndarray:
-        return np.array([np.nan if r[i] is None else r[i] for r in rows], dtype=np.float64)
-
+    boxes = np.stack([column(c) for c in ("bx", "by", "bw", "bh")], axis=1) if n else \
+        np.full((0, 4), np.nan)
+    boxes[np.isnan(boxes).any(axis=1)] = np.nan
+    probs = np.array([column(f"e{i}") for i in range(len(labels))]).reshape(len(labels), n)
+    au_probs = np.array([column(f"a{i}") for i in range(len(aus))]).reshape(len(aus), n)
+    files = np.asarray(np.ma.getdata(data["file"]), dtype=object)
+    files[np.ma.getmaskarray(data["file"])] = None
     return InputSeries(
-        source=source, frames=np.array([r[0] for r in rows], dtype=np.int64),
-        seconds=column(1), face_found=np.array([bool(r[2]) for r in rows], dtype=bool),
-        labels=tuple(labels), probabilities=probs, valence=column(5), arousal=column(6),
-        boxes=boxes, files=tuple(r[3] for r in rows), aus=tuple(aus),
-        au_probabilities=au_probs)
+        source=source, frames=np.asarray(data["frame_index"], dtype=np.int64),
+        seconds=column("timestamp_s"),
+        face_found=np.ma.filled(np.ma.asarray(data["face_found"]), False).astype(bool),
+        labels=tuple(labels), probabilities=probs, valence=column("valence"),
+        arousal=column("arousal"), boxes=boxes, files=tuple(files.tolist()),
+        aus=tuple(aus), au_probabilities=au_probs)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _map_keys(con: duckdb.DuckDBPyConnection, table: str, column: str, where: str,
+              params: list[Any]) -> list[str]:
+    """The labels of a MAP column in the model's order (its fullest row's keys)."""
+    row = con.execute(f"SELECT map_keys({column}) FROM {table} WHERE {where} AND "
+                      f"{column} IS NOT NULL ORDER BY cardinality({column}) DESC LIMIT 1",
+                      params).fetchone()
+    return list(row[0]) if row else []
 
 
 def export_rows(con: duckdb.DuckDBPyConnection, analysis_id: str, path: Path) -> int:
