@@ -77,6 +77,10 @@ def test_live_tab_pickers_panel_every_frame_and_no_camera(qtbot, assets, tmp_pat
     assert not view.every_frame.isEnabled()
     assert "camera delivers frames at its own rate" in view.every_frame.toolTip()
     assert view.model_box.value() == str(demo_model())
+    # how detection differs from the Analyses tab's, in one line
+    qtbot.waitUntil(lambda: view.detection_note.text().startswith(
+        "Detection as in Analyses (same detector and settings)"), timeout=5_000)
+    assert "skips the rest unless it records every frame" in view.detection_note.text()
     probe = cv2.VideoCapture(0)
     present = probe.isOpened()
     probe.release()

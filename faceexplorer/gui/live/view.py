@@ -15,6 +15,9 @@ the demo model, "Browse…"); the last ones started are remembered in the window
 the video ("Video: face.avi (25.0 fps)"). "Record every frame" reads a video or folder in
 lockstep, unpaced, and records from its first frame (no frame dropped; the display goes
 as fast as the model); a camera cannot wait for the model, so the box is disabled for it.
+A grey line under the status says how Live's face detection differs from the Analyses
+tab's (``inference.analyze.live_note``: same detector and settings; Live skips frames
+unless it records every frame, and never restarts tracking in a video).
 
 Recording writes ``live_<time>.csv`` (+ ``.json``) into ``output_dir``; when it ends
 ``recording_finished(csv_path)`` tells the main window, which stores it in the index
@@ -178,6 +181,11 @@ class LiveView(QWidget):
         above.addWidget(self.legend, 1)
         # a long status (the end reason) is cut rather than widen the window
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        #: how Live's detection differs from Analyses' (issue 13 item 4)
+        self.detection_note = QLabel("")
+        self.detection_note.setObjectName("detectionNote")
+        self.detection_note.setWordWrap(True)
+        self.detection_note.setStyleSheet("color: #555;")
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(controls)
@@ -185,6 +193,7 @@ class LiveView(QWidget):
         layout.addLayout(above)
         layout.addWidget(self.timeline)
         layout.addWidget(self.status)
+        layout.addWidget(self.detection_note)
         layout.addWidget(self.message)
         self.start_button.clicked.connect(self._start_clicked)
         self.stop_button.clicked.connect(self.stop)
@@ -192,8 +201,24 @@ class LiveView(QWidget):
         self.snapshot_button.clicked.connect(self._snapshot_clicked)
         self.canvas.resized.connect(self._fit_changed)
         self.source_box.currentIndexChanged.connect(self._source_changed)
+        self.detector_box.currentIndexChanged.connect(self._update_detection_note)
         self._set_running(False)
         self._source_changed()
+        # after the first paint: the note's module brings in pandas and DuckDB
+        QTimer.singleShot(0, self._update_detection_note)
+
+    def _update_detection_note(self, _index: int = -1) -> None:
+        """One line on how detection here differs from Analyses' (its own words)."""
+        from faceexplorer.inference.analyze import DetectorSettings, live_note
+
+        index = self.detector_box.currentIndex()
+        if index == 1:
+            self.detection_note.setText("No face detection: each whole frame goes to the "
+                                        "model as the face (Analyses always detects faces).")
+            return
+        settings = DetectorSettings("yunet", self.yunet_model) if index == 2 \
+            else DetectorSettings()
+        self.detection_note.setText(live_note(settings))
 
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
@@ -254,6 +279,7 @@ class LiveView(QWidget):
         """Edit > Preferences: the detector to start with, and ``model`` (the model last run
         in Model runs, or the first of the models folder) as a choice of the model box."""
         self.yunet_model = prefs.yunet_model
+        self._update_detection_note()
         self.detector_box.setItemData(2, prefs.yunet_model or "No YuNet file chosen yet",
                                       Qt.ItemDataRole.ToolTipRole)
         if self.session is None or not self.session.running:
