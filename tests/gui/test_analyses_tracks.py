@@ -171,6 +171,9 @@ def test_two_models_openface_and_human_labels_on_one_axis(qtbot, window, index: 
     assert tl.cursor == 200 and all(line.value() == 200 for line in tl.cursors)
     assert len(tl.cursors) == len(tl.plots)
     shoot(window, "analyses_tracks_window")
+    # the PNG export draws every track, also those scrolled out of view
+    image = tl.image()
+    assert image.height() >= tl.graphics.minimumHeight() > tl.scroll.viewport().height()
     bar = tl.scroll.verticalScrollBar()
     bar.setValue(bar.maximum())             # the tracks below the fold: none clipped
     shoot(window, "analyses_tracks_window_bottom")
@@ -237,3 +240,27 @@ def test_a_demo_childs_video_run_in_the_tab_shows_the_human_labels(qtbot, tmp_pa
         view.slider.setValue(60)
     shoot(w, "analyses_demo_child")
     w.close()
+
+
+def test_an_au_model_gets_its_au_rows(qtbot) -> None:
+    """A model with AU outputs: its probabilities in the HRM tab's grey model rows."""
+    from faceexplorer.gui.analyses.timeline import AnalysisTimeline
+    from faceexplorer.index.analysis_query import InputSeries
+
+    n = 20
+    frames = np.arange(n)
+    aus = np.linspace(0, 1, 2 * n).reshape(2, n)
+    aus[:, 5] = np.nan                                  # no face at frame 5
+    series = InputSeries("v.mp4", frames, frames / 25, np.arange(n) != 5, (), np.empty((0, n)),
+                         np.full(n, np.nan), np.full(n, np.nan), np.full((n, 4), np.nan),
+                         (None,) * n, ("AU12", "AU1"), aus)
+    timeline = AnalysisTimeline()
+    qtbot.addWidget(timeline)
+    timeline.set_tracks(series, "au model")
+    rows_plot, face_plot = timeline.tracks[0].plots
+    assert [t[1] for t in rows_plot.getAxis("left")._tickLevels[0]] == ["AU12", "AU1"]
+    grey = _pixels(rows_plot)[raster.SUB + 2, :, 0].astype(float)     # AU1's fill row
+    ok = np.arange(n) != 5
+    np.testing.assert_array_equal(grey[ok], np.rint(255 * (1 - aus[1, ok])))
+    assert tuple(_pixels(rows_plot)[raster.SUB + 2, 5]) == raster.NO_PREDICTION
+    assert timeline.face_plot is face_plot and timeline.va_plot is None

@@ -260,4 +260,5 @@ def legend() -> str:
     parts = [swatch(raster.CODE_COLOURS[c], raster.CODE_NAMES[c].split(" (")[0])
              for c in range(1, 6)]
     return ("Human labels: " + " ".join(parts + [swatch(raster.GAP_DARK, "not labelled")])
-            + " · model and OpenFace rows: white 0, black 1 (OpenFace: 5)")
+            + " · expressions: viridis 0–1, white mark the most probable · a model's AU "
+            "rows: white 0, black 1 · OpenFace _r: white 0, black 5")
