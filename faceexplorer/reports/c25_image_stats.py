@@ -7,7 +7,7 @@ recomputed in Python per query. The figures are those of
 the same pure functions (``crowd.expression_stats``, ``crowd.va_stats``, ``dawid_skene``)
 on the same vote matrices, one row per (set, image). Only the reading differs: each set's
 votes come in one query and are laid into the three images x annotators matrices by
-position (:func:`set_vote_matrices`), where ``set_image_stats`` pivots each task in
+position (:func:`crowd_report.set_vote_matrices`), where ``set_image_stats`` pivots each task in
 pandas (a query, a label map and a pivot per task: ~0.1 s of a C25 import).
 
 The table depends only on the C25 votes, so it is rebuilt at the end of each C25 import;
@@ -23,8 +23,8 @@ import pandas as pd
 
 from faceexplorer.core.vocab import EXPRESSIONS
 from faceexplorer.index.c25_query import c25_sets
-from faceexplorer.reports.crowd_report import fitted_dawid_skene
-from faceexplorer.stats import crowd, crowd_images
+from faceexplorer.reports.crowd_report import fitted_dawid_skene, set_vote_matrices
+from faceexplorer.stats import crowd
 from faceexplorer.stats.crowd import CANONICAL_TO_C25
 
 TABLE = "c25_image_stats"
@@ -90,49 +90,10 @@ def materialize_image_stats(con: duckdb.DuckDBPyConnection) -> int:
 
 
 
-def set_vote_matrices(con: duckdb.DuckDBPyConnection, c25_set: int
-                      ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """One set's images (``image_index`` and file names, file order) and, per task, the
-    images x annotators vote matrix, as
-    :func:`faceexplorer.reports.crowd_report.vote_matrix` gives them.
-
-    Expression votes are canonical codes, V/A votes values, NaN where an annotator has
-    no vote; each task's columns are its annotators in participant-number order (the
-    order the statistics sum in).
-    """
-    images = con.execute("SELECT image_index, filename FROM c25_images WHERE c25_set = ? "
-                         "ORDER BY line", [c25_set]).fetchnumpy()
-    order = np.asarray(images["image_index"], dtype=np.int64)
-    labels = "[" + ", ".join(f"'{e}'" for e in EXPRESSIONS) + "]"
-    votes = con.execute(
-        "SELECT task, image_index, annotator, CASE WHEN task = 'expression' THEN "
-        f"list_position({labels}, expression) - 1 ELSE value END AS vote "
-        "FROM c25_votes WHERE c25_set = ?", [c25_set]).fetchnumpy()
-    task = np.asarray(votes["task"], dtype=object)
-    row_all = pd.Index(order).get_indexer(np.asarray(votes["image_index"], dtype=np.int64))
-    vote_all = np.ma.filled(np.ma.asarray(votes["vote"], dtype=np.float64), np.nan)
-    annotator_all = np.asarray(votes["annotator"], dtype=object)
-    matrices: dict[str, np.ndarray] = {}
-    for name in crowd_images.TASKS:
-        mine = np.flatnonzero(task == name)
-        codes, names = pd.factorize(annotator_all[mine])
-        # pandas' pivot sorts the names; vote_matrix then orders them by participant.
-        columns = sorted(sorted(names), key=crowd_images.annotator_key)
-        where = pd.Index(names).get_indexer(columns)
-        position = np.empty(len(names), dtype=np.int64)
-        position[where] = np.arange(len(names))
-        matrix = np.full((len(order), len(names)), np.nan)
-        rows = row_all[mine]
-        keep = rows >= 0
-        matrix[rows[keep], position[codes[keep]]] = vote_all[mine][keep]
-        matrices[name] = matrix
-    return order, np.asarray(images["filename"], dtype=object), matrices
-
-
 def _stats_frame(con: duckdb.DuckDBPyConnection, c25_set: int) -> pd.DataFrame:
     """One set's statistics as ``set_image_stats`` computes them, renamed to the table's
     columns."""
-    order, filenames, m = set_vote_matrices(con, c25_set)
+    order, filenames, m, _ = set_vote_matrices(con, c25_set)
     s = crowd.expression_stats(m["expression"])
     ds = fitted_dawid_skene(m["expression"])   # the set report's fit, once
     majority = s["majority"].to_numpy()

@@ -71,12 +71,59 @@ def vote_matrix(con: duckdb.DuckDBPyConnection, c25_set: int, task: str) -> pd.D
                         columns=pd.Index(columns, name="annotator"), copy=False)
 
 
+def set_vote_matrices(con: duckdb.DuckDBPyConnection, c25_set: int
+                      ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray],
+                                 dict[str, list[str]]]:
+    """One set's images (``image_index`` and file names, file order) and, per task, the
+    images x annotators vote matrix as :func:`vote_matrix` gives it, and its annotators:
+    two queries for the whole set (the per-image table and :func:`set_votes` read it).
+
+    Expression votes are canonical codes, V/A votes values, NaN where an annotator has
+    no vote; each task's columns are its annotators in participant-number order (the
+    order the statistics sum in).
+    """
+    images = con.execute("SELECT image_index, filename FROM c25_images WHERE c25_set = ? "
+                         "ORDER BY line", [c25_set]).fetchnumpy()
+    order = np.asarray(images["image_index"], dtype=np.int64)
+    votes = con.execute(
+        "SELECT task, image_index, annotator, CASE WHEN task = 'expression' THEN "
+        f"list_position({_LABELS}, expression) - 1 ELSE value END AS vote "
+        "FROM c25_votes WHERE c25_set = ?", [c25_set]).fetchnumpy()
+    task = np.asarray(votes["task"], dtype=object)
+    row_all = pd.Index(order).get_indexer(np.asarray(votes["image_index"], dtype=np.int64))
+    vote_all = np.ma.filled(np.ma.asarray(votes["vote"], dtype=np.float64), np.nan)
+    annotator_all = np.asarray(votes["annotator"], dtype=object)
+    matrices: dict[str, np.ndarray] = {}
+    annotators: dict[str, list[str]] = {}
+    for name in TASKS:
+        mine = np.flatnonzero(task == name)
+        codes, names = pd.factorize(annotator_all[mine])
+        # pandas' pivot sorts the names; vote_matrix then orders them by participant.
+        columns = sorted(sorted(names), key=annotator_key)
+        where = pd.Index(names).get_indexer(columns)
+        position = np.empty(len(names), dtype=np.int64)
+        position[where] = np.arange(len(names))
+        matrix = np.full((len(order), len(names)), np.nan)
+        rows = row_all[mine]
+        keep = rows >= 0
+        matrix[rows[keep], position[codes[keep]]] = vote_all[mine][keep]
+        matrices[name], annotators[name] = matrix, columns
+    return order, np.asarray(images["filename"], dtype=object), matrices, annotators
+
+
 def set_votes(con: duckdb.DuckDBPyConnection, c25_set: int) -> dict[str, pd.DataFrame]:
     """The set's three :func:`vote_matrix` es, V/A on the expression matrix's rows: read
-    once and handed to :func:`crowd_report` and ``crowd_views.set_view``."""
-    expr = vote_matrix(con, c25_set, "expression")
-    return {"expression": expr, **{t: vote_matrix(con, c25_set, t).reindex(expr.index)
-                                   for t in TASKS[1:]}}
+    once (:func:`set_vote_matrices`) and handed to :func:`crowd_report` and
+    ``crowd_views.set_view``."""
+    if c25_set not in c25_sets(con):
+        raise KeyError(f"AffectNetC25 set {c25_set} is not in the index "
+                       f"(sets present: {c25_sets(con) or 'none'})")
+    order, _, matrices, annotators = set_vote_matrices(con, c25_set)
+    index = pd.Index(order, name="image_index")
+    # copy=False: each frame's to_numpy() is its C-ordered matrix, as vote_matrix gives.
+    return {t: pd.DataFrame(matrices[t], index=index,
+                            columns=pd.Index(annotators[t], name="annotator"), copy=False)
+            for t in TASKS}
 
 
 def _affectnet_rows(con: duckdb.DuckDBPyConnection, c25_set: int,

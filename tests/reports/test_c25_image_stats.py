@@ -51,13 +51,16 @@ def _reference(con: duckdb.DuckDBPyConnection, c25_set: int) -> pd.DataFrame:
 def test_matrices_equal_vote_matrix(index: Path) -> None:
     with duckdb.connect(str(index), read_only=True) as con:
         for c25_set in crowd_report.c25_sets(con):
-            order, _, got = cis.set_vote_matrices(con, c25_set)
+            order, _, got, names = cis.set_vote_matrices(con, c25_set)
+            votes = crowd_report.set_votes(con, c25_set)
             for task in crowd_report.TASKS:
                 ref = crowd_report.vote_matrix(con, c25_set, task)
                 if task != "expression":
                     ref = ref.reindex(crowd_report.vote_matrix(con, c25_set, "expression").index)
                 np.testing.assert_array_equal(order, ref.index.to_numpy())
                 np.testing.assert_array_equal(got[task], ref.to_numpy(dtype=float))
+                assert names[task] == list(ref.columns)
+                pd.testing.assert_frame_equal(votes[task], ref)
 
 
 def test_table_equals_set_image_stats(index: Path) -> None:
