@@ -68,7 +68,9 @@ def test_video_with_boxes_bars_va_recording_and_snapshot(qtbot, view: LiveView,
     # Over the face only its box: the bars and V-A are in the panel beside the video.
     inside = (slice(y + 3, y + h - 2), slice(x + 3, x + w - 2))
     assert np.array_equal(shown[inside], view.shown.frame.image[inside])
-    panel, last = view.panel, view.last_prediction.predictions[0]
+    # The panel shows the prediction whose boxes are on the frame on show.
+    panel, last = view.panel, view.shown.prediction.predictions[0]
+    assert panel.shown is view.shown.prediction
     assert panel.values == last.expression and panel.va == (last.valence, last.arousal)
     assert panel.heading.text() == f"{last.top_expression} " \
         f"{100 * last.expression[last.top_expression]:.0f}%"
@@ -109,7 +111,8 @@ def test_au_model_strip_and_timeline(qtbot, view: LiveView, assets: dict[str, Pa
     shown = view.session._last_display
     expected = draw_overlay(shown.frame.image, shown.prediction.predictions)
     assert np.array_equal(shown.overlay, expected)
-    panel, last = view.panel, view.last_prediction.predictions[0]
+    qtbot.waitUntil(lambda: view.shown is view.session._last_display, timeout=5_000)
+    panel, last = view.panel, view.shown.prediction.predictions[0]
     assert panel.aus == last.aus and panel.au_plot.isVisible()
     assert not panel.bars.isVisible() and not panel.va_plot.isVisible()
     present = [k for k in last.aus if last.aus_present.get(k)]

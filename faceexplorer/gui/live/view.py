@@ -2,12 +2,12 @@
 
 Everything heavy happens in a ``LiveSession`` (capture and model threads, face boxes drawn
 there with OpenCV, frames scaled to the canvas there); this widget only paints the
-newest frame it is handed (``SessionBridge``: frames never queue up), shows the newest
-prediction in the panel beside the video (``panel.PredictionPanel``: the frame carries
-only the boxes, nothing over the face), plots the session's ``timeline`` a few times a
-second and shows the rates. Errors - no camera, an ONNX that does not load, a broken
-video, NaN outputs, the model failing mid-run - go to the message line in the user's
-words; nothing here opens a traceback dialog.
+newest frame it is handed (``SessionBridge``: frames never queue up), shows the
+prediction drawn on that frame in the panel beside the video (``panel.PredictionPanel``:
+the frame carries only the boxes, nothing over the face), plots the session's
+``timeline`` a few times a second and shows the rates. Errors - no camera, an ONNX that
+does not load, a broken video, NaN outputs, the model failing mid-run - go to the
+message line in the user's words; nothing here opens a traceback dialog.
 
 The source and model are chosen in ``pickers`` (Camera N, "Video file…", "Image folder…";
 the demo model, "Browse…"); the last ones started are remembered in the window's
@@ -103,7 +103,6 @@ class LiveView(QWidget):
         #: the window's app state (remembers the source and model); found on first show
         self.app_state: AppState | None = None
         self._restored = False
-        self._panel_due = False
         self._build()
         self._timer = QTimer(self)
         self._timer.setInterval(1000 // TIMELINE_HZ)
@@ -422,22 +421,18 @@ class LiveView(QWidget):
         self.canvas.show_frame(shown.overlay, shown.bgra)
         self.shown = shown
         self.frames_painted += 1
+        # The panel says what the boxes on this frame say (the newest prediction can be
+        # a frame or two ahead of the frame on show).
+        if shown.prediction is not None and shown.prediction is not self.panel.shown:
+            self.panel.show_prediction(shown.prediction)
 
     def _on_prediction(self, latest: LatestPrediction) -> None:
         self.last_prediction = latest
-        if not self._panel_due:   # predictions queued meanwhile: the panel shows the newest
-            self._panel_due = True
-            QTimer.singleShot(0, self._show_panel)
         bad = [p.message for p in latest.predictions if not p.valid]
         if bad:
             self.message.setStyleSheet("color: #b00020;")
             self.message.setText(f"Frame {latest.frame_index}: the model gave NaN/Inf "
                                  f"({bad[0]}); drawn as a red box and recorded as invalid.")
-
-    def _show_panel(self) -> None:
-        self._panel_due = False
-        if self.last_prediction is not None:
-            self.panel.show_prediction(self.last_prediction)
 
     def _on_end(self, reason: str) -> None:
         self._timer.stop()
@@ -449,7 +444,6 @@ class LiveView(QWidget):
             if self.session is not None and self.session.last_recording is not None:
                 self.recording_finished.emit(str(self.session.last_recording))
         self._set_running(False)
-        self._show_panel()
         self.status.setText(self.status.text() + f" - ended: {reason}")
         self.stopped.emit(reason)
 
