@@ -16,9 +16,10 @@ Then, offscreen, in one process, ``--repeats`` rounds each alternating every act
 its baseline:
 
 - ``read``: ``index.video_tracks.input_tracks`` (the tab's ``session.read`` job: the
-  analyses of the same file, each one's series, the OpenFace rows, the child's labels)
-  on the index's connection. Baseline: ``analysis_query.input_series`` of the opened
-  analysis alone (what the tab read before the tracks existed; it still reads it first).
+  analyses of the same file and the other one's series, the OpenFace rows, the child's
+  labels) on the index's connection. Baseline: ``analysis_query.input_series`` of the
+  opened analysis alone (what the tab read before the tracks existed; it still reads it
+  first, on the GUI thread).
 - ``draw``: ``AnalysisTimeline.set_tracks`` with the four tracks (two models, OpenFace,
   human labels) then one paint of the timeline (``grab`` of its scroll area, 800x600).
   Baseline: ``set_series`` of the opened analysis alone, painted the same way.
@@ -146,7 +147,7 @@ def main() -> None:
     con = duckdb.connect(str(db), read_only=True)
     tracks = vt.input_tracks(con, opened, source)        # warm-up (and the inputs)
     assert len(tracks.analyses) == 2 and tracks.openface is not None and tracks.human
-    series = tracks.series[opened]
+    series = aq.input_series(con, opened, source)
     other = [(c.title, tracks.series[c.analysis_id]) for c in tracks.analyses[1:]]
     timeline = AnalysisTimeline()
     timeline.resize(800, 600)

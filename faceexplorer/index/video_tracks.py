@@ -79,7 +79,7 @@ class InputTracks:
 
     source: str
     analyses: tuple[CoveringAnalysis, ...]     # the opened one first
-    series: dict[str, aq.InputSeries]          # analysis_id -> its series of this input
+    series: dict[str, aq.InputSeries]          # the others' series of this input, by id
     openface: OpenFaceSeries | None
     child: str | None                          # HRM child whose video this is
     human: hrm_query.Timeline | None           # that child's labels
@@ -174,7 +174,9 @@ def input_tracks(con: duckdb.DuckDBPyConnection, analysis_id: str,
                  source: str) -> InputTracks:
     """Every analysis, OpenFace source and HRM child's labels of ``source`` (see above)."""
     covering = covering_analyses(con, analysis_id, source)
-    series = {c.analysis_id: aq.input_series(con, c.analysis_id, c.source) for c in covering}
+    # the opened analysis's own series the caller has read already (the tab reads it first)
+    series = {c.analysis_id: aq.input_series(con, c.analysis_id, c.source)
+              for c in covering[1:]}
     path = source
     if analysis_id.startswith(aq.LIVE):     # 'video face.avi' names a file only sometimes
         path = source.removeprefix("video ")
