@@ -2,9 +2,11 @@
 
 The browser asks for the thumbnails of the page it shows; paging fast must never queue
 stale work, so pending requests form a stack (the newest page is served first) that the
-browser can clear, and a request already pending just moves to the top. One drain job at
-a time works the stack down and ends when it is empty; it runs where ``spawn`` says (the
-window's task runner, see :meth:`ThumbnailLoader.use`; a thread of its own otherwise).
+browser can clear, and a request already pending just moves to the top. Up to
+``workers`` drain jobs (two: decoding is OpenCV's, which lets go of the GIL, so two decode
+at once on a two-core laptop while the GUI thread waits for the page's faces) work the
+stack down and end when it is empty; they run where ``spawn`` says (the window's task
+runner, see :meth:`ThumbnailLoader.use`; threads of their own otherwise).
 The loader's state (a lock-protected stack, the cache) talks to the GUI only through the
 ``ready`` signal, queued to the GUI thread by Qt. QImage (not QPixmap) is built on the
 worker: QImage is safe off the GUI thread. :class:`ReadyBatches` gathers the answers that
@@ -79,18 +81,19 @@ class ThumbnailLoader(QObject):
 
     ready = Signal(object, object)
 
-    def __init__(self, size: int = 128, capacity: int = 2000,
+    def __init__(self, size: int = 128, capacity: int = 2000, workers: int = 2,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.size = size
         self.capacity = capacity
+        self.workers = max(1, workers)
         self._cache: OrderedDict[Hashable, object] = OrderedDict()
         self._pending: OrderedDict[Hashable, tuple] = OrderedDict()  # newest last
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._stopping = False
-        self._working = False
-        self._draining = False
+        self._working = 0        # thumbnails being decoded
+        self._drains = 0         # drain jobs started and not ended
         self._spawn: Spawn = thread_spawn
 
     def use(self, spawn: Spawn | None) -> None:
@@ -106,9 +109,9 @@ class ThumbnailLoader(QObject):
                 return self._cache[key]
             self._pending.pop(key, None)
             self._pending[key] = (path, box)
-            if self._draining or self._stopping:
+            if self._drains >= self.workers or self._stopping:
                 return None
-            self._draining = True
+            self._drains += 1
         self._spawn(self._run, "thumbnails")
         return None
 
@@ -124,21 +127,21 @@ class ThumbnailLoader(QObject):
     def idle(self) -> bool:
         """Nothing queued and nothing being loaded (every answer has been emitted)."""
         with self._lock:
-            return not self._pending and not self._working and not self._draining
+            return not self._pending and not self._working and not self._drains
 
     def stop(self, timeout: float = 5.0) -> None:
         """Refuse further work and wait for the thumbnail in progress."""
         with self._lock:
             self._stopping = True
             self._pending.clear()
-            self._wake.wait_for(lambda: not self._draining, timeout)
+            self._wake.wait_for(lambda: not self._drains, timeout)
 
     def _run(self) -> None:
         try:
             self._drain()
         finally:
             with self._lock:
-                self._draining = self._working = False
+                self._drains -= 1
                 self._wake.notify_all()
 
     def _drain(self) -> None:
@@ -147,21 +150,23 @@ class ThumbnailLoader(QObject):
                 if not self._pending or self._stopping:
                     return
                 key, (path, box) = self._pending.popitem(last=True)  # newest first
-                self._working = True
-            result = face_tile(path, box, self.size)
-            out = result if isinstance(result, MissingImage) else to_qimage(result)
-            with self._lock:
-                if self._stopping:
-                    return
-                self._cache[key] = out
-                while len(self._cache) > self.capacity:
-                    self._cache.popitem(last=False)
+                self._working += 1
             try:
-                self.ready.emit(key, out)
-            except RuntimeError:    # the browser is gone: nobody to tell
-                return
-            with self._lock:
-                self._working = False
+                result = face_tile(path, box, self.size)
+                out = result if isinstance(result, MissingImage) else to_qimage(result)
+                with self._lock:
+                    if self._stopping:
+                        return
+                    self._cache[key] = out
+                    while len(self._cache) > self.capacity:
+                        self._cache.popitem(last=False)
+                try:
+                    self.ready.emit(key, out)
+                except RuntimeError:    # the browser is gone: nobody to tell
+                    return
+            finally:
+                with self._lock:
+                    self._working -= 1
 
 
 class ReadyBatches(QObject):

@@ -53,3 +53,35 @@ def test_missing_and_unreadable_files_say_why(tmp_path: Path) -> None:
     bad = face_tile(junk, (0, 0, 400, 400))
     assert isinstance(bad, MissingImage) and bad.reason.startswith("unreadable")
     assert isinstance(face_tile(None, None), MissingImage)
+
+
+def test_two_drains_deliver_every_thumbnail_once(qtbot, photo: Path) -> None:
+    """Up to two drain jobs decode at once; every request is answered exactly once, the loader
+    is idle afterwards and a second page's request is served from the cache."""
+    from faceexplorer.gui.thumbnails import ThumbnailLoader
+
+    loader = ThumbnailLoader(96, workers=2)
+    seen: list[object] = []
+    loader.ready.connect(lambda key, thumb: seen.append(key))
+    running, most = [0], [0]
+    real = loader._drain
+
+    def drain() -> None:
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        try:
+            real()
+        finally:
+            running[0] -= 1
+
+    loader._drain = drain  # type: ignore[method-assign]
+    box = (350, 250, 300, 300)
+    keys = [f"k{i}" for i in range(40)]
+    for key in keys:
+        assert loader.request(key, str(photo), box) is None
+    qtbot.waitUntil(lambda: len(seen) == len(keys) and loader.idle(), timeout=10000)
+    assert sorted(seen) == sorted(keys)                   # each answered once
+    assert 1 <= most[0] <= 2                              # never more drains than workers
+    assert loader.request("k3", str(photo), box) is not None       # cached
+    loader.stop()
+    assert loader.idle()
