@@ -199,6 +199,12 @@ def test_the_user_chooses_the_tracks(qtbot, window, index: VideoIndex) -> None:
     assert again == [titles[1], titles[0]]
     view2.set_track_shown("openface", True)
     view2.set_track_shown("human", True)
+    # an import of OpenFace or HRM data (here announced only) reads the tracks again
+    from faceexplorer.gui.core.session import DatasetChange
+
+    with qtbot.waitSignal(view2.tracks_shown, timeout=TIMEOUT_MS) as got:
+        window.session.changed.emit(DatasetChange(frozenset({"openface"}), "import"))
+    assert got.args[0] == [titles[1], titles[0], "OpenFace (S1)", "Human labels (HRM S1)"]
 
 
 def test_a_demo_childs_video_run_in_the_tab_shows_the_human_labels(qtbot, tmp_path: Path,

@@ -77,7 +77,8 @@ class AnalysesView(QWidget, IndexView):
     analysis_failed = Signal(str)
     frame_shown = Signal(int)
     tracks_shown = Signal(list)
-    index_kinds = frozenset({ANALYSES, "live"})
+    #: analyses and recordings, and the kinds whose tracks stack under them
+    index_kinds = frozenset({ANALYSES, "live", "hrm", "openface"})
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -210,7 +211,10 @@ class AnalysesView(QWidget, IndexView):
             return
         analysis = self.analyses[row]["analysis_id"]
         if analysis == self._shown and self.series is not None:
-            return              # the list was reread (a write): keep the input and frame
+            # the list was reread (a write): keep the input and frame; what else covers
+            # the input may have changed (another analysis, an OpenFace or HRM import)
+            self._read_tracks(analysis, self.series.source)
+            return
         self._shown = analysis
         self.inputs = aq.analysis_inputs(con, analysis)
         self.input_box.blockSignals(True)
