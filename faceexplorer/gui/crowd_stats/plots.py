@@ -49,8 +49,9 @@ class PlotCard(QWidget):
         self.file_stem = file_stem
         self.view = pg.GraphicsLayoutWidget(self)
         self.view.setBackground("w")
-        self.plot: pg.PlotItem = self.view.addPlot()
-        self.plot.setMenuEnabled(False)
+        # no context menu, made without one: its making was ~a third of the plot's, and
+        # the tab's first visit builds several plots (issue 18, "set stats first")
+        self.plot: pg.PlotItem = self.view.addPlot(enableMenu=False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.note = QLabel(self)
