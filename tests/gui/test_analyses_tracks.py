@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 
 from faceexplorer.core.vocab import HRM_AU22
 from faceexplorer.datasets.registry import import_path
@@ -170,6 +170,20 @@ def test_two_models_openface_and_human_labels_on_one_axis(qtbot, window, index: 
         view.slider.setValue(200)
     assert tl.cursor == 200 and all(line.value() == 200 for line in tl.cursors)
     assert len(tl.cursors) == len(tl.plots)
+    # a click on the human labels puts the one cursor on that frame; the frame follows
+    bar = tl.scroll.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    qtbot.wait(50)
+    codes_plot = human.plots[0]
+    scene = codes_plot.vb.mapViewToScene(QPointF(300, 3.5))
+    where = tl.graphics.mapFromScene(scene)
+    with qtbot.waitSignal(view.frame_shown, timeout=10_000) as shown:
+        qtbot.mouseClick(tl.graphics.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert shown.args[0] == tl.cursor and abs(tl.cursor - 300) <= 1
+    assert view.slider.value() == int(np.flatnonzero(view.series.frames == tl.cursor)[0])
+    bar.setValue(0)
+    with qtbot.waitSignal(view.frame_shown, timeout=10_000):
+        view.slider.setValue(200)
     shoot(window, "analyses_tracks_window")
     # the PNG export draws every track, also those scrolled out of view
     image = tl.image()
