@@ -16,7 +16,9 @@ and the human labels' line up under one cursor (``x = frame``). Three kinds:
   ASD flag strip.
 
 Images are built here as RGBA arrays (explicit colours, never auto-levels). Each plot
-gets a fixed height (rows of ``ROW_PX``), so labels never overlap; the timeline scrolls.
+is at least ``ROW_PX`` pixels per row, so labels never overlap (the timeline scrolls);
+rasters and curves may grow to ``GROW`` times that when the tab has room, strips do not.
+Each track's title is a :class:`TrackTitle` row that never widens the layout.
 """
 
 from __future__ import annotations
