@@ -534,7 +534,9 @@ class MainWindow(WindowWrites, QMainWindow):
         reload_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
         reload_action.triggered.connect(self.reload)
         quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        quit_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Quit)
+        # some platforms (Windows, some Linux desktops) define no Quit key: Ctrl+Q there
+        quit_action.setShortcuts(quit_keys or [QKeySequence("Ctrl+Q")])
         quit_action.triggered.connect(self.close)
         menu.addAction(reload_action)
         menu.addSeparator()
