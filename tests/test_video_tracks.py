@@ -62,9 +62,14 @@ def _store(con, folder: Path, name: str, source: str, sha: str, stride: int = 1,
 def index(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("video_tracks")
     sample = write_hrm(root, "small", np.random.default_rng(7), images=False)
+    import cv2
+
     video = sample.root / "videos" / "S1.mp4"
     video.parent.mkdir(parents=True)
-    video.write_bytes(b"")                      # the importer only looks for the name
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 25, (16, 16))
+    for k in range(N):                          # the importer counts its frames
+        writer.write(np.full((16, 16, 3), k, dtype=np.uint8))
+    writer.release()
     openface = write_openface(root, sample, "small", np.random.default_rng(8))
     db = root / "index.duckdb"
     import_path(db, sample.root, "hrm")
@@ -113,6 +118,12 @@ def test_openface_and_human_labels_of_the_child(index) -> None:
     con, s1, _tables, sample, openface = index
     assert vt.hrm_child_of(con, s1) == "S1"
     assert vt.hrm_child_of(con, "/moved/S1.mp4") == "S1"      # by its file name
+    frames = con.execute("SELECT video_frames FROM hrm_children WHERE child = 'S1'"
+                         ).fetchone()[0]
+    assert frames == N        # a name match needs the same frame count when both known
+    assert vt.hrm_child_of(con, "/moved/S1.mp4", N) == "S1"
+    assert vt.hrm_child_of(con, "/moved/S1.mp4", N + 1) is None
+    assert vt.hrm_child_of(con, s1, N + 1) == "S1"            # its own path: no check
     assert vt.hrm_child_of(con, "/elsewhere/other.mp4") is None
     tracks = vt.input_tracks(con, "copy", "/elsewhere/S1.mp4")
     assert tracks.child == "S1" and tracks.human is not None

@@ -12,8 +12,9 @@ than one source in the index; the Analyses tab stacks them on one frame axis:
   frame. OpenFace numbers frames from 1, a video's frame index (and HRM's) from 0, so
   OpenFace ``frame`` f is frame ``f - 1`` here, as in ``hrm_query``;
 * **human labels**: the HRM child whose stored ``video_path`` is this file (or, when the
-  video was moved, whose video has its file name; :func:`hrm_child_of`); the labels
-  themselves are ``hrm_query.child_timeline``'s, on the same 0-based frame numbers.
+  video was moved, whose video has its file name and frame count; :func:`hrm_child_of`);
+  the labels themselves are ``hrm_query.child_timeline``'s, on the same 0-based frame
+  numbers.
 
 :func:`input_tracks` reads them all in one call for a worker thread (the window's
 ``session.read``); the view then only chooses which to draw.
@@ -119,16 +120,24 @@ def covering_analyses(con: duckdb.DuckDBPyConnection, analysis_id: str,
     return found
 
 
-def hrm_child_of(con: duckdb.DuckDBPyConnection, source: str) -> str | None:
-    """The HRM child whose video is ``source``: its stored path, else its file name."""
+def hrm_child_of(con: duckdb.DuckDBPyConnection, source: str,
+                 frames: int | None = None) -> str | None:
+    """The HRM child whose video is ``source``: its stored path, else its file name.
+
+    A match by file name alone (the video was moved or copied) also needs the same
+    number of frames when both are known (``frames``: the video's, as analysed), so that
+    a user's own ``S1.mp4`` does not get a child's labels.
+    """
     if not hrm_query.has_hrm(con):
         return None
     name = PurePath(source).name
     row = con.execute("""
         SELECT child FROM hrm_children
         WHERE video_path = ? OR (video_path IS NOT NULL AND
-              regexp_extract(replace(video_path, '\\', '/'), '[^/]*$') = ?)
-        ORDER BY video_path <> ?, child LIMIT 1""", [source, name, source]).fetchone()
+              regexp_extract(replace(video_path, '\\', '/'), '[^/]*$') = ? AND
+              (? IS NULL OR coalesce(video_frames, 0) = 0 OR video_frames = ?))
+        ORDER BY video_path <> ?, child LIMIT 1""",
+                      [source, name, frames, frames, source]).fetchone()
     return str(row[0]) if row else None
 
 
@@ -180,7 +189,9 @@ def input_tracks(con: duckdb.DuckDBPyConnection, analysis_id: str,
     path = source
     if analysis_id.startswith(aq.LIVE):     # 'video face.avi' names a file only sometimes
         path = source.removeprefix("video ")
-    child = hrm_child_of(con, path)
+    known = con.execute("SELECT max(frames_in_source) FROM analysis_sources WHERE source = ?",
+                        [source]).fetchone() if table_exists(con, "analysis_sources") else None
+    child = hrm_child_of(con, path, known[0] if known else None)
     human = (hrm_query.child_timeline(con, child, HRM_AU_COLUMNS, openface=False)
              if child is not None else None)
     return InputTracks(source=source, analyses=tuple(covering), series=series,
