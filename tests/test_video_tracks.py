@@ -44,7 +44,7 @@ def _rows(source: str, stride: int, aus: bool, seed: int) -> pd.DataFrame:
 
 
 def _store(con, folder: Path, name: str, source: str, sha: str, stride: int = 1,
-           aus: bool = False, seed: int = 0) -> pd.DataFrame:
+           aus: bool = False, seed: int = 0, kind: str = "video") -> pd.DataFrame:
     table = _rows(source, stride, aus, seed)
     part = folder / f"{name}.parquet"
     table.to_parquet(part)
@@ -52,7 +52,7 @@ def _store(con, folder: Path, name: str, source: str, sha: str, stride: int = 1,
             "card": {}, "detector": {"kind": "haar"},
             "settings": {"frames": {"start": 0, "stop": None, "stride": stride}},
             "output": str(part), "started_at": None}
-    store_analysis(con, name, meta, [AnalysisSource(source, sha, "video", len(table),
+    store_analysis(con, name, meta, [AnalysisSource(source, sha, kind, len(table),
                                                     int(table.face_found.sum()), N, "")],
                    [part], list(table.columns))
     return table
@@ -81,7 +81,9 @@ def index(tmp_path_factory: pytest.TempPathFactory):
         "a": _store(con, root, "a", s1, "sha1", aus=True, seed=1),
         "b": _store(con, root, "b", s1, "sha1", stride=2, seed=2),
         "copy": _store(con, root, "copy", "/elsewhere/S1.mp4", "sha1", seed=3),
-        "other": _store(con, root, "other", "/elsewhere/other.mp4", "sha2", seed=4)}
+        "other": _store(con, root, "other", "/elsewhere/other.mp4", "sha2", seed=4),
+        "folder": _store(con, root, "folder", str(root / "HRM" / "origin" / "S1"), "sha3",
+                         seed=5, kind="images")}
     yield con, s1, tables, sample, openface
     con.close()
 
@@ -142,3 +144,12 @@ def test_openface_and_human_labels_of_the_child(index) -> None:
     assert set(tracks.series) == {"a", "b"}          # the opened one's is read apart
     nothing = vt.input_tracks(con, "other", "/elsewhere/other.mp4")
     assert nothing.openface is None and nothing.human is None and nothing.child is None
+    # a folder of S1's frames: images in order, not frame numbers; nothing aligned to it
+    folder = vt.input_tracks(con, "folder", str(tracks_root(con) / "origin" / "S1"))
+    assert folder.openface is None and folder.human is None
+    assert [c.analysis_id for c in folder.analyses] == ["folder"]
+
+
+def tracks_root(con) -> Path:
+    return Path(con.execute("SELECT video_path FROM hrm_children WHERE child = 'S1'"
+                            ).fetchone()[0]).parents[1]

@@ -16,6 +16,9 @@ than one source in the index; the Analyses tab stacks them on one frame axis:
   the labels themselves are ``hrm_query.child_timeline``'s, on the same 0-based frame
   numbers.
 
+Only a video has frame numbers to align on: an image folder (an HRM child's frames folder
+too, whose files are numbered by frame but analysed in order) gets its other analyses only.
+
 :func:`input_tracks` reads them all in one call for a worker thread (the window's
 ``session.read``); the view then only chooses which to draw.
 """
@@ -189,8 +192,13 @@ def input_tracks(con: duckdb.DuckDBPyConnection, analysis_id: str,
     path = source
     if analysis_id.startswith(aq.LIVE):     # 'video face.avi' names a file only sometimes
         path = source.removeprefix("video ")
-    known = con.execute("SELECT max(frames_in_source) FROM analysis_sources WHERE source = ?",
-                        [source]).fetchone() if table_exists(con, "analysis_sources") else None
+    known = con.execute("SELECT max(frames_in_source), bool_and(kind = 'video') "
+                        "FROM analysis_sources WHERE source = ?", [source]
+                        ).fetchone() if table_exists(con, "analysis_sources") else None
+    if known is not None and known[1] is False:
+        # an image folder's frames are its files in order, not video frame numbers: an
+        # HRM child's frames folder would sit shifted under OpenFace's and the labels
+        return InputTracks(source, tuple(covering), series, None, None, None)
     child = hrm_child_of(con, path, known[0] if known else None)
     human = (hrm_query.child_timeline(con, child, HRM_AU_COLUMNS, openface=False)
              if child is not None else None)
