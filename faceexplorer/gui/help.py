@@ -14,12 +14,11 @@
   list cannot drift from what the keys do.
 - **About**: version, the data folder, the index and the settings file, and the licences
   of the bundled libraries with where their full texts are on this machine (the licence
-  files the packages installed; a package without one is named with its licence).
+  files the packages installed, or the frozen app bundled: :mod:`faceexplorer.licences`).
 """
 
 from __future__ import annotations
 
-import importlib.metadata as metadata
 import re
 from dataclasses import dataclass
 from html import escape
@@ -45,6 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer import __version__
+from faceexplorer.licences import BUNDLED_LIBRARIES, LICENCE_TEXTS, licence_files
 from faceexplorer.paths import resource_dir, user_data_dir
 
 if TYPE_CHECKING:
@@ -71,41 +71,6 @@ def guide_sections(markdown: str) -> list[tuple[int, str]]:
 
 
 # --- licences ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class BundledLibrary:
-    """A library FaceExplorer ships with, its licence and its distribution's name."""
-
-    name: str
-    licence: str
-    distribution: str
-
-
-BUNDLED_LIBRARIES: tuple[BundledLibrary, ...] = (
-    BundledLibrary("Qt 6 and PySide6", "LGPL-3.0", "PySide6_Essentials"),
-    BundledLibrary("pyqtgraph", "MIT", "pyqtgraph"),
-    BundledLibrary("NumPy", "BSD-3-Clause", "numpy"),
-    BundledLibrary("pandas", "BSD-3-Clause", "pandas"),
-    BundledLibrary("OpenCV (opencv-python-headless)", "Apache-2.0", "opencv-python-headless"),
-    BundledLibrary("ONNX Runtime", "MIT", "onnxruntime"),
-    BundledLibrary("DuckDB", "MIT", "duckdb"),
-)
-#: Where the full text is when a package installs none (PySide6's wheels carry none).
-LICENCE_TEXTS = {"LGPL-3.0": "https://www.gnu.org/licenses/lgpl-3.0.html"}
-
-
-def licence_files(distribution: str) -> tuple[str, list[Path]]:
-    """The installed version of ``distribution`` and the licence files it installed."""
-    try:
-        dist = metadata.distribution(distribution)
-    except metadata.PackageNotFoundError:
-        return "", []
-    named = sorted((f for f in (dist.files or [])
-                    if re.match(r"(LICEN[CS]E|COPYING)(\.txt|\.md)?$", f.name, re.IGNORECASE)),
-                   key=lambda f: len(f.parts))       # the package's own, not a vendored one
-    files = [Path(str(dist.locate_file(f))) for f in named]
-    return dist.version, [f for f in files if f.is_file()][:1]
-
 
 def _licences_html() -> str:
     rows = []

@@ -41,6 +41,15 @@ def test_build_and_smoke_frozen_app() -> None:
                            capture_output=True, text=True, timeout=1200)
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-5000:]
     assert "build.sh: built" in build.stdout
+    internal = REPO / "dist" / "FaceExplorer" / "_internal"
+    if sys.platform.startswith("linux"):     # the licence texts About points at
+        from faceexplorer.licences import BUNDLED_LIBRARIES, FROZEN_FOLDER
+
+        for lib in BUNDLED_LIBRARIES:
+            folder = internal / FROZEN_FOLDER / lib.distribution
+            if lib.distribution != "PySide6_Essentials" or Path(
+                    "/usr/share/common-licenses/LGPL-3").is_file():
+                assert folder.is_dir() and any(folder.iterdir()), folder
     smoke = subprocess.run([sys.executable, str(REPO / "packaging" / "smoke.py"), "--quick"],
                            cwd=REPO, capture_output=True, text=True, timeout=900)
     assert smoke.returncode == 0, smoke.stdout[-5000:] + smoke.stderr[-3000:]
