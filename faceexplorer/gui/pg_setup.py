@@ -13,4 +13,19 @@ import pyqtgraph as pg
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
-__all__ = ["pg"]
+__all__ = ["pg", "plain_axes"]
+
+
+def plain_axes(plot: pg.PlotItem) -> pg.PlotItem:
+    """Turn off the automatic SI prefix of ``plot``'s axes that have no units.
+
+    Without units there is no prefix to show, yet pyqtgraph re-renders each axis label's
+    HTML at every range change (~10 times per axis while a plot is first laid out): in the
+    Crowd statistics tab's first visit that was a third of making its plots. What the axes
+    show is unchanged.
+    """
+    for name in ("left", "bottom", "right", "top"):
+        axis = plot.getAxis(name)
+        if not axis.labelUnits:
+            axis.autoSIPrefix = False
+    return plot

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceexplorer.gui.pg_setup import pg
+from faceexplorer.gui.pg_setup import pg, plain_axes
 
 # White to dark blue (ColorBrewer "Blues" ends): light cells take dark text, dark white.
 _CMAP = pg.ColorMap([0.0, 0.5, 1.0], [(255, 255, 255), (107, 174, 214), (8, 48, 107)])
@@ -51,7 +51,7 @@ class PlotCard(QWidget):
         self.view.setBackground("w")
         # no context menu, made without one: its making was ~a third of the plot's, and
         # the tab's first visit builds several plots (issue 18, "set stats first")
-        self.plot: pg.PlotItem = self.view.addPlot(enableMenu=False)
+        self.plot: pg.PlotItem = plain_axes(self.view.addPlot(enableMenu=False))
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.note = QLabel(self)
