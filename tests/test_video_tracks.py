@@ -153,3 +153,27 @@ def test_openface_and_human_labels_of_the_child(index) -> None:
 def tracks_root(con) -> Path:
     return Path(con.execute("SELECT video_path FROM hrm_children WHERE child = 'S1'"
                             ).fetchone()[0]).parents[1]
+
+
+def test_one_model_run_twice_gets_told_apart_by_when(index, tmp_path: Path) -> None:
+    """The same model over the same video twice (window and command line): equal titles
+    would list and label two rows alike; each gets when it finished."""
+    con, *_ = index
+    for name, at in (("twin1", "2026-01-02 10:00:05"), ("twin2", "2026-01-02 11:30:00"),
+                     ("twin3", "2026-01-02 11:30:40")):
+        _store(con, tmp_path, name, "/elsewhere/twin.mp4", "sha9", seed=6)
+        con.execute("UPDATE analyses SET model_name = 'twin', finished_at = ? "
+                    "WHERE analysis_id = ?", [at, name])
+    _store(con, tmp_path, "lone", "/elsewhere/twin.mp4", "sha9", stride=3, seed=7)
+    titles = [c.title for c in vt.covering_analyses(con, "twin1", "/elsewhere/twin.mp4")]
+    assert titles[0] == "twin · Haar · 2026-01-02 10:00:05"
+    assert sorted(titles[1:]) == ["lone · Haar · every 3 frames",
+                                  "twin · Haar · 2026-01-02 11:30:00",
+                                  "twin · Haar · 2026-01-02 11:30:40"]
+    con.execute("UPDATE analyses SET finished_at = '2026-01-02 11:30:00' "
+                "WHERE analysis_id = 'twin3'")
+    titles = [c.title for c in vt.covering_analyses(con, "twin1", "/elsewhere/twin.mp4")]
+    assert sorted(titles) == ["lone · Haar · every 3 frames",
+                              "twin · Haar · 2026-01-02 10:00:05 (twin1)",
+                              "twin · Haar · 2026-01-02 11:30:00 (twin2)",
+                              "twin · Haar · 2026-01-02 11:30:00 (twin3)"]

@@ -25,7 +25,8 @@ too, whose files are numbered by frame but analysed in order) gets its other ana
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 
 import duckdb
@@ -50,15 +51,18 @@ class CoveringAnalysis:
     detector_file: str | None
     source: str              # the input as that analysis stored it
     stride: int
+    when: str = ""           # when it finished, only to tell same-titled analyses apart
 
     @property
     def title(self) -> str:
-        """``model · detector`` as the timeline labels its rows."""
+        """``model · detector`` as the timeline labels its rows (``· when`` added when
+        another analysis of the input would have the same title)."""
         det = ("Haar" if self.detector == "haar"
                else f"YuNet ({PurePath(self.detector_file).name})" if self.detector_file
                else self.detector)
         every = f" · every {self.stride} frames" if self.stride > 1 else ""
-        return f"{self.model} · {det}{every}"
+        when = f" · {self.when}" if self.when else ""
+        return f"{self.model} · {det}{every}{when}"
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ def covering_analyses(con: duckdb.DuckDBPyConnection, analysis_id: str,
         SELECT a.analysis_id, coalesce(a.model_name, a.model_path) AS model,
                a.detector::VARCHAR AS detector,
                coalesce(try_cast(a.settings -> 'frames' ->> 'stride' AS INTEGER), 1) AS stride,
-               h.source
+               a.finished_at, h.source
         FROM analyses a JOIN hits h USING (analysis_id)
         ORDER BY a.analysis_id <> ?, a.finished_at DESC""",
                    [analysis_id, source, source, analysis_id])
@@ -120,7 +124,26 @@ def covering_analyses(con: duckdb.DuckDBPyConnection, analysis_id: str,
         kind, path = _detector(r["detector"])
         found.append(CoveringAnalysis(r["analysis_id"], r["model"], kind, path, r["source"],
                                       max(int(r["stride"] or 1), 1)))
-    return found
+    return _told_apart(found, [r["finished_at"] for r in rows])
+
+
+def _told_apart(found: list[CoveringAnalysis], finished: list) -> list[CoveringAnalysis]:
+    """Analyses whose titles are equal (one model run twice over the video, from the
+    window and the command line) get when they finished (to the minute, else to the
+    second, else with their id), so the rows and the track list name them apart."""
+    titles = Counter(c.title for c in found)
+    out = []
+    for c, at in zip(found, finished, strict=True):
+        if titles[c.title] > 1:
+            stamps = [a for f, a in zip(found, finished, strict=True) if f.title == c.title]
+            when = f"{at:%Y-%m-%d %H:%M:%S} ({c.analysis_id[:8]})" if at else c.analysis_id
+            for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"):
+                if None not in stamps and len({f"{a:{fmt}}" for a in stamps}) == len(stamps):
+                    when = f"{at:{fmt}}"
+                    break
+            c = replace(c, when=when)
+        out.append(c)
+    return out
 
 
 def hrm_child_of(con: duckdb.DuckDBPyConnection, source: str,
