@@ -242,9 +242,13 @@ def _blocks(con: duckdb.DuckDBPyConnection, columns: Sequence[str], ids: np.ndar
                               + " FROM faces_features").fetchnumpy()
         got = np.asarray(data.pop("subject_id"), dtype=object)
         rows = keep if np.array_equal(got, ids) else pd.Index(got).get_indexer(ids[keep])
+        every = len(rows) == len(got) and bool((rows == np.arange(len(got))).all())
         block = np.empty((len(part), len(rows)))
         for i, c in enumerate(part):  # one copy per column, straight into the block
-            np.take(np.ma.filled(data.pop(c), np.nan), rows, out=block[i])
+            if every:   # every subject, in order: a plain copy (half a gather's CPU)
+                block[i] = np.ma.filled(data.pop(c), np.nan)
+            else:
+                np.take(np.ma.filled(data.pop(c), np.nan), rows, out=block[i])
         return block
 
     parts = [columns[i:i + BLOCK_COLUMNS] for i in range(0, len(columns), BLOCK_COLUMNS)]
