@@ -8,8 +8,8 @@ where the fraction converges fast (x < (a + 1) / (a + b + 2)).
 
 The recurrence (:func:`_terms`, :func:`_lentz_step`) is written once and driven two ways:
 over arrays, where converged entries drop out of the loop (thousands of correlation
-p-values at once), and over Python floats, for the F quantile's bisection, which asks
-~60 single values in a row and would pay numpy's per-call overhead (~80x) on each.
+p-values at once), and over Python floats, for the F quantile's Newton search, which asks
+single values one after another and would pay numpy's per-call overhead (~80x) on each.
 Callers that can form ``1 - x`` and the logarithms without cancellation (Student's t from
 t^2 and the degrees of freedom) pass them in.
 """
