@@ -65,7 +65,7 @@ from faceexplorer.gui.fit import fit_to_screen, opens_maximized, window_geometry
 from faceexplorer.gui.lazy_tab import LazyTab, LazyView
 from faceexplorer.gui.message_page import MessagePage, how_to_fill
 from faceexplorer.gui.table_panel import TablePanel
-from faceexplorer.gui.window_writes import WindowWrites
+from faceexplorer.gui.window_writes import WindowWrites, create_index_job
 
 if TYPE_CHECKING:
     from faceexplorer.gui.analyses.view import AnalysesView
@@ -475,7 +475,7 @@ class MainWindow(WindowWrites, QMainWindow):
         A missing index is created (empty) so that what the tab writes has a home."""
         self._no_data_tabs = True
         if not self.session.is_open:
-            self.session.write(_create_index, name="Creating the index",
+            self.session.write(create_index_job, name="Creating the index",
                                on_done=lambda _none: self.browse_without_data(page))
             return
         self._tabs_settling = True
@@ -593,9 +593,3 @@ class MainWindow(WindowWrites, QMainWindow):
         self.session.close()
         self.tasks.shutdown()
         super().closeEvent(event)
-
-
-def _create_index(_ctx, db_path: Path) -> None:
-    from faceexplorer.index.store import connect
-
-    connect(db_path).close()

@@ -179,3 +179,10 @@ def _recording_job(_ctx, db_path: Path, csv_path: str) -> int:
     from faceexplorer.inference.recording import import_recording
 
     return import_recording(db_path, csv_path)
+
+
+def create_index_job(_ctx, db_path: Path) -> None:
+    """Create an empty index at ``db_path`` (a write: the tabs that need no dataset)."""
+    from faceexplorer.index.store import connect
+
+    connect(db_path).close()

@@ -16,7 +16,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from faceexplorer.datasets.registry import import_path
-from faceexplorer.gui.browser.browser import DEFAULT_WIDTHS
+from faceexplorer.gui.browser.column_widths import DEFAULT_WIDTHS
 from faceexplorer.gui.browser.models import LABEL_ROLE
 from faceexplorer.gui.core.settings import Settings
 from faceexplorer.gui.core.state import AppState

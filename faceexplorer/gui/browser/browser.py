@@ -18,7 +18,6 @@ paging costs the same at any depth.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,13 +52,13 @@ from PySide6.QtWidgets import (
 )
 
 from faceexplorer.core.newest_worker import Spawn, thread_spawn
+from faceexplorer.gui.browser.column_widths import ColumnWidths
 from faceexplorer.gui.browser.filter_bar import FilterBar
 from faceexplorer.gui.browser.keys import paging_key
 from faceexplorer.gui.browser.models import TILE, BrowserPageModel
 from faceexplorer.gui.browser.prefetch import PagePrefetcher
 from faceexplorer.gui.browser.tile_delegate import TileDelegate
 from faceexplorer.gui.core.session import IndexView
-from faceexplorer.gui.core.settings import BROWSE_COLUMNS
 from faceexplorer.gui.thumbnails import ReadyBatches, ThumbnailLoader
 from faceexplorer.index import faces_export, faces_page
 from faceexplorer.index import faces_query as fq
@@ -74,8 +73,6 @@ THUMBNAIL_BATCH_MS = 40
 #: painted the tab took ~60 ms of the two cores' CPU from a tab's open (issue 18).
 PAINT_FIRST_MS = 100
 _TITLES = {name: title for name, title, _ in COLUMNS}
-#: Column widths (px) before the user sets their own.
-DEFAULT_WIDTHS = {"filename": 220}
 
 
 class ImageBrowser(QWidget, IndexView):
@@ -139,9 +136,8 @@ class ImageBrowser(QWidget, IndexView):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         header.sortIndicatorChanged.connect(self._header_sorted)
-        header.sectionResized.connect(self._column_resized)
-        self._applying_widths = False
-        self._follows_settings = False
+        self.widths = ColumnWidths(header, lambda: self.columns, lambda: (
+            self.app_state.settings if self.app_state is not None else None))
         self.selection = QItemSelectionModel(self.model, self)
         for view in (self.grid, self.table):
             old = view.selectionModel()
@@ -263,9 +259,6 @@ class ImageBrowser(QWidget, IndexView):
     def show_index(self, con: duckdb.DuckDBPyConnection | None) -> None:
         """Browse ``con`` (builds its browse table once), or nothing (None)."""
         self.hold_cursors(con)
-        if self.app_state is not None and not self._follows_settings:
-            self._follows_settings = True
-            self.app_state.settings.changed.connect(self._settings_changed)
         self.src = fq.prepare_browse(con) if con is not None else fq.Sources(False, False,
                                                                             False)
         crowd = self.src.c25
@@ -354,7 +347,7 @@ class ImageBrowser(QWidget, IndexView):
                 if thumb is not None:
                     cached[row.key] = thumb
         self.model.set_page(rows, self.columns, cached)
-        self._apply_column_widths()
+        self.widths.apply()
         self._show_state()
         if self.app_state is not None and self.src.any:
             self.app_state.set("image_offset", offset)
@@ -539,42 +532,6 @@ class ImageBrowser(QWidget, IndexView):
                 self.select_row(i)
                 return True
         return False
-
-    # --- column widths (remembered: layout/browse_columns) ------------------------------
-    def _stored_widths(self) -> dict[str, int]:
-        if self.app_state is None:
-            return {}
-        try:
-            widths = json.loads(self.app_state.settings.get(BROWSE_COLUMNS) or "{}")
-        except ValueError:        # a hand-edited file: the defaults
-            return {}
-        return {k: int(v) for k, v in widths.items()
-                if isinstance(v, (int, float)) and v > 0} if isinstance(widths, dict) else {}
-
-    def _apply_column_widths(self) -> None:
-        """The widths the user left (by column name), else the defaults."""
-        stored = self._stored_widths()
-        header = self.table.horizontalHeader()
-        self._applying_widths = True
-        try:
-            for section, name in enumerate(self.columns[:-1]):   # the last one stretches
-                width = stored.get(name, DEFAULT_WIDTHS.get(name, header.defaultSectionSize()))
-                if header.sectionSize(section) != width:
-                    header.resizeSection(section, width)
-        finally:
-            self._applying_widths = False
-
-    def _column_resized(self, section: int, _old: int, new: int) -> None:
-        if (self._applying_widths or self.app_state is None or new <= 0
-                or section >= len(self.columns) - 1):
-            return
-        widths = self._stored_widths()
-        widths[self.columns[section]] = new
-        self.app_state.settings.set(BROWSE_COLUMNS, json.dumps(widths, sort_keys=True))
-
-    def _settings_changed(self, key: str) -> None:
-        if key == BROWSE_COLUMNS.key:   # View > Reset layout
-            self._apply_column_widths()
 
     def _show_state(self) -> None:
         if not self.src.any:
