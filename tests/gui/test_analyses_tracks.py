@@ -284,3 +284,35 @@ def test_an_au_model_gets_its_au_rows(qtbot) -> None:
     np.testing.assert_array_equal(grey[ok], np.rint(255 * (1 - aus[1, ok])))
     assert tuple(_pixels(rows_plot)[raster.SUB + 2, 5]) == raster.NO_PREDICTION
     assert timeline.face_plot is face_plot and timeline.va_plot is None
+
+
+def test_a_long_title_keeps_its_counts_and_its_end_in_view(qtbot) -> None:
+    """A model card's long name no longer cuts the title at the timeline's edge (the
+    faces found and the date that tells two runs apart were lost): the name is
+    shortened in its middle, the whole title stays the tooltip."""
+    from faceexplorer.gui.analyses import track_plots as tp
+    from faceexplorer.gui.pg_setup import pg
+    from faceexplorer.index.analysis_query import InputSeries
+
+    n = 50
+    series = InputSeries("v.mp4", np.arange(n), np.arange(n) / 25, np.ones(n, bool),
+                         ("happy", "sad"), np.full((2, n), 0.5), np.full(n, np.nan),
+                         np.full(n, np.nan), np.zeros((n, 4)), (None,) * n)
+    widget = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(widget)
+    widget.resize(420, 300)
+    name = ("FaceExplorer demo expression CNN (drawn faces, 8 expressions) · Haar · "
+            "2026-12-06 16:10")
+    track = tp.model_plots(widget.ci, series, name)
+    widget.show()
+    qtbot.waitExposed(widget)
+    qtbot.waitUntil(lambda: "…" in track.label.text, timeout=5_000)
+    text = track.label.text
+    assert text.endswith(f" · face in {n}/{n}") and "2026-12-06 16:10</b>" in text
+    assert text.startswith("<b>FaceExplorer demo")
+    shown = track.label.item.mapRectToScene(track.label.item.boundingRect())
+    assert shown.right() <= widget.width()
+    assert track.label.toolTip().startswith(name)
+    widget.resize(1600, 300)                 # room again: the whole name comes back
+    qtbot.waitUntil(lambda: track.label.text == f"<b>{name}</b> · face in {n}/{n}",
+                    timeout=5_000)

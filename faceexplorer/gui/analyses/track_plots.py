@@ -26,10 +26,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from html import escape
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetricsF, QTextDocument
 
 from faceexplorer.gui.hrm import raster
 from faceexplorer.gui.pg_setup import pg
@@ -71,15 +72,20 @@ def _tick_font() -> QFont:
 
 
 class TrackTitle(pg.LabelItem):
-    """A track's one-line title that never widens the layout: a long title is cut at the
-    timeline's edge (its whole text is the tooltip) instead of pushing every plot wider
-    than the view."""
+    """A track's one-line title that never widens the layout: when it is wider than the
+    timeline, the bold name is shortened in its middle ("…") so that what follows it
+    (faces found, frames labelled) and its end (detector, stride, date) stay in view;
+    the whole text is the tooltip."""
 
-    def __init__(self, html: str, tip: str) -> None:
-        super().__init__(html, size="9pt", justify="left", color="#202020")
+    def __init__(self, name: str, rest: str, tip: str) -> None:
+        self.name, self.rest = name, rest
+        super().__init__(self._html(name), size="9pt", justify="left", color="#202020")
         self.setToolTip(tip)
         self.setFlag(self.GraphicsItemFlag.ItemClipsChildrenToShape)
         self.setFixedHeight(TITLE_PX)
+
+    def _html(self, name: str) -> str:
+        return f"<b>{escape(name)}</b>{escape(self.rest)}"
 
     def updateMin(self) -> None:  # noqa: N802 (pyqtgraph's name)
         self.setMinimumWidth(0)
@@ -88,9 +94,38 @@ class TrackTitle(pg.LabelItem):
                           Qt.SizeHint.MaximumSize: (-1, TITLE_PX),
                           Qt.SizeHint.MinimumDescent: (0, 0)}
 
+    def resizeEvent(self, ev) -> None:  # noqa: ANN001, N802 (pyqtgraph's name)
+        width = self.rect().width()
+        if width > 0 and not getattr(self, "_eliding", False):
+            html = self._html(self._fitted(width))
+            if html != self.text:
+                self._eliding = True
+                try:
+                    self.setText(html)      # lays the label out again (resizeEvent)
+                finally:
+                    self._eliding = False
+                return
+        super().resizeEvent(ev)
 
-def _title(layout: pg.GraphicsLayout, html: str, tip: str) -> TrackTitle:
-    label = TrackTitle(html, tip)
+    def _fitted(self, width: float) -> str:
+        """The name, shortened in its middle as much as the title overflows ``width``."""
+        doc = QTextDocument()
+        doc.setDefaultFont(self.item.font())
+        doc.setDocumentMargin(self.item.document().documentMargin())
+        doc.setHtml(f"<span style='font-size: 9pt'>{self._html(self.name)}</span>")
+        over = doc.size().width() - width + 4
+        if over <= 0:
+            return self.name
+        font = QFont(self.item.font())
+        font.setPointSizeF(9)
+        font.setBold(True)
+        metrics = QFontMetricsF(font)
+        keep = max(metrics.horizontalAdvance(self.name) - over, metrics.horizontalAdvance("…"))
+        return metrics.elidedText(self.name, Qt.TextElideMode.ElideMiddle, keep)
+
+
+def _title(layout: pg.GraphicsLayout, name: str, rest: str, tip: str) -> TrackTitle:
+    label = TrackTitle(name, rest, tip)
     layout.addItem(label)
     layout.nextRow()
     return label
@@ -167,7 +202,7 @@ def model_plots(layout: pg.GraphicsLayout, series: InputSeries, title: str) -> T
     first, step, width, cols = columns(frames)
     x0, span = first - 0.5, width * step
     found = int(series.face_found.sum())
-    label = _title(layout, f"<b>{title}</b> · face in {found}/{len(frames)}",
+    label = _title(layout, title, f" · face in {found}/{len(frames)}",
                    f"{title}: face found in {found} of {len(frames)} analysed frames")
     plots: list[pg.PlotItem] = []
     if series.labels:
@@ -210,7 +245,7 @@ def openface_plots(layout: pg.GraphicsLayout, of: OpenFaceSeries) -> TrackPlots:
     title = f"OpenFace ({of.source})"
     frames = of.frames
     tracked = int(of.success.sum())
-    label = _title(layout, f"<b>{title}</b> · _r white 0, black 5 · success "
+    label = _title(layout, title, " · _r white 0, black 5 · success "
                    f"{tracked}/{len(frames)}",
                    f"{title}: AU intensities (_r, 0-5, black = 5) of the most confident "
                    f"face; the strip is green by confidence where OpenFace succeeded "
@@ -240,7 +275,7 @@ def openface_plots(layout: pg.GraphicsLayout, of: OpenFaceSeries) -> TrackPlots:
 def human_plots(layout: pg.GraphicsLayout, tl: Timeline, aus: Sequence[str]) -> TrackPlots:
     """The HRM child's AU codes (rows ``aus``) and ASD flag, as the HRM tab draws them."""
     title = f"Human labels (HRM {tl.child})"
-    label = _title(layout, f"<b>{title}</b> · {len(tl.frames):,} frames labelled",
+    label = _title(layout, title, f" · {len(tl.frames):,} frames labelled",
                    f"{title}: the coders' AU codes, {len(tl.frames):,} labelled frames in "
                    f"{len(tl.segments)} segments (hatched: not labelled)")
     first, width, _ = raster.frame_columns(tl.frames)
