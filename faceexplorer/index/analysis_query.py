@@ -3,7 +3,7 @@
 Live recordings stored in the index (``live_sessions``, ``live_predictions``) are listed
 as analyses too, under the id ``live:<session id>``, with their one source (the camera,
 video or folder that was live); their frames are those the live mode modelled (a dropped
-frame or one without a face has no row there).
+frame has no row there; a frame modelled without a face has one, ``face_index`` -1).
 
 The window's Analyses tab lists :func:`analysis_list` and, for the input chosen,
 shows :func:`input_series`: one value per analysed frame of the input, for the first
@@ -82,7 +82,9 @@ def _live_sessions(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
                'live: ' || coalesce(s.model_name, s.model_path, '?') AS model,
                coalesce(s.detector, '?') AS detector,
                count(DISTINCT p.frame_index) AS frames,
-               count(DISTINCT p.frame_index) AS frames_with_face, count(p.frame_index) AS rows,
+               count(DISTINCT p.frame_index) FILTER (WHERE p.face_index >= 0)
+                   AS frames_with_face,
+               count(p.frame_index) AS rows,
                coalesce(s.ended_at, s.started_at) AS finished_at, s.csv_path AS output,
                [s.source] AS sources
         FROM live_sessions s LEFT JOIN live_predictions p USING (session_id)
@@ -130,7 +132,7 @@ def input_series(con: duckdb.DuckDBPyConnection, analysis_id: str,
     if analysis_id.startswith(LIVE):
         table, where = "live_predictions", "session_id = ?"
         params = [analysis_id.removeprefix(LIVE)]
-        found, file = "true", "NULL::VARCHAR"
+        found, file = "bool_or(face_index >= 0)", "NULL::VARCHAR"
     else:
         table, where, params = "analysis_rows", "analysis_id = ? AND source = ?", [
             analysis_id, source]
@@ -205,8 +207,9 @@ def export_rows(con: duckdb.DuckDBPyConnection, analysis_id: str, path: Path) ->
     literal = str(path).replace("'", "''")
     id_literal = ident.replace("'", "''")
     # MAP columns are written as JSON text in CSV (DuckDB's own map text is not standard)
-    head = ("frame_index, timestamp_s, face_index, box_x, box_y, box_w, box_h, valid, "
-            "message, " if live else
+    head = ("frame_index, timestamp_s, CASE WHEN face_index >= 0 THEN face_index END "
+            "AS face_index, face_index >= 0 AS face_found, box_x, box_y, box_w, box_h, "
+            "valid, message, " if live else
             "source, file, frame_index, timestamp_s, face_index, face_found, box_x, box_y, "
             "box_w, box_h, detector_score, valid, message, ")
     columns = (head

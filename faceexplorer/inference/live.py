@@ -406,6 +406,8 @@ class LiveSession:
             if self._recorder is not None:
                 for p in latest.predictions:
                     self._recorder.write(p)
+                if not latest.predictions:      # a row for the frame all the same
+                    self._recorder.write_no_face(latest.frame_index, latest.timestamp_s)
                 self.recorded.extend(latest.predictions)
         if self.on_prediction is not None:
             self.on_prediction(latest)

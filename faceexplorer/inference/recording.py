@@ -1,9 +1,13 @@
 """A live session's predictions: a CSV written as they come, and its import into the index.
 
 ``Recorder`` appends one row per face prediction and flushes each row, so a crash or an
-unplugged camera keeps everything recorded so far. Columns are fixed by the model card
-when recording starts (one ``expr_<label>`` / ``au_<label>`` column per canonical label
-the card can produce; empty where a prediction has none). A JSON sidecar
+unplugged camera keeps everything recorded so far. A frame the model saw without a face
+gets one row too (``write_no_face``: empty ``face_index`` and box, ``valid`` 0, message
+"no face found"), as ``faceexplorer analyze`` writes one, so "record every frame" has a
+row for every frame; in the index that row's ``face_index`` is ``NO_FACE`` (-1).
+Columns are fixed by the model card when recording starts (one ``expr_<label>`` /
+``au_<label>`` column per canonical label the card can produce; empty where a prediction
+has none). A JSON sidecar
 (``<name>.json``) names the model (file, sha256, card), source and detector, and is
 rewritten when the recording ends with the end reason and row count.
 
@@ -31,6 +35,9 @@ from faceexplorer.inference.postprocess import Prediction
 
 BASE_COLUMNS = ("frame_index", "timestamp_s", "recorded_at", "face_index", "box_x", "box_y",
                 "box_w", "box_h", "valid", "message")
+
+#: ``live_predictions.face_index`` of a frame modelled without a face (the column is NOT NULL)
+NO_FACE = -1
 
 LIVE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS live_sessions (
@@ -124,6 +131,17 @@ class Recorder:
         self._file.flush()
         self.rows += 1
 
+    def write_no_face(self, frame_index: int, timestamp_s: float) -> None:
+        """Append the row of a frame the model saw without any face."""
+        if self._file is None:
+            return
+        values = {"frame_index": str(frame_index), "timestamp_s": f"{timestamp_s:.4f}",
+                  "recorded_at": f"{time.time():.3f}", "valid": "0",
+                  "message": "no face found"}
+        self._csv.writerow([values.get(c, "") for c in self.columns])
+        self._file.flush()
+        self.rows += 1
+
     def close(self, end_reason: str = "") -> Path:
         """Finish the CSV and the sidecar (end time, reason, rows); returns the CSV path."""
         if self._file is not None:
@@ -178,7 +196,8 @@ def read_recording(csv_path: Path | str) -> tuple[dict[str, Any], list[dict[str,
             try:
                 rows.append({
                     "frame_index": int(r["frame_index"]), "timestamp_s": _float(r["timestamp_s"]),
-                    "recorded_at": _float(r["recorded_at"]), "face_index": int(r["face_index"]),
+                    "recorded_at": _float(r["recorded_at"]),
+                    "face_index": int(r["face_index"] or NO_FACE),
                     **{k: _float(r[k]) for k in ("box_x", "box_y", "box_w", "box_h")},
                     "valid": r["valid"] == "1", "message": r["message"],
                     "expression": {k[5:]: float(v) for k, v in r.items()

@@ -180,8 +180,14 @@ def test_live_recordings_are_listed_and_reopen(qtbot, view: AnalysesView, inputs
     view.list.setCurrentRow(ids.index("live:take1"))
     series = view.series
     frames = {p.frame_index for p in session.recorded}
-    assert series is not None and series.frames.tolist() == sorted(frames)
-    assert series.face_found.all() and not set(FACELESS) & frames
+    assert not set(FACELESS) & frames
+    # every frame the model saw has its row, a faceless one too (it was missing)
+    no_face = [i for i in range(N) if i not in frames]
+    assert series is not None and series.frames.tolist() == list(range(N))
+    assert (~series.face_found).nonzero()[0].tolist() == no_face
+    assert set(FACELESS) <= set(no_face) and np.isnan(series.probabilities[:, no_face]).all()
+    item = view.list.item(ids.index("live:take1")).text()
+    assert f"face in {len(frames)} of {N} frames" in item
     # the live mode stores the video's path: the values reopen with the video's frames
     assert view.inputs[0].kind == "video"
     assert view.inputs[0].source == str(Path(inputs["video"]).resolve())
@@ -190,7 +196,10 @@ def test_live_recordings_are_listed_and_reopen(qtbot, view: AnalysesView, inputs
     assert view.timeline.cursor == series.frames[3]
     assert "frames not kept" not in view.frame_label.text()
     out = tmp_path / "take1.csv"
-    assert view.export_table(out) == recorded
+    assert view.export_table(out) == recorded + len(no_face)
+    exported = duckdb.sql(f"SELECT frame_index, face_index, face_found FROM "
+                          f"read_csv('{out}') WHERE NOT face_found").fetchall()
+    assert exported == [(f, None, False) for f in no_face]
     assert db.exists()
 
 

@@ -303,3 +303,40 @@ def test_every_frame_reads_a_video_in_lockstep_and_refuses_a_camera(
     cam = CameraSource(0, opener=lambda _i: cv2.VideoCapture(str(face_video)))
     with pytest.raises(FaceExplorerError, match="cannot wait for the model"):
         open_live(cam, models["va"], every_frame=True)
+
+
+def test_every_frame_recording_has_a_row_for_a_faceless_frame(models: dict[str, Path],
+                                                              tmp_path: Path) -> None:
+    """"Record every frame": a frame the model saw without a face has its row (empty face
+    and box, valid 0, "no face found"), as in faceexplorer analyze; it was missing, so
+    rows != frames and the index said "face in 20 of 20 frames" for 24."""
+    from tests.inference.videos import blank_frame, face_frame, write_video
+
+    faceless = (3, 4, 10, 11)
+    video = write_video(tmp_path / "gaps.avi", [blank_frame(i) if i in faceless
+                                                else face_frame(i) for i in range(N_FRAMES)])
+    session = open_live(video, models["logits8"], lockstep=True, pace=False)
+    path = session.start_recording(tmp_path / "gaps.csv")
+    session.start()
+    assert session.join(timeout=60)
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["frame_index"]) for r in rows] == list(range(N_FRAMES))
+    empty = [r for r in rows if r["face_index"] == ""]
+    with_face = {p.frame_index for p in session.recorded}
+    no_face = [i for i in range(N_FRAMES) if i not in with_face]
+    assert set(faceless) <= set(no_face) and len(no_face) < N_FRAMES // 2
+    assert [int(r["frame_index"]) for r in empty] == no_face
+    assert all(r["valid"] == "0" and r["message"] == "no face found" and r["box_x"] == ""
+               and r["expr_happy"] == "" for r in empty)
+    assert len(rows) == len(session.recorded) + len(no_face)   # recorded: predictions only
+    db = tmp_path / "index.duckdb"
+    assert import_recording(db, path) == N_FRAMES
+    from faceexplorer.index import analysis_query as aq
+
+    con = duckdb.connect(str(db), read_only=True)
+    listed = next(a for a in aq.analysis_list(con) if a["analysis_id"] == "live:gaps")
+    series = aq.input_series(con, "live:gaps", listed["sources"][0])
+    con.close()
+    assert (listed["frames"], listed["frames_with_face"]) == (N_FRAMES, len(with_face))
+    assert (~series.face_found).nonzero()[0].tolist() == no_face
