@@ -229,3 +229,30 @@ def test_a_cluster_run_from_the_tab_gives_the_local_table(qtbot, view: AnalysesV
     rows = duckdb.sql(f"SELECT * EXCLUDE (source) FROM read_parquet('{result.output}') "
                       "ORDER BY frame_index").fetchall()
     assert rows == local_rows
+
+
+def test_a_stopped_run_says_which_frames_are_analysed_again(qtbot, view: AnalysesView,
+                                                            tmp_path: Path) -> None:
+    """Cancel keeps whole blocks of frames only: the bar said 61 / 472 and the status
+    'no frame analysed. Run again to resume', so the 61 looked kept. Now the bar shows
+    what is kept and the status says what the next run does again."""
+    from faceexplorer.inference.analyze import AnalysisResult, InputSummary
+    from faceexplorer.inference.analyze_table import PART_FRAMES
+
+    def stop(frames: int, before: int, this_run: int) -> None:
+        view._run_progress(before + this_run, 472, "scene.avi")
+        view._run_done(AnalysisResult("x", tmp_path / "o.parquet", "stopped", "", [
+            InputSummary(tmp_path / "scene.avi", "video", "s", frames=frames,
+                         frames_before=before)], frames_this_run=this_run))
+
+    stop(0, 0, 61)
+    assert view.status.text() == (
+        "Stopped: scene.avi: no frame analysed. Run again to resume; the 61 frame(s) "
+        f"analysed since the last kept block (frames are kept {PART_FRAMES} at a time) "
+        "are analysed again.")
+    assert (view.progress.value(), view.progress.maximum()) == (0, 472)
+    stop(PART_FRAMES, 0, PART_FRAMES + 10)          # one block kept, 10 frames to redo
+    assert "the 10 frame(s) analysed since" in view.status.text()
+    assert view.progress.value() == PART_FRAMES
+    stop(PART_FRAMES, PART_FRAMES, 0)               # stopped before a new frame
+    assert view.status.text().endswith("Run again to resume.")

@@ -436,17 +436,19 @@ class AnalysesView(QWidget, IndexView):
         engine = result.engine.get("name", "local") if isinstance(result.engine, dict) else ""
         if engine and engine != "local":
             sentences += f" (engine: {engine}, {result.engine.get('workers', '?')} workers)"
+        frames = sum(s.frames for s in result.inputs)
         if result.status == "finished":
-            frames = sum(s.frames for s in result.inputs)
             self.progress.setRange(0, max(frames, 1))
             self.progress.setValue(frames)
-            self.status.setText(f"Finished ({result.frames_per_second:.1f} frames/s): "
-                                f"{sentences}. Table: {result.output}")
-        else:
-            self.status.setText(f"Stopped: {sentences}. Run again to resume.")
+            text = (f"Finished ({result.frames_per_second:.1f} frames/s): {sentences}. "
+                    f"Table: {result.output}")
+        else:                                # the bar shows what is kept, not what ran
+            self.progress.setValue(min(frames, self.progress.maximum()))
+            text = f"Stopped: {sentences}. {_resume_note(result)}"
         self._select_after = result.analysis_id
         self._shown = None                   # its rows may have changed: read them again
         self.show_index(self.con)
+        self.status.setText(text)            # after the list: an empty one has its own
         self.analysis_finished.emit(result)
 
     def _run_failed(self, message: str) -> None:
@@ -496,6 +498,20 @@ class AnalysesView(QWidget, IndexView):
         if self.app_state is not None and not self.model_edit.text():
             self.model_edit.setText(self.app_state.get("model_path"))
         IndexView.attach(self, session)
+
+
+def _resume_note(result: Any) -> str:
+    """What a stopped run keeps: frames are kept in blocks of ``PART_FRAMES``, so the
+    frames analysed since the last whole block are analysed again by the next run (the
+    progress bar had counted them)."""
+    from faceexplorer.inference.analyze_table import PART_FRAMES
+
+    kept_now = sum(s.frames - s.frames_before for s in result.inputs)
+    redo = max(result.frames_this_run - kept_now, 0)
+    if redo == 0:
+        return "Run again to resume."
+    return (f"Run again to resume; the {redo:,} frame(s) analysed since the last kept block "
+            f"(frames are kept {PART_FRAMES} at a time) are analysed again.")
 
 
 def _tracks_job(_ctx: Any, con: duckdb.DuckDBPyConnection, analysis: str,
