@@ -97,7 +97,8 @@ class Recorder:
         self.path = Path(csv_path)
         self.sidecar = self.path.with_suffix(".json")
         self.columns = columns_for(card)
-        self.rows = 0
+        self.rows = 0               # CSV rows, a faceless frame's too
+        self.predictions = 0        # rows with a face
         self.meta = {**meta, "card": card.to_dict(), "csv": self.path.name,
                      "started_at": datetime.now(UTC).isoformat(), "ended_at": None,
                      "end_reason": None, "predictions": 0}
@@ -130,6 +131,7 @@ class Recorder:
         self._csv.writerow([values.get(c, "") for c in self.columns])
         self._file.flush()
         self.rows += 1
+        self.predictions += 1
 
     def write_no_face(self, frame_index: int, timestamp_s: float) -> None:
         """Append the row of a frame the model saw without any face."""
@@ -148,7 +150,7 @@ class Recorder:
             self._file.close()
             self._file = None
             self.meta.update(ended_at=datetime.now(UTC).isoformat(), end_reason=end_reason,
-                             predictions=self.rows)
+                             predictions=self.predictions, rows=self.rows)
             self._write_sidecar()
         return self.path
 
@@ -213,7 +215,8 @@ def read_recording(csv_path: Path | str) -> tuple[dict[str, Any], list[dict[str,
 
 
 def import_recording(db_path: Path | str, csv_path: Path | str) -> int:
-    """Store a finished recording in the index as one session; returns the rows stored.
+    """Store a finished recording in the index as one session; returns the predictions
+    stored (its rows with a face: a faceless frame's row is stored but not counted).
 
     Opens its own read-write connection (close read-only ones first) and writes in one
     transaction: a failure leaves the index as it was.
@@ -222,6 +225,7 @@ def import_recording(db_path: Path | str, csv_path: Path | str) -> int:
 
     path = Path(csv_path).resolve()
     meta, rows = read_recording(path)
+    predictions = sum(r["face_index"] != NO_FACE for r in rows)
     session_id = path.stem
     con = connect(Path(db_path))
     try:
@@ -234,7 +238,7 @@ def import_recording(db_path: Path | str, csv_path: Path | str) -> int:
                 session_id, str(path), meta.get("model_path"), meta.get("model_name"),
                 meta.get("model_sha256"), json.dumps(meta.get("card")), meta.get("source"),
                 meta.get("detector"), _timestamp(meta.get("started_at")),
-                _timestamp(meta.get("ended_at")), meta.get("end_reason"), len(rows)])
+                _timestamp(meta.get("ended_at")), meta.get("end_reason"), predictions])
             if rows:
                 con.executemany(
                     "INSERT INTO live_predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
@@ -250,4 +254,4 @@ def import_recording(db_path: Path | str, csv_path: Path | str) -> int:
         con.execute("CHECKPOINT")
     finally:
         con.close()
-    return len(rows)
+    return predictions

@@ -330,8 +330,10 @@ def test_every_frame_recording_has_a_row_for_a_faceless_frame(models: dict[str, 
     assert all(r["valid"] == "0" and r["message"] == "no face found" and r["box_x"] == ""
                and r["expr_happy"] == "" for r in empty)
     assert len(rows) == len(session.recorded) + len(no_face)   # recorded: predictions only
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert (meta["rows"], meta["predictions"]) == (N_FRAMES, len(session.recorded))
     db = tmp_path / "index.duckdb"
-    assert import_recording(db, path) == N_FRAMES
+    assert import_recording(db, path) == len(session.recorded)   # predictions
     from faceexplorer.index import analysis_query as aq
 
     con = duckdb.connect(str(db), read_only=True)
