@@ -183,3 +183,29 @@ def test_folder_picker_every_frame_and_camera(qtbot, view: LiveView, assets: dic
     assert ended.args[0] == "end of images (5 read)"
     assert view.source_label.text() == "Folder: photos (5 images) · every frame, recorded"
     assert view.session.stats.frames_modelled == 5 and view.session.stats.dropped == 0
+
+
+def test_a_frame_without_a_face_empties_the_panel(qtbot) -> None:
+    """Under "No face found" the panel kept the last face's bars and point (an image
+    folder showed 'No face found' beside 'surprise' highlighted at 22 %)."""
+    from faceexplorer.gui.live.panel import PredictionPanel
+    from faceexplorer.inference.live import LatestPrediction
+    from faceexplorer.inference.postprocess import Prediction
+
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    face = Prediction(3, 0.12, (1.0, 2.0, 30.0, 30.0), {"happy": 0.7, "sad": 0.3}, 0.5, 0.2,
+                      {"AU12": 0.9}, {"AU12": True})
+    panel.show_prediction(LatestPrediction(3, 0.12, (face,), 1.0))
+    assert panel.values == {"happy": 0.7, "sad": 0.3} and panel.va == (0.5, 0.2)
+    assert max(panel.bar_item.opts["width"]) == 0.7
+    panel.show_prediction(LatestPrediction(4, 0.16, (), 1.0))
+    assert panel.heading.text() == "No face found" and panel.detail.text() == "frame 4"
+    assert panel.values == {} and panel.aus == {} and panel.va is None
+    assert list(panel.bar_item.opts["width"]) == [0.0, 0.0]
+    assert list(panel.au_item.opts["width"]) == [0.0]
+    assert len(panel.va_point.data) == 0 and "-" in panel.va_text.text()
+    assert panel.bars.isVisible()                       # the panel does not jump
+    panel.show_prediction(LatestPrediction(5, 0.2, (face,), 1.0))
+    assert panel.values == face.expression and panel.heading.text() == "happy 70%"

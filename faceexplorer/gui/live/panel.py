@@ -10,7 +10,8 @@ newest prediction, the one the timeline follows too - as
 - one bar per AU for AU models (present AUs, over the card's threshold, highlighted;
   named under the heading when the model has no expressions).
 
-Each part shows only when the model has that output. ``show_prediction(latest)`` is cheap
+Each part shows only when the model has that output; on a frame without a face the
+bars and the point go empty under "No face found". ``show_prediction(latest)`` is cheap
 (bar lengths and one point are set, nothing is rebuilt unless the labels change: 0.5 ms
 of CPU with its repaint), so the view calls it with the prediction drawn on each frame it
 paints, whenever that changes: the panel and the boxes on the frame always agree.
@@ -107,6 +108,7 @@ class PredictionPanel(QWidget):
             bad = len(latest.predictions) - len(faces)
             self.heading.setText("Model output NaN/Inf" if bad else "No face found")
             self.detail.setText(f"frame {latest.frame_index}")
+            self._empty()
             return
         face = max(faces, key=lambda p: p.box[2] * p.box[3])
         others = f" · largest of {len(faces)} faces" if len(faces) > 1 else ""
@@ -115,6 +117,16 @@ class PredictionPanel(QWidget):
         self._expressions(face)
         self._valence_arousal(face)
         self._aus(face)
+
+    def _empty(self) -> None:
+        """No face on this frame: the bars and the point go empty (the plots stay, so the
+        panel does not jump); the last face's values stayed under "No face found"."""
+        self.values, self.aus, self.va = {}, {}, None
+        for item, labels in ((self.bar_item, self._labels), (self.au_item, self._au_labels)):
+            item.setOpts(x0=[0.0] * len(labels), y=list(range(len(labels))),
+                         width=[0.0] * len(labels), brushes=[BAR] * len(labels))
+        self.va_point.setData([], [])
+        self.va_text.setText("valence - · arousal -")
 
     def _expressions(self, face: Prediction) -> None:
         self.bars.setVisible(bool(face.expression))
