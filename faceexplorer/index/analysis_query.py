@@ -69,7 +69,8 @@ LIVE = "live:"
 
 
 def analysis_list(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Stored analyses and live recordings, newest first, with their inputs' names."""
+    """Stored analyses and live recordings, newest first, with their inputs' names and
+    kinds ('video' | 'images'; none for a live recording)."""
     found = _analyses(con) + _live_sessions(con)
     return sorted(found, key=lambda a: a["finished_at"] or 0, reverse=True)
 
@@ -86,7 +87,7 @@ def _live_sessions(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
                    AS frames_with_face,
                count(p.frame_index) AS rows,
                coalesce(s.ended_at, s.started_at) AS finished_at, s.csv_path AS output,
-               [s.source] AS sources
+               [s.source] AS sources, []::VARCHAR[] AS kinds
         FROM live_sessions s LEFT JOIN live_predictions p USING (session_id)
         GROUP BY ALL""")
 
@@ -98,7 +99,8 @@ def _analyses(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         SELECT a.analysis_id, coalesce(a.model_name, a.model_path) AS model,
                a.detector ->> 'kind' AS detector, a.frames, a.frames_with_face, a.rows,
                a.finished_at, a.output,
-               list(s.source ORDER BY s.ordinal) AS sources
+               list(s.source ORDER BY s.ordinal) AS sources,
+               list(s.kind ORDER BY s.ordinal) AS kinds
         FROM analyses a LEFT JOIN analysis_sources s USING (analysis_id)
         GROUP BY ALL ORDER BY a.finished_at DESC""")
 

@@ -256,3 +256,28 @@ def test_a_stopped_run_says_which_frames_are_analysed_again(qtbot, view: Analyse
     assert view.progress.value() == PART_FRAMES
     stop(PART_FRAMES, PART_FRAMES, 0)               # stopped before a new frame
     assert view.status.text().endswith("Run again to resume.")
+
+
+def test_an_image_folder_is_listed_in_images(qtbot, view: AnalysesView, inputs,
+                                             tmp_path: Path) -> None:
+    """A folder's analysis was listed as 'face in 2 of 3 frames' (the command line and the
+    status say images); a video's stays in frames."""
+    import cv2
+
+    from tests.inference.videos import blank_frame, face_frame
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i, img in enumerate((face_frame(0), blank_frame(), face_frame(20))):
+        cv2.imwrite(str(folder / f"p{i}.png"), img)
+    view.input_edit.setText(str(folder))
+    view.model_edit.setText(str(inputs["model"]))
+    with qtbot.waitSignal(view.analysis_finished, timeout=TIMEOUT_MS):
+        view.start_run()
+    assert "face found in 2 of 3 images" in view.status.text()
+    assert " · face in 2 of 3 images · " in view.list.item(0).text()
+    view.input_edit.setText(str(inputs["video"]))
+    with qtbot.waitSignal(view.analysis_finished, timeout=TIMEOUT_MS):
+        view.start_run()
+    texts = [view.list.item(i).text() for i in range(view.list.count())]
+    assert any(f"face in {N - len(FACELESS)} of {N} frames" in t for t in texts)

@@ -183,9 +183,11 @@ class AnalysesView(QWidget, IndexView):
         self.list.clear()
         for a in self.analyses:
             names = ", ".join(Path(s).name for s in a["sources"] if s) or "?"
+            kinds = set(a.get("kinds") or ())
+            unit = "images" if kinds == {"images"} else "frames"
             item = QListWidgetItem(
                 f"{names}\n{a['model']} · {a['detector']} · face in {a['frames_with_face']:,} "
-                f"of {a['frames']:,} frames · {a['finished_at']:%Y-%m-%d %H:%M}")
+                f"of {a['frames']:,} {unit} · {a['finished_at']:%Y-%m-%d %H:%M}")
             item.setData(Qt.ItemDataRole.UserRole, a["analysis_id"])
             self.list.addItem(item)
         self.list.blockSignals(False)
