@@ -177,3 +177,30 @@ def test_one_model_run_twice_gets_told_apart_by_when(index, tmp_path: Path) -> N
                               "twin · Haar · 2026-01-02 10:00:05 (twin1)",
                               "twin · Haar · 2026-01-02 11:30:00 (twin2)",
                               "twin · Haar · 2026-01-02 11:30:00 (twin3)"]
+
+
+def test_live_recordings_of_the_video_stack_with_its_analyses(index) -> None:
+    """A live recording of the video sat alone (opened, nothing else; an analysis of the
+    video did not offer it): it now stacks both ways, by its stored path."""
+    from faceexplorer.inference.recording import LIVE_SCHEMA
+
+    con, s1, *_ = index
+    con.execute(LIVE_SCHEMA)
+    con.execute("INSERT INTO live_sessions VALUES ('take', '/r/take.csv', '/m/demo.onnx', "
+                "'demo', 'x', '{}', ?, 'Haar cascade (OpenCV), tracking', "
+                "'2026-01-01 09:00', '2026-01-01 09:01', 'end of video', 2)", [s1])
+    con.executemany("INSERT INTO live_predictions VALUES ('take', ?, ?, 0, ?, 1, 1, 5, 5, "
+                    "?, '', MAP {'happy': 0.9}, NULL, NULL, NULL)",
+                    [[0, 0.0, 0, True], [1, 0.04, -1, False], [2, 0.08, 0, True]])
+    found = vt.covering_analyses(con, "a", s1)
+    assert [c.analysis_id for c in found][0] == "a" and "live:take" in \
+        [c.analysis_id for c in found]
+    live = next(c for c in found if c.analysis_id == "live:take")
+    assert live.title == "live: demo · Haar cascade (OpenCV), tracking"
+    opened = vt.covering_analyses(con, "live:take", s1)
+    assert opened[0].analysis_id == "live:take"
+    assert {c.analysis_id for c in opened} == {"live:take", "a", "b", "copy"}
+    tracks = vt.input_tracks(con, "a", s1)
+    series = tracks.series["live:take"]
+    assert series.frames.tolist() == [0, 1, 2]
+    assert series.face_found.tolist() == [True, False, True]

@@ -4,8 +4,8 @@ An input of a stored analysis (a video file or an image folder) may be described
 than one source in the index; the Analyses tab stacks them on one frame axis:
 
 * **other analyses of the same input**: every stored analysis with a source of the same
-  sha256, or failing that the same path as stored (:func:`covering_analyses`), each with
-  its model and detector, newest first;
+  sha256, or failing that the same path as stored, and every live recording of that path
+  (:func:`covering_analyses`), each with its model and detector, newest first;
 * **OpenFace**: the ``openface_sources`` row named like the video's stem (``S1.mp4`` ->
   ``S1``) or like the HRM child whose video it is (:func:`openface_series`): the ``_r``
   AU intensities, ``success`` and ``confidence`` of the tracked, most confident face per
@@ -103,25 +103,37 @@ def _detector(raw: object) -> tuple[str, str | None]:
 def covering_analyses(con: duckdb.DuckDBPyConnection, analysis_id: str,
                       source: str) -> list[CoveringAnalysis]:
     """Stored analyses with an input that is the same file as ``source`` of
-    ``analysis_id`` (same sha256, or the same path): that one first, then newest first."""
-    if not table_exists(con, "analyses") or analysis_id.startswith(aq.LIVE):
-        return []
-    rows = records(con, """
-        WITH me AS (SELECT source_sha256 FROM analysis_sources
-                    WHERE analysis_id = ? AND source = ? LIMIT 1),
-        hits AS (SELECT analysis_id, min(source) AS source FROM analysis_sources
-                 WHERE source = ? OR source_sha256 = (SELECT source_sha256 FROM me)
-                 GROUP BY analysis_id)
-        SELECT a.analysis_id, coalesce(a.model_name, a.model_path) AS model,
-               a.detector::VARCHAR AS detector,
-               coalesce(try_cast(a.settings -> 'frames' ->> 'stride' AS INTEGER), 1) AS stride,
-               a.finished_at, h.source
-        FROM analyses a JOIN hits h USING (analysis_id)
-        ORDER BY a.analysis_id <> ?, a.finished_at DESC""",
-                   [analysis_id, source, source, analysis_id])
+    ``analysis_id`` (same sha256, or the same path), and live recordings of that path:
+    that one first, then newest first."""
+    rows: list[dict] = []
+    if table_exists(con, "analyses"):
+        rows = records(con, """
+            WITH me AS (SELECT source_sha256 FROM analysis_sources  -- a live one has none
+                        WHERE source = ? ORDER BY analysis_id <> ? LIMIT 1),
+            hits AS (SELECT analysis_id, min(source) AS source FROM analysis_sources
+                     WHERE source = ? OR source_sha256 = (SELECT source_sha256 FROM me)
+                     GROUP BY analysis_id)
+            SELECT a.analysis_id, coalesce(a.model_name, a.model_path) AS model,
+                   a.detector::VARCHAR AS detector,
+                   coalesce(try_cast(a.settings -> 'frames' ->> 'stride' AS INTEGER), 1)
+                       AS stride,
+                   a.finished_at, h.source
+            FROM analyses a JOIN hits h USING (analysis_id)""",
+                       [source, analysis_id, source])
+    live = [] if not table_exists(con, "live_sessions") else records(con, """
+        SELECT 'live:' || session_id AS analysis_id,
+               'live: ' || coalesce(model_name, model_path, '?') AS model,
+               coalesce(detector, '?') AS detector, 1 AS stride,
+               coalesce(ended_at, started_at) AS finished_at, source
+        FROM live_sessions WHERE source = ? OR source = ?""",
+        [source, source.removeprefix("video ")])
+    rows = sorted(rows + live, key=lambda r: (
+        r["analysis_id"] != analysis_id,
+        -r["finished_at"].timestamp() if r["finished_at"] is not None else 0.0))
     found = []
     for r in rows:
-        kind, path = _detector(r["detector"])
+        kind, path = ((r["detector"], None) if r["analysis_id"].startswith(aq.LIVE)
+                      else _detector(r["detector"]))
         found.append(CoveringAnalysis(r["analysis_id"], r["model"], kind, path, r["source"],
                                       max(int(r["stride"] or 1), 1)))
     return _told_apart(found, [r["finished_at"] for r in rows])
