@@ -188,6 +188,11 @@ def test_two_models_openface_and_human_labels_on_one_axis(qtbot, window, index: 
     # the PNG export draws every track, also those scrolled out of view
     image = tl.image()
     assert image.height() >= tl.graphics.minimumHeight() > tl.scroll.viewport().height()
+    # ... with the colour legend under them, as the tab shows it (the PNG had none)
+    assert tl.legend.isVisible()
+    assert image.height() == tl.graphics.height() + tl.legend.height()
+    legend = tl.legend.grab().toImage().convertToFormat(image.format())
+    assert image.copy(0, tl.graphics.height(), legend.width(), legend.height()) == legend
     bar = tl.scroll.verticalScrollBar()
     bar.setValue(bar.maximum())             # the tracks below the fold: none clipped
     shoot(window, "analyses_tracks_window_bottom")

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from faceexplorer.gui.analyses import track_plots as tp
@@ -159,8 +159,20 @@ class AnalysisTimeline(QWidget):
         return [t.title for t in self.tracks]
 
     def image(self) -> QImage:
-        """Every track drawn at the timeline's width (the PNG export), scrolled or not."""
-        return self.graphics.grab().toImage()
+        """Every track drawn at the timeline's width (the PNG export), scrolled or not,
+        with the colour legend under them when the tab shows one."""
+        tracks = self.graphics.grab().toImage()
+        if self.legend.isHidden():
+            return tracks
+        legend = self.legend.grab().toImage()
+        out = QImage(max(tracks.width(), legend.width()),
+                     tracks.height() + legend.height(), QImage.Format.Format_RGB32)
+        out.fill(Qt.GlobalColor.white)
+        painter = QPainter(out)
+        painter.drawImage(0, 0, tracks)
+        painter.drawImage(0, tracks.height(), legend)
+        painter.end()
+        return out
 
     # --- cursor -------------------------------------------------------------------------
     def set_cursor(self, frame: int) -> None:
