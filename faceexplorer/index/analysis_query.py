@@ -185,6 +185,10 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _map_keys(con: duckdb.DuckDBPyConnection, table: str, column: str, where: str,
               params: list[Any]) -> list[str]:
     """The labels of a MAP column in the model's order (its fullest row's keys)."""
@@ -195,7 +199,9 @@ def _map_keys(con: duckdb.DuckDBPyConnection, table: str, column: str, where: st
 
 
 def export_rows(con: duckdb.DuckDBPyConnection, analysis_id: str, path: Path) -> int:
-    """Write the analysis's rows to ``path`` (.csv or .parquet); returns the row count."""
+    """Write the analysis's rows to ``path`` (.csv or .parquet) in the command line's
+    columns (``expr_<label>``, ``valence``, ``arousal``, ``au_<AU>``, not the index's
+    MAPs); returns the row count."""
     path = Path(path)
     fmt = {".csv": "(HEADER, DELIMITER ',')", ".parquet": "(FORMAT PARQUET)"}.get(
         path.suffix.lower())
@@ -208,15 +214,24 @@ def export_rows(con: duckdb.DuckDBPyConnection, analysis_id: str, path: Path) ->
     rows = con.execute(f"SELECT count(*) FROM {table} WHERE {key} = ?", [ident]).fetchone()[0]
     literal = str(path).replace("'", "''")
     id_literal = ident.replace("'", "''")
-    # MAP columns are written as JSON text in CSV (DuckDB's own map text is not standard)
+    # the model's outputs as the command line's table has them: expr_<label> in the
+    # model's order, valence and arousal when it gives them, au_<AU>
+    where = f"{key} = ?"
+    labels = _map_keys(con, table, "expression", where, [ident])
+    aus = _map_keys(con, table, "aus", where, [ident])
+    has_va = con.execute(f"SELECT count(valence), count(arousal) FROM {table} "
+                         f"WHERE {where}", [ident]).fetchone()
+    outputs = ([f"map_extract(expression, {_literal(k)})[1] AS {_quoted('expr_' + k)}"
+                for k in labels]
+               + [c for c, n in zip(("valence", "arousal"), has_va, strict=True) if n]
+               + [f"map_extract(aus, {_literal(k)})[1] AS {_quoted('au_' + k)}"
+                  for k in aus])
     head = ("frame_index, timestamp_s, CASE WHEN face_index >= 0 THEN face_index END "
             "AS face_index, face_index >= 0 AS face_found, box_x, box_y, box_w, box_h, "
-            "valid, message, " if live else
+            "valid, message" if live else
             "source, file, frame_index, timestamp_s, face_index, face_found, box_x, box_y, "
-            "box_w, box_h, detector_score, valid, message, ")
-    columns = (head
-               + ("to_json(expression) AS expression, valence, arousal, to_json(aus) AS aus"
-                  if path.suffix.lower() == ".csv" else "expression, valence, arousal, aus"))
+            "box_w, box_h, detector_score, valid, message")
+    columns = head + "".join(", " + c for c in outputs)
     order = "frame_index, face_index" if live else "source, frame_index, face_index"
     con.execute(f"COPY (SELECT {columns} FROM {table} WHERE {key} = '{id_literal}' "
                 f"ORDER BY {order}) TO '{literal}' {fmt}")

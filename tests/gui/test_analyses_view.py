@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 from PySide6.QtCore import Qt
 
@@ -87,7 +88,7 @@ def test_export_table_equals_the_stored_rows(qtbot, view: AnalysesView, inputs,
     view.model_edit.setText(str(inputs["model"]))
     view.stride_spin.setValue(3)
     assert "one frame in 3 is analysed" in view.detection_note.text()
-    with qtbot.waitSignal(view.analysis_finished, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(view.analysis_finished, timeout=TIMEOUT_MS) as got:
         view.start_run()
     assert len(view.series.frames) == N // 3
     out = tmp_path / "table.csv"
@@ -95,6 +96,16 @@ def test_export_table_equals_the_stored_rows(qtbot, view: AnalysesView, inputs,
     assert rows == N // 3
     text = out.read_text().splitlines()
     assert text[0].startswith("source,file,frame_index") and len(text) == rows + 1
+    # the columns and values of the command line's table (they were MAPs as JSON text)
+    own = pd.read_parquet(got.args[0].output)
+    assert view.export_table(tmp_path / "t.parquet") == rows
+    for exported in (pd.read_csv(out), pd.read_parquet(tmp_path / "t.parquet")):
+        assert list(exported.columns) == list(own.columns)
+        assert "expr_happy" in exported.columns and "valence" in exported.columns
+        numbers = [c for c in own.columns if c.startswith(("expr_", "box_", "valence"))]
+        np.testing.assert_allclose(exported[numbers].to_numpy(float),
+                                   own[numbers].to_numpy(float), rtol=1e-6)
+        assert exported["face_found"].tolist() == own["face_found"].tolist()
 
 
 def test_refusals_say_what_to_do(qtbot, view: AnalysesView, inputs, tmp_path: Path) -> None:
