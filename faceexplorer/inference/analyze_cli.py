@@ -100,6 +100,10 @@ def add_analyze_parser(subparsers: Any) -> argparse.ArgumentParser:
     return a
 
 
+#: Seconds of progress before a time left is estimated.
+ETA_AFTER_S = 2.0
+
+
 class ProgressPrinter:
     """A progress bar on a terminal, plain lines when piped (see the module docstring)."""
 
@@ -113,6 +117,7 @@ class ProgressPrinter:
         #: inputs in progress on several workers: name -> (done, expected)
         self.inputs: dict[str, tuple[int, int | None]] = {}
         self.finished = 0
+        self._first: float | None = None
 
     def input_update(self, path: str, done: int, expected: int | None, finished: bool
                      ) -> None:
@@ -137,9 +142,14 @@ class ProgressPrinter:
         if now - self._last < self.every_s and done != total:
             return
         self._last = now
+        if self._first is None:
+            self._first = now
         of = f"/{total}" if total else ""
         eta = ""
-        if total and fps > 0 and done < total:
+        # the first seconds' rate includes loading the model and opening the input: an
+        # estimate from it said "19:40 left" for a run of a few seconds
+        settled = now - self._first >= ETA_AFTER_S
+        if total and fps > 0 and done < total and settled:
             secs = int((total - done) / fps)
             eta = f", {secs // 60}:{secs % 60:02d} left"
         where = self._inputs_text() if self.inputs or self.finished else path.name
@@ -197,13 +207,18 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if s.end_reason and (not usual or s.frames == 0 or "announced" in s.end_reason):
             print(f"  {s.end_reason}", file=err)  # trouble, nothing in range, or a header
             # that over-counts: say why the count is what it is
+        asked = args.frames is not None or args.time is not None
+        if s.frames == 0 and asked and usual:
+            wanted = (f"--frames {_span(args.frames)}" if args.frames is not None
+                      else f"--time {_span(args.time)}")
+            print(f"  warning: {wanted} is past the end of {s.path.name}: no frame of it "
+                  "was analysed", file=err)
     rate = f"{result.frames_this_run} frames in {result.seconds:.1f} s " \
            f"({result.frames_per_second:.1f} frames/s)"
     if result.status != "finished":
-        print(f"analysis {result.status}: {result.message}; {rate}. The finished frames are "
-              f"kept beside the output; resume with the same command: faceexplorer analyze "
-              f"{shlex.join(sys.argv[2:]) if sys.argv[1:2] == ['analyze'] else '...'}",
-              file=err)
+        command = shlex.join(sys.argv[2:]) if sys.argv[1:2] == ["analyze"] else "..."
+        print(f"analysis {result.status}: {result.message}; {rate}. {kept_note(result)} "
+              f"Resume with the same command: faceexplorer analyze {command}", file=err)
         return 130
     print(f"{result.rows} rows written to {result.output}; {rate}", file=err)
     if engine is not None:
@@ -211,6 +226,28 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if result.index_message:
         print(result.index_message, file=err)
     return 0
+
+
+def _span(span: tuple[float, float | None]) -> str:
+    start, stop = span
+    return f"{start:g}:{'' if stop is None else f'{stop:g}'}"
+
+
+def kept_note(result: Any) -> str:
+    """What a stopped run keeps: frames are written in blocks of ``PART_FRAMES``, so the
+    frames analysed since the last whole block are lost and analysed again next time."""
+    from faceexplorer.inference.analyze import PART_FRAMES
+
+    kept = sum(s.frames for s in result.inputs)
+    kept_now = sum(s.frames - s.frames_before for s in result.inputs)
+    redo = max(result.frames_this_run - kept_now, 0)
+    if kept == 0:
+        return (f"No frame is kept yet (frames are kept {PART_FRAMES} at a time): the next "
+                "run starts from the beginning.")
+    again = (f"; the {redo:,} analysed after the last block are analysed again"
+             if redo else "")
+    return (f"{kept:,} analysed frames are kept beside the output (frames are kept "
+            f"{PART_FRAMES} at a time{again}).")
 
 
 def _engine(args: argparse.Namespace, bar: ProgressPrinter) -> Any:

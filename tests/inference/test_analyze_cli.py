@@ -83,13 +83,18 @@ def test_bad_ranges_are_refused(models: dict[str, Path], videos: tuple[Path, Pat
     assert "0 <= START <= STOP" in capsys.readouterr().err
 
 
-def test_progress_bar_on_a_terminal() -> None:
+def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from faceexplorer.inference import analyze_cli
+
     stream = io.StringIO()
     bar = ProgressPrinter(stream, tty=True, every_s=0)
+    bar(1, 10, Path("clip.mp4"), 0.5)      # the first rate holds the model's loading
+    monkeypatch.setattr(analyze_cli, "ETA_AFTER_S", 0.0)
     bar(5, 10, Path("clip.mp4"), 2.0)
     bar(10, 10, Path("clip.mp4"), 2.0)
     bar.end()
     text = stream.getvalue()
+    assert "\r[##----------------------] 1/10 frames, 0.5 frames/s (clip.mp4)" in text
     assert "\r[############------------] 5/10 frames, 2.0 frames/s, 0:02 left (clip.mp4)" in text
     assert "[########################] 10/10" in text and text.endswith("\n")
 
@@ -116,10 +121,22 @@ def test_ctrl_c_keeps_the_parts_and_the_same_command_resumes(
     monkeypatch.setattr(analyze, "run_analysis", interrupted)
     assert main(argv) == 130
     err = capsys.readouterr().err
-    assert "interrupted (Ctrl-C)" in err and "resume with the same command" in err
+    assert "interrupted (Ctrl-C)" in err and "Resume with the same command" in err
+    assert "4 analysed frames are kept beside the output (frames are kept 4 at a time" in err
     assert "face.avi: face found in 3 of 4 frames so far" in err and not out.exists()
     monkeypatch.setattr(analyze, "run_analysis", real)
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "face found in 9 of 10 frames (4 from the earlier run)" in err
     assert out.read_text().count("\n") == 11
+
+
+def test_a_frame_range_past_the_end_says_so(models: dict[str, Path], videos: tuple[Path, Path],
+                                            tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "past.csv"
+    main(["analyze", str(models["logits8"]), str(videos[0]), "--out", str(out),
+          "--no-index", "--frames", "50:60"])
+    err = capsys.readouterr().err
+    assert "face.avi: no frame analysed" in err and "end of video (10 frames)" in err
+    assert "warning: --frames 50:60 is past the end of face.avi" in err
