@@ -313,8 +313,7 @@ class MainWindow(WindowWrites, QMainWindow):
         from faceexplorer.gui.analyses.view import AnalysesView
 
         view = AnalysesView(parent)
-        view.analysis_finished.connect(lambda result: self.announce_result(
-            f"Analysis {result.status}", "view:analyses_view"))
+        view.analysis_finished.connect(self._analysis_finished)
         return self._connected(view)
 
     def _make_live_view(self, parent: QWidget) -> QWidget:

@@ -161,6 +161,15 @@ class WindowWrites:
         elif not message:
             self.statusBar().showMessage(f"{name}: done", 10000)
 
+    def _analysis_finished(self, result: Any) -> None:
+        """An analysis of the Analyses tab ended: finished, or stopped by its user (the
+        write itself ended normally, so the status bar said "done")."""
+        self.announce_result(f"Analysis {result.status}", "view:analyses_view")
+        if result.status != "finished":
+            names = ", ".join(s.path.name for s in result.inputs) or "the analysis"
+            self.statusBar().showMessage(
+                f"Analysis of {names}: {result.status}; run it again to resume", 10000)
+
     def _store_recording(self, csv_path: str) -> None:
         """Put a finished live recording into the index (it is kept as CSV either way);
         a write of the session, so the window goes on meanwhile."""

@@ -273,3 +273,20 @@ def test_remove_a_dataset_from_the_window(qtbot, sample: Path, tmp_path: Path,
     window.remove_dataset("affectnet")
     window.session.wait_until_idle(TIMEOUT_MS / 1000)
     assert window.state == "empty" and window.datasets == []
+
+
+def test_a_stopped_analysis_is_not_reported_done(qtbot, tmp_path: Path) -> None:
+    """Stop ends an analysis's write normally (what was analysed is kept), so the status
+    bar said 'Analysis of scene.avi: done' beside 'Analysis stopped'."""
+    from faceexplorer.inference.analyze import AnalysisResult, InputSummary
+
+    window = _window(qtbot, tmp_path / "index.duckdb")
+    view = window.analyses_view
+    window._write_ended("Analysis of scene.avi", "")          # the write's own end
+    assert window.statusBar().currentMessage() == "Analysis of scene.avi: done"
+    view.analysis_finished.emit(AnalysisResult(
+        "x", tmp_path / "o.parquet", "stopped", "", [
+            InputSummary(tmp_path / "scene.avi", "video", "s", frames=256)]))
+    assert window.statusBar().currentMessage() == (
+        "Analysis of scene.avi: stopped; run it again to resume")
+    assert "Analysis stopped" in window.result_link.text()
