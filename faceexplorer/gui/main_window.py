@@ -322,6 +322,8 @@ class MainWindow(WindowWrites, QMainWindow):
         view = LiveView(parent)
         view.recording_finished.connect(self._store_recording)
         view.failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        # a source that starts makes an earlier failure's message stale
+        view.started.connect(self.statusBar().clearMessage)
         return view
 
     def _build_current(self, _index: int = -1) -> None:

@@ -89,6 +89,7 @@ def test_live_tab_pickers_panel_every_frame_and_no_camera(qtbot, assets, tmp_pat
         assert view.message.text().startswith("No camera at index 0: ")
         assert "open a video file instead" in view.message.text()
         assert view.session is None and view.start_button.isEnabled()
+        assert window.statusBar().currentMessage().startswith("No camera at index 0")
         shoot(window, "live_tab_no_camera_1366x768")
 
     # --- the pickers: a video file and a model file -------------------------------------
@@ -111,6 +112,7 @@ def test_live_tab_pickers_panel_every_frame_and_no_camera(qtbot, assets, tmp_pat
     with qtbot.waitSignal(view.started, timeout=TIMEOUT_MS):
         qtbot.mouseClick(view.start_button, Qt.MouseButton.LeftButton)
     assert view.source_label.text() == "Video: face.avi (25.0 fps) · paced to its rate"
+    assert window.statusBar().currentMessage() == ""      # the camera's failure is stale
     qtbot.waitUntil(lambda: bool(view.panel.values) and view.frames_painted > 8,
                     timeout=TIMEOUT_MS)
     panel = view.panel
