@@ -292,3 +292,17 @@ def test_an_image_folder_is_listed_in_images(qtbot, view: AnalysesView, inputs,
         view.start_run()
     texts = [view.list.item(i).text() for i in range(view.list.count())]
     assert any(f"face in {N - len(FACELESS)} of {N} frames" in t for t in texts)
+
+
+def test_a_header_that_overcounts_is_named_in_the_status(qtbot, view: AnalysesView,
+                                                         tmp_path: Path) -> None:
+    """The command line says why a video gave fewer frames than its header announced; the
+    tab said only 'face found in 40 of 40 frames'."""
+    from faceexplorer.inference.analyze import AnalysisResult, InputSummary
+
+    view._run_done(AnalysisResult("x", tmp_path / "o.parquet", "finished", "", [
+        InputSummary(tmp_path / "short.avi", "video", "s", frames=40, frames_with_face=40,
+                     end_reason="end of video (40 frames; its header announced 45)",
+                     complete=True)], frames_this_run=40))
+    assert "short.avi: face found in 40 of 40 frames (end of video (40 frames; its header " \
+           "announced 45))" in view.status.text()

@@ -434,7 +434,9 @@ class AnalysesView(QWidget, IndexView):
     def _run_done(self, result: Any) -> None:
         self.run = None
         self._set_running(False)
-        sentences = "; ".join(f"{s.path.name}: {s.sentence()}" for s in result.inputs)
+        sentences = "; ".join(f"{s.path.name}: {s.sentence()}" + (
+            f" ({s.end_reason})" if "announced" in s.end_reason else "")  # a header that
+            for s in result.inputs)       # over-counts: why the count is what it is
         engine = result.engine.get("name", "local") if isinstance(result.engine, dict) else ""
         if engine and engine != "local":
             sentences += f" (engine: {engine}, {result.engine.get('workers', '?')} workers)"
