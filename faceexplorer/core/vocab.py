@@ -128,3 +128,7 @@ DASS_CUTOFFS: Final[dict[str, tuple[int, int, int, int]]] = {
     "anxiety": (8, 10, 15, 20),
     "stress": (15, 19, 26, 34),
 }
+
+#: File name endings read as images (image folders, single images) by the analysers.
+IMAGE_EXTENSIONS: Final[tuple[str, ...]] = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff",
+                                           ".webp")

@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from faceexplorer.core.vocab import IMAGE_EXTENSIONS
 from faceexplorer.index.store import records, table_exists
 
 
@@ -70,8 +71,12 @@ LIVE = "live:"
 
 def analysis_list(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Stored analyses and live recordings, newest first, with their inputs' names and
-    kinds ('video' | 'images'; none for a live recording)."""
-    found = _analyses(con) + _live_sessions(con)
+    kinds ('video' | 'images'; none for a camera's live recording)."""
+    live = _live_sessions(con)
+    for a in live:      # a recording's kind is its source's (a folder counts images)
+        kind = live_kind(str(a["sources"][0] or ""))
+        a["kinds"] = [kind] if kind != "live" else []
+    found = _analyses(con) + live
     return sorted(found, key=lambda a: a["finished_at"] or 0, reverse=True)
 
 
@@ -105,6 +110,20 @@ def _analyses(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         GROUP BY ALL ORDER BY a.finished_at DESC""")
 
 
+def live_kind(source: str) -> str:
+    """What a live recording's stored source is: 'video', 'images' (a folder or an image
+    file) or 'live' (a camera, or a file no longer there: its frames cannot be shown).
+
+    Older recordings stored what the live mode showed ("video name.mp4", "image folder
+    x"); newer ones the path itself."""
+    path = Path(source.removeprefix("video ").removeprefix("image folder "))
+    if path.is_dir():
+        return "images"
+    if path.is_file():
+        return "images" if path.suffix.lower() in IMAGE_EXTENSIONS else "video"
+    return "live"
+
+
 def analysis_inputs(con: duckdb.DuckDBPyConnection, analysis_id: str) -> list[AnalysisInput]:
     """The inputs of ``analysis_id`` in command-line order."""
     if analysis_id.startswith(LIVE):
@@ -112,11 +131,8 @@ def analysis_inputs(con: duckdb.DuckDBPyConnection, analysis_id: str) -> list[An
         if a is None:
             return []
         source = str(a["sources"][0] or "")
-        # the live mode stores what it showed ("camera 0", "video name.mp4"): its frames
-        # can be shown again only when that names a file or folder still there
-        path = Path(source.removeprefix("video ").removeprefix("image folder "))
-        kind = "video" if path.is_file() else "images" if path.is_dir() else "live"
-        return [AnalysisInput(analysis_id, 0, source, kind, a["frames"], a["frames"])]
+        return [AnalysisInput(analysis_id, 0, source, live_kind(source), a["frames"],
+                              a["frames"])]
     rows = con.execute("SELECT analysis_id, ordinal, source, kind, frames, frames_with_face "
                        "FROM analysis_sources WHERE analysis_id = ? ORDER BY ordinal",
                        [analysis_id]).fetchall()

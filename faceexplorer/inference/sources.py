@@ -32,8 +32,7 @@ import cv2
 import numpy as np
 
 from faceexplorer.core.errors import FaceExplorerError
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+from faceexplorer.core.vocab import IMAGE_EXTENSIONS
 
 
 class SourceError(FaceExplorerError):

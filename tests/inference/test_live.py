@@ -341,4 +341,21 @@ def test_every_frame_recording_has_a_row_for_a_faceless_frame(models: dict[str, 
     series = aq.input_series(con, "live:gaps", listed["sources"][0])
     con.close()
     assert (listed["frames"], listed["frames_with_face"]) == (N_FRAMES, len(with_face))
+    assert listed["kinds"] == ["video"]
     assert (~series.face_found).nonzero()[0].tolist() == no_face
+
+
+def test_a_recordings_kind_is_its_sources(tmp_path: Path) -> None:
+    """A recording of an image folder (or of one image) counts images, of a video frames;
+    a camera's, or a file no longer there, has no frames to show again."""
+    from faceexplorer.index.analysis_query import live_kind
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(b"x")
+    (tmp_path / "clip.mp4").write_bytes(b"x")
+    assert live_kind(str(folder)) == "images"
+    assert live_kind(str(folder / "a.jpg")) == "images"
+    assert live_kind(str(tmp_path / "clip.mp4")) == "video"
+    assert live_kind(f"video {tmp_path / 'clip.mp4'}") == "video"      # older recordings
+    assert live_kind("camera 0") == live_kind(str(tmp_path / "gone.mp4")) == "live"
