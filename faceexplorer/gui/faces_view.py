@@ -49,6 +49,9 @@ class FacesView(QWidget, IndexView):
         self._user_share = False  # the user dragged the splitter: keep their share
         self.splitter.splitterMoved.connect(self._dragged)
         self.browser.image_selected.connect(self.detail.show_image)
+        # while the click's detail is read and painted, one thumbnail decoder only
+        self.browser.image_selected.connect(lambda *_key: self.browser.thumbs.pause())
+        self.detail.shown.connect(lambda _detail: self.browser.thumbs.resume())
         self.browser.page_shown.connect(self.detail.read_ahead_page)
 
     def attach(self, session: IndexSession | None) -> None:

@@ -6,7 +6,10 @@ browser can clear, and a request already pending just moves to the top. Up to
 ``workers`` drain jobs (two: decoding is OpenCV's, which lets go of the GIL, so two decode
 at once on a two-core laptop while the GUI thread waits for the page's faces) work the
 stack down and end when it is empty; they run where ``spawn`` says (the window's task
-runner, see :meth:`ThumbnailLoader.use`; threads of their own otherwise).
+runner, see :meth:`ThumbnailLoader.use`; threads of their own otherwise). While the user's
+click on an image is being answered (:meth:`ThumbnailLoader.pause` until
+:meth:`~ThumbnailLoader.resume`, or ``PAUSE_S`` at most) only one decodes: the second core
+is the detail panel's.
 The loader's state (a lock-protected stack, the cache) talks to the GUI only through the
 ``ready`` signal, queued to the GUI thread by Qt. QImage (not QPixmap) is built on the
 worker: QImage is safe off the GUI thread. :class:`ReadyBatches` gathers the answers that
@@ -22,6 +25,7 @@ scales in the DCT domain: a 1,000-px AffectNet photo's tile costs ~1.5 ms instea
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Hashable
 from pathlib import Path
@@ -39,6 +43,8 @@ from faceexplorer.media.images import (
     thumbnail,
 )
 
+#: The longest a click's pause holds the second decoder back (s).
+PAUSE_S = 0.3
 #: Decode scales libjpeg does in the DCT domain, largest first.
 _SCALES = (8, 4, 2)
 
@@ -94,6 +100,8 @@ class ThumbnailLoader(QObject):
         self._stopping = False
         self._working = 0        # thumbnails being decoded
         self._drains = 0         # drain jobs started and not ended
+        self._limit = self.workers           # decoding at once now (pause: 1)
+        self._paused_until = 0.0
         self._spawn: Spawn = thread_spawn
 
     def use(self, spawn: Spawn | None) -> None:
@@ -115,6 +123,18 @@ class ThumbnailLoader(QObject):
         self._spawn(self._run, "thumbnails")
         return None
 
+    def pause(self, seconds: float | None = None) -> None:
+        """Decode one at a time for a moment (a click is being answered)."""
+        with self._lock:
+            self._limit = 1
+            self._paused_until = time.monotonic() + (PAUSE_S if seconds is None else seconds)
+
+    def resume(self) -> None:
+        """Decode with every drain again (the click's answer is painted)."""
+        with self._lock:
+            self._limit = self.workers
+            self._wake.notify_all()
+
     def cancel_pending(self) -> None:
         """Forget queued requests (the page they were for is gone)."""
         with self._lock:
@@ -134,6 +154,7 @@ class ThumbnailLoader(QObject):
         with self._lock:
             self._stopping = True
             self._pending.clear()
+            self._wake.notify_all()          # a drain held back by a pause
             self._wake.wait_for(lambda: not self._drains, timeout)
 
     def _run(self) -> None:
@@ -147,6 +168,12 @@ class ThumbnailLoader(QObject):
     def _drain(self) -> None:
         while True:
             with self._lock:
+                while self._working >= self._limit and not self._stopping:
+                    left = self._paused_until - time.monotonic()
+                    if left <= 0:                  # a pause nobody ended
+                        self._limit = self.workers
+                        break
+                    self._wake.wait(left)
                 if not self._pending or self._stopping:
                     return
                 key, (path, box) = self._pending.popitem(last=True)  # newest first

@@ -85,3 +85,46 @@ def test_two_drains_deliver_every_thumbnail_once(qtbot, photo: Path) -> None:
     assert loader.request("k3", str(photo), box) is not None       # cached
     loader.stop()
     assert loader.idle()
+
+
+def test_a_pause_leaves_one_decoder_until_resumed_or_lapsed(qtbot, photo: Path,
+                                                            monkeypatch) -> None:
+    """While a click is answered only one thumbnail decodes (the other core is the
+    detail panel's); resume, or the pause's end, lets both go again."""
+    import threading
+    import time
+
+    from faceexplorer.gui import thumbnails
+    from faceexplorer.gui.thumbnails import ThumbnailLoader
+
+    lock, running, most = threading.Lock(), [0], [0]
+    real = thumbnails.face_tile
+
+    def slow_tile(*args, **kwargs):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.01)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(thumbnails, "face_tile", slow_tile)
+    loader = ThumbnailLoader(96, workers=2)
+    seen: list[object] = []
+    loader.ready.connect(lambda key, thumb: seen.append(key))
+    box = (350, 250, 300, 300)
+    loader.pause(30.0)
+    for i in range(30):
+        loader.request(f"p{i}", str(photo), box)
+    qtbot.waitUntil(lambda: len(seen) == 30 and loader.idle(), timeout=10000)
+    assert most[0] == 1                                  # paused: one at a time
+    loader.resume()
+    loader.pause(0.02)                                   # a pause nobody ends lapses
+    time.sleep(0.05)
+    for i in range(30):
+        loader.request(f"q{i}", str(photo), box)
+    qtbot.waitUntil(lambda: len(seen) == 60 and loader.idle(), timeout=10000)
+    loader.stop()
