@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import duckdb
 import pytest
 
@@ -15,19 +17,28 @@ def hrm(tmp_path_factory: pytest.TempPathFactory) -> HRMIndex:
     return build_hrm_index(tmp_path_factory.mktemp("hrm_view"))
 
 
-@pytest.fixture
-def view(sessions, qtbot, hrm: HRMIndex):
+@contextmanager
+def _shown_view(sessions, qtbot, hrm: HRMIndex, app_state=None):
     con = duckdb.connect(str(hrm.db), read_only=True)
     v = HRMView()
     qtbot.addWidget(v)
     v.resize(1500, 950)
     v.show()
     qtbot.waitExposed(v)
+    v.app_state = app_state
     v.attach(sessions(con))
-    yield v
-    v.viewer.shutdown()
-    v.attach(None)   # the widgets let go of the connection before it closes
-    con.close()
+    try:
+        yield v
+    finally:
+        v.viewer.shutdown()
+        v.attach(None)   # the widgets let go of the connection before it closes
+        con.close()
+
+
+@pytest.fixture
+def view(sessions, qtbot, hrm: HRMIndex):
+    with _shown_view(sessions, qtbot, hrm) as v:
+        yield v
 
 
 def test_a_child_is_read_once_for_all_three_views(qtbot, view, hrm, monkeypatch,
@@ -73,15 +84,8 @@ def test_one_cursor_the_app_states_frame(qtbot, sessions, hrm: HRMIndex, tmp_pat
     from faceexplorer.gui.core.settings import Settings
     from faceexplorer.gui.core.state import AppState
 
-    con = duckdb.connect(str(hrm.db), read_only=True)
-    view = HRMView()
-    qtbot.addWidget(view)
-    view.resize(1500, 950)
-    view.show()
-    qtbot.waitExposed(view)
-    state = view.app_state = AppState(Settings(tmp_path / "settings.ini"), hrm.db)
-    view.attach(sessions(con))
-    try:
+    state = AppState(Settings(tmp_path / "settings.ini"), hrm.db)
+    with _shown_view(sessions, qtbot, hrm, state) as view:
         view.navigator.select_child("S4")
         first = view.timeline.cursor
         assert state.get("hrm_frame") == first
@@ -91,7 +95,3 @@ def test_one_cursor_the_app_states_frame(qtbot, sessions, hrm: HRMIndex, tmp_pat
         assert state.get("hrm_frame") == first + 43 == view.timeline.cursor
         state.set("hrm_frame", first + 7)
         assert view.timeline.cursor == first + 7 == view.viewer.frame
-    finally:
-        view.viewer.shutdown()
-        view.attach(None)
-        con.close()
