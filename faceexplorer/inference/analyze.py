@@ -181,6 +181,18 @@ class AnalysisResult:
         """Analysed frames per second of this call."""
         return self.frames_this_run / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def frames_kept(self) -> int:
+        """Analysed frames in the output's parts (a stopped run keeps whole blocks)."""
+        return sum(s.frames for s in self.inputs)
+
+    @property
+    def frames_to_redo(self) -> int:
+        """Frames this call analysed after its last whole block: a stopped run loses them
+        and the next run analyses them again (``PART_FRAMES`` frames make a block)."""
+        kept_now = sum(s.frames - s.frames_before for s in self.inputs)
+        return max(self.frames_this_run - kept_now, 0)
+
 
 #: progress(frames done, frames expected or None, input path, frames/s of this call)
 Progress = Callable[[int, int | None, Path, float], None]

@@ -238,9 +238,7 @@ def kept_note(result: Any) -> str:
     frames analysed since the last whole block are lost and analysed again next time."""
     from faceexplorer.inference.analyze import PART_FRAMES
 
-    kept = sum(s.frames for s in result.inputs)
-    kept_now = sum(s.frames - s.frames_before for s in result.inputs)
-    redo = max(result.frames_this_run - kept_now, 0)
+    kept, redo = result.frames_kept, result.frames_to_redo
     if kept == 0:
         return (f"No frame is kept yet (frames are kept {PART_FRAMES} at a time): the next "
                 "run starts from the beginning.")

@@ -440,7 +440,7 @@ class AnalysesView(QWidget, IndexView):
         engine = result.engine.get("name", "local") if isinstance(result.engine, dict) else ""
         if engine and engine != "local":
             sentences += f" (engine: {engine}, {result.engine.get('workers', '?')} workers)"
-        frames = sum(s.frames for s in result.inputs)
+        frames = result.frames_kept
         if result.status == "finished":
             self.progress.setRange(0, max(frames, 1))
             self.progress.setValue(frames)
@@ -510,8 +510,7 @@ def _resume_note(result: Any) -> str:
     progress bar had counted them)."""
     from faceexplorer.inference.analyze_table import PART_FRAMES
 
-    kept_now = sum(s.frames - s.frames_before for s in result.inputs)
-    redo = max(result.frames_this_run - kept_now, 0)
+    redo = result.frames_to_redo
     if redo == 0:
         return "Run again to resume."
     return (f"Run again to resume; the {redo:,} frame(s) analysed since the last kept block "
