@@ -27,6 +27,7 @@ from faceexplorer.inference.analyze import run_analysis
 from faceexplorer.inference.analyze_input import FrameRange
 from faceexplorer.samples.hrm import write_hrm
 from faceexplorer.samples.openface import write_openface
+from tests.gui.windows import show_window
 from tests.inference.conftest import build_model
 from tests.inference.videos import blank_frame, face_frame
 
@@ -82,12 +83,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> VideoIndex:
 
 @pytest.fixture
 def window(qtbot, index: VideoIndex):
-    w = MainWindow(index.db)
-    w.testing = True
-    qtbot.addWidget(w)
-    w.resize(1366, 768)
-    w.show()
-    qtbot.waitExposed(w)
+    w = show_window(qtbot, index.db, (1366, 768), testing=True)
     yield w
     w.close()
 

@@ -26,6 +26,7 @@ from faceexplorer.index.faces_query import ImageFilter, ImageSort
 from faceexplorer.samples.affectnet import write_affectnet
 from faceexplorer.samples.affectnet_c25 import write_c25
 from faceexplorer.samples.hrm import write_hrm
+from tests.gui.windows import show_window
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +44,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _open(qtbot, db: Path) -> MainWindow:
-    window = MainWindow(db)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
+    return show_window(qtbot, db)
 
 
 def test_filter_sort_mode_and_hrm_child_survive_a_restart(qtbot, index: Path) -> None:

@@ -12,18 +12,13 @@ from faceexplorer import __version__
 from faceexplorer.gui.help import GUIDE_FILE, guide_path, guide_sections
 from faceexplorer.gui.main_window import MainWindow
 from faceexplorer.paths import user_data_dir
+from tests.gui.windows import show_window
 
 SCREEN = (1366, 768)
 
 
 def _open(qtbot, db: Path) -> MainWindow:
-    window = MainWindow(db)
-    window.testing = True
-    qtbot.addWidget(window)
-    window.resize(*SCREEN)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
+    return show_window(qtbot, db, SCREEN, testing=True)
 
 
 def _menu_action(window: MainWindow, menu_title: str, text: str) -> QAction:

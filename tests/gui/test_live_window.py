@@ -21,6 +21,7 @@ pytest.importorskip("onnx", reason="the tiny test models are built with `onnx`")
 from faceexplorer.gui.live.pickers import BROWSE, VIDEO, demo_model  # noqa: E402
 from faceexplorer.gui.live.view import LiveView  # noqa: E402
 from faceexplorer.gui.main_window import MainWindow  # noqa: E402
+from tests.gui.windows import show_window
 from tests.inference.conftest import build_model  # noqa: E402
 from tests.inference.test_live import write_face_video  # noqa: E402
 
@@ -36,13 +37,7 @@ def assets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _open(qtbot, db: Path) -> MainWindow:
-    window = MainWindow(db)
-    window.testing = True
-    qtbot.addWidget(window)
-    window.resize(1366, 768)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
+    return show_window(qtbot, db, (1366, 768), testing=True)
 
 
 def _live_tab(qtbot, window: MainWindow) -> LiveView:

@@ -15,6 +15,7 @@ from faceexplorer.gui.main_window import MainWindow
 from faceexplorer.gui.table_model import NULL_TEXT, format_cell
 
 from .conftest import TOY_ROWS
+from .windows import show_window
 
 
 @pytest.fixture
@@ -23,10 +24,7 @@ def open_window(qtbot):
     windows: list[MainWindow] = []
 
     def make(db: Path) -> MainWindow:
-        window = MainWindow(db)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
+        window = show_window(qtbot, db)
         windows.append(window)
         return window
 

@@ -10,18 +10,13 @@ from PySide6.QtWidgets import QDialogButtonBox
 from faceexplorer.gui.core import settings as keys
 from faceexplorer.gui.main_window import MainWindow
 from faceexplorer.gui.preferences import Preferences, PreferencesDialog
+from tests.gui.windows import show_window
 
 SCREEN = (1366, 768)
 
 
 def _open(qtbot, db: Path) -> MainWindow:
-    window = MainWindow(db)
-    window.testing = True
-    qtbot.addWidget(window)
-    window.resize(*SCREEN)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
+    return show_window(qtbot, db, SCREEN, testing=True)
 
 
 def _open_preferences(qtbot, window: MainWindow) -> PreferencesDialog:

@@ -8,6 +8,7 @@ from faceexplorer.gui.core import settings as keys
 from faceexplorer.gui.core.settings import Setting, Settings
 from faceexplorer.gui.main_window import MainWindow
 from faceexplorer.paths import user_data_dir
+from tests.gui.windows import show_window
 
 COUNT: Setting[int] = Setting("test/count", int, 3)
 FLAG: Setting[bool] = Setting("test/flag", bool, False)
@@ -58,11 +59,7 @@ def test_forget_group_restores_defaults(qtbot):
 
 
 def _open(qtbot, db) -> MainWindow:
-    window = MainWindow(db)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
+    return show_window(qtbot, db)
 
 
 def test_window_size_and_splitter_survive_a_restart(qtbot, toy_index):

@@ -26,6 +26,7 @@ from faceexplorer.gui.core.session import DatasetChange
 from faceexplorer.gui.main_window import MainWindow
 from faceexplorer.samples.affectnet import write_affectnet
 from faceexplorer.samples.affectnet_c25 import write_c25
+from tests.gui.windows import show_window
 from tests.inference.conftest import build_model
 
 TIMEOUT_MS = 120_000
@@ -66,13 +67,7 @@ def _fill_dialog_and_import(folder: Path) -> None:
 
 def _window(qtbot, db: Path, size: tuple[int, int] | None = None) -> MainWindow:
     """A shown window on ``db`` whose results go to the status bar (no modal box)."""
-    window = MainWindow(db)
-    window.testing = True
-    qtbot.addWidget(window)
-    if size is not None:
-        window.resize(*size)
-    window.show()
-    return window
+    return show_window(qtbot, db, size, testing=True)
 
 
 def _cli(*args: str, db: Path) -> subprocess.CompletedProcess:
