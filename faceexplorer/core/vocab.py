@@ -8,6 +8,7 @@ code, so nothing is lost and any view can show either.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Final
 
 #: Canonical expression names, in AffectNet's code order (codes 0..7).
@@ -132,3 +133,13 @@ DASS_CUTOFFS: Final[dict[str, tuple[int, int, int, int]]] = {
 #: File name endings read as images (image folders, single images) by the analysers.
 IMAGE_EXTENSIONS: Final[tuple[str, ...]] = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff",
                                            ".webp")
+
+
+def source_kind(path: Path) -> str | None:
+    """What an analysed source is: ``"images"`` (a folder, or an image file by its name's
+    ending), ``"video"`` (any other file), None (nothing there)."""
+    if path.is_dir():
+        return "images"
+    if not path.exists():
+        return None
+    return "images" if path.suffix.lower() in IMAGE_EXTENSIONS else "video"

@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from faceexplorer.core.vocab import IMAGE_EXTENSIONS
+from faceexplorer.core.vocab import source_kind
 from faceexplorer.index.store import records, table_exists
 
 
@@ -117,11 +117,7 @@ def live_kind(source: str) -> str:
     Older recordings stored what the live mode showed ("video name.mp4", "image folder
     x"); newer ones the path itself."""
     path = Path(source.removeprefix("video ").removeprefix("image folder "))
-    if path.is_dir():
-        return "images"
-    if path.is_file():
-        return "images" if path.suffix.lower() in IMAGE_EXTENSIONS else "video"
-    return "live"
+    return source_kind(path) or "live"
 
 
 def analysis_inputs(con: duckdb.DuckDBPyConnection, analysis_id: str) -> list[AnalysisInput]:

@@ -37,13 +37,13 @@ import cv2
 import numpy as np
 
 from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.core.vocab import source_kind
 from faceexplorer.inference.batch_io import Prefetcher
 from faceexplorer.inference.detect import Detection, FaceDetector
 from faceexplorer.inference.pipeline import Pipeline, Prepared
 from faceexplorer.inference.postprocess import Prediction, decode
 from faceexplorer.inference.session import ModelSession
 from faceexplorer.inference.sources import (
-    IMAGE_EXTENSIONS,
     Frame,
     ImageFolderSource,
     SourceError,
@@ -154,11 +154,10 @@ class InputInfo:
 
 def input_kind(path: Path) -> str:
     """``"video"`` or ``"images"`` (a folder, or one image file); refuses what is neither."""
-    if path.is_dir():
-        return "images"
-    if not path.exists():
+    kind = source_kind(path)
+    if kind is None:
         raise SourceError(f"{path}: no such file or folder")
-    return "images" if path.suffix.lower() in IMAGE_EXTENSIONS else "video"
+    return kind
 
 
 def image_paths(path: Path) -> list[Path]:
