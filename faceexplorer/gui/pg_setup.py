@@ -19,10 +19,11 @@ __all__ = ["pg", "plain_axes"]
 def plain_axes(plot: pg.PlotItem) -> pg.PlotItem:
     """Turn off the automatic SI prefix of ``plot``'s axes that have no units.
 
-    Without units there is no prefix to show, yet pyqtgraph re-renders each axis label's
-    HTML at every range change (~10 times per axis while a plot is first laid out): in the
-    Crowd statistics tab's first visit that was a third of making its plots. What the axes
-    show is unchanged.
+    pyqtgraph re-renders each labelled axis's HTML at every range change (~10 times per
+    axis while a plot is first laid out: in the Crowd statistics tab's first visit, a third
+    of making its plots). And without units it still rescales a labelled axis whose values
+    all lie within 1 (ticks "350" and "(x0.001)" in its label for 0.35): values are shown
+    as they are instead, as the HRM statistics plots already do.
     """
     for name in ("left", "bottom", "right", "top"):
         axis = plot.getAxis(name)
