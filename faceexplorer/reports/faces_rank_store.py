@@ -10,9 +10,10 @@ features and at least one DASS-21 subscale score (:func:`store_ranks`).
   among themselves, one value per slot, in :func:`faceexplorer.stats.faces_ranks.encode`'s
   form.
 
-:func:`stored_rho` reads them block by block (the next block prefetched by a second
-cursor) and gets rho from :func:`faceexplorer.stats.faces_ranks.block_rho` and
-``subset_block_rho``. A subscale is *covered* when every subject it scores is a stored
+:func:`stored_rho` reads them block by block on a second cursor and :data:`RANK_WORKERS`
+threads get each block's rho from :func:`faceexplorer.stats.faces_ranks.block_rho` and
+``subset_block_rho`` (numpy's sorts and products release the GIL; blocks fill disjoint
+rows). A subscale is *covered* when every subject it scores is a stored
 one; otherwise (an index imported before ranks were stored, or by a version that stored
 only subjects with all three scores) :func:`stored_rho` says why and the caller computes
 that subscale from the values.
@@ -20,8 +21,9 @@ that subscale from the values.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -43,6 +45,8 @@ from faceexplorer.stats.faces_ranks import (
 RANK_TABLES = ("faces_rank_subjects", "faces_feature_ranks")
 #: Features ranked (import) or read (ranking) per step: ~45 MB of float64 at 11k subjects.
 BLOCK_FEATURES = 512
+#: Threads that turn blocks of stored ranks into rho while the next block is read.
+RANK_WORKERS = 2
 #: Stored rank rows converted to float64 at a time (~3 MB at 11k subjects: in cache).
 _CACHED_ROWS = 32
 
@@ -134,23 +138,40 @@ def stored_rho(con: duckdb.DuckDBPyConnection, positions: Sequence[int],
     score_ranks = corr.rank_rows(full_scores.T).T if len(scores) else full_scores
     sub_ranks = score_ranks_or_none(scores[:, ~every])
     seen = np.zeros(k, dtype=bool)
-    buffer = np.empty((_CACHED_ROWS, len(scores)))
-    done = 0
-    for block_positions, counts, raw in _read_blocks(con, len(scores)):
-        if cancelled is not None and cancelled():
-            return None
-        rows = row_of(block_positions)
-        if (rows < 0).any() or seen[rows].any():
-            return StoredRho(rho, n, nothing, "the stored feature ranks do not match the "
-                             "feature catalogue (re-import FACES)")
-        seen[rows] = True
+
+    def compute(rows: np.ndarray, counts: np.ndarray, raw: np.ndarray) -> int:
+        # Blocks fill disjoint rows of rho and n, so workers never write the same cells.
         if direct.size:
+            buffer = np.empty((_CACHED_ROWS, len(scores)))
             block_rho(rho, n, rows, direct, raw, counts, full_scores, score_ranks, buffer)
         if sub_ranks is not None:
             subset_block_rho(rho, n, rows, subset, raw, counts, sub_ranks)
-        done += len(rows)
-        if progress is not None:
-            progress(done)
+        return len(rows)
+
+    done = 0
+    pending: deque[Future[int]] = deque()
+    with ThreadPoolExecutor(max_workers=RANK_WORKERS) as pool:
+        try:
+            for block_positions, counts, raw in _read_blocks(con, len(scores)):
+                if cancelled is not None and cancelled():
+                    return None
+                rows = row_of(block_positions)
+                if (rows < 0).any() or seen[rows].any():
+                    return StoredRho(rho, n, nothing, "the stored feature ranks do not "
+                                     "match the feature catalogue (re-import FACES)")
+                seen[rows] = True
+                pending.append(pool.submit(compute, rows, counts, raw))
+                while len(pending) > RANK_WORKERS:  # at most a block per worker waits
+                    done += pending.popleft().result()
+                    if progress is not None:
+                        progress(done)
+            while pending:
+                done += pending.popleft().result()
+                if progress is not None:
+                    progress(done)
+        finally:
+            for future in pending:
+                future.cancel()
     if not seen.all():
         return StoredRho(rho, n, nothing, "stored feature ranks are missing for "
                          f"{int((~seen).sum())} feature(s) (re-import FACES)")

@@ -12,9 +12,9 @@ its table column, which differs for names DuckDB sees as case clashes (``X_0`` /
 what costs, so the import stores every feature's ranks (:mod:`faceexplorer.stats.
 faces_ranks`) and the ranking is a read and a matrix product. A subscale those ranks do
 not cover (an older index; subjects scored on one subscale but not another) is ranked
-from the values: the wide table is read in blocks of columns by a second cursor on a
-worker thread, so DuckDB's scan of the next block runs while numpy ranks the current one
-(both release the GIL); the full matrix is never held; each feature is sorted once for
+from the values: two threads each read a block of columns on their own cursor and rank
+it, then take the next block, so one core scans while the other sorts (DuckDB's scan and
+numpy's sort both release the GIL); the full matrix is never held; each feature is sorted once for
 all subscales (:func:`faceexplorer.stats.faces_ranks.spearman_rows`). Both ways give the
 same numbers (exact rank sums); each frame's ``attrs["rho_from"]`` says which was used. Subjects
 without a score or a value are left out pairwise (see
@@ -24,6 +24,7 @@ without a score or a value are left out pairwise (see
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -42,8 +43,10 @@ from faceexplorer.stats.faces_features import RANKING_COLUMNS as RANKING_COLUMNS
 from faceexplorer.stats.faces_features import FeatureView as FeatureView
 from faceexplorer.stats.faces_features import check_subscale, feature_view_of, ranking_table
 
-#: Feature columns fetched per query; one block is ~45 MB of float64 at 11k subjects.
-BLOCK_COLUMNS = 512
+#: Feature columns fetched per query; one block is ~23 MB of float64 at 11k subjects.
+BLOCK_COLUMNS = 256
+#: Threads that each read a block of columns and rank it (see :func:`_ranked_blocks`).
+RANK_WORKERS = 2
 _log = logging.getLogger(__name__)
 _SUBJECT_COLUMNS = ("subject_id", "gender", "age_years", "grade", "grade_name", "in_dass",
                     "in_features", *(f"{s}{x}" for s in SUBSCALES for x in ("", "_band")))
@@ -229,39 +232,73 @@ def _floats(column: np.ndarray) -> np.ndarray:
 
 
 # --- ranking ----------------------------------------------------------------------------
-def _blocks(con: duckdb.DuckDBPyConnection, columns: Sequence[str], ids: np.ndarray,
-            keep: np.ndarray) -> Iterator[np.ndarray]:
-    """Values (block, len(keep)) per block of columns, the next block prefetched.
+def _read_block(cursor: duckdb.DuckDBPyConnection, part: Sequence[str], ids: np.ndarray,
+                keep: np.ndarray) -> np.ndarray:
+    """Values (len(part), len(keep)) of one block of columns.
 
     Rows are the subjects ``ids[keep]``, in that order, whatever order the scan returns.
     """
+    data = cursor.execute("SELECT subject_id, " + ", ".join(f'"{c}"' for c in part)
+                          + " FROM faces_features").fetchnumpy()
+    got = np.asarray(data.pop("subject_id"), dtype=object)
+    rows = keep if np.array_equal(got, ids) else pd.Index(got).get_indexer(ids[keep])
+    every = len(rows) == len(got) and bool((rows == np.arange(len(got))).all())
+    block = np.empty((len(part), len(rows)))
+    for i, c in enumerate(part):  # one copy per column, straight into the block
+        if every:   # every subject, in order: a plain copy (half a gather's CPU)
+            block[i] = np.ma.filled(data.pop(c), np.nan)
+        else:
+            np.take(np.ma.filled(data.pop(c), np.nan), rows, out=block[i])
+    return block
+
+
+def _parts(columns: Sequence[str]) -> list[tuple[int, Sequence[str]]]:
+    return [(lo, columns[lo:lo + BLOCK_COLUMNS]) for lo in range(0, len(columns), BLOCK_COLUMNS)]
+
+
+def _blocks(con: duckdb.DuckDBPyConnection, columns: Sequence[str], ids: np.ndarray,
+            keep: np.ndarray) -> Iterator[np.ndarray]:
+    """Every block of columns in turn, read as the ranking reads them (no statistics)."""
     cursor = con.cursor()  # DuckDB connections are not shared between threads
-
-    def fetch(part: Sequence[str]) -> np.ndarray:
-        data = cursor.execute("SELECT subject_id, " + ", ".join(f'"{c}"' for c in part)
-                              + " FROM faces_features").fetchnumpy()
-        got = np.asarray(data.pop("subject_id"), dtype=object)
-        rows = keep if np.array_equal(got, ids) else pd.Index(got).get_indexer(ids[keep])
-        every = len(rows) == len(got) and bool((rows == np.arange(len(got))).all())
-        block = np.empty((len(part), len(rows)))
-        for i, c in enumerate(part):  # one copy per column, straight into the block
-            if every:   # every subject, in order: a plain copy (half a gather's CPU)
-                block[i] = np.ma.filled(data.pop(c), np.nan)
-            else:
-                np.take(np.ma.filled(data.pop(c), np.nan), rows, out=block[i])
-        return block
-
-    parts = [columns[i:i + BLOCK_COLUMNS] for i in range(0, len(columns), BLOCK_COLUMNS)]
     try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(fetch, parts[0]) if parts else None
-            for i in range(len(parts)):
-                assert pending is not None
-                block = pending.result()
-                pending = pool.submit(fetch, parts[i + 1]) if i + 1 < len(parts) else None
-                yield block
+        for _, part in _parts(columns):
+            yield _read_block(cursor, part, ids, keep)
     finally:
         cursor.close()
+
+
+def _ranked_blocks(con: duckdb.DuckDBPyConnection, columns: Sequence[str], ids: np.ndarray,
+                   keep: np.ndarray, ranked: faces_ranks.ScoreRanks,
+                   cancelled: Callable[[], bool] | None
+                   ) -> Iterator[tuple[int, tuple[np.ndarray, np.ndarray] | None]]:
+    """(first feature, (rho, n)) of each block of columns, in order.
+
+    :data:`RANK_WORKERS` threads each read a block on their own cursor and rank it, then
+    take the next: DuckDB's scan and numpy's sort both release the GIL, so one thread
+    reads while the other ranks and neither core waits for a fixed hand-over. A block
+    is None when ``cancelled()`` turned true before it started.
+    """
+    local = threading.local()
+    cursors: list[duckdb.DuckDBPyConnection] = []
+
+    def work(part: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
+        if cancelled is not None and cancelled():
+            return None
+        cursor = getattr(local, "cursor", None)
+        if cursor is None:  # DuckDB connections are not shared between threads
+            cursor = local.cursor = con.cursor()
+            cursors.append(cursor)
+        return faces_ranks.spearman_rows(_read_block(cursor, part, ids, keep), ranked)
+
+    pool = ThreadPoolExecutor(max_workers=RANK_WORKERS)
+    try:
+        futures = [(lo, pool.submit(work, part)) for lo, part in _parts(columns)]
+        for lo, future in futures:
+            yield lo, future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        for cursor in cursors:
+            cursor.close()
 
 
 def rank_all(con: duckdb.DuckDBPyConnection, subscales: Sequence[str] = SUBSCALES,
@@ -335,13 +372,12 @@ def _rank_from_values(con: duckdb.DuckDBPyConnection, catalogue: pd.DataFrame,
     keep = np.flatnonzero(np.isfinite(scores).any(axis=1))
     ranked = faces_ranks.score_ranks(scores[keep])
     rho, n = np.full((k, s), np.nan), np.zeros((k, s), dtype=np.int64)
-    lo = 0
-    for block in _blocks(con, list(catalogue["column_name"]), ids, keep):
-        if cancelled is not None and cancelled():
+    for lo, got in _ranked_blocks(con, list(catalogue["column_name"]), ids, keep, ranked,
+                                  cancelled):
+        if got is None or (cancelled is not None and cancelled()):
             return None
-        rho[lo:lo + len(block)], n[lo:lo + len(block)] = faces_ranks.spearman_rows(block, ranked)
-        lo += len(block)
-        step(lo)
+        rho[lo:lo + len(got[0])], n[lo:lo + len(got[0])] = got
+        step(lo + len(got[0]))
     return rho, n
 
 

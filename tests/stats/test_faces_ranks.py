@@ -235,3 +235,29 @@ def test_stored_order_path_equals_values_path(seed: int) -> None:
                              fr.encode(ranks, dtype), counts, fr.score_ranks(scores))
         np.testing.assert_array_equal(rho, expected[0], err_msg=str(dtype))
         np.testing.assert_array_equal(pairs, expected[1], err_msg=str(dtype))
+
+
+def test_blocks_ranked_on_worker_threads_give_the_same_ranking(
+        built: tuple[Path, Path, bool], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two features per block: the workers rank many blocks at once, each its own rows."""
+    db, old, _ = built
+    one_block = {name: _rank(path) for name, path in (("stored", db), ("values", old))}
+    monkeypatch.setattr(fs, "BLOCK_COLUMNS", 2)
+    monkeypatch.setattr(faces_rank_store, "BLOCK_FEATURES", 2)
+    for name, path in (("stored", db), ("values", old)):
+        many = _rank(path)
+        for s in dass21.SUBSCALES:
+            pd.testing.assert_frame_equal(many[s], one_block[name][s], check_exact=True)
+        with duckdb.connect(str(path), read_only=True) as con:
+            seen: list[tuple[int, int]] = []
+            fs.rank_all(con, progress=lambda d, t: seen.append((d, t)))
+            done = [d for d, _ in seen]
+            assert done == sorted(done) and done[-1] == len(fs.feature_catalogue(con))
+            assert len(set(done)) > 3                    # one report per block
+            calls: list[int] = []
+
+            def after_two_blocks() -> bool:
+                calls.append(1)
+                return len(calls) > 2
+
+            assert fs.rank_all(con, cancelled=after_two_blocks) is None
