@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -252,13 +253,15 @@ def f_quantile(p: float, d1: float, d2: float) -> float:
     inside a bracket that every evaluation narrows; a step that leaves the bracket is
     replaced by bisection. It stops, as the bisection it replaces did, at the last bit:
     when a step no longer moves u or the bracket holds no double between its ends.
-    About 6-12 evaluations of I_u where bisection took ~55 (an ICC asks for 6 quantiles).
+    Newton starts from Paulson's normal approximation (:func:`_paulson_start`), which
+    the first steps only polish: ~5 evaluations of I_u at an ICC's degrees of freedom,
+    where a start at u = 1/2 took ~21 and bisection ~55 (an ICC asks for 6 quantiles).
     """
     if not 0 < p < 1:
         raise ValueError(f"p must lie in (0, 1), got {p}")
     a, b = d1 / 2, d2 / 2
     log_beta = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
-    lo, hi, u = 0.0, 1.0, 0.5
+    lo, hi, u = 0.0, 1.0, _paulson_start(p, d1, d2)
     for _ in range(200):
         gap = regularized_beta(u, a, b) - p
         if gap == 0:
@@ -278,6 +281,29 @@ def f_quantile(p: float, d1: float, d2: float) -> float:
             break
         u = step
     return d2 * u / (d1 * (1 - u))
+
+
+def _paulson_start(p: float, d1: float, d2: float) -> float:
+    """u = d1 x / (d1 x + d2) at Paulson's (1942) approximate ``p`` quantile x of F(d1, d2),
+    or 1/2 where it fails.
+
+    Wilson-Hilferty makes a chi-square's cube root near normal, so with A = 2 / (9 d1),
+    B = 2 / (9 d2) and y = x^(1/3), ((1 - B) y - (1 - A)) / sqrt(B y^2 + A) is near the
+    standard normal quantile z of p: y is the root of that quadratic on z's side. Only
+    a start: the Newton steps after it make the quantile exact.
+    """
+    z = NormalDist().inv_cdf(p)
+    a, b = 2.0 / (9.0 * d1), 2.0 / (9.0 * d2)
+    lead = (1.0 - b) ** 2 - z * z * b
+    disc = (1.0 - a) ** 2 * b + (1.0 - b) ** 2 * a - z * z * a * b
+    if lead <= 0 or disc < 0:
+        return 0.5
+    y = ((1.0 - a) * (1.0 - b) + z * math.sqrt(disc)) / lead
+    if not y > 0:
+        return 0.5
+    x = y ** 3
+    u = d1 * x / (d1 * x + d2)
+    return u if 0.0 < u < 1.0 else 0.5
 
 
 # --- annotators and the AffectNet label ------------------------------------------------
