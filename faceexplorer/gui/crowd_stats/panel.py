@@ -5,7 +5,8 @@ Left: the agreement summary and the annotator ranking (pick an annotator there t
 their Dawid-Skene confusion). Right, in tabs: that confusion heatmap, the crowd majority
 against AffectNet's label, and the per-image agreement histogram. Every number comes
 from ``reports.crowd_views.set_view`` (computed off the GUI thread and cached per set by
-``SetStatsCache``); this module only lays the numbers out. Without a connection or
+``SetStatsCache``); this module only lays the numbers out. A tab's plot is made when the
+tab is first shown (``plots.PlotCard``), so the first visit pays for one plot, not three. Without a connection or
 without C25 votes in the index, one page says so and how to import them.
 """
 
@@ -19,7 +20,6 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
-    QGraphicsView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -175,8 +175,7 @@ class CrowdStatsPanel(QWidget, IndexView):
         self.set_combo.currentIndexChanged.connect(self._selection_changed)
         self.task_combo.currentIndexChanged.connect(self._selection_changed)
         self.ranking.selectionModel().currentRowChanged.connect(self._annotator_changed)
-        # every graphics scene drawn in the view (the plot cards' pyqtgraph views)
-        self._scenes = tuple(v.scene() for v in self.findChildren(QGraphicsView))
+        self.cards = (self.ds_card, self.affectnet_card, self.histogram_card)
         self.show_index(None)
 
     # --- state -----------------------------------------------------------------------
@@ -277,10 +276,12 @@ class CrowdStatsPanel(QWidget, IndexView):
         # loop, that pass came before the layouts and once per scene, and the queued
         # repaints after it: the tab was painted three times per switch.
         QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-        for scene in self._scenes:
+        # every graphics scene drawn in the view (the plots made so far: see plots.py)
+        scenes = [card.view.scene() for card in self.cards if card.plot_made]
+        for scene in scenes:
             scene.prepareForPaint()
         QApplication.sendPostedEvents(None, QEvent.Type.UpdateLater)
-        for scene in self._scenes:
+        for scene in scenes:
             QApplication.sendPostedEvents(scene, QEvent.Type.MetaCall)
         self.last_show_ms = (time.perf_counter() - start) * 1000
         self.statistics_shown.emit(view.c25_set, task)

@@ -6,6 +6,11 @@ a note that replaces the plot when there is nothing to draw (and says why), and 
 by a share in [0, 1] with fixed levels and prints the given text in it; the histogram
 draws given bar heights. The graphics items are made once and updated in place, and
 the heatmap's numbers are one item painted in one pass, so a switch costs milliseconds.
+
+A card makes its pyqtgraph plot (~12 ms each) only when it is first shown or asked for
+(:meth:`PlotCard.make_plot`, or reading ``view`` / ``plot``): the view's hidden tabs
+cost nothing on its first visit (issue 18, "set stats first"). Until then a card keeps
+the last numbers it was given and draws them when the plot is made.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -47,20 +52,20 @@ class PlotCard(QWidget):
     def __init__(self, file_stem: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.file_stem = file_stem
-        self.view = pg.GraphicsLayoutWidget(self)
-        self.view.setBackground("w")
-        # no context menu, made without one: its making was ~a third of the plot's, and
-        # the tab's first visit builds several plots (issue 18, "set stats first")
-        self.plot: pg.PlotItem = plain_axes(self.view.addPlot(enableMenu=False))
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.hideButtons()
+        self._view: pg.GraphicsLayoutWidget | None = None
+        self._plot: pg.PlotItem | None = None
+        self._title: str | None = None      # the title to show (set before the plot)
+        #: where the plot goes when it is made (a blank page until then)
+        self.plot_page = QWidget(self)
+        page_layout = QVBoxLayout(self.plot_page)
+        page_layout.setContentsMargins(0, 0, 0, 0)
         self.note = QLabel(self)
         self.note.setObjectName("plotNote")
         self.note.setWordWrap(True)
         self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.note.setStyleSheet("color: #555; font-size: 11pt; padding: 24px;")
         self.stack = QStackedWidget(self)
-        self.stack.addWidget(self.view)
+        self.stack.addWidget(self.plot_page)
         self.stack.addWidget(self.note)
         self.save_button = QPushButton("Save plot as PNG…", self)
         self.save_button.clicked.connect(self.ask_save_png)
@@ -72,15 +77,66 @@ class PlotCard(QWidget):
         layout.addWidget(self.stack, 1)
         layout.addLayout(buttons)
 
+    # --- the plot, made on first use ----------------------------------------------------
+    @property
+    def view(self) -> pg.GraphicsLayoutWidget:
+        """The pyqtgraph view (made now if it was not yet)."""
+        self.make_plot()
+        assert self._view is not None
+        return self._view
+
+    @property
+    def plot(self) -> pg.PlotItem:
+        """The plot item (made now if it was not yet)."""
+        self.make_plot()
+        assert self._plot is not None
+        return self._plot
+
+    @property
+    def plot_made(self) -> bool:
+        return self._plot is not None
+
+    def make_plot(self) -> None:
+        """Make the pyqtgraph plot and draw the numbers given so far (once)."""
+        if self._plot is not None:
+            return
+        view = pg.GraphicsLayoutWidget(self.plot_page)
+        view.setBackground("w")
+        # no context menu, made without one: its making was ~a third of the plot's
+        plot = plain_axes(view.addPlot(enableMenu=False))
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        self._view, self._plot = view, plot
+        self._make_items(plot)
+        self._draw()
+        if self._title is not None:
+            plot.setTitle(self._title, size="10pt", color="#222")
+        self.plot_page.layout().addWidget(view)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        self.make_plot()   # before the first paint: the tab shows its plot at once
+        super().showEvent(event)
+
+    def _make_items(self, plot: pg.PlotItem) -> None:
+        """Add the card's graphics items to ``plot`` (subclasses)."""
+
+    def _draw(self) -> None:
+        """Put the numbers kept on the card into its items (subclasses; plot made)."""
+
     def set_title(self, html: str) -> None:
         # Short lines (<br>): a title wider than the view would widen the plot past it.
-        label = self.plot.titleLabel
-        if label.isVisible() and label.text == html:
+        if html == self._title:
             return  # the same title: setting it again lays out its rich text ~3 times
-        self.plot.setTitle(html, size="10pt", color="#222")
+        self._title = html
+        if self._plot is not None:
+            self._plot.setTitle(html, size="10pt", color="#222")
+
+    def title_text(self) -> str:
+        """The plot's title as given (rich text), '' before any."""
+        return self._title or ""
 
     def show_plot(self) -> None:
-        self.stack.setCurrentWidget(self.view)
+        self.stack.setCurrentWidget(self.plot_page)
         self.save_button.setEnabled(True)
 
     def show_note(self, text: str) -> None:
@@ -91,7 +147,7 @@ class PlotCard(QWidget):
 
     @property
     def showing_plot(self) -> bool:
-        return self.stack.currentWidget() is self.view
+        return self.stack.currentWidget() is self.plot_page
 
     def ask_save_png(self) -> None:
         """Ask where to save the plot, then save it (the "ask" half of the command)."""
@@ -162,29 +218,47 @@ class HeatmapCard(PlotCard):
                  column_title: str, parent: QWidget | None = None) -> None:
         super().__init__(file_stem, parent)
         self.labels = list(labels)
+        self._titles = (row_title, column_title)
+        n = len(self.labels)
+        self.image: pg.ImageItem | None = None
+        self.cells: CellTexts | None = None
+        #: what the cells show: colours (RGBA), texts, dark cells (None: nothing yet)
+        self._rgba: np.ndarray | None = None
+        self._texts: list[list[str]] = [[""] * n for _ in range(n)]
+        self._dark = np.zeros((n, n), dtype=bool)
+        # eight readable rows (~30 px), and room for a laptop's Model runs tab: at 460 px
+        # the window could not be shorter than 750 px, taller than a 768 px screen's room
+        self.setMinimumSize(520, 380)
+
+    def _make_items(self, plot: pg.PlotItem) -> None:
         n = len(self.labels)
         self.image = pg.ImageItem()
-        self.plot.addItem(self.image)
-        self.plot.invertY(True)  # row 0 (first label) at the top, as a table reads
-        self.plot.setRange(xRange=(0, n), yRange=(0, n), padding=0)
-        self.plot.disableAutoRange()
+        plot.addItem(self.image)
+        plot.invertY(True)  # row 0 (first label) at the top, as a table reads
+        plot.setRange(xRange=(0, n), yRange=(0, n), padding=0)
+        plot.disableAutoRange()
         ticks = [[(k + 0.5, name) for k, name in enumerate(self.labels)]]
         font = QFont()
         font.setPointSize(9)
-        for side, title in (("left", row_title), ("bottom", column_title)):
-            axis = self.plot.getAxis(side)
+        for side, title in zip(("left", "bottom"), self._titles, strict=True):
+            axis = plot.getAxis(side)
             axis.setTicks(ticks)
             axis.setStyle(tickFont=font, tickLength=0, hideOverlappingLabels=False)
             axis.setTextPen("k")
             axis.setPen("k")
-            self.plot.setLabel(side, title, color="#222")
+            plot.setLabel(side, title, color="#222")
         # A fixed width: sized from the first labels drawn, the axis dropped the widest.
-        self.plot.getAxis("left").setWidth(90)
+        plot.getAxis("left").setWidth(90)
         self.cells = CellTexts(n, font)
-        self.plot.addItem(self.cells)
-        # eight readable rows (~30 px), and room for a laptop's Model runs tab: at 460 px
-        # the window could not be shorter than 750 px, taller than a 768 px screen's room
-        self.setMinimumSize(520, 380)
+        plot.addItem(self.cells)
+
+    def _draw(self) -> None:
+        if self._rgba is None or self.image is None or self.cells is None:
+            return
+        n = len(self.labels)
+        self.image.setImage(self._rgba, autoLevels=False, levels=(0, 255))
+        self.image.setRect(0, 0, n, n)
+        self.cells.set_cells(self._texts, self._dark)
 
     def set_matrix(self, shares: np.ndarray, texts: Sequence[Sequence[str]],
                    title: str) -> None:
@@ -192,16 +266,17 @@ class HeatmapCard(PlotCard):
         shares = np.asarray(shares, dtype=float)
         clean = np.nan_to_num(np.clip(shares, 0.0, 1.0))
         rgba = _CMAP.map(clean, mode=pg.ColorMap.BYTE)
-        rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
-        self.image.setImage(rgba, autoLevels=False, levels=(0, 255))
-        self.image.setRect(0, 0, len(self.labels), len(self.labels))
-        self.cells.set_cells(texts, clean >= _DARK_FROM)
+        self._rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
+        self._texts = [list(row) for row in texts]
+        self._dark = clean >= _DARK_FROM
+        if self.plot_made:
+            self._draw()
         self.set_title(title)
         self.show_plot()
 
     def cell_texts(self) -> list[list[str]]:
         """The numbers printed in the cells, row by row (what the user reads)."""
-        return [list(row) for row in self.cells.texts]
+        return [list(row) for row in self._texts]
 
 
 class HistogramCard(PlotCard):
@@ -209,30 +284,47 @@ class HistogramCard(PlotCard):
 
     def __init__(self, file_stem: str, parent: QWidget | None = None) -> None:
         super().__init__(file_stem, parent)
+        self.bars: pg.BarGraphItem | None = None
+        self.mean_line: pg.InfiniteLine | None = None
+        self.heights = np.zeros(0)
+        self._scores = np.zeros(0)
+        self._mean = 0.0
+        self._x_title = ""
+
+    def _make_items(self, plot: pg.PlotItem) -> None:
         self.bars = pg.BarGraphItem(x=[0], height=[0], width=0.8,
                                     brush=pg.mkBrush(70, 110, 170), pen=pg.mkPen(None))
-        self.plot.addItem(self.bars)
+        plot.addItem(self.bars)
         self.mean_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#c0392b", width=2,
                                                                 style=Qt.PenStyle.DashLine))
-        self.plot.addItem(self.mean_line)
-        self.plot.setLabel("left", "images", color="#222")
-        self.plot.showGrid(y=True, alpha=0.25)
+        plot.addItem(self.mean_line)
+        plot.setLabel("left", "images", color="#222")
+        plot.showGrid(y=True, alpha=0.25)
         for side in ("left", "bottom"):
-            self.plot.getAxis(side).setTextPen("k")
-            self.plot.getAxis(side).setPen("k")
-        self.heights = np.zeros(0)
+            plot.getAxis(side).setTextPen("k")
+            plot.getAxis(side).setPen("k")
+
+    def _draw(self) -> None:
+        plot = self._plot
+        if plot is None or self.bars is None or self.mean_line is None \
+                or not self._scores.size:
+            return
+        x = self._scores
+        self.bars.setOpts(x=x, height=self.heights, width=0.8)
+        self.mean_line.setValue(self._mean)
+        if plot.getAxis("bottom").labelText != self._x_title:  # it changes with the task
+            plot.setLabel("bottom", self._x_title, color="#222")
+        top = float(self.heights.max()) if self.heights.size else 1.0
+        plot.setRange(xRange=(x.min() - 0.6, x.max() + 0.6), yRange=(0, top * 1.08),
+                      padding=0)
 
     def set_histogram(self, scores: Sequence[int], counts: Sequence[int], mean: float,
                       x_title: str, title: str) -> None:
         """Draw ``counts[i]`` images at agreement ``scores[i]``; a dashed line at ``mean``."""
-        x = np.asarray(scores, dtype=float)
+        self._scores = np.asarray(scores, dtype=float)
         self.heights = np.asarray(counts, dtype=float)
-        self.bars.setOpts(x=x, height=self.heights, width=0.8)
-        self.mean_line.setValue(mean)
-        if self.plot.getAxis("bottom").labelText != x_title:  # it changes with the task only
-            self.plot.setLabel("bottom", x_title, color="#222")
-        top = float(self.heights.max()) if self.heights.size else 1.0
-        self.plot.setRange(xRange=(x.min() - 0.6, x.max() + 0.6), yRange=(0, top * 1.08),
-                           padding=0)
+        self._mean, self._x_title = float(mean), x_title
+        if self.plot_made:
+            self._draw()
         self.set_title(title)
         self.show_plot()
