@@ -62,6 +62,7 @@ from faceexplorer.gui.core.state import AppState
 from faceexplorer.gui.core.tasks import TaskRunner
 from faceexplorer.gui.dataset_panel import DatasetPanel
 from faceexplorer.gui.fit import fit_to_screen, opens_maximized, window_geometry
+from faceexplorer.gui.idle_build import IdleBuilder
 from faceexplorer.gui.lazy_tab import LazyTab, LazyView
 from faceexplorer.gui.message_page import MessagePage, how_to_fill
 from faceexplorer.gui.table_panel import TablePanel
@@ -145,6 +146,8 @@ class MainWindow(WindowWrites, QMainWindow):
             self.views.addTab(widget, title)
         self.views.currentChanged.connect(self._build_current)
         self.views.currentChanged.connect(self._follow_tab)
+        #: builds the Crowd statistics tab ahead while the window is idle (issue 18)
+        self.idle_builds = IdleBuilder(self.tasks, self)
         self.dataset_panel.dataset_selected.connect(self.table_panel.show_dataset)
         self.dataset_panel.dataset_selected.connect(self._open_view_for)
         self.table_panel.message.connect(self._status)
@@ -336,6 +339,14 @@ class MainWindow(WindowWrites, QMainWindow):
         if isinstance(page, LazyTab):
             page.view()
 
+    def _build_ahead(self) -> None:
+        """Build the Crowd statistics tab while the window is idle (see idle_build)."""
+        page = self._pages["crowd_panel"]
+        index = self.views.indexOf(page)
+        if self.views.isTabVisible(index) and not page.built:
+            self.idle_builds.schedule(page, "faceexplorer.gui.crowd_stats.panel",
+                                      lambda: self.views.isTabVisible(index))
+
     # --- the remembered layout --------------------------------------------------------
     def _restore_layout(self) -> None:
         """Geometry, splitter and tab as the window was last closed (if remembered)."""
@@ -444,6 +455,7 @@ class MainWindow(WindowWrites, QMainWindow):
             if quiet:
                 self.dataset_panel.dataset_selected.connect(self._open_view_for)
         self._build_current()
+        self._build_ahead()
         n = len(self.datasets)
         if announce:        # after a write, the status bar keeps the write's result
             self.statusBar().showMessage(f"{n} dataset{'s' if n != 1 else ''} in the index",

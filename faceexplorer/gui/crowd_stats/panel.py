@@ -6,8 +6,9 @@ their Dawid-Skene confusion). Right, in tabs: that confusion heatmap, the crowd 
 against AffectNet's label, and the per-image agreement histogram. Every number comes
 from ``reports.crowd_views.set_view`` (computed off the GUI thread and cached per set by
 ``SetStatsCache``); this module only lays the numbers out. A tab's plot is made when the
-tab is first shown (``plots.PlotCard``), so the first visit pays for one plot, not three. Without a connection or
-without C25 votes in the index, one page says so and how to import them.
+tab is first shown (``plots.PlotCard``), so the first visit pays for one plot, not three;
+the window builds this view ahead while idle (``gui.idle_build``). Without a connection
+or without C25 votes in the index, one page says so and how to import them.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from PySide6.QtWidgets import (
 from faceexplorer.core.kinds import DatasetKind
 from faceexplorer.core.vocab import EXPRESSIONS
 from faceexplorer.gui.core.session import IndexSession, IndexView
-from faceexplorer.gui.crowd_stats.plots import HeatmapCard, HistogramCard
+from faceexplorer.gui.crowd_stats.plots import HeatmapCard, HistogramCard, PlotCard
 from faceexplorer.gui.crowd_stats.tables import (
     RankingTable,
     compact_rows,
@@ -269,6 +270,11 @@ class CrowdStatsPanel(QWidget, IndexView):
     def _show(self, view: CrowdSetView, task: str) -> None:
         start = time.perf_counter()
         self._fill(view, task)
+        # the shown tab's plot, made now even while the panel is hidden (built ahead by
+        # the window while idle: then the first visit only lays out and paints)
+        current = self.tabs.currentWidget()
+        if isinstance(current, PlotCard):
+            current.make_plot()
         # Then the view paints once, now: the re-layouts the new texts ask for (and those
         # of a tab just brought up), pyqtgraph's per-paint view updates, the repaints a
         # tab switch queues for every widget it shows (UpdateLater), and last the scenes'
@@ -368,7 +374,8 @@ class CrowdStatsPanel(QWidget, IndexView):
         texts = [[str(int(n)) for n in row] for row in counts]
         self.affectnet_card.set_matrix(
             shares, texts,
-            f"Crowd majority vs AffectNet label: equal on "
+            # three short lines: in one, the first widened the plot past a laptop's view
+            f"Crowd majority vs AffectNet label<br>equal on "
             f"<b>{link['majority_equals_affectnet']:.1%}</b> of {link['linked']} images"
             "<br>counts; colour: share of the AffectNet row")
 
