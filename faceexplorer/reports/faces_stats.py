@@ -24,7 +24,7 @@ without a score or a value are left out pairwise (see
 from __future__ import annotations
 
 import logging
-import threading
+import queue
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -278,17 +278,21 @@ def _ranked_blocks(con: duckdb.DuckDBPyConnection, columns: Sequence[str], ids: 
     reads while the other ranks and neither core waits for a fixed hand-over. A block
     is None when ``cancelled()`` turned true before it started.
     """
-    local = threading.local()
-    cursors: list[duckdb.DuckDBPyConnection] = []
+    # One cursor per worker, made here: a DuckDB connection serves one thread at a time,
+    # and ``con`` may be busy elsewhere once the workers run.
+    cursors = [con.cursor() for _ in range(RANK_WORKERS)]
+    free: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
+    for cursor in cursors:
+        free.put(cursor)
 
     def work(part: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
         if cancelled is not None and cancelled():
             return None
-        cursor = getattr(local, "cursor", None)
-        if cursor is None:  # DuckDB connections are not shared between threads
-            cursor = local.cursor = con.cursor()
-            cursors.append(cursor)
-        return faces_ranks.spearman_rows(_read_block(cursor, part, ids, keep), ranked)
+        cursor = free.get()
+        try:
+            return faces_ranks.spearman_rows(_read_block(cursor, part, ids, keep), ranked)
+        finally:
+            free.put(cursor)
 
     pool = ThreadPoolExecutor(max_workers=RANK_WORKERS)
     try:
