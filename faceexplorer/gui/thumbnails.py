@@ -8,8 +8,11 @@ at once on a two-core laptop while the GUI thread waits for the page's faces) wo
 stack down and end when it is empty; they run where ``spawn`` says (the window's task
 runner, see :meth:`ThumbnailLoader.use`; threads of their own otherwise). While the user's
 click on an image is being answered (:meth:`ThumbnailLoader.pause` until
-:meth:`~ThumbnailLoader.resume`, or ``PAUSE_S`` at most) only one decodes: the second core
-is the detail panel's.
+:meth:`~ThumbnailLoader.resume`, or ``PAUSE_S`` at most) no new decode starts and the
+drains leave their pool threads (the click's worker needs one), and :class:`ReadyBatches`
+holds back the grid's repaints: both cores and the GUI thread are the detail panel's. One
+decoder left running made a click in a loading page wait for it (issue 18, "select
+busy": p95 ~70 ms at load 2-3).
 The loader's state (a lock-protected stack, the cache) talks to the GUI only through the
 ``ready`` signal, queued to the GUI thread by Qt. QImage (not QPixmap) is built on the
 worker: QImage is safe off the GUI thread. :class:`ReadyBatches` gathers the answers that
@@ -25,7 +28,6 @@ scales in the DCT domain: a 1,000-px AffectNet photo's tile costs ~1.5 ms instea
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Hashable
 from pathlib import Path
@@ -100,9 +102,11 @@ class ThumbnailLoader(QObject):
         self._stopping = False
         self._working = 0        # thumbnails being decoded
         self._drains = 0         # drain jobs started and not ended
-        self._limit = self.workers           # decoding at once now (pause: 1)
-        self._paused_until = 0.0
+        self._limit = self.workers           # decoding at once now (pause: 0)
         self._spawn: Spawn = thread_spawn
+        self._lapse = QTimer(self)           # a pause nobody ends
+        self._lapse.setSingleShot(True)
+        self._lapse.timeout.connect(self.resume)
 
     def use(self, spawn: Spawn | None) -> None:
         """Drain on ``spawn`` (the window's task runner) from now on; None: own threads."""
@@ -117,23 +121,32 @@ class ThumbnailLoader(QObject):
                 return self._cache[key]
             self._pending.pop(key, None)
             self._pending[key] = (path, box)
-            if self._drains >= self.workers or self._stopping:
-                return None
+            if self._drains >= self._limit or self._stopping:
+                return None   # a drain will take it (after a pause: resume starts one)
             self._drains += 1
         self._spawn(self._run, "thumbnails")
         return None
 
+    @property
+    def paused(self) -> bool:
+        return self._limit == 0
+
     def pause(self, seconds: float | None = None) -> None:
-        """Decode one at a time for a moment (a click is being answered)."""
+        """Start no decode for a moment (a click is being answered; GUI thread)."""
         with self._lock:
-            self._limit = 1
-            self._paused_until = time.monotonic() + (PAUSE_S if seconds is None else seconds)
+            self._limit = 0
+        self._lapse.start(round(1000 * (PAUSE_S if seconds is None else seconds)))
 
     def resume(self) -> None:
-        """Decode with every drain again (the click's answer is painted)."""
+        """Decode with every drain again (the click's answer is painted; GUI thread)."""
+        self._lapse.stop()
         with self._lock:
             self._limit = self.workers
-            self._wake.notify_all()
+            start = 0 if self._stopping else min(self.workers - self._drains,
+                                                  len(self._pending))
+            self._drains += max(start, 0)
+        for _ in range(start):
+            self._spawn(self._run, "thumbnails")
 
     def cancel_pending(self) -> None:
         """Forget queued requests (the page they were for is gone)."""
@@ -154,7 +167,6 @@ class ThumbnailLoader(QObject):
         with self._lock:
             self._stopping = True
             self._pending.clear()
-            self._wake.notify_all()          # a drain held back by a pause
             self._wake.wait_for(lambda: not self._drains, timeout)
 
     def _run(self) -> None:
@@ -168,13 +180,8 @@ class ThumbnailLoader(QObject):
     def _drain(self) -> None:
         while True:
             with self._lock:
-                while self._working >= self._limit and not self._stopping:
-                    left = self._paused_until - time.monotonic()
-                    if left <= 0:                  # a pause nobody ended
-                        self._limit = self.workers
-                        break
-                    self._wake.wait(left)
-                if not self._pending or self._stopping:
+                # paused: leave the pool thread to the click (resume starts drains again)
+                if not self._pending or self._stopping or self._working >= self._limit:
                     return
                 key, (path, box) = self._pending.popitem(last=True)  # newest first
                 self._working += 1
@@ -222,5 +229,8 @@ class ReadyBatches(QObject):
             self._timer.start()
 
     def _flush(self) -> None:
+        if self.loader.paused:   # a click is being answered: repaint the grid after it
+            self._timer.start()
+            return
         ready, self._ready = self._ready, {}
         self.batch.emit(ready)

@@ -87,15 +87,15 @@ def test_two_drains_deliver_every_thumbnail_once(qtbot, photo: Path) -> None:
     assert loader.idle()
 
 
-def test_a_pause_leaves_one_decoder_until_resumed_or_lapsed(qtbot, photo: Path,
-                                                            monkeypatch) -> None:
-    """While a click is answered only one thumbnail decodes (the other core is the
-    detail panel's); resume, or the pause's end, lets both go again."""
+def test_a_pause_holds_every_decoder_until_resumed_or_lapsed(qtbot, photo: Path,
+                                                             monkeypatch) -> None:
+    """While a click is answered no thumbnail decodes (both cores are the detail panel's)
+    and no drain holds a pool thread; resume, or the pause's end, lets both go again."""
     import threading
     import time
 
     from faceexplorer.gui import thumbnails
-    from faceexplorer.gui.thumbnails import ThumbnailLoader
+    from faceexplorer.gui.thumbnails import ReadyBatches, ThumbnailLoader
 
     lock, running, most = threading.Lock(), [0], [0]
     real = thumbnails.face_tile
@@ -113,18 +113,27 @@ def test_a_pause_leaves_one_decoder_until_resumed_or_lapsed(qtbot, photo: Path,
 
     monkeypatch.setattr(thumbnails, "face_tile", slow_tile)
     loader = ThumbnailLoader(96, workers=2)
+    batches = ReadyBatches(loader, 10)
     seen: list[object] = []
+    shown: list[dict] = []
     loader.ready.connect(lambda key, thumb: seen.append(key))
+    batches.batch.connect(shown.append)
     box = (350, 250, 300, 300)
+    loader.request("first", str(photo), box)
+    qtbot.waitUntil(lambda: len(seen) == 1 and loader.idle(), timeout=10000)
     loader.pause(30.0)
     for i in range(30):
         loader.request(f"p{i}", str(photo), box)
-    qtbot.waitUntil(lambda: len(seen) == 30 and loader.idle(), timeout=10000)
-    assert most[0] == 1                                  # paused: one at a time
+    qtbot.wait(150)
+    assert len(seen) == 1 and loader.pending() == 30    # paused: nothing decodes
+    assert not loader._drains                           # and no pool thread is held
+    assert not shown                                    # the grid waits for the click
     loader.resume()
-    loader.pause(0.02)                                   # a pause nobody ends lapses
-    time.sleep(0.05)
+    qtbot.waitUntil(lambda: len(seen) == 31 and loader.idle(), timeout=10000)
+    assert most[0] == 2                                 # both decoders again
+    qtbot.waitUntil(lambda: sum(len(b) for b in shown) == 31, timeout=5000)
+    loader.pause(0.02)                                  # a pause nobody ends lapses
     for i in range(30):
         loader.request(f"q{i}", str(photo), box)
-    qtbot.waitUntil(lambda: len(seen) == 60 and loader.idle(), timeout=10000)
+    qtbot.waitUntil(lambda: len(seen) == 61 and loader.idle(), timeout=10000)
     loader.stop()
