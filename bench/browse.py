@@ -376,6 +376,8 @@ class Bench:
         self.wait_for(lambda: not self.window.idle_builds.pending(),
                       "the window's idle builds did not end")
         self.settle()
+        if self.window._pages["crowd_panel"].built:
+            freeze_startup_objects()   # as the app does after a build ahead
         if warm:
             self.crowd = self.window.crowd_panel
             self.crowd.statistics_shown.connect(
