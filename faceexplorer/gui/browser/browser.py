@@ -353,6 +353,9 @@ class ImageBrowser(QWidget, IndexView):
             self.app_state.set("image_offset", offset)
         if rows:
             self.select_row(0 if select == "first" else len(rows) - 1)
+            # The page picked that image, not a click: its faces are waited for as much
+            # as its detail, so the decoders are not held for it (see thumbnails.py).
+            self.thumbs.resume()
         self.page_shown.emit([(r.split, int(r.row_index)) for r in rows
                               if r.row_index is not None])
         self._read_ahead = None
