@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -71,26 +72,57 @@ def store_ranks(con: duckdb.DuckDBPyConnection) -> int:
     catalogue = con.execute("SELECT column_name, position FROM faces_feature_columns "
                             "ORDER BY position").fetchall()
     rows, scan_ids = np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
-    for lo in range(0, len(catalogue), BLOCK_FEATURES):
-        part = catalogue[lo:lo + BLOCK_FEATURES]
-        data = con.execute("SELECT subject_id, " + ", ".join(f'"{c}"' for c, _ in part)
-                           + " FROM faces_features").fetchnumpy()
-        got = _column_of(data.pop("subject_id"))
-        if not np.array_equal(got, scan_ids):  # the scan order: the same every block
-            scan_ids = got
-            rows = pd.Index(got).get_indexer(ids)
-        values = np.empty((len(part), len(ids)))
-        for i, (c, _) in enumerate(part):
-            values[i] = np.ma.filled(np.ma.asarray(data.pop(c), dtype=np.float64),
-                                     np.nan)[rows]
+
+    def ranked(part: list[tuple[str, int]], values: np.ndarray) -> pd.DataFrame:
         ranks = rank_with_gaps(values)
-        stored = encode(ranks, dtype)
-        frame = pd.DataFrame({  # noqa: F841 (read by DuckDB's replacement scan)
+        return pd.DataFrame({
             "position": np.array([p for _, p in part], dtype=np.int32),
             "n": np.isfinite(ranks).sum(axis=1).astype(np.int32),
-            "ranks": pd.Series([r.tobytes() for r in stored], dtype=object)})
-        con.execute("INSERT INTO faces_feature_ranks SELECT * FROM frame")
+            "ranks": pd.Series([r.tobytes() for r in encode(ranks, dtype)], dtype=object)})
+
+    # This connection reads each block and inserts its ranks (the transaction's own: no
+    # other cursor sees its tables) while :data:`RANK_WORKERS` threads rank the blocks
+    # read before (numpy's sort releases the GIL).
+    pending: deque[Future[pd.DataFrame]] = deque()
+    with ThreadPoolExecutor(max_workers=RANK_WORKERS) as pool:
+        for lo in range(0, len(catalogue), BLOCK_FEATURES):
+            part = catalogue[lo:lo + BLOCK_FEATURES]
+            data = con.execute("SELECT subject_id, " + ", ".join(f'"{c}"' for c, _ in part)
+                               + " FROM faces_features").fetchnumpy()
+            got = _column_of(data.pop("subject_id"))
+            if not np.array_equal(got, scan_ids):  # the scan order: the same every block
+                scan_ids = got
+                rows = pd.Index(got).get_indexer(ids)
+            values = np.empty((len(part), len(ids)))
+            for i, (c, _) in enumerate(part):
+                values[i] = np.ma.filled(np.ma.asarray(data.pop(c), dtype=np.float64),
+                                         np.nan)[rows]
+            pending.append(pool.submit(ranked, part, values))
+            while len(pending) > RANK_WORKERS:
+                _insert_ranks(con, pending.popleft().result())
+        while pending:
+            _insert_ranks(con, pending.popleft().result())
     return len(catalogue)
+
+
+def store_ranks_in(db_path: Path) -> int:
+    """:func:`store_ranks` in an index already imported (one made before the ranks were
+    stored), in one transaction of its own; returns the features ranked. The window runs
+    it as a write ("Store feature ranks" on the FACES Ranking tab)."""
+    from faceexplorer.index.store import connect, transaction
+
+    con = connect(Path(db_path))
+    try:
+        with transaction(con):
+            stored = store_ranks(con)
+        con.execute("CHECKPOINT")
+        return stored
+    finally:
+        con.close()
+
+
+def _insert_ranks(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
+    con.execute("INSERT INTO faces_feature_ranks SELECT * FROM frame")
 
 
 def _column(result: duckdb.DuckDBPyConnection) -> np.ndarray:
@@ -125,7 +157,8 @@ def stored_rho(con: duckdb.DuckDBPyConnection, positions: Sequence[int],
     nothing = np.zeros(s, dtype=bool)
     if not table_exists(con, "faces_feature_ranks"):
         return StoredRho(rho, n, nothing, "this index has no stored feature ranks, as an "
-                         "older version imported it: re-import FACES for the fast ranking")
+                         "older version imported it: store them ('Store feature ranks' on the "
+                         "Ranking tab) or re-import FACES for the fast ranking")
     scores, covered, note = _stored_scores(con, subscales)
     if not covered.any():
         return StoredRho(rho, n, covered, note)
