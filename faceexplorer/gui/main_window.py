@@ -302,6 +302,7 @@ class MainWindow(WindowWrites, QMainWindow):
 
         view = FacesExplorerView(parent)
         view.message.connect(self._status)
+        view.store_ranks_requested.connect(self._store_faces_ranks)
         return self._connected(view)
 
     def _make_models_view(self, parent: QWidget) -> QWidget:

@@ -1,6 +1,6 @@
-"""The main window's writes: File > Add dataset / Remove dataset, live recordings, and
-the status bar's word on each (a busy bar and Cancel while an import runs, a link to a
-finished job's result).
+"""The main window's writes: File > Add dataset / Remove dataset, live recordings, the
+FACES feature ranks of an index imported without them, and the status bar's word on each
+(a busy bar and Cancel while an import runs, a link to a finished job's result).
 
 Each write is queued on the window's index session (``IndexSession.write``): it runs on
 the task runner's long-job thread while the window stays usable, the session turns the
@@ -182,6 +182,27 @@ class WindowWrites:
             on_error=lambda message: self.statusBar().showMessage(
                 f"Recording kept as {csv_path}, but not stored in the index: {message}",
                 20000))
+
+
+    def _store_faces_ranks(self) -> None:
+        """Store the FACES feature ranks in an index imported without them (a write of the
+        session): its rankings then read them instead of sorting every value."""
+        self.session.write(
+            _faces_ranks_job, name="Storing the FACES feature ranks",
+            change=DatasetChange(frozenset({"faces"}), "feature ranks"),
+            on_done=lambda n: self.statusBar().showMessage(
+                f"FACES feature ranks stored ({n:,} features): rankings now read them", 20000),
+            on_error=self._faces_ranks_failed)
+
+    def _faces_ranks_failed(self, message: str) -> None:
+        self.statusBar().showMessage(f"FACES feature ranks not stored: {message}", 20000)
+        self.faces_explorer.ranking.store_failed(message)
+
+
+def _faces_ranks_job(_ctx, db_path: Path) -> int:
+    from faceexplorer.reports.faces_rank_store import store_ranks_in
+
+    return store_ranks_in(db_path)
 
 
 def _recording_job(_ctx, db_path: Path, csv_path: str) -> int:

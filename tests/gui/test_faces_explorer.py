@@ -26,6 +26,7 @@ from faceexplorer.reports import faces_stats
 from faceexplorer.reports.faces_stats import rank_all_with_progress
 from faceexplorer.samples.faces import FacesSample, write_faces
 from faceexplorer.stats.faces_views import grade_label
+from tests.gui.windows import show_window
 
 TIMEOUT_MS = 60_000
 SUBSCALES = tuple(DASS_SUBSCALES)
@@ -296,6 +297,41 @@ def test_ranking_of_an_index_without_stored_ranks(sessions, qtbot, sample, tmp_p
         widget.close_workers()
         widget.attach(None)
         con.close()
+
+
+def test_an_older_index_stores_its_feature_ranks_from_the_window(qtbot, sample, tmp_path,
+                                                                 shoot):
+    """An index without stored ranks: the Ranking tab offers to store them; one click
+    writes them while the window stays open, and the ranking (the same numbers) now comes
+    from them."""
+    db, written = sample
+    old = tmp_path / "older.duckdb"
+    shutil.copy(db, old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("DROP TABLE faces_feature_ranks")
+        con.execute("DROP TABLE faces_rank_subjects")
+    window = show_window(qtbot, old, (1366, 768), testing=True)
+    window.views.setCurrentWidget(window._pages["faces_explorer"])   # the user opens the tab
+    view = window.faces_explorer
+    qtbot.waitUntil(lambda: bool(view.features.names), timeout=TIMEOUT_MS)
+    pane = view.ranking
+    with qtbot.waitSignal(view.ranking_ready, timeout=TIMEOUT_MS):
+        view.tabs.setCurrentWidget(pane)
+    from_values = pane.rankings["depression"]
+    assert "from the feature values" in pane.status.text()
+    assert pane.store_button.isVisible() and pane.store_button.isEnabled()
+    shoot(window, "faces_explorer_store_ranks_offered")
+    with qtbot.waitSignal(view.ranking_ready, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(pane.store_button, Qt.MouseButton.LeftButton)
+        assert not pane.store_button.isEnabled()               # "Storing feature ranks…"
+    qtbot.waitUntil(lambda: "from the ranks stored at import" in pane.status.text(),
+                    timeout=TIMEOUT_MS)
+    assert not pane.store_button.isVisible()
+    pd.testing.assert_frame_equal(pane.rankings["depression"], from_values,
+                                  check_exact=True)
+    with duckdb.connect(str(old), read_only=True) as con:
+        stored = con.execute("SELECT count(*) FROM faces_feature_ranks").fetchone()[0]
+    assert stored == written.n_feature_columns
 
 
 def test_no_faces_data_and_no_index(sessions, qtbot, tmp_path):

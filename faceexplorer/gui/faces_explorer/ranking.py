@@ -3,7 +3,9 @@
 The ranking of all three subscales comes from the feature ranks stored at import (or,
 for an older index, one pass over the feature table), via
 ``faces_views.rank_all_with_progress`` on the view's worker; a progress bar follows the
-blocks and the status line says which way rho was computed. The table sorts by any
+blocks and the status line says which way rho was computed; an index ranked from the
+values offers "Store feature ranks", a write of the window (``WindowWrites``) after which
+the ranking is computed again from them. The table sorts by any
 column (|rho| order as delivered); "Export CSV..." writes the shown subscale's full
 ranking with ``faces_stats.export_ranking``. Double-clicking a row opens that feature in
 the Feature explorer.
@@ -63,6 +65,8 @@ class RankingPane(QWidget):
     compute_requested = Signal()
     feature_chosen = Signal(str)
     exported = Signal(str)
+    #: the user asked to store the feature ranks in an index that ranks from the values
+    store_ranks_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +80,14 @@ class RankingPane(QWidget):
         self.progress.hide()
         self.export_button = QPushButton("Export CSV…", self)
         self.export_button.setEnabled(False)
+        self.store_button = QPushButton("Store feature ranks", self)
+        self.store_button.setObjectName("storeRanksButton")
+        self.store_button.setToolTip(
+            "This index ranks every feature from its values each time (an older version "
+            "imported it, without the feature ranks). Store the ranks in the index once "
+            "(~6 s for 11,000 subjects x 8,500 features; the window stays usable): later "
+            "rankings read them instead, in well under a second with complete scores.")
+        self.store_button.hide()
         self.status = QLabel("Ranking not computed yet.", self)
         self.status.setObjectName("rankingStatus")
         self.status.setWordWrap(True)  # the fallback's reason can be long
@@ -94,6 +106,7 @@ class RankingPane(QWidget):
         bar.addWidget(self.compute_button)
         bar.addWidget(self.progress, 1)
         bar.addStretch(0)
+        bar.addWidget(self.store_button)
         bar.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -102,6 +115,7 @@ class RankingPane(QWidget):
         self.compute_button.clicked.connect(self.compute_requested)
         self.subscale_combo.currentIndexChanged.connect(self._show_current)
         self.export_button.clicked.connect(self.ask_export)
+        self.store_button.clicked.connect(self._ask_store)
         self.table.doubleClicked.connect(self._on_double_click)
 
     @property
@@ -114,6 +128,9 @@ class RankingPane(QWidget):
         self.export_button.setEnabled(False)
         self.progress.hide()
         self.compute_button.setEnabled(True)
+        self.store_button.hide()
+        self.store_button.setEnabled(True)
+        self.store_button.setText("Store feature ranks")
         self.status.setText("Ranking not computed yet.")
 
     def set_running(self, done: int, total: int) -> None:
@@ -153,6 +170,19 @@ class RankingPane(QWidget):
             f"three subscales, {rho_source_text(frame)}). Click a header to sort; "
             "double-click a row to explore it.")
         self.status.setToolTip(str(frame.attrs.get("rho_from", "")))
+        self.store_button.setVisible(
+            str(frame.attrs.get("rho_from", "")).startswith("values: "))
+
+    def _ask_store(self) -> None:
+        self.store_button.setEnabled(False)
+        self.store_button.setText("Storing feature ranks…")
+        self.store_ranks_requested.emit()
+
+    def store_failed(self, message: str) -> None:
+        """The write asked for by the store button failed: say so, offer it again."""
+        self.store_button.setEnabled(True)
+        self.store_button.setText("Store feature ranks")
+        self.status.setText(f"The feature ranks were not stored: {message}")
 
     def ask_export(self) -> None:
         """Ask for a file name, then export (the "ask" half of the command)."""

@@ -58,6 +58,8 @@ class FacesExplorerView(QWidget, IndexView):
     message = Signal(str)
     feature_shown = Signal(str)
     ranking_ready = Signal()
+    #: the Ranking pane asked to store the feature ranks (the window writes them)
+    store_ranks_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,6 +93,7 @@ class FacesExplorerView(QWidget, IndexView):
         self.features.feature_requested.connect(self.show_feature)
         self.ranking.compute_requested.connect(self.compute_ranking)
         self.ranking.feature_chosen.connect(self._explore)
+        self.ranking.store_ranks_requested.connect(self.store_ranks_requested)
         self.ranking.exported.connect(lambda p: self.message.emit(f"Saved {p}"))
         for card in (self.features.box_card, *self.features.scatter_cards.values(),
                      *self.dass.histograms.values()):
@@ -113,6 +116,8 @@ class FacesExplorerView(QWidget, IndexView):
             return
         self.stack.setCurrentWidget(self.tabs)
         self._submit("overview", _overview)
+        if self.tabs.currentWidget() is self.ranking:  # reloaded on it (after a write)
+            self.compute_ranking()
 
     def close_workers(self) -> None:
         self.runner.cancel_all()
