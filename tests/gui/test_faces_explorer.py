@@ -268,15 +268,21 @@ def test_ranking_puts_planted_effects_on_top_and_exports(view, sample, qtbot, tm
     assert progress[-1] == (written.n_feature_columns, written.n_feature_columns)
 
 
-def test_ranking_of_an_index_without_stored_ranks(sessions, qtbot, sample, tmp_path, shoot):
-    """An index from before the ranks were stored: same ranking, computed from the values,
-    and the status line says so."""
-    db, written = sample
-    old = tmp_path / "old.duckdb"
+def _without_stored_ranks(db: Path, folder: Path) -> Path:
+    """A copy of ``db`` as an older version imported it: no stored feature ranks."""
+    old = folder / "old.duckdb"
     shutil.copy(db, old)
     with duckdb.connect(str(old)) as con:
         con.execute("DROP TABLE faces_feature_ranks")
         con.execute("DROP TABLE faces_rank_subjects")
+    return old
+
+
+def test_ranking_of_an_index_without_stored_ranks(sessions, qtbot, sample, tmp_path, shoot):
+    """An index from before the ranks were stored: same ranking, computed from the values,
+    and the status line says so."""
+    db, written = sample
+    old = _without_stored_ranks(db, tmp_path)
     con = duckdb.connect(str(old), read_only=True)
     widget = FacesExplorerView()
     qtbot.addWidget(widget)
@@ -305,11 +311,7 @@ def test_an_older_index_stores_its_feature_ranks_from_the_window(qtbot, sample, 
     writes them while the window stays open, and the ranking (the same numbers) now comes
     from them."""
     db, written = sample
-    old = tmp_path / "older.duckdb"
-    shutil.copy(db, old)
-    with duckdb.connect(str(old)) as con:
-        con.execute("DROP TABLE faces_feature_ranks")
-        con.execute("DROP TABLE faces_rank_subjects")
+    old = _without_stored_ranks(db, tmp_path)
     window = show_window(qtbot, old, (1366, 768), testing=True)
     window.views.setCurrentWidget(window._pages["faces_explorer"])   # the user opens the tab
     view = window.faces_explorer

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 
+import pytest
 from PySide6.QtWidgets import QLabel, QWidget
 
 from faceexplorer.gui import idle_build
@@ -12,13 +14,21 @@ from faceexplorer.gui.idle_build import IdleBuilder
 from faceexplorer.gui.lazy_tab import LazyTab
 
 
-def test_a_page_is_built_once_idle_and_not_when_cancelled_or_unwanted(qtbot,
-                                                                      monkeypatch) -> None:
+@pytest.fixture
+def builder(qtbot, monkeypatch) -> Iterator[IdleBuilder]:
+    """An idle builder on its own task runner, idle after 20 ms; its pages' holder is
+    ``builder.parent()``."""
     monkeypatch.setattr(idle_build, "IDLE_MS", 20)
     holder = QWidget()
     qtbot.addWidget(holder)
     tasks = TaskRunner(parent=holder)
-    builder = IdleBuilder(tasks, holder)
+    yield IdleBuilder(tasks, holder)
+    tasks.shutdown()
+
+
+def test_a_page_is_built_once_idle_and_not_when_cancelled_or_unwanted(qtbot, builder
+                                                                      ) -> None:
+    holder = builder.parent()
     made: list[QWidget] = []
 
     def factory(parent: QWidget) -> QWidget:
@@ -40,19 +50,13 @@ def test_a_page_is_built_once_idle_and_not_when_cancelled_or_unwanted(qtbot,
     qtbot.wait(200)
     assert not other.built and not unwanted.built and not builder.pending()
     assert len(made) == 1
-    tasks.shutdown()
 
 
-def test_a_page_built_by_a_click_first_is_left_alone(qtbot, monkeypatch) -> None:
-    monkeypatch.setattr(idle_build, "IDLE_MS", 20)
-    holder = QWidget()
-    qtbot.addWidget(holder)
-    tasks = TaskRunner(parent=holder)
-    builder = IdleBuilder(tasks, holder)
+def test_a_page_built_by_a_click_first_is_left_alone(qtbot, builder) -> None:
+    holder = builder.parent()
     made: list[QWidget] = []
     page = LazyTab(lambda parent: made.append(QLabel(parent)) or made[-1], holder)
     builder.schedule(page, "faceexplorer.gui.crowd_stats.plots")
     page.view()                                   # the user's click on the tab
     qtbot.wait(200)
     assert len(made) == 1 and not builder.pending()
-    tasks.shutdown()
