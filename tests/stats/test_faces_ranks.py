@@ -248,16 +248,20 @@ def test_blocks_ranked_on_worker_threads_give_the_same_ranking(
         many = _rank(path)
         for s in dass21.SUBSCALES:
             pd.testing.assert_frame_equal(many[s], one_block[name][s], check_exact=True)
-        with duckdb.connect(str(path), read_only=True) as con:
-            seen: list[tuple[int, int]] = []
-            fs.rank_all(con, progress=lambda d, t: seen.append((d, t)))
-            done = [d for d, _ in seen]
-            assert done == sorted(done) and done[-1] == len(fs.feature_catalogue(con))
-            assert len(set(done)) > 3                    # one report per block
-            calls: list[int] = []
+        _reports_each_block_and_stops_when_cancelled(path)
 
-            def after_two_blocks() -> bool:
-                calls.append(1)
-                return len(calls) > 2
 
-            assert fs.rank_all(con, cancelled=after_two_blocks) is None
+def _reports_each_block_and_stops_when_cancelled(db: Path) -> None:
+    with duckdb.connect(str(db), read_only=True) as con:
+        seen: list[tuple[int, int]] = []
+        fs.rank_all(con, progress=lambda d, t: seen.append((d, t)))
+        done = [d for d, _ in seen]
+        assert done == sorted(done) and done[-1] == len(fs.feature_catalogue(con))
+        assert len(set(done)) > 3                    # one report per block
+        calls: list[int] = []
+
+        def after_two_blocks() -> bool:
+            calls.append(1)
+            return len(calls) > 2
+
+        assert fs.rank_all(con, cancelled=after_two_blocks) is None
