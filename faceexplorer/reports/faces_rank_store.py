@@ -21,9 +21,8 @@ that subscale from the values.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from faceexplorer.core.in_order import in_order
 from faceexplorer.index.store import table_exists
 from faceexplorer.stats import correlation as corr
 from faceexplorer.stats.dass21 import SUBSCALES
@@ -71,7 +71,6 @@ def store_ranks(con: duckdb.DuckDBPyConnection) -> int:
     dtype = rank_dtype(len(ids))
     catalogue = con.execute("SELECT column_name, position FROM faces_feature_columns "
                             "ORDER BY position").fetchall()
-    rows, scan_ids = np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
 
     def ranked(part: list[tuple[str, int]], values: np.ndarray) -> pd.DataFrame:
         ranks = rank_with_gaps(values)
@@ -80,11 +79,8 @@ def store_ranks(con: duckdb.DuckDBPyConnection) -> int:
             "n": np.isfinite(ranks).sum(axis=1).astype(np.int32),
             "ranks": pd.Series([r.tobytes() for r in encode(ranks, dtype)], dtype=object)})
 
-    # This connection reads each block and inserts its ranks (the transaction's own: no
-    # other cursor sees its tables) while :data:`RANK_WORKERS` threads rank the blocks
-    # read before (numpy's sort releases the GIL).
-    pending: deque[Future[pd.DataFrame]] = deque()
-    with ThreadPoolExecutor(max_workers=RANK_WORKERS) as pool:
+    def blocks() -> Iterator[tuple[list[tuple[str, int]], np.ndarray]]:
+        rows, scan_ids = np.empty(0, dtype=np.int64), np.empty(0, dtype=object)
         for lo in range(0, len(catalogue), BLOCK_FEATURES):
             part = catalogue[lo:lo + BLOCK_FEATURES]
             data = con.execute("SELECT subject_id, " + ", ".join(f'"{c}"' for c, _ in part)
@@ -97,11 +93,13 @@ def store_ranks(con: duckdb.DuckDBPyConnection) -> int:
             for i, (c, _) in enumerate(part):
                 values[i] = np.ma.filled(np.ma.asarray(data.pop(c), dtype=np.float64),
                                          np.nan)[rows]
-            pending.append(pool.submit(ranked, part, values))
-            while len(pending) > RANK_WORKERS:
-                _insert_ranks(con, pending.popleft().result())
-        while pending:
-            _insert_ranks(con, pending.popleft().result())
+            yield part, values
+
+    # This connection reads each block and inserts its ranks (the transaction's own: no
+    # other cursor sees its tables) while :data:`RANK_WORKERS` threads rank the blocks
+    # read before (numpy's sort releases the GIL).
+    for frame in in_order(ranked, blocks(), RANK_WORKERS):
+        _insert_ranks(con, frame)
     return len(catalogue)
 
 
@@ -181,30 +179,30 @@ def stored_rho(con: duckdb.DuckDBPyConnection, positions: Sequence[int],
             subset_block_rho(rho, n, rows, subset, raw, counts, sub_ranks)
         return len(rows)
 
+    stop: list[StoredRho | None] = []   # why the blocks ended early, if they did
+
+    def blocks() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        for block_positions, counts, raw in _read_blocks(con, len(scores)):
+            if cancelled is not None and cancelled():
+                stop.append(None)
+                return
+            rows = row_of(block_positions)
+            if (rows < 0).any() or seen[rows].any():
+                stop.append(StoredRho(rho, n, nothing, "the stored feature ranks do not "
+                                      "match the feature catalogue (re-import FACES)"))
+                return
+            seen[rows] = True
+            yield rows, counts, raw
+
     done = 0
-    pending: deque[Future[int]] = deque()
-    with ThreadPoolExecutor(max_workers=RANK_WORKERS) as pool:
-        try:
-            for block_positions, counts, raw in _read_blocks(con, len(scores)):
-                if cancelled is not None and cancelled():
-                    return None
-                rows = row_of(block_positions)
-                if (rows < 0).any() or seen[rows].any():
-                    return StoredRho(rho, n, nothing, "the stored feature ranks do not "
-                                     "match the feature catalogue (re-import FACES)")
-                seen[rows] = True
-                pending.append(pool.submit(compute, rows, counts, raw))
-                while len(pending) > RANK_WORKERS:  # at most a block per worker waits
-                    done += pending.popleft().result()
-                    if progress is not None:
-                        progress(done)
-            while pending:
-                done += pending.popleft().result()
-                if progress is not None:
-                    progress(done)
-        finally:
-            for future in pending:
-                future.cancel()
+    for got in in_order(compute, blocks(), RANK_WORKERS):
+        if stop:      # the blocks ended early: the calls not started are cancelled
+            break
+        done += got
+        if progress is not None:
+            progress(done)
+    if stop:
+        return stop[0]
     if not seen.all():
         return StoredRho(rho, n, nothing, "stored feature ranks are missing for "
                          f"{int((~seen).sum())} feature(s) (re-import FACES)")

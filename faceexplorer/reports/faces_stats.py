@@ -13,11 +13,12 @@ what costs, so the import stores every feature's ranks (:mod:`faceexplorer.stats
 faces_ranks`) and the ranking is a read and a matrix product. A subscale those ranks do
 not cover (an older index; subjects scored on one subscale but not another) is ranked
 from the values: two threads each read a block of columns on their own cursor and rank
-it, then take the next block, so one core scans while the other sorts (DuckDB's scan and
-numpy's sort both release the GIL); the full matrix is never held; each feature is sorted once for
-all subscales (:func:`faceexplorer.stats.faces_ranks.spearman_rows`). Both ways give the
-same numbers (exact rank sums); each frame's ``attrs["rho_from"]`` says which was used. Subjects
-without a score or a value are left out pairwise (see
+it, then take the next block (:func:`faceexplorer.core.in_order.in_order`), so one core
+scans while the other sorts (DuckDB's scan and numpy's sort both release the GIL); the
+full matrix is never held; each feature is sorted once for all subscales
+(:func:`faceexplorer.stats.faces_ranks.spearman_rows`). Both ways give the same
+numbers (exact rank sums); each frame's ``attrs["rho_from"]`` says which was used.
+Subjects without a score or a value are left out pairwise (see
 :func:`faceexplorer.stats.correlation.spearman_matrix`).
 """
 
@@ -26,7 +27,6 @@ from __future__ import annotations
 import logging
 import queue
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from faceexplorer.core.errors import FaceExplorerError
+from faceexplorer.core.in_order import in_order
 from faceexplorer.core.vocab import DASS_BANDS
 from faceexplorer.index.store import table_exists
 from faceexplorer.reports import faces_rank_store
@@ -294,13 +295,12 @@ def _ranked_blocks(con: duckdb.DuckDBPyConnection, columns: Sequence[str], ids: 
         finally:
             free.put(cursor)
 
-    pool = ThreadPoolExecutor(max_workers=RANK_WORKERS)
+    parts = _parts(columns)
     try:
-        futures = [(lo, pool.submit(work, part)) for lo, part in _parts(columns)]
-        for lo, future in futures:
-            yield lo, future.result()
+        results = in_order(work, ((part,) for _, part in parts), RANK_WORKERS)
+        for (lo, _), got in zip(parts, results, strict=True):
+            yield lo, got
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
         for cursor in cursors:
             cursor.close()
 
