@@ -183,7 +183,6 @@ class WindowWrites:
                 f"Recording kept as {csv_path}, but not stored in the index: {message}",
                 20000))
 
-
     def _store_faces_ranks(self) -> None:
         """Store the FACES feature ranks in an index imported without them (a write of the
         session): its rankings then read them instead of sorting every value."""

@@ -80,7 +80,8 @@ class RankingPane(QWidget):
         self.progress.hide()
         self.export_button = QPushButton("Export CSV…", self)
         self.export_button.setEnabled(False)
-        self.store_button = QPushButton("Store feature ranks", self)
+        self.store_button = QPushButton(self)
+        self._offer_store()
         self.store_button.setObjectName("storeRanksButton")
         self.store_button.setToolTip(
             "This index ranks every feature from its values each time (an older version "
@@ -129,8 +130,7 @@ class RankingPane(QWidget):
         self.progress.hide()
         self.compute_button.setEnabled(True)
         self.store_button.hide()
-        self.store_button.setEnabled(True)
-        self.store_button.setText("Store feature ranks")
+        self._offer_store()
         self.status.setText("Ranking not computed yet.")
 
     def set_running(self, done: int, total: int) -> None:
@@ -180,9 +180,12 @@ class RankingPane(QWidget):
 
     def store_failed(self, message: str) -> None:
         """The write asked for by the store button failed: say so, offer it again."""
+        self._offer_store()
+        self.status.setText(f"The feature ranks were not stored: {message}")
+
+    def _offer_store(self) -> None:
         self.store_button.setEnabled(True)
         self.store_button.setText("Store feature ranks")
-        self.status.setText(f"The feature ranks were not stored: {message}")
 
     def ask_export(self) -> None:
         """Ask for a file name, then export (the "ask" half of the command)."""
