@@ -23,7 +23,8 @@ commands that fill it), and an index that cannot be opened (with the reason).
 
 The window's layout (geometry, the dataset list's splitter, the current tab) is kept in
 :class:`~faceexplorer.gui.core.settings.Settings` when it closes and restored when it
-opens; View > Reset layout forgets it.
+opens; View > Reset layout forgets it (:mod:`~faceexplorer.gui.window_layout`, a mixin
+of the window).
 """
 
 from __future__ import annotations
@@ -61,11 +62,11 @@ from faceexplorer.gui.core.settings import Settings
 from faceexplorer.gui.core.state import AppState
 from faceexplorer.gui.core.tasks import TaskRunner
 from faceexplorer.gui.dataset_panel import DatasetPanel
-from faceexplorer.gui.fit import fit_to_screen, opens_maximized, window_geometry
 from faceexplorer.gui.idle_build import IdleBuilder
 from faceexplorer.gui.lazy_tab import LazyTab, LazyView
 from faceexplorer.gui.message_page import MessagePage, how_to_fill
 from faceexplorer.gui.table_panel import TablePanel
+from faceexplorer.gui.window_layout import WindowLayout
 from faceexplorer.gui.window_writes import WindowWrites, create_index_job
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ if TYPE_CHECKING:
     from faceexplorer.gui.models.view import ModelsView
 
 
-class MainWindow(WindowWrites, QMainWindow):
+class MainWindow(WindowLayout, WindowWrites, QMainWindow):
     """Browse the index at ``db_path``, and write it from the window.
 
     Parameters
@@ -207,24 +208,6 @@ class MainWindow(WindowWrites, QMainWindow):
         self.reload()
         self._restore_layout()
 
-    #: The window's size where no screen is known; with a screen, the window opens sized
-    #: to it (``fit.window_geometry``) before any layout is remembered, and after View >
-    #: Reset layout.
-    DEFAULT_SIZE = (1200, 760)
-    BROWSE_SIZES = (280, 1000)
-
-    def _use_default_geometry(self) -> None:
-        screen = self.screen()
-        if screen is None:
-            self.resize(*self.DEFAULT_SIZE)
-            return
-        available = screen.availableGeometry()
-        rect = window_geometry(available)
-        self.resize(rect.size())
-        self.move(rect.topLeft())
-        if opens_maximized(available):     # a laptop: all of it
-            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
-
     # --- views, built on first use ----------------------------------------------------
     faces_view: FacesView = LazyView()  # type: ignore[assignment]
     crowd_panel: CrowdStatsPanel = LazyView()  # type: ignore[assignment]
@@ -347,46 +330,6 @@ class MainWindow(WindowWrites, QMainWindow):
         if self.views.isTabVisible(index) and not page.built:
             self.idle_builds.schedule(page, "faceexplorer.gui.crowd_stats.panel",
                                       lambda: self.views.isTabVisible(index))
-
-    # --- the remembered layout --------------------------------------------------------
-    def _restore_layout(self) -> None:
-        """Geometry, splitter and tab as the window was last closed (if remembered)."""
-        geometry = self.settings.get(keys.WINDOW_GEOMETRY)
-        if not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-            if self.screen() is not None:   # remembered on a larger screen: fit this one
-                fit_to_screen(self, self.screen().availableGeometry())
-        splitter = self.settings.get(keys.BROWSE_SPLITTER)
-        if not splitter.isEmpty():
-            self.browse_page.restoreState(splitter)
-        self._select_tab(self.settings.get(keys.CURRENT_TAB))
-        self._restoring = False
-        self._build_current()
-
-    def _select_tab(self, title: str) -> bool:
-        for widget, (name, _kinds) in self._tabs.items():
-            index = self.views.indexOf(widget)
-            if name == title and self.views.isTabVisible(index):
-                self.views.setCurrentIndex(index)
-                return True
-        return False
-
-    def _save_layout(self) -> None:
-        self.settings.set(keys.WINDOW_GEOMETRY, self.saveGeometry())
-        self.settings.set(keys.BROWSE_SPLITTER, self.browse_page.saveState())
-        self.settings.sync()
-
-    def reset_layout(self) -> None:
-        """Forget the remembered layout and go back to the defaults (View > Reset layout)."""
-        self.settings.forget_group(keys.LAYOUT_GROUP)
-        if self.isMaximized() or self.isFullScreen():
-            self.showNormal()
-        self._use_default_geometry()
-        self.browse_page.setSizes(list(self.BROWSE_SIZES))
-        selected = self.dataset_panel.current()
-        if selected is not None:           # the tab a fresh start shows: the dataset's view
-            self._open_view_for(selected)
-        self.statusBar().showMessage("Layout reset to the defaults", 5000)
 
     # --- states -----------------------------------------------------------------------
     def reload(self) -> None:
