@@ -6,8 +6,9 @@ once: ``fn(*item)`` for each item on ``workers`` threads, yielding the results i
 items' order. The items are drawn lazily, on the consumer's thread (so a DuckDB
 connection that only the consumer may use can produce them), and at most ``workers``
 results wait beyond those being computed, so memory stays a few blocks whatever the
-number of items. Leaving the loop early (``break``, an exception, a closed generator)
-cancels the calls not yet started and waits for the running ones.
+number of items. Closing the generator (``contextlib.closing`` around the loop, so that
+it happens when the loop is left early, not when the generator is collected) cancels
+the calls not yet started and waits for the running ones.
 """
 
 from __future__ import annotations

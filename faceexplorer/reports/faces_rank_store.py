@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,8 +99,9 @@ def store_ranks(con: duckdb.DuckDBPyConnection) -> int:
     # This connection reads each block and inserts its ranks (the transaction's own: no
     # other cursor sees its tables) while :data:`RANK_WORKERS` threads rank the blocks
     # read before (numpy's sort releases the GIL).
-    for frame in in_order(ranked, blocks(), RANK_WORKERS):
-        _insert_ranks(con, frame)
+    with closing(in_order(ranked, blocks(), RANK_WORKERS)) as frames:
+        for frame in frames:
+            _insert_ranks(con, frame)
     return len(catalogue)
 
 
@@ -195,12 +197,14 @@ def stored_rho(con: duckdb.DuckDBPyConnection, positions: Sequence[int],
             yield rows, counts, raw
 
     done = 0
-    for got in in_order(compute, blocks(), RANK_WORKERS):
-        if stop:      # the blocks ended early: the calls not started are cancelled
-            break
-        done += got
-        if progress is not None:
-            progress(done)
+    # closing: left early, the workers are done with rho and n before it returns
+    with closing(in_order(compute, blocks(), RANK_WORKERS)) as results:
+        for got in results:
+            if stop:      # the blocks ended early: the calls not started are cancelled
+                break
+            done += got
+            if progress is not None:
+                progress(done)
     if stop:
         return stop[0]
     if not seen.all():

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import queue
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
 
 import duckdb
@@ -297,9 +298,10 @@ def _ranked_blocks(con: duckdb.DuckDBPyConnection, columns: Sequence[str], ids: 
 
     parts = _parts(columns)
     try:
-        results = in_order(work, ((part,) for _, part in parts), RANK_WORKERS)
-        for (lo, _), got in zip(parts, results, strict=True):
-            yield lo, got
+        # closing: a ranking left early waits for the workers before their cursors close
+        with closing(in_order(work, ((part,) for _, part in parts), RANK_WORKERS)) as done:
+            for (lo, _), got in zip(parts, done, strict=True):
+                yield lo, got
     finally:
         for cursor in cursors:
             cursor.close()
